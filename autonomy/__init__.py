@@ -1,0 +1,1 @@
+"""autonomy package."""

@@ -1,0 +1,1 @@
+"""The ``ville-autonome`` command line: one entry point, one subcommand per service."""

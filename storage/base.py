@@ -1,0 +1,115 @@
+"""The storage seam: what the ingest writes and the API reads.
+
+::
+
+    StoreError                  base of every storage failure
+    ├── StoreUnavailableError   the store cannot be reached or refused the write as a whole:
+    │                           retry later, do not acknowledge
+    └── StoreRejectedError      the store refused these points for what they are (type conflict,
+                                malformed): do not retry them; dead-letter them
+
+Writes are upserts: the same (device, quantity, timestamp) written twice holds the last value
+once, so at-least-once delivery ends exactly-once in the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from readings.health import DeviceHealth
+from readings.model import DeviceContext, Quality, StoredReading
+
+
+class StoreError(Exception):
+    """Base of storage failures."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store is down or unreachable; nothing of the batch is known to be written."""
+
+
+class StoreRejectedError(StoreError):
+    """The store refused some points for what they are; ``rejected`` maps index → reason."""
+
+    def __init__(self, message: str, rejected: dict[int, str] | None = None) -> None:
+        super().__init__(message)
+        self.rejected = rejected or {}
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    written: int
+    rejected: dict[int, str] = field(default_factory=dict)  # index in the batch → reason
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    context: DeviceContext
+    quantity: str
+    ts_ms: int
+    value: float | None
+    quality: Quality
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    ts_ms: int
+    value: float | None
+    quality: Quality
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalStat:
+    """Aggregate of one quantity of one device over [start_ms, start_ms + interval).
+
+    For counters, the autonomy engine takes energy per interval from successive ``last`` values
+    (and ``min``/``first`` to see a reset inside an interval); for gauges, ``mean``.
+    """
+
+    start_ms: int
+    count: int
+    first: float
+    last: float
+    minimum: float
+    maximum: float
+    mean: float
+    first_ts_ms: int
+    last_ts_ms: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every backend provides. Times are UTC milliseconds; ranges are [start, end)."""
+
+    def ping(self) -> str:
+        """Version string of the backend; raises :class:`StoreUnavailableError` when down."""
+        ...
+
+    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+        """Upsert ``points``. Raises :class:`StoreUnavailableError` if nothing could be written;
+        returns the per-point rejections otherwise (the rest is durably written)."""
+        ...
+
+    def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
+        """The latest value of every (device, quantity), optionally only those newer than ``since_ms``."""
+        ...
+
+    def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
+        """Raw points of one device's quantity in [start, end), oldest first, at most ``limit``."""
+        ...
+
+    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
+        """Good values aggregated per aligned interval in [start, end) (from rollups where they exist)."""
+        ...
+
+    def write_health(self, records: Sequence[DeviceHealth]) -> None:
+        """Upsert the latest health of each device."""
+        ...
+
+    def health(self) -> list[DeviceHealth]:
+        """The latest health of every device reported so far."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,152 @@
+"""Session-wide fixtures: real Mosquitto and InfluxDB processes, and a leak check on every test.
+
+- ``mosquitto`` / ``influxd``: one real process each for the whole session (tests isolate
+  themselves by topic root / database name);
+- ``mosquitto_factory`` / ``influxd_factory``: a private process for tests that stop, kill or
+  restart it;
+- every test fails if it leaves threads, asyncio tasks or child processes behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.support.services import Influxd, Mosquitto
+from tests.support.waiting import wait_for
+
+LEAK_GRACE_S = 5.0
+
+
+@pytest.fixture(scope="session")
+def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def mosquitto(service_dir: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(service_dir / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def influxd(service_dir: Path) -> Iterator[Influxd]:
+    db = Influxd(service_dir / "influxd")
+    db.start()
+    yield db
+    db.stop()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    made: list[Mosquitto] = []
+
+    def make(**kwargs: Any) -> Mosquitto:
+        broker = Mosquitto(tmp_path / f"mosquitto-{len(made)}", **kwargs)
+        made.append(broker)
+        broker.start()
+        return broker
+
+    yield make
+    for b in made:
+        b.kill()
+
+
+@pytest.fixture
+def influxd_factory(tmp_path: Path) -> Iterator[Callable[[], Influxd]]:
+    made: list[Influxd] = []
+
+    def make() -> Influxd:
+        db = Influxd(tmp_path / f"influxd-{len(made)}")
+        made.append(db)
+        db.start()
+        return db
+
+    yield make
+    for d in made:
+        d.kill()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A short unique lower-case name for a database or topic root of one test."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+# ---------------------------------------------------------------- leak checks
+
+
+def _session_children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@pytest.fixture(scope="session")
+def _session_processes(mosquitto: Mosquitto, influxd: Influxd) -> set[int]:
+    return set()
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves threads or child processes behind (asyncio tasks: see below)."""
+    threads_before = set(threading.enumerate())
+    children_before = _session_children()
+    yield
+
+    def leaked_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+
+    def leaked_children() -> list[int]:
+        alive = []
+        for pid in _session_children() - children_before:
+            try:
+                p = psutil.Process(pid)
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+    try:
+        wait_for(lambda: not leaked_threads() and not leaked_children(), timeout=LEAK_GRACE_S, what="cleanup")
+    except AssertionError:
+        threads = ", ".join(t.name for t in leaked_threads())
+        children = ", ".join(str(p) for p in leaked_children())
+        pytest.fail(f"test left behind threads [{threads}] child processes [{children}]")
+
+
+def _check_tasks(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = await fn(*args, **kwargs)
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=LEAK_GRACE_S)
+            still = [t for t in pending if not t.done()]
+            if still:
+                names = ", ".join(t.get_name() + ":" + repr(t.get_coro()) for t in still)
+                for t in still:
+                    t.cancel()
+                await asyncio.gather(*still, return_exceptions=True)
+                pytest.fail(f"test left behind asyncio tasks: {names}")
+        return result
+
+    return wrapper
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Wrap every async test so that it fails when it leaves asyncio tasks running."""
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.obj = _check_tasks(item.obj)
