@@ -27,6 +27,8 @@ class MqttSettings(_Section):
     tls: bool = False
     ca_file: str | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # "5" for Mosquitto/EMQX/HiveMQ; "3.1.1" for the embedded demo broker (amqtt speaks 3.1.1 only)
+    protocol: Literal["5", "3.1.1"] = "5"
 
     @field_validator("url")
     @classmethod
