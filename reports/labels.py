@@ -1,0 +1,149 @@
+"""Every word a report prints, in French (default) and English.
+
+``label(lang, key)`` returns the text; a missing key is a bug and raises ``KeyError``. Column
+headers of the tables are machine-readable names with their unit and stay in English in both
+languages (``load_wh``), so that a spreadsheet built on one language reads the other.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["fr", "en"]
+LANGS: tuple[Lang, ...] = ("fr", "en")
+
+_LABELS: dict[str, dict[Lang, str]] = {
+    "title": {"fr": "Rapport d'autonomie énergétique", "en": "Energy autonomy report"},
+    "programme": {"fr": "Ville autonome en 2050", "en": "Energy-autonomous city by 2050"},
+    "scope": {"fr": "Périmètre", "en": "Scope"},
+    "period": {"fr": "Période", "en": "Period"},
+    "generated": {"fr": "Généré le", "en": "Generated on"},
+    "interval": {"fr": "Pas de calcul", "en": "Interval"},
+    "method_version": {"fr": "Version de la méthode", "en": "Method version"},
+    "timezone_note": {
+        "fr": "Heures locales (Europe/Paris). Périodes calendaires locales.",
+        "en": "Local times (Europe/Paris). Local calendar periods.",
+    },
+    "kind.city": {"fr": "Ville", "en": "City"},
+    "kind.district": {"fr": "Quartier", "en": "District"},
+    "kind.site": {"fr": "Site", "en": "Site"},
+    "headline": {"fr": "Indicateurs clés", "en": "Headline metrics"},
+    "metric": {"fr": "Indicateur", "en": "Metric"},
+    "value": {"fr": "Valeur", "en": "Value"},
+    "self_sufficiency": {"fr": "Taux d'autoproduction (autarcie)", "en": "Self-sufficiency (autarky)"},
+    "self_consumption": {"fr": "Taux d'autoconsommation", "en": "Self-consumption"},
+    "load_cover_factor": {"fr": "Facteur de couverture de la charge", "en": "Load cover factor"},
+    "supply_cover_factor": {"fr": "Facteur de couverture de la production", "en": "Supply cover factor"},
+    "time_autonomy": {"fr": "Autonomie temporelle", "en": "Time autonomy"},
+    "grid_interaction_index": {"fr": "Indice d'interaction réseau", "en": "Grid interaction index"},
+    "load_wh": {"fr": "Consommation", "en": "Load"},
+    "generation_wh": {"fr": "Production locale", "en": "Local generation"},
+    "grid_import_wh": {"fr": "Soutirage réseau", "en": "Grid import"},
+    "grid_export_wh": {"fr": "Injection réseau", "en": "Grid export"},
+    "battery_charge_wh": {"fr": "Charge batterie", "en": "Battery charge"},
+    "battery_discharge_wh": {"fr": "Décharge batterie", "en": "Battery discharge"},
+    "net_balance_wh": {"fr": "Bilan net (production − consommation)", "en": "Net balance (generation − load)"},
+    "balance_ratio": {"fr": "Ratio production / consommation", "en": "Generation / load ratio"},
+    "peak_import_w": {"fr": "Pointe de soutirage", "en": "Peak import"},
+    "avoided_co2_kg": {"fr": "CO₂ évité", "en": "Avoided CO₂"},
+    "battery_hours": {"fr": "Autonomie batterie (fin de période)", "en": "Battery autonomy (end of period)"},
+    "soc_pct": {"fr": "État de charge", "en": "State of charge"},
+    "source.hydro": {"fr": "Hydraulique", "en": "Hydro"},
+    "source.pv": {"fr": "Photovoltaïque", "en": "Solar PV"},
+    "source.wind": {"fr": "Éolien", "en": "Wind"},
+    "source.chp": {"fr": "Cogénération (gaz vert)", "en": "CHP (green gas)"},
+    "charts": {"fr": "Graphiques", "en": "Charts"},
+    "chart.daily_autonomy": {"fr": "Autoproduction journalière", "en": "Daily self-sufficiency"},
+    "chart.energy_by_source": {"fr": "Production par source", "en": "Energy by source"},
+    "chart.load_vs_supply": {"fr": "Consommation et production locale", "en": "Load vs local supply"},
+    "chart.soc": {"fr": "État de charge des batteries", "en": "Battery state of charge"},
+    "chart.no_battery": {"fr": "Pas de batterie dans ce périmètre", "en": "No battery in this scope"},
+    "chart.no_data": {"fr": "Pas de données", "en": "No data"},
+    "sharing": {"fr": "Gain du partage local", "en": "Gain from local sharing"},
+    "sharing.intro": {
+        "fr": "Le périmètre compense les flux entre ses sites à chaque pas de temps, comme une "
+        "opération d'autoconsommation collective ; la somme des sites seuls ne le fait pas.",
+        "en": "The scope nets flows between its sites at every interval, as a collective "
+        "self-consumption operation does; the sum of sites alone does not.",
+    },
+    "sharing.netted": {"fr": "Périmètre (flux compensés)", "en": "Scope (netted flows)"},
+    "sharing.sum": {"fr": "Somme des sites seuls", "en": "Sum of sites alone"},
+    "sharing.gain": {"fr": "Gain", "en": "Gain"},
+    "sharing.single_site": {
+        "fr": "Un site seul : pas de partage à mesurer.",
+        "en": "A single site: no sharing to measure.",
+    },
+    "coverage": {"fr": "Couverture des données", "en": "Data coverage"},
+    "coverage.measured": {"fr": "Mesuré", "en": "Measured"},
+    "coverage.imputed": {"fr": "Imputé", "en": "Imputed"},
+    "coverage.missing": {"fr": "Manquant", "en": "Missing"},
+    "coverage.threshold": {"fr": "Seuil de complétude", "en": "Completeness threshold"},
+    "coverage.incomplete": {
+        "fr": "ATTENTION : couverture inférieure au seuil, résultats incomplets.",
+        "en": "WARNING: coverage below the threshold, results are incomplete.",
+    },
+    "coverage.complete": {"fr": "Couverture suffisante.", "en": "Coverage is sufficient."},
+    "coverage.missing_devices": {"fr": "Équipements avec données manquantes", "en": "Devices with missing data"},
+    "coverage.none_missing": {"fr": "Aucun équipement manquant.", "en": "No device missing."},
+    "device": {"fr": "Équipement", "en": "Device"},
+    "annex": {"fr": "Annexe : méthode de calcul", "en": "Annex: method"},
+    "annex.intro": {
+        "fr": "Chaque indicateur est calculé par pas de temps puis sommé sur la période (un "
+        "total annuel surestime l'autonomie). Notations par pas : L consommation, G production "
+        "locale, D décharge et C charge batterie, I soutirage et X injection réseau, "
+        "S = C − D bilan de stockage. L'énergie du réseau stockée en batterie n'est pas une "
+        "production locale.",
+        "en": "Every metric is computed per interval, then summed over the period (an annual "
+        "total overstates autonomy). Per interval: L load, G local generation, D battery "
+        "discharge and C charge, I grid import and X export, S = C − D net storage balance. "
+        "Grid energy stored in a battery is not local supply.",
+    },
+    "annex.energy": {
+        "fr": "Énergies : compteurs cumulés (remises à zéro et débordements traités) ; à défaut, "
+        "intégration de la puissance, signalée. Intervalles manquants : ni imputés en silence, ni "
+        "comptés comme zéro — leur part figure dans la couverture.",
+        "en": "Energies: cumulative counters (resets and wrap-around handled); power integration "
+        "as a flagged fallback. Missing intervals are never silently imputed or counted as zero: "
+        "their share is reported as coverage.",
+    },
+    "annex.sharing": {
+        "fr": "Quartier et ville : flux compensés entre sites à chaque pas (le surplus d'un voisin "
+        "couvre un déficit) ; la somme des sites seuls est donnée pour comparaison.",
+        "en": "District and city: flows netted between sites at every interval (a neighbour's "
+        "surplus covers a deficit); the sum of sites alone is given for comparison.",
+    },
+    "annex.times": {
+        "fr": "Horodatage en UTC ; affichage et découpage calendaire en Europe/Paris.",
+        "en": "Timestamps in UTC; display and calendar periods in Europe/Paris.",
+    },
+    "annex.co2": {"fr": "Facteur d'émission du réseau", "en": "Grid emission factor"},
+    "ref": {"fr": "Référence", "en": "Reference"},
+    "page": {"fr": "Page", "en": "Page"},
+    "hours": {"fr": "h", "en": "h"},
+    "day": {"fr": "Jour", "en": "Day"},
+    "na": {"fr": "n. d.", "en": "n/a"},
+}
+
+# (label key, formula, reference): the method annex, one row per metric
+FORMULAS: list[tuple[str, str, str]] = [
+    ("self_sufficiency", "1 − ΣI / ΣL", "Luthander et al. 2015, Appl. Energy 142"),
+    ("self_consumption", "1 − ΣX / ΣG", "Luthander et al. 2015, Appl. Energy 142"),
+    ("load_cover_factor", "Σ min(G − S, L) / ΣL", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
+    ("supply_cover_factor", "Σ min(G − S, L) / ΣG", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
+    ("time_autonomy", "#{intervals with I = 0} / #intervals  (1 − LOLP)", "Salom et al. 2014"),
+    ("grid_interaction_index", "σ(I − X) / max|I − X|", "Salom et al. 2011"),
+    ("net_balance_wh", "ΣG − ΣL ;  ratio ΣG / ΣL", "Sartori et al. 2012, Energy Build. 48"),
+    ("peak_import_w", "max(I) / Δt", "—"),
+    ("battery_hours", "usable stored energy / current net deficit", "—"),
+    ("avoided_co2_kg", "(ΣG − ΣX) × emission factor", "ADEME Base Empreinte"),
+]
+
+
+def label(lang: Lang, key: str) -> str:
+    return _LABELS[key][lang]
+
+
+def check_lang(lang: str) -> Lang:
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r} is not one of {', '.join(LANGS)}")
+    return lang
