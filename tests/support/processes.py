@@ -1,0 +1,80 @@
+"""Run the platform's own commands (``ville-autonome …``) as real child processes in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+CLI = str(Path(sys.executable).with_name("ville-autonome"))
+
+
+class CommandProcess:
+    """One ``ville-autonome`` subcommand as a child process, its output in a log file."""
+
+    def __init__(self, name: str, args: Sequence[str], *, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.args = list(args)
+        self.workdir = workdir
+        self.env = {**os.environ, **(env or {})}
+        self.log_path = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CommandProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [CLI, *self.args], stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=self.env
+        )
+        log.close()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then wait; SIGKILL if it does not stop in time. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """kill -9."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def run_command(
+    args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``ville-autonome`` command to completion, capturing its output."""
+    return subprocess.run(
+        [CLI, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
