@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from autonomy import Status, counter_energy, power_energy
 
-M, I, X = Status.MEASURED, Status.IMPUTED, Status.MISSING
+M, IMP, X = Status.MEASURED, Status.IMPUTED, Status.MISSING
 
 
 def test_rises_between_successive_last_values() -> None:
@@ -43,7 +43,7 @@ def test_wrap_around_adds_the_modulus() -> None:
 def test_a_gap_between_readings_shares_the_rise_and_is_imputed() -> None:
     e, s = counter_energy([0, 0, 0, 40], [10, 0, 0, 40], [0, 0, 0, 40], [10, 0, 0, 40], [2, 0, 0, 1])
     assert e.tolist() == pytest.approx([10, 10, 10, 10])
-    assert s.tolist() == [M, I, I, M]
+    assert s.tolist() == [M, IMP, IMP, M]
 
 
 def test_trailing_and_leading_gaps_are_missing() -> None:
@@ -72,4 +72,4 @@ def test_total_equals_the_counter_rise_without_resets(steps: list[tuple[float, b
     e, s = counter_energy(arr, arr, arr, arr, count, prev_last=start)
     assert float(e.sum()) == pytest.approx(last_read - start, rel=1e-9, abs=1e-6)
     assert np.all(e >= 0)
-    assert set(s.tolist()) <= {M, I, X}
+    assert set(s.tolist()) <= {M, IMP, X}

@@ -47,7 +47,8 @@ def test_battery_charged_from_local_surplus_makes_the_night_local() -> None:
     assert m.self_consumption == 1.0
     assert m.load_cover_factor == pytest.approx((min(10 - 6, 4) + min(0 + 5, 5)) / 9)  # = 1
     assert m.supply_cover_factor == pytest.approx(9 / 10)
-    assert m.net_balance_wh == 1.0 and m.net_balance_ratio == pytest.approx(10 / 9)
+    assert m.net_balance_wh == 1.0
+    assert m.net_balance_ratio == pytest.approx(10 / 9)
     assert m.generation_by_source_wh == {"pv": 10.0}
 
 
@@ -56,9 +57,11 @@ def test_export_only_day() -> None:
     m = r.metrics
     assert m.self_sufficiency is None  # no load
     assert m.self_consumption == 0.0  # everything exported
-    assert m.net_balance_wh == 13 and m.net_balance_ratio is None
+    assert m.net_balance_wh == 13
+    assert m.net_balance_ratio is None
     assert m.time_autonomy == 1.0
-    assert m.peak_import_w == 0 and m.peak_import_ms is None
+    assert m.peak_import_w == 0
+    assert m.peak_import_ms is None
     assert m.grid_interaction_index == pytest.approx(np.std([-3, -8, -2]) / 8)
     assert m.avoided_co2_kg == pytest.approx(13 / 1000 * 52 / 1000)
 
@@ -75,7 +78,8 @@ def test_all_missing_interval_is_counted_as_missing_and_marks_the_result() -> No
     r = run("site:a", a)
     assert r.coverage.missing_share == pytest.approx(2 / 8)
     assert r.coverage.ratio == pytest.approx(0.75)
-    assert not r.complete and "below_coverage_threshold" in r.flags
+    assert not r.complete
+    assert "below_coverage_threshold" in r.flags
     assert r.coverage.incomplete_devices == ["a-grid", "a-load"]
     assert r.metrics.time_autonomy == 0.0  # the missing interval is not counted as autonomous
     assert r.series.coverage.tolist() == [1, 0, 1, 1]
@@ -95,7 +99,8 @@ def test_counter_reset_mid_interval_through_the_engine() -> None:
         ],
     )
     r = run("site:a", a)
-    assert r.metrics.load_wh == 21 and r.metrics.import_wh == 21
+    assert r.metrics.load_wh == 21
+    assert r.metrics.import_wh == 21
     assert r.metrics.self_sufficiency == 0.0
     assert r.complete
 
@@ -105,7 +110,8 @@ def test_district_nets_a_neighbours_surplus_and_reports_the_sum_of_sites() -> No
     b = site("b", load=[5, 5], imp=[5, 5], exp=[0, 0])
     r = run("district:d", a, b)
     # interval 0: A exports 5, B imports 5 → the district imports nothing; interval 1: 10 imported
-    assert r.metrics.import_wh == 10 and r.metrics.export_wh == 0
+    assert r.metrics.import_wh == 10
+    assert r.metrics.export_wh == 0
     assert r.metrics.self_sufficiency == pytest.approx(10 / 20)
     assert r.sum_of_sites is not None
     assert r.sum_of_sites.import_wh == 15
@@ -119,7 +125,8 @@ def test_district_nets_a_neighbours_surplus_and_reports_the_sum_of_sites() -> No
 def test_site_without_grid_meter_derives_import_and_export_and_says_so() -> None:
     a = site("a", load=[5, 5], pv=[8, 1])
     r = run("site:a", a)
-    assert r.metrics.import_wh == 4 and r.metrics.export_wh == 3
+    assert r.metrics.import_wh == 4
+    assert r.metrics.export_wh == 3
     assert "grid_derived:a" in r.flags
 
 
@@ -166,4 +173,5 @@ def test_power_integration_is_flagged() -> None:
     )
     r = run("site:a", a)
     assert "power_integrated:a-load" in r.flags
-    assert r.coverage.integrated_share == 1.0 and r.complete
+    assert r.coverage.integrated_share == 1.0
+    assert r.complete
