@@ -56,7 +56,9 @@ def _times(data: ReportData) -> np.ndarray:
     """Interval starts as matplotlib date numbers in Europe/Paris wall-clock time."""
     tz = data.period.tz
     return np.asarray(
-        date2num([datetime.fromtimestamp(int(ms) / 1000, tz=tz).replace(tzinfo=None) for ms in data.flows.start_ms])
+        date2num(
+            [datetime.fromtimestamp(int(ms) / 1000, tz=tz).replace(tzinfo=None) for ms in data.result.series.start_ms]
+        )
     )
 
 
@@ -73,7 +75,7 @@ def _empty(ax: Axes, text: str) -> None:
 def daily_autonomy(data: ReportData, lang: Lang) -> bytes:
     fig, ax = _figure(label(lang, "chart.daily_autonomy"))
     days = np.asarray(date2num([datetime.combine(d.day, datetime.min.time()) for d in data.days]))
-    values = [np.nan if d.self_sufficiency is None else 100 * d.self_sufficiency for d in data.days]
+    values = [np.nan if d.metrics.self_sufficiency is None else 100 * d.metrics.self_sufficiency for d in data.days]
     if len(days):
         ax.bar(days, values, width=0.8, align="edge", color=COLOURS["hydro"], label=label(lang, "self_sufficiency"))
         ax.set_ylim(0, 100)
@@ -87,7 +89,7 @@ def daily_autonomy(data: ReportData, lang: Lang) -> bytes:
 
 def energy_by_source(data: ReportData, lang: Lang) -> bytes:
     fig, ax = _figure(label(lang, "chart.energy_by_source"))
-    items = sorted(data.headline.energy_by_source_wh.items())
+    items = sorted(data.result.metrics.generation_by_source_wh.items())
     if items and any(v > 0 for _, v in items):
         names = [label(lang, f"source.{s}") for s, _ in items]
         mwh = [v / 1e6 for _, v in items]
@@ -101,20 +103,16 @@ def energy_by_source(data: ReportData, lang: Lang) -> bytes:
 
 
 def load_vs_supply(data: ReportData, lang: Lang) -> bytes:
+    """Mean power per interval [kW]: load, local generation, and the load met locally."""
     fig, ax = _figure(label(lang, "chart.load_vs_supply"))
-    f = data.flows
-    if len(f):
-        hours = data.interval_s / 3600
+    s = data.result.series
+    if s.start_ms.shape[0]:
+        to_kw = 3600 / data.interval_s / 1000
         ts = _times(data)
-        local_supply = f.generation_wh + f.battery_discharge_wh - f.battery_charge_wh
-        ax.plot(ts, f.load_wh / hours / 1000, color=COLOURS["load"], lw=0.8, label=label(lang, "load_wh"))
-        ax.plot(
-            ts,
-            np.clip(local_supply, 0, None) / hours / 1000,
-            color=COLOURS["supply"],
-            lw=0.8,
-            ls="--",
-            label=label(lang, "generation_wh"),
+        ax.plot(ts, s.load_wh * to_kw, color=COLOURS["load"], lw=0.8, label=label(lang, "load_wh"))
+        ax.plot(ts, s.generation_wh * to_kw, color=COLOURS["pv"], lw=0.8, ls=":", label=label(lang, "generation_wh"))
+        ax.fill_between(
+            ts, 0, s.local_supply_wh * to_kw, color=COLOURS["supply"], alpha=0.35, label=label(lang, "local_supply_wh")
         )
         ax.set_ylabel("kW")
         _date_axis(ax)
@@ -126,7 +124,7 @@ def load_vs_supply(data: ReportData, lang: Lang) -> bytes:
 
 def battery_soc(data: ReportData, lang: Lang) -> bytes:
     fig, ax = _figure(label(lang, "chart.soc"))
-    soc = data.flows.soc_pct
+    soc = data.soc_pct
     if len(soc) and np.isfinite(soc).any():
         ax.plot(_times(data), soc, color=COLOURS["soc"], lw=0.8, label=label(lang, "soc_pct"))
         ax.set_ylim(0, 100)

@@ -1,11 +1,9 @@
-"""Per-day totals of a report's interval flows, by Europe/Paris calendar day.
+"""Per-day metrics of a report, by Europe/Paris calendar day.
 
-Pure: arrays in, rows out. A day's ratios follow the same definitions as the period's
-(docs/metrics.md), applied to that day's sums of per-interval flows::
-
-    self-sufficiency = 1 − ΣI / ΣL        self-consumption = 1 − ΣX / ΣG
-
-``None`` where the denominator is zero (no load, no generation).
+Each day's metrics are :func:`autonomy.metrics.period_metrics` applied to that day's intervals of
+the engine's series — the same definitions as the period's, never a second implementation. The
+day's load is split into local and grid supply as the engine attributed it for the whole
+period (a battery's grid share is a period quantity, docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -14,15 +12,10 @@ from datetime import date, datetime
 
 import numpy as np
 
-from reports.model import DayRow, FloatArray, Flows
+from autonomy import AutonomyResult
+from autonomy.metrics import period_metrics
+from reports.model import DayRow
 from reports.periods import Period
-
-
-def ratio_complement(numerator_wh: float, denominator_wh: float) -> float | None:
-    """``1 − numerator / denominator`` clipped to [0, 1]; ``None`` when the denominator is 0."""
-    if denominator_wh <= 0:
-        return None
-    return float(min(1.0, max(0.0, 1.0 - numerator_wh / denominator_wh)))
 
 
 def local_days(start_ms: np.ndarray, period: Period) -> list[date]:
@@ -30,41 +23,28 @@ def local_days(start_ms: np.ndarray, period: Period) -> list[date]:
     return [datetime.fromtimestamp(int(ms) / 1000, tz=period.tz).date() for ms in start_ms]
 
 
-def daily_rows(flows: Flows, period: Period) -> list[DayRow]:
-    """One row per day of ``period`` (days without intervals have zero totals and no ratios)."""
-    days = local_days(flows.start_ms, period)
-    index = {d: i for i, d in enumerate(period.days)}
-    which = np.array([index.get(d, -1) for d in days], dtype=np.int64)
-    n = len(index)
-
-    def per_day(values: FloatArray) -> FloatArray:
-        ok = which >= 0
-        out = np.zeros(n)
-        np.add.at(out, which[ok], np.nan_to_num(values[ok]))
-        return out
-
-    load = per_day(flows.load_wh)
-    gen = per_day(flows.generation_wh)
-    imp = per_day(flows.grid_import_wh)
-    exp = per_day(flows.grid_export_wh)
-    chg = per_day(flows.battery_charge_wh)
-    dis = per_day(flows.battery_discharge_wh)
-    counts = np.bincount(which[which >= 0], minlength=n)
-    measured_sum = per_day(flows.measured)
+def daily_rows(result: AutonomyResult, period: Period, emission_factor_g_per_kwh: float) -> list[DayRow]:
+    """One row per day of ``period`` (a day without intervals has zero totals and no ratios)."""
+    s = result.series
+    days = np.array([d.toordinal() for d in local_days(s.start_ms, period)], dtype=np.int64)
     rows = []
-    for d, i in index.items():
-        rows.append(
-            DayRow(
-                day=d,
-                load_wh=float(load[i]),
-                generation_wh=float(gen[i]),
-                grid_import_wh=float(imp[i]),
-                grid_export_wh=float(exp[i]),
-                battery_charge_wh=float(chg[i]),
-                battery_discharge_wh=float(dis[i]),
-                self_sufficiency=ratio_complement(float(imp[i]), float(load[i])),
-                self_consumption=ratio_complement(float(exp[i]), float(gen[i])),
-                measured=float(measured_sum[i] / counts[i]) if counts[i] else 0.0,
-            )
+    for day in period.days:
+        sel = days == day.toordinal()
+        idx = np.flatnonzero(sel)
+        start_ms = int(s.start_ms[idx[0]]) if idx.size else period.start_ms
+        m = period_metrics(
+            generation_by_source_wh={"all": s.generation_wh[sel]},
+            load_wh=s.load_wh[sel],
+            charge_wh=s.charge_wh[sel],
+            discharge_wh=s.discharge_wh[sel],
+            import_wh=s.import_wh[sel],
+            export_wh=s.export_wh[sel],
+            grid_supply_wh=s.grid_supply_wh[sel],
+            charge_from_grid_wh=np.zeros(int(sel.sum())),
+            start_ms=start_ms,
+            interval_s=result.interval_s,
+            emission_factor_g_per_kwh=emission_factor_g_per_kwh,
+            counted=s.coverage[sel] > 0,
         )
+        rows.append(DayRow(day=day, metrics=m, coverage=float(s.coverage[sel].mean()) if idx.size else 0.0))
     return rows

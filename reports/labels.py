@@ -38,6 +38,7 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "grid_interaction_index": {"fr": "Indice d'interaction réseau", "en": "Grid interaction index"},
     "load_wh": {"fr": "Consommation", "en": "Load"},
     "generation_wh": {"fr": "Production locale", "en": "Local generation"},
+    "local_supply_wh": {"fr": "Consommation couverte localement", "en": "Load met locally"},
     "grid_import_wh": {"fr": "Soutirage réseau", "en": "Grid import"},
     "grid_export_wh": {"fr": "Injection réseau", "en": "Grid export"},
     "battery_charge_wh": {"fr": "Charge batterie", "en": "Battery charge"},
@@ -75,6 +76,7 @@ _LABELS: dict[str, dict[Lang, str]] = {
     },
     "coverage": {"fr": "Couverture des données", "en": "Data coverage"},
     "coverage.measured": {"fr": "Mesuré", "en": "Measured"},
+    "coverage.integrated": {"fr": "Intégré (puissance)", "en": "Integrated (power)"},
     "coverage.imputed": {"fr": "Imputé", "en": "Imputed"},
     "coverage.missing": {"fr": "Manquant", "en": "Missing"},
     "coverage.threshold": {"fr": "Seuil de complétude", "en": "Completeness threshold"},
@@ -91,11 +93,12 @@ _LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Chaque indicateur est calculé par pas de temps puis sommé sur la période (un "
         "total annuel surestime l'autonomie). Notations par pas : L consommation, G production "
         "locale, D décharge et C charge batterie, I soutirage et X injection réseau, "
-        "S = C − D bilan de stockage. L'énergie du réseau stockée en batterie n'est pas une "
+        "S = C − D bilan de stockage, Ll et Lg la consommation couverte localement et par le réseau. L'énergie du réseau stockée en batterie n'est pas une "
         "production locale.",
         "en": "Every metric is computed per interval, then summed over the period (an annual "
         "total overstates autonomy). Per interval: L load, G local generation, D battery "
-        "discharge and C charge, I grid import and X export, S = C − D net storage balance. "
+        "discharge and C charge, I grid import and X export, S = C − D net storage balance, Ll and Lg the load met "
+        "locally and by the grid. "
         "Grid energy stored in a battery is not local supply.",
     },
     "annex.energy": {
@@ -118,6 +121,17 @@ _LABELS: dict[str, dict[Lang, str]] = {
     },
     "annex.co2": {"fr": "Facteur d'émission du réseau", "en": "Grid emission factor"},
     "ref": {"fr": "Référence", "en": "Reference"},
+    "formula": {"fr": "Formule", "en": "Formula"},
+    "flags": {"fr": "Signalements du calcul", "en": "Computation flags"},
+    "annex.attribution": {
+        "fr": "Attribution : la production sert d'abord la consommation, puis la batterie ; la part "
+        "réseau de la batterie (énergie chargée depuis le réseau / énergie chargée, sur la période) "
+        "n'est jamais comptée comme locale. Un site sans compteur réseau en déduit soutirage et "
+        "injection de son bilan (signalé).",
+        "en": "Attribution: generation serves the load first, then the battery; the battery's grid "
+        "share (energy charged from the grid / energy charged, over the period) never counts as "
+        "local. A site without a grid meter derives import and export from its balance (flagged).",
+    },
     "page": {"fr": "Page", "en": "Page"},
     "hours": {"fr": "h", "en": "h"},
     "day": {"fr": "Jour", "en": "Day"},
@@ -126,16 +140,16 @@ _LABELS: dict[str, dict[Lang, str]] = {
 
 # (label key, formula, reference): the method annex, one row per metric
 FORMULAS: list[tuple[str, str, str]] = [
-    ("self_sufficiency", "1 − ΣI / ΣL", "Luthander et al. 2015, Appl. Energy 142"),
+    ("self_sufficiency", "ΣLl / ΣL = 1 − ΣLg / ΣL", "Luthander et al. 2015, Appl. Energy 142"),
     ("self_consumption", "1 − ΣX / ΣG", "Luthander et al. 2015, Appl. Energy 142"),
     ("load_cover_factor", "Σ min(G − S, L) / ΣL", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
     ("supply_cover_factor", "Σ min(G − S, L) / ΣG", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
-    ("time_autonomy", "#{intervals with I = 0} / #intervals  (1 − LOLP)", "Salom et al. 2014"),
+    ("time_autonomy", "#{I < 1 Wh} / #intervals (1 − LOLP)", "Salom et al. 2014"),
     ("grid_interaction_index", "σ(I − X) / max|I − X|", "Salom et al. 2011"),
-    ("net_balance_wh", "ΣG − ΣL ;  ratio ΣG / ΣL", "Sartori et al. 2012, Energy Build. 48"),
-    ("peak_import_w", "max(I) / Δt", "—"),
-    ("battery_hours", "usable stored energy / current net deficit", "—"),
-    ("avoided_co2_kg", "(ΣG − ΣX) × emission factor", "ADEME Base Empreinte"),
+    ("net_balance_wh", "ΣG − ΣL ; ΣG / ΣL", "Sartori et al. 2012, Energy Build. 48"),
+    ("peak_import_w", "max I × 3600 / Δt", "—"),
+    ("battery_hours", "Σ SoC × capacity / (L − G)", "—"),
+    ("avoided_co2_kg", "ΣG × emission factor", "ADEME Base Empreinte"),
 ]
 
 

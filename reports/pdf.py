@@ -1,7 +1,8 @@
 """The report as a PDF: cover, headline metrics, charts, gain from sharing, coverage, method annex.
 
 Laid out with fpdf2 in a Unicode font shipped with matplotlib (DejaVu Sans, so that ``−``,
-``Σ`` and ``CO₂`` print), charts drawn by :mod:`reports.charts`. French by default.
+``Σ`` and ``CO₂`` print), charts drawn by :mod:`reports.charts`. French by default, English on
+request; every word comes from :mod:`reports.labels`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 import matplotlib
 from fpdf import FPDF
 
+from autonomy import Metrics
 from reports.charts import all_charts
 from reports.labels import FORMULAS, Lang, label
-from reports.model import Headline, ReportData
+from reports.model import ReportData
+from reports.tables import HEADLINE_FIELDS
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "dejavu"
@@ -60,29 +63,18 @@ def fmt_number(v: float | None, unit: str, lang: Lang, digits: int = 1) -> str:
     return text
 
 
-def headline_value(h: Headline, key: str, lang: Lang) -> str:
-    if key in RATIOS:
-        return fmt_ratio(getattr(h, key), lang)
-    if key == "balance_ratio":
-        return fmt_number(h.balance_ratio, "", lang, 2).strip()
-    if key == "peak_import_w":
-        return fmt_number(h.peak_import_w / 1000, "kW", lang)
-    if key == "avoided_co2_kg":
-        return fmt_number(h.avoided_co2_kg / 1000, "t", lang, 2)
-    return fmt_energy(getattr(h, key), lang)
-
-
-HEADLINE_ROWS = (
-    *RATIOS,
-    "load_wh",
-    "generation_wh",
-    "grid_import_wh",
-    "grid_export_wh",
-    "net_balance_wh",
-    "balance_ratio",
-    "peak_import_w",
-    "avoided_co2_kg",
-)
+def metric_value(m: Metrics, attr: str, lang: Lang) -> str:
+    """One headline metric, formatted for people (the tables keep raw SI values)."""
+    v = getattr(m, attr)
+    if attr in RATIOS:
+        return fmt_ratio(v, lang)
+    if attr == "net_balance_ratio":
+        return fmt_number(v, "", lang, 2).strip()
+    if attr == "peak_import_w":
+        return fmt_number(v / 1000, "kW", lang)
+    if attr == "avoided_co2_kg":
+        return fmt_number(v / 1000, "t CO₂", lang, 2)
+    return fmt_energy(v, lang)
 
 
 class _Doc(FPDF):
@@ -123,140 +115,140 @@ class _Doc(FPDF):
         self.ln(3)
 
 
-def _scope_kind(scope: str) -> str:
-    return scope.split(":", 1)[0]
-
-
-def render_pdf(data: ReportData, lang: Lang = "fr") -> bytes:
-    """The whole report as PDF bytes."""
-    title = label(lang, "title")
-    scope_text = f"{label(lang, 'kind.' + _scope_kind(data.scope))} : {data.scope_name}"
-    if lang == "en":
-        scope_text = scope_text.replace(" :", ":")
-    local_gen = data.generated_at.astimezone(data.period.tz)
-    doc = _Doc(lang, f"{title} — {data.scope_name} — {data.period.label}")
-
-    # cover
+def _cover(doc: _Doc, data: ReportData, lang: Lang) -> None:
+    colon = " :" if lang == "fr" else ":"
     doc.add_page()
     doc.set_font(FONT, "", 11)
     doc.cell(0, 8, label(lang, "programme"), new_x="LMARGIN", new_y="NEXT")
     doc.ln(30)
     doc.set_font(FONT, "B", 22)
-    doc.multi_cell(0, 11, title, new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 11, label(lang, "title"), new_x="LMARGIN", new_y="NEXT")
     doc.ln(6)
     doc.set_font(FONT, "B", 16)
-    doc.multi_cell(0, 9, scope_text, new_x="LMARGIN", new_y="NEXT")
+    scope_line = f"{label(lang, 'kind.' + data.scope_kind)}{colon} {data.scope_name}"
+    doc.multi_cell(0, 9, scope_line, new_x="LMARGIN", new_y="NEXT")
     doc.ln(8)
-    last = data.period.last_day.isoformat()
+    p = data.period
+    local_gen = data.generated_at.astimezone(p.tz)
     cover = [
         [label(lang, "scope"), data.scope],
-        [label(lang, "period"), f"{data.period.label}  ({data.period.first_day.isoformat()} → {last})"],
+        [label(lang, "period"), f"{p.label}  ({p.first_day.isoformat()} → {p.last_day.isoformat()})"],
         [label(lang, "generated"), local_gen.strftime("%Y-%m-%d %H:%M %Z")],
         [label(lang, "interval"), f"{data.interval_s // 60} min"],
         [label(lang, "method_version"), data.method_version],
-        [label(lang, "coverage.measured"), fmt_ratio(data.coverage.measured, lang)],
+        [label(lang, "coverage"), fmt_ratio(data.result.coverage.ratio, lang)],
     ]
     doc.rows([label(lang, "metric"), label(lang, "value")], cover, [45, 125])
     doc.para(label(lang, "timezone_note"), 9)
-    if not data.coverage.complete:
+    if not data.result.coverage.complete:
         doc.set_font(FONT, "B", 11)
         doc.multi_cell(0, 6, label(lang, "coverage.incomplete"), new_x="LMARGIN", new_y="NEXT")
 
-    # headline metrics
+
+def _headline(doc: _Doc, data: ReportData, lang: Lang) -> None:
+    r = data.result
     doc.add_page()
     doc.h1(label(lang, "headline"))
-    rows = [[label(lang, k), headline_value(data.headline, k, lang)] for k in HEADLINE_ROWS]
-    for src, wh in sorted(data.headline.energy_by_source_wh.items()):
+    rows = [[label(lang, key), metric_value(r.metrics, attr, lang)] for attr, key, _ in HEADLINE_FIELDS]
+    for src, wh in r.metrics.generation_by_source_wh.items():
         rows.append([f"  {label(lang, 'generation_wh')} — {label(lang, 'source.' + src)}", fmt_energy(wh, lang)])
-    if data.battery_hours is not None:
-        rows.append([label(lang, "battery_hours"), fmt_number(data.battery_hours, label(lang, "hours"), lang)])
+    if r.battery is not None:
+        rows.append([label(lang, "soc_pct"), fmt_number(r.battery.soc_pct, "%", lang)])
+        hours = r.battery.hours_at_current_deficit
+        rows.append([label(lang, "battery_hours"), fmt_number(hours, label(lang, "hours"), lang)])
     doc.rows([label(lang, "metric"), label(lang, "value")], rows, [110, 60])
 
-    # charts
+
+def _sharing(doc: _Doc, data: ReportData, lang: Lang) -> None:
+    r = data.result
+    doc.add_page()
+    doc.h1(label(lang, "sharing"))
+    if r.sum_of_sites is None:
+        doc.para(label(lang, "sharing.single_site"))
+        return
+    doc.para(label(lang, "sharing.intro"))
+    rows = []
+    for attr, key in [
+        ("self_sufficiency", "self_sufficiency"),
+        ("self_consumption", "self_consumption"),
+        ("import_wh", "grid_import_wh"),
+        ("export_wh", "grid_export_wh"),
+    ]:
+        a, b = getattr(r.metrics, attr), getattr(r.sum_of_sites, attr)
+        if attr in RATIOS:
+            gain = label(lang, "na") if a is None or b is None else f"{100 * (a - b):+.1f} pt"
+            rows.append([label(lang, key), fmt_ratio(a, lang), fmt_ratio(b, lang), gain])
+        else:
+            rows.append([label(lang, key), fmt_energy(a, lang), fmt_energy(b, lang), fmt_energy(a - b, lang)])
+    header = [
+        label(lang, "metric"),
+        label(lang, "sharing.netted"),
+        label(lang, "sharing.sum"),
+        label(lang, "sharing.gain"),
+    ]
+    doc.rows(header, rows, [55, 40, 40, 35])
+
+
+def _coverage(doc: _Doc, data: ReportData, lang: Lang) -> None:
+    c = data.result.coverage
+    doc.h1(label(lang, "coverage"))
+    keys = ["coverage.measured", "coverage.integrated", "coverage.imputed", "coverage.missing", "coverage.threshold"]
+    values = [c.measured_share, c.integrated_share, c.imputed_share, c.missing_share, c.threshold]
+    doc.rows([label(lang, k) for k in keys], [[fmt_ratio(v, lang) for v in values]], [34, 34, 34, 34, 34])
+    doc.para(label(lang, "coverage.complete" if c.complete else "coverage.incomplete"))
+    doc.h2(label(lang, "coverage.missing_devices"))
+    lacking = [d for d in c.devices if d.imputed or d.missing]
+    if not lacking:
+        doc.para(label(lang, "coverage.none_missing"))
+        return
+    rows = []
+    for d in lacking:
+        n = d.measured + d.integrated + d.imputed + d.missing
+        shares = [(d.measured + d.integrated) / n, d.imputed / n, d.missing / n] if n else [0.0, 0.0, 0.0]
+        rows.append([d.device, d.site, *(fmt_ratio(x, lang) for x in shares)])
+    header = [
+        label(lang, "device"),
+        label(lang, "kind.site"),
+        label(lang, "coverage.measured"),
+        label(lang, "coverage.imputed"),
+        label(lang, "coverage.missing"),
+    ]
+    doc.rows(header, rows, [45, 44, 27, 27, 27])
+
+
+def _annex(doc: _Doc, data: ReportData, lang: Lang) -> None:
+    colon = " :" if lang == "fr" else ":"
+    doc.add_page()
+    doc.h1(label(lang, "annex"))
+    doc.para(f"{label(lang, 'method_version')}{colon} {data.method_version}")
+    doc.para(label(lang, "annex.intro"))
+    doc.rows(
+        [label(lang, "metric"), label(lang, "formula"), label(lang, "ref")],
+        [[label(lang, key), formula, ref] for key, formula, ref in FORMULAS],
+        [50, 60, 60],
+    )
+    for key in ("annex.attribution", "annex.energy", "annex.sharing", "annex.times"):
+        doc.para(label(lang, key), 9)
+    factor = fmt_number(data.emission_factor_g_per_kwh, "gCO₂/kWh", lang)
+    doc.para(f"{label(lang, 'annex.co2')}{colon} {factor}", 9)
+    if data.result.flags:
+        doc.para(f"{label(lang, 'flags')}{colon} {', '.join(data.result.flags)}", 9)
+
+
+def render_pdf(data: ReportData, lang: Lang = "fr") -> bytes:
+    """The whole report as PDF bytes: cover, headline, charts, sharing gain and coverage, annex."""
+    title = f"{label(lang, 'title')} — {data.scope_name} — {data.period.label}"
+    doc = _Doc(lang, title)
+    _cover(doc, data, lang)
+    _headline(doc, data, lang)
     doc.add_page()
     doc.h1(label(lang, "charts"))
     for png in all_charts(data, lang):
         doc.image(io.BytesIO(png), w=doc.epw)
         doc.ln(2)
-
-    # sharing gain
-    doc.add_page()
-    doc.h1(label(lang, "sharing"))
-    if data.sum_of_sites is None:
-        doc.para(label(lang, "sharing.single_site"))
-    else:
-        doc.para(label(lang, "sharing.intro"))
-        share_rows = []
-        for key in ("self_sufficiency", "self_consumption", "grid_import_wh", "grid_export_wh"):
-            a, b = getattr(data.headline, key), getattr(data.sum_of_sites, key)
-            if key in RATIOS:
-                gain = None if a is None or b is None else a - b
-                gain_text = label(lang, "na") if gain is None else f"{100 * gain:+.1f} pt"
-                share_rows.append([label(lang, key), fmt_ratio(a, lang), fmt_ratio(b, lang), gain_text])
-            else:
-                share_rows.append([label(lang, key), fmt_energy(a, lang), fmt_energy(b, lang), fmt_energy(a - b, lang)])
-        header = [
-            label(lang, "metric"),
-            label(lang, "sharing.netted"),
-            label(lang, "sharing.sum"),
-            label(lang, "sharing.gain"),
-        ]
-        doc.rows(header, share_rows, [55, 40, 40, 35])
-
-    # coverage
-    doc.h1(label(lang, "coverage"))
-    c = data.coverage
-    doc.rows(
-        [
-            label(lang, "coverage.measured"),
-            label(lang, "coverage.imputed"),
-            label(lang, "coverage.missing"),
-            label(lang, "coverage.threshold"),
-        ],
-        [
-            [
-                fmt_ratio(c.measured, lang),
-                fmt_ratio(c.imputed, lang),
-                fmt_ratio(c.missing, lang),
-                fmt_ratio(c.threshold, lang),
-            ]
-        ],
-        [42, 42, 42, 44],
-    )
-    doc.para(label(lang, "coverage.complete" if c.complete else "coverage.incomplete"))
-    doc.h2(label(lang, "coverage.missing_devices"))
-    missing = c.missing_devices
-    if missing:
-        doc.rows(
-            [
-                label(lang, "device"),
-                label(lang, "coverage.measured"),
-                label(lang, "coverage.imputed"),
-                label(lang, "coverage.missing"),
-            ],
-            [
-                [d.device, fmt_ratio(d.measured, lang), fmt_ratio(d.imputed, lang), fmt_ratio(d.missing, lang)]
-                for d in missing
-            ],
-            [70, 33, 33, 34],
-        )
-    else:
-        doc.para(label(lang, "coverage.none_missing"))
-
-    # method annex
-    doc.add_page()
-    doc.h1(label(lang, "annex"))
-    doc.para(f"{label(lang, 'method_version')} : {data.method_version}".replace(" :", ":" if lang == "en" else " :"))
-    doc.para(label(lang, "annex.intro"))
-    doc.rows(
-        [label(lang, "metric"), "Formule" if lang == "fr" else "Formula", label(lang, "ref")],
-        [[label(lang, key), formula, ref] for key, formula, ref in FORMULAS],
-        [50, 60, 60],
-    )
-    doc.para(label(lang, "annex.energy"), 9)
-    doc.para(label(lang, "annex.sharing"), 9)
-    doc.para(label(lang, "annex.times"), 9)
-    doc.para(f"{label(lang, 'annex.co2')} : {fmt_number(data.emission_factor_g_per_kwh, 'gCO₂/kWh', lang)}", 9)
+    _sharing(doc, data, lang)
+    _coverage(doc, data, lang)
+    _annex(doc, data, lang)
     doc.set_creation_date(data.generated_at.astimezone(UTC))
-    doc.set_title(f"{title} — {data.scope_name} — {data.period.label}")
+    doc.set_title(title)
     return bytes(doc.output())

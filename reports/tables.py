@@ -3,7 +3,7 @@
 Headers are machine-readable names ending with their unit (``load_wh``, ``soc_pct``,
 ``self_sufficiency_ratio``), the same in every language. Times are given twice: UTC (ISO 8601,
 ``Z``) and Europe/Paris local time with its offset, so that a row is unambiguous on the days
-clocks change. Empty cells are missing values (never zero).
+clocks change. Empty cells are undefined or missing values (never zero).
 """
 
 from __future__ import annotations
@@ -18,52 +18,60 @@ from typing import Literal
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from autonomy import Metrics
 from reports.labels import Lang, label
-from reports.model import Headline, ReportData
+from reports.model import ReportData
 
 Table = Literal["intervals", "days"]
+TABLES: tuple[Table, ...] = ("intervals", "days")
 Cell = str | float | int | None
 
 
 def _num(v: float | None) -> float | None:
     if v is None or not math.isfinite(v):
         return None
-    return round(float(v), 6)
+    return float(v)
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def interval_table(data: ReportData) -> tuple[list[str], list[list[Cell]]]:
-    f = data.flows
-    sources = sorted(f.generation_by_source_wh)
+    s = data.result.series
     header = [
         "start_utc",
         "start_local",
         "load_wh",
         "generation_wh",
-        *[f"generation_{s}_wh" for s in sources],
         "battery_charge_wh",
         "battery_discharge_wh",
         "grid_import_wh",
         "grid_export_wh",
+        "local_supply_wh",
+        "grid_supply_wh",
+        "self_sufficiency_ratio",
         "soc_pct",
-        "measured_share",
+        "coverage_share",
     ]
     rows: list[list[Cell]] = []
-    for i in range(len(f)):
-        ms = int(f.start_ms[i])
-        utc = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    for i in range(s.start_ms.shape[0]):
+        utc = _utc(int(s.start_ms[i]))
         rows.append(
             [
                 utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 utc.astimezone(data.period.tz).isoformat(),
-                _num(f.load_wh[i]),
-                _num(f.generation_wh[i]),
-                *[_num(f.generation_by_source_wh[s][i]) for s in sources],
-                _num(f.battery_charge_wh[i]),
-                _num(f.battery_discharge_wh[i]),
-                _num(f.grid_import_wh[i]),
-                _num(f.grid_export_wh[i]),
-                _num(f.soc_pct[i]),
-                _num(f.measured[i]),
+                _num(s.load_wh[i]),
+                _num(s.generation_wh[i]),
+                _num(s.charge_wh[i]),
+                _num(s.discharge_wh[i]),
+                _num(s.import_wh[i]),
+                _num(s.export_wh[i]),
+                _num(s.local_supply_wh[i]),
+                _num(s.grid_supply_wh[i]),
+                _num(s.self_sufficiency[i]),
+                _num(data.soc_pct[i]) if i < data.soc_pct.shape[0] else None,
+                _num(s.coverage[i]),
             ]
         )
     return header, rows
@@ -78,62 +86,84 @@ def day_table(data: ReportData) -> tuple[list[str], list[list[Cell]]]:
         "battery_discharge_wh",
         "grid_import_wh",
         "grid_export_wh",
+        "local_supply_wh",
         "self_sufficiency_ratio",
         "self_consumption_ratio",
-        "measured_share",
+        "time_autonomy_ratio",
+        "peak_import_w",
+        "coverage_share",
     ]
-    rows: list[list[Cell]] = [
-        [
-            d.day.isoformat(),
-            _num(d.load_wh),
-            _num(d.generation_wh),
-            _num(d.battery_charge_wh),
-            _num(d.battery_discharge_wh),
-            _num(d.grid_import_wh),
-            _num(d.grid_export_wh),
-            _num(d.self_sufficiency),
-            _num(d.self_consumption),
-            _num(d.measured),
-        ]
-        for d in data.days
-    ]
+    rows: list[list[Cell]] = []
+    for d in data.days:
+        m = d.metrics
+        rows.append(
+            [
+                d.day.isoformat(),
+                _num(m.load_wh),
+                _num(m.generation_wh),
+                _num(m.charge_wh),
+                _num(m.discharge_wh),
+                _num(m.import_wh),
+                _num(m.export_wh),
+                _num(m.local_supply_wh),
+                _num(m.self_sufficiency),
+                _num(m.self_consumption),
+                _num(m.time_autonomy),
+                _num(m.peak_import_w),
+                _num(d.coverage),
+            ]
+        )
     return header, rows
 
 
-HEADLINE_FIELDS: list[tuple[str, str]] = [
-    ("self_sufficiency", "ratio"),
-    ("self_consumption", "ratio"),
-    ("load_cover_factor", "ratio"),
-    ("supply_cover_factor", "ratio"),
-    ("time_autonomy", "ratio"),
-    ("grid_interaction_index", "ratio"),
-    ("load_wh", "Wh"),
-    ("generation_wh", "Wh"),
-    ("grid_import_wh", "Wh"),
-    ("grid_export_wh", "Wh"),
-    ("net_balance_wh", "Wh"),
-    ("balance_ratio", "ratio"),
-    ("peak_import_w", "W"),
-    ("avoided_co2_kg", "kg"),
+# (Metrics attribute, label key, unit): the headline rows, in the order of the PDF
+HEADLINE_FIELDS: list[tuple[str, str, str]] = [
+    ("self_sufficiency", "self_sufficiency", "ratio"),
+    ("self_consumption", "self_consumption", "ratio"),
+    ("load_cover_factor", "load_cover_factor", "ratio"),
+    ("supply_cover_factor", "supply_cover_factor", "ratio"),
+    ("time_autonomy", "time_autonomy", "ratio"),
+    ("grid_interaction_index", "grid_interaction_index", "ratio"),
+    ("load_wh", "load_wh", "Wh"),
+    ("generation_wh", "generation_wh", "Wh"),
+    ("import_wh", "grid_import_wh", "Wh"),
+    ("export_wh", "grid_export_wh", "Wh"),
+    ("charge_wh", "battery_charge_wh", "Wh"),
+    ("discharge_wh", "battery_discharge_wh", "Wh"),
+    ("net_balance_wh", "net_balance_wh", "Wh"),
+    ("net_balance_ratio", "balance_ratio", "ratio"),
+    ("peak_import_w", "peak_import_w", "W"),
+    ("avoided_co2_kg", "avoided_co2_kg", "kg"),
 ]
 
 
 def summary_table(data: ReportData, lang: Lang) -> tuple[list[str], list[list[Cell]]]:
-    """Key, label, value for the netted scope and the sum of sites (XLSX first sheet)."""
+    """Metric, label, unit, value of the scope (netted) and of the sum of its sites alone."""
     header = ["metric", "label", "unit", "scope_value", "sum_of_sites_value"]
+    r = data.result
 
-    def get(h: Headline | None, key: str) -> float | None:
-        return None if h is None else _num(getattr(h, key))
+    def get(m: Metrics | None, attr: str) -> float | None:
+        return None if m is None else _num(getattr(m, attr))
 
     rows: list[list[Cell]] = [
-        [key, label(lang, key), unit, get(data.headline, key), get(data.sum_of_sites, key)]
-        for key, unit in HEADLINE_FIELDS
+        [attr, label(lang, key), unit, get(r.metrics, attr), get(r.sum_of_sites, attr)]
+        for attr, key, unit in HEADLINE_FIELDS
     ]
-    for src, wh in sorted(data.headline.energy_by_source_wh.items()):
+    for src, wh in r.metrics.generation_by_source_wh.items():
         rows.append([f"generation_{src}_wh", label(lang, f"source.{src}"), "Wh", _num(wh), None])
-    rows.append(["coverage_measured", label(lang, "coverage.measured"), "ratio", _num(data.coverage.measured), None])
-    rows.append(["coverage_imputed", label(lang, "coverage.imputed"), "ratio", _num(data.coverage.imputed), None])
-    rows.append(["coverage_missing", label(lang, "coverage.missing"), "ratio", _num(data.coverage.missing), None])
+    rows.append(["sharing_gain_wh", label(lang, "sharing.gain"), "Wh", _num(r.sharing_gain_wh), None])
+    if r.battery is not None:
+        rows.append(
+            ["battery_hours", label(lang, "battery_hours"), "h", _num(r.battery.hours_at_current_deficit), None]
+        )
+    c = r.coverage
+    for attr, key in [
+        ("measured_share", "coverage.measured"),
+        ("integrated_share", "coverage.integrated"),
+        ("imputed_share", "coverage.imputed"),
+        ("missing_share", "coverage.missing"),
+    ]:
+        rows.append([f"coverage_{attr}", label(lang, key), "ratio", _num(getattr(c, attr)), None])
     return header, rows
 
 
@@ -154,6 +184,7 @@ def _sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[Cell]])
 
 
 def to_xlsx(data: ReportData, lang: Lang = "fr") -> bytes:
+    """A workbook with sheets ``report`` (what, when, how), ``summary``, ``days``, ``intervals``."""
     wb = Workbook()
     info = wb.active
     assert info is not None
@@ -167,7 +198,9 @@ def to_xlsx(data: ReportData, lang: Lang = "fr") -> bytes:
         ("generated_utc", data.generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
         ("interval_s", data.interval_s),
         ("method_version", data.method_version),
+        ("coverage_complete", data.result.coverage.complete),
         ("emission_factor_g_per_kwh", data.emission_factor_g_per_kwh),
+        ("flags", " ".join(data.result.flags)),
     ]:
         info.append([key, value])
     _sheet(wb.create_sheet("summary"), *summary_table(data, lang))

@@ -1,5 +1,7 @@
-"""A synthetic :class:`ReportData` for layout tests (the numbers' correctness is tested against
-the engine and the API in test_report_matches_api.py)."""
+"""A report built by the real engine from synthetic per-interval energies, for layout tests.
+
+(The numbers' agreement with the API over stored data is tested in test_report_matches_api.py.)
+"""
 
 from __future__ import annotations
 
@@ -7,78 +9,48 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from autonomy import BatteryState, DeviceEnergy, ScopeInputs, SiteInputs, Status, compute_scope
 from reports.days import daily_rows
-from reports.model import Coverage, DeviceCoverage, Flows, Headline, ReportData
+from reports.model import ReportData
 from reports.periods import parse_period
 
-
-def headline(load: float, gen: float, imp: float, exp: float, ss: float | None = 0.4) -> Headline:
-    return Headline(
-        self_sufficiency=ss,
-        self_consumption=0.9,
-        load_cover_factor=0.4,
-        supply_cover_factor=0.85,
-        time_autonomy=0.2,
-        grid_interaction_index=0.5,
-        load_wh=load,
-        generation_wh=gen,
-        grid_import_wh=imp,
-        grid_export_wh=exp,
-        net_balance_wh=gen - load,
-        balance_ratio=gen / load,
-        peak_import_w=123_000.0,
-        avoided_co2_kg=42.0,
-        energy_by_source_wh={"hydro": gen * 0.7, "pv": gen * 0.3},
-    )
+STEP_S = 900
 
 
-def sample_report(period: str = "2026-10-24..2026-10-26", *, battery: bool = True, site: bool = False) -> ReportData:
+def sample_report(
+    period: str = "2026-10-24..2026-10-26", *, site: bool = False, battery: bool = True, missing: int = 10
+) -> ReportData:
     p = parse_period(period)
-    step = 900_000
-    start = np.arange(p.start_ms, p.end_ms, step, dtype=np.int64)
+    start = np.arange(p.start_ms, p.end_ms, STEP_S * 1000, dtype=np.int64)
     n = len(start)
     hour = (start // 3_600_000) % 24
-    gen = np.where((hour > 6) & (hour < 18), 20_000.0, 5_000.0)
-    load = np.full(n, 12_000.0)
-    imp = np.clip(load - gen, 0, None)
-    exp = np.clip(gen - load, 0, None)
-    soc = 50 + 30 * np.sin(np.arange(n) / 20) if battery else np.full(n, np.nan)
-    measured = np.ones(n)
-    measured[10:20] = 0.5
-    flows = Flows(
-        start_ms=start,
-        load_wh=load,
-        generation_wh=gen,
-        generation_by_source_wh={"hydro": gen * 0.7, "pv": gen * 0.3},
-        battery_charge_wh=np.zeros(n),
-        battery_discharge_wh=np.zeros(n),
-        grid_import_wh=imp,
-        grid_export_wh=exp,
-        soc_pct=soc,
-        measured=measured,
+    zeros = np.zeros(n)
+    ok = np.full(n, Status.MEASURED, dtype=np.int8)
+    gen = np.where((hour > 6) & (hour < 18), 8_000.0, 1_000.0)
+    hydro = DeviceEnergy("iko-turbine", "production", gen, zeros, ok, "hydro")
+    hydro_net = gen - 300.0
+    hydro_grid = DeviceEnergy("iko-grid-meter", "grid", np.clip(-hydro_net, 0, None), np.clip(hydro_net, 0, None), ok)
+    load = np.full(n, 4_000.0)
+    status = ok.copy()
+    status[:missing] = Status.MISSING
+    housing = DeviceEnergy("slh-load", "consumption", zeros, np.where(status == Status.MISSING, 0.0, load), status)
+    housing_grid = DeviceEnergy("slh-grid-meter", "grid", load, zeros, ok)
+    iko_aux = DeviceEnergy("iko-aux", "consumption", zeros, np.full(n, 300.0), ok)
+    sites = [SiteInputs("iko-hydro", "saint-leu", [hydro, hydro_grid, iko_aux])]
+    if not site:
+        batteries = [BatteryState("slh-battery", 50_000.0, 60.0)] if battery else []
+        sites.append(SiteInputs("saint-leu-housing", "saint-leu", [housing, housing_grid], batteries))
+    scope = "site:iko-hydro" if site else "district:saint-leu"
+    result = compute_scope(
+        ScopeInputs(scope, int(start[0]), n, sites), interval_s=STEP_S, emission_factor_g_per_kwh=52.0
     )
-    h = headline(float(load.sum()), float(gen.sum()), float(imp.sum()), float(exp.sum()))
+    soc = 50 + 30 * np.sin(np.arange(n) / 20) if battery and not site else np.full(n, np.nan)
     return ReportData(
-        scope="site:iko-hydro" if site else "district:saint-leu",
+        result=result,
         scope_name="IKO" if site else "Saint-Leu",
         period=p,
         generated_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
-        interval_s=900,
-        method_version="autonomy-1.0",
-        headline=h,
-        sum_of_sites=None
-        if site
-        else headline(h.load_wh, h.generation_wh, h.grid_import_wh * 1.2, h.grid_export_wh * 1.1, 0.3),
-        flows=flows,
-        days=daily_rows(flows, p),
-        coverage=Coverage(
-            measured=0.97,
-            imputed=0.01,
-            missing=0.02,
-            threshold=0.9,
-            devices=[DeviceCoverage("slh-load", 0.9, 0.0, 0.1), DeviceCoverage("iko-turbine", 1.0, 0.0, 0.0)],
-        ),
-        battery_hours=3.5 if battery else None,
+        days=daily_rows(result, p, 52.0),
+        soc_pct=soc,
         emission_factor_g_per_kwh=52.0,
-        sites=["iko-hydro", "saint-leu-housing"],
     )

@@ -11,69 +11,64 @@ from tests.reports.sample import sample_report
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 
+EXPECTED: dict[str, list[str]] = {
+    "fr": [
+        "Rapport d'autonomie énergétique",
+        "Quartier : Saint-Leu",
+        "2026-10-24..2026-10-26",
+        "Indicateurs clés",
+        "Taux d'autoproduction",
+        "Gain du partage local",
+        "Somme des sites",
+        "Couverture des données",
+        "slh-load",
+        "Annexe : méthode de calcul",
+        "ΣLl / ΣL",
+        "Salom et al.",
+        "52,0 gCO₂/kWh",
+    ],
+    "en": [
+        "Energy autonomy report",
+        "District: Saint-Leu",
+        "Headline metrics",
+        "Self-sufficiency",
+        "Gain from local sharing",
+        "Data coverage",
+        "Devices with missing data",
+        "Annex: method",
+        "1 − ΣX / ΣG",
+    ],
+}
+
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_pdf_renders_every_section(lang: Lang, tmp_path: Path) -> None:
+    data = sample_report()
     pdf = tmp_path / f"report-{lang}.pdf"
-    pdf.write_bytes(render_pdf(sample_report(), lang))
+    pdf.write_bytes(render_pdf(data, lang))
     assert page_count(pdf) >= 5
     text = pdf_text(pdf)
-    expected = {
-        "fr": [
-            "Rapport d'autonomie énergétique",
-            "Quartier : Saint-Leu",
-            "2026-10-24..2026-10-26",
-            "Indicateurs clés",
-            "Taux d'autoproduction",
-            "40,0 %",
-            "Gain du partage local",
-            "+10.0 pt",
-            "Couverture des données",
-            "slh-load",
-            "Annexe",
-            "1 − ΣI / ΣL",
-            "Salom et al.",
-            "autonomy-1.0",
-            "52,0 gCO₂/kWh",
-        ],
-        "en": [
-            "Energy autonomy report",
-            "District: Saint-Leu",
-            "Headline metrics",
-            "Self-sufficiency",
-            "40.0%",
-            "Gain from local sharing",
-            "Data coverage",
-            "Annex: method",
-            "1 − ΣL".replace("ΣL", "ΣX / ΣG"),
-        ],
-    }[lang]
-    for words in expected:
+    for words in [*EXPECTED[lang], data.method_version]:
         assert words in text, words
-    # generation time on the cover, in Paris time
-    assert "2026-11-02 10:30 CET" in text
+    assert "2026-11-02 10:30 CET" in text  # generation time on the cover, in Paris time
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for page in (1, 3):
         png = render_page(pdf, page, ARTIFACTS / f"report-{lang}-p{page}")
         assert ink_share(png) > 0.002, f"page {page} is blank"
-    # the chart page carries the drawings: far more ink than text alone
+    # the chart page carries drawings: far more ink than a page of text
     assert ink_share(ARTIFACTS / f"report-{lang}-p3.png") > 0.03
 
 
-def test_single_site_without_battery_says_so(tmp_path: Path) -> None:
+def test_single_site_says_there_is_no_sharing(tmp_path: Path) -> None:
     pdf = tmp_path / "site.pdf"
-    pdf.write_bytes(render_pdf(sample_report(site=True, battery=False), "en"))
+    pdf.write_bytes(render_pdf(sample_report(site=True), "en"))
     text = pdf_text(pdf)
     assert "A single site: no sharing to measure." in text
-    assert "No battery in this scope" not in text  # drawn inside the chart image, not as text
     assert "Site: IKO" in text
+    assert "No device missing." in text
 
 
 def test_incomplete_coverage_is_flagged_on_the_cover(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    data = sample_report()
-    data = replace(data, coverage=replace(data.coverage, measured=0.5, imputed=0.0, missing=0.5))
     pdf = tmp_path / "low.pdf"
-    pdf.write_bytes(render_pdf(data, "fr"))
+    pdf.write_bytes(render_pdf(sample_report(missing=150), "fr"))
     assert "ATTENTION : couverture inférieure au seuil" in pdf_text(pdf)
