@@ -14,7 +14,7 @@ once, so at-least-once delivery ends exactly-once in the data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -79,6 +79,20 @@ class IntervalStat:
     last_ts_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class SequenceGap:
+    """Envelopes ``first_seq..last_seq`` (inclusive) of one gateway that never reached a store:
+    data that never arrived, which feeds data coverage."""
+
+    gateway: str
+    first_seq: int
+    last_seq: int
+
+    @property
+    def missing(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+
 @runtime_checkable
 class Store(Protocol):
     """What every backend provides. Times are UTC milliseconds; ranges are [start, end)."""
@@ -110,6 +124,30 @@ class Store(Protocol):
 
     def health(self) -> list[DeviceHealth]:
         """The latest health of every device reported so far."""
+        ...
+
+    def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
+        """Record that envelopes ``seqs`` of ``gateway`` were durably stored (by ingest ``worker``).
+        With several workers sharing a subscription each records what it wrote; gaps are computed
+        over the union, so they are right whatever worker received which envelope."""
+        ...
+
+    def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
+        """Sequence numbers never recorded between the lowest and highest recorded, per gateway."""
+        ...
+
+    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
+        """Upsert the current counters of one service instance (e.g. ``ingest/va-ingest-1``)."""
+        ...
+
+    def counters(self) -> dict[str, dict[str, float]]:
+        """The latest counters of every service instance: service → counter name → value."""
+        ...
+
+    def refresh_rollups(self) -> int:
+        """Recompute the 15-min and daily rollups touched by writes since the last refresh; returns
+        how many 15-min buckets were recomputed. Backends also do this by themselves on write
+        (at most every ``StoreSettings.rollup_refresh_s``) and on close."""
         ...
 
     def close(self) -> None: ...

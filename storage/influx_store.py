@@ -1,0 +1,448 @@
+# ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times; tested for injection)
+"""The InfluxDB backend (1.x, 2.x, 3 Core) behind :class:`storage.base.Store`; schema in docs/storage.md.
+
+Writes are line protocol at ms precision over plain HTTP (:mod:`storage.influx_http`): the
+ingest's own ack/retry loop is the only retry, nothing is buffered here. A write the server
+refuses for what the points are (1.x ``400 partial write … dropped=N`` or ``unable to parse``;
+2.x ``400``/``422``; ``413`` too large) is split in halves until the bad points are isolated: those
+come back in ``WriteResult.rejected``, the good ones are written (re-writing a good point is
+harmless: same series and timestamp replace the fields). Rollups (``rollup_15m``/``rollup_1d``)
+are recomputed by the platform from raw points for the buckets a write touched, so they work the
+same on every version (no continuous queries, no tasks).
+
+Errors: :class:`StoreUnavailableError` (down, 5xx, auth), :class:`storage.influx_http.QueryError`
+(a refused query).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from readings.health import DeviceHealth
+from readings.model import DeviceContext, Quality, StoredReading
+from storage.base import (
+    IntervalStat,
+    LatestValue,
+    SequenceGap,
+    SeriesPoint,
+    StoreUnavailableError,
+    WriteResult,
+)
+from storage.influx_http import InfluxHttp
+from storage.influxql import ns, quote_ident, quote_string
+from storage.line_protocol import LineProtocolError, join_lines, line
+from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
+from storage.sequences import format_ranges, gaps_from, to_ranges
+
+log = logging.getLogger(__name__)
+
+READINGS = "readings"
+ROLLUP_15M = "rollup_15m"
+ROLLUP_1D = "rollup_1d"
+HEALTH = "device_health"
+SEQUENCES = "ingest_sequences"
+COUNTERS = "service_counters"
+RAW_RP = "va_raw"
+_STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts", "last_ts")
+_REFUSED = (400, 413, 422)
+
+
+def _tags(c: DeviceContext, quantity: str) -> dict[str, str]:
+    return {
+        "district": c.district,
+        "site": c.site,
+        "device": c.device,
+        "role": c.role,
+        "source": c.source,
+        "quantity": quantity,
+    }
+
+
+def reading_line(p: StoredReading) -> str:
+    """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
+    left out when there is none) and quality (string)."""
+    fields: dict[str, float | str | bool] = {}
+    if p.value is not None:
+        fields["value"] = float(p.value)
+    fields["quality"] = str(p.quality)
+    return line(READINGS, _tags(p.context, p.quantity), fields, p.ts_ms)
+
+
+def _stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
+    fields: dict[str, float | str | bool] = {
+        "count": float(s.count),
+        "first": s.first,
+        "last": s.last,
+        "minimum": s.minimum,
+        "maximum": s.maximum,
+        "mean": s.mean,
+        "first_ts": float(s.first_ts_ms),
+        "last_ts": float(s.last_ts_ms),
+    }
+    return line(measurement, _tags(c, quantity), fields, s.start_ms)
+
+
+def _rows(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    out = []
+    for s in series:
+        tags = s.get("tags") or {}
+        cols = s["columns"]
+        for values in s.get("values") or []:
+            out.append((tags, dict(zip(cols, values, strict=True))))
+    return out
+
+
+def _stat_from(row: Mapping[str, Any]) -> IntervalStat:
+    return IntervalStat(
+        start_ms=int(row["time"]),
+        count=int(row["count"]),
+        first=float(row["first"]),
+        last=float(row["last"]),
+        minimum=float(row["minimum"]),
+        maximum=float(row["maximum"]),
+        mean=float(row["mean"]),
+        first_ts_ms=int(row["first_ts"]),
+        last_ts_ms=int(row["last_ts"]),
+    )
+
+
+def _context(tags: Mapping[str, Any], row: Mapping[str, Any]) -> DeviceContext:
+    def get(k: str) -> str:
+        return str(tags.get(k) or row.get(k) or "")
+
+    return DeviceContext(get("district"), get("site"), get("device"), get("role"), get("source"))
+
+
+class InfluxStore:
+    """:class:`storage.base.Store` on InfluxDB. Build it with :func:`storage.factory.open_store`."""
+
+    def __init__(
+        self,
+        http: InfluxHttp,
+        *,
+        database: str,
+        retention_policy: str | None = None,
+        org: str | None = None,
+        raw_retention_days: int | None = None,
+        rollup_refresh_s: float = 5.0,
+    ) -> None:
+        self.http = http
+        self.database = database
+        self.retention_policy = retention_policy
+        self.org = org
+        self.raw_retention_days = raw_retention_days
+        self.rollup_refresh_s = rollup_refresh_s
+        self.version = "unknown"
+        self._raw_rp: str | None = None
+        self._lock = threading.Lock()
+        self._dirty: dict[tuple[str, str, int], DeviceContext] = {}
+        self._last_refresh = time.monotonic()
+        self._last_seq_ts: dict[tuple[str, str], int] = {}
+
+    # ------------------------------------------------------------------ setup
+
+    def connect(self) -> None:
+        """Detect the version, create the database and the raw retention policy where 1.x allows it."""
+        info = self.http.ping()
+        self.version = info.version
+        if info.major == 1:
+            self.http.query(f"CREATE DATABASE {quote_ident(self.database)}", "", write=True)
+            if self.raw_retention_days is not None:
+                self._raw_rp = RAW_RP
+                spec = f"{quote_ident(RAW_RP)} ON {quote_ident(self.database)} DURATION {self.raw_retention_days}d"
+                try:
+                    self.http.query(f"CREATE RETENTION POLICY {spec} REPLICATION 1", "", write=True)
+                except Exception:
+                    self.http.query(f"ALTER RETENTION POLICY {spec}", "", write=True)
+        elif self.raw_retention_days is not None:
+            log.warning(
+                "raw_retention_days is ignored on InfluxDB %s: set the bucket's retention instead", info.version
+            )
+
+    def ping(self) -> str:
+        info = self.http.ping()
+        return f"influxdb {info.version}"
+
+    def _from(self, measurement: str) -> str:
+        rp = self._raw_rp if measurement == READINGS and self._raw_rp else self.retention_policy
+        if rp:
+            return f"{quote_ident(rp)}.{quote_ident(measurement)}"
+        return quote_ident(measurement)
+
+    def _query(self, q: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
+        return _rows(self.http.query(q, self.database))
+
+    # ------------------------------------------------------------------ writes
+
+    def _post(self, body: bytes, *, raw: bool) -> tuple[int, str]:
+        rp = self._raw_rp if raw and self._raw_rp else self.retention_policy
+        if self.http.major >= 2:
+            bucket = f"{self.database}/{rp}" if rp else self.database
+            params = {"bucket": bucket, "precision": "ms"}
+            if self.org:
+                params["org"] = self.org
+            r = self.http.request("POST", "/api/v2/write", params, body, "text/plain; charset=utf-8")
+        else:
+            params = {"db": self.database, "precision": "ms"}
+            if rp:
+                params["rp"] = rp
+            r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
+        if r.status == 404 and self.http.major == 1:
+            self.connect()  # the database was dropped under us: create it and try once more
+            return self._post(body, raw=raw)
+        return r.status, r.text()
+
+    def write_lines(self, lines: Sequence[tuple[int, str]], *, raw: bool = True) -> dict[int, str]:
+        """Write ``(index, line)`` pairs; return index → reason for the lines the server refused.
+        Raises :class:`StoreUnavailableError` when the server cannot take the write at all."""
+        if not lines:
+            return {}
+        status, text = self._post(join_lines(ln for _, ln in lines), raw=raw)
+        if status in (200, 204):
+            return {}
+        if status not in _REFUSED:
+            raise StoreUnavailableError(f"InfluxDB write answered {status}: {text[:200]}")
+        if len(lines) == 1:
+            return {lines[0][0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
+        mid = len(lines) // 2
+        return self.write_lines(lines[:mid], raw=raw) | self.write_lines(lines[mid:], raw=raw)
+
+    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+        rejected: dict[int, str] = {}
+        lines: list[tuple[int, str]] = []
+        for i, p in enumerate(points):
+            try:
+                lines.append((i, reading_line(p)))
+            except LineProtocolError as exc:
+                rejected[i] = str(exc)
+        rejected |= self.write_lines(lines)
+        written = 0
+        with self._lock:
+            for i, _ in lines:
+                if i not in rejected:
+                    p = points[i]
+                    written += 1
+                    self._dirty[(p.context.device, p.quantity, bucket_start(p.ts_ms, ROLLUP_15M_MS))] = p.context
+        if written and time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
+            self.refresh_rollups()
+        return WriteResult(written=written, rejected=rejected)
+
+    # ------------------------------------------------------------------ reads
+
+    def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
+        where = f" WHERE time >= {ns(since_ms)}" if since_ms is not None else ""
+        rows = self._query(f"SELECT * FROM {self._from(READINGS)}{where} GROUP BY * ORDER BY time DESC LIMIT 1")
+        best: dict[tuple[str, str], LatestValue] = {}
+        for tags, row in rows:
+            ctx = _context(tags, row)
+            v = LatestValue(
+                ctx, str(tags.get("quantity", "")), int(row["time"]), _float(row.get("value")), Quality(row["quality"])
+            )
+            key = (ctx.device, v.quantity)
+            if key not in best or best[key].ts_ms < v.ts_ms:
+                best[key] = v
+        return [best[k] for k in sorted(best)]
+
+    def _where(self, device: str, quantity: str, start_ms: int, end_ms: int) -> str:
+        return (
+            f"device = {quote_string(device)} AND quantity = {quote_string(quantity)} "
+            f"AND time >= {ns(start_ms)} AND time < {ns(end_ms)}"
+        )
+
+    def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
+        q = (
+            f"SELECT value, quality FROM {self._from(READINGS)} WHERE {self._where(device, quantity, start_ms, end_ms)} "
+            f"ORDER BY time ASC LIMIT {int(limit)}"
+        )
+        return [SeriesPoint(int(r["time"]), _float(r.get("value")), Quality(r["quality"])) for _, r in self._query(q)]
+
+    def _good_points(self, device: str, quantity: str, start_ms: int, end_ms: int) -> list[tuple[int, float]]:
+        q = (
+            f"SELECT value FROM {self._from(READINGS)} WHERE {self._where(device, quantity, start_ms, end_ms)} "
+            "AND quality = 'good' ORDER BY time ASC"
+        )
+        return [(int(r["time"]), float(r["value"])) for _, r in self._query(q) if r.get("value") is not None]
+
+    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
+        interval_ms = interval_s * 1000
+        source = rollup_source(start_ms, end_ms, interval_s)
+        if source is None:
+            return aggregate(self._good_points(device, quantity, start_ms, end_ms), interval_ms)
+        self.refresh_rollups()
+        measurement = ROLLUP_1D if source == ROLLUP_1D_MS else ROLLUP_15M
+        fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
+        q = f"SELECT {fields} FROM {self._from(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
+        stats = sorted((_stat_from(r) for _, r in self._query(q)), key=lambda s: s.start_ms)
+        return merge([s for s in stats if s.count > 0], interval_ms)
+
+    # ------------------------------------------------------------------ rollups
+
+    def refresh_rollups(self) -> int:
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+            self._last_refresh = time.monotonic()
+        if not dirty:
+            return 0
+        try:
+            return self._refresh(dirty)
+        except Exception:
+            with self._lock:
+                for k, v in dirty.items():
+                    self._dirty.setdefault(k, v)
+            raise
+
+    def _refresh(self, dirty: dict[tuple[str, str, int], DeviceContext]) -> int:
+        cutoff = None
+        if self._raw_rp and self.raw_retention_days is not None:
+            cutoff = bucket_start(int(time.time() * 1000) - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
+        by_bucket: dict[int, dict[tuple[str, str], DeviceContext]] = {}
+        for (device, qty, b), ctx in dirty.items():
+            if cutoff is None or b >= cutoff:
+                by_bucket.setdefault(b, {})[(device, qty)] = ctx
+        out: list[tuple[int, str]] = []
+        days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
+        for b, keys in sorted(by_bucket.items()):
+            devices = sorted({d for d, _ in keys})
+            cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
+            q = (
+                f"SELECT value FROM {self._from(READINGS)} WHERE ({cond}) AND quality = 'good' "
+                f"AND time >= {ns(b)} AND time < {ns(b + ROLLUP_15M_MS)} GROUP BY device, quantity ORDER BY time ASC"
+            )
+            pts: dict[tuple[str, str], list[tuple[int, float]]] = {}
+            for tags, r in self._query(q):
+                if r.get("value") is not None:
+                    pts.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(
+                        (int(r["time"]), float(r["value"]))
+                    )
+            for (device, qty), ctx in keys.items():
+                stats = aggregate(pts.get((device, qty), []), ROLLUP_15M_MS)
+                stat = stats[0] if stats else IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
+                out.append((len(out), _stat_line(ROLLUP_15M, ctx, qty, stat)))
+                days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
+        self._write_rollups(out)
+        day_lines: list[tuple[int, str]] = []
+        for d, keys in sorted(days.items()):
+            devices = sorted({dev for dev, _ in keys})
+            cond = " OR ".join(f"device = {quote_string(dev)}" for dev in devices)
+            fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
+            q = (
+                f"SELECT {fields} FROM {self._from(ROLLUP_15M)} WHERE ({cond}) AND time >= {ns(d)} "
+                f"AND time < {ns(d + ROLLUP_1D_MS)} GROUP BY device, quantity"
+            )
+            per: dict[tuple[str, str], list[IntervalStat]] = {}
+            for tags, r in self._query(q):
+                s = _stat_from(r)
+                if s.count > 0:
+                    per.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(s)
+            for (device, qty), ctx in keys.items():
+                merged = merge(sorted(per.get((device, qty), []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
+                stat = merged[0] if merged else IntervalStat(d, 0, 0.0, 0.0, 0.0, 0.0, 0.0, d, d)
+                day_lines.append((len(day_lines), _stat_line(ROLLUP_1D, ctx, qty, stat)))
+        self._write_rollups(day_lines)
+        return len(out)
+
+    def _write_rollups(self, lines: list[tuple[int, str]]) -> None:
+        for i in range(0, len(lines), 5000):
+            refused = self.write_lines(lines[i : i + 5000], raw=False)
+            if refused:
+                log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
+
+    # ------------------------------------------------------------------ health, sequences, counters
+
+    def write_health(self, records: Sequence[DeviceHealth]) -> None:
+        lines = []
+        for i, h in enumerate(records):
+            fields: dict[str, float | str | bool] = {
+                "online": bool(h.online),
+                "updated_ms": float(h.updated_ms),
+                "last_quality": h.last_quality,
+                "errors": json.dumps(h.errors, sort_keys=True),
+            }
+            if h.last_seen_ms is not None:
+                fields["last_seen_ms"] = float(h.last_seen_ms)
+            try:
+                lines.append((i, line(HEALTH, {"device": h.device, "gateway": h.gateway}, fields, h.updated_ms)))
+            except LineProtocolError as exc:
+                log.error("device health of %r not stored: %s", h.device, exc)
+        refused = self.write_lines(lines, raw=False)
+        for i, reason in refused.items():
+            log.error("device health of %r refused: %s", records[i].device, reason)
+
+    def health(self) -> list[DeviceHealth]:
+        rows = self._query(f"SELECT * FROM {self._from(HEALTH)} GROUP BY device ORDER BY time DESC LIMIT 1")
+        out = []
+        for tags, r in rows:
+            last_seen = r.get("last_seen_ms")
+            out.append(
+                DeviceHealth(
+                    device=str(tags.get("device", "")),
+                    gateway=str(r.get("gateway") or ""),
+                    online=bool(r.get("online")),
+                    last_seen_ms=int(last_seen) if last_seen is not None else None,
+                    updated_ms=int(r.get("updated_ms") or r["time"]),
+                    last_quality=str(r.get("last_quality") or ""),
+                    errors={str(k): int(v) for k, v in json.loads(r.get("errors") or "{}").items()},
+                )
+            )
+        return sorted(out, key=lambda h: h.device)
+
+    def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
+        if not seqs:
+            return
+        with self._lock:  # one point per (gateway, worker, ms): never overwrite an earlier record
+            ts = max(received_ms, self._last_seq_ts.get((gateway, worker), -1) + 1)
+            self._last_seq_ts[(gateway, worker)] = ts
+        text = format_ranges(to_ranges(seqs))
+        refused = self.write_lines([(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))])
+        if refused:
+            raise StoreUnavailableError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
+
+    def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
+        where = f" WHERE gateway = {quote_string(gateway)}" if gateway is not None else ""
+        rows = self._query(f"SELECT ranges FROM {self._from(SEQUENCES)}{where} GROUP BY gateway")
+        return gaps_from([(str(t.get("gateway", "")), str(r["ranges"])) for t, r in rows])
+
+    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
+        if not counters:
+            return
+        fields: dict[str, float | str | bool] = {k: float(v) for k, v in counters.items()}
+        ts = int(time.time() * 1000)
+        refused = self.write_lines([(0, line(COUNTERS, {"service": service}, fields, ts))], raw=False)
+        if refused:
+            raise StoreUnavailableError(f"InfluxDB refused the counters of {service!r}: {refused[0]}")
+
+    def counters(self) -> dict[str, dict[str, float]]:
+        rows = self._query(f"SELECT * FROM {self._from(COUNTERS)} GROUP BY service ORDER BY time DESC LIMIT 1")
+        out: dict[str, dict[str, float]] = {}
+        for tags, r in rows:
+            out[str(tags.get("service", ""))] = {
+                k: float(v) for k, v in r.items() if k != "time" and isinstance(v, int | float)
+            }
+        return out
+
+    def close(self) -> None:
+        try:
+            self.refresh_rollups()
+        except Exception as exc:
+            log.warning("rollups not refreshed at close: %s", exc)
+        finally:
+            self.http.close()
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _error_text(text: str) -> str:
+    try:
+        doc = json.loads(text)
+        if isinstance(doc, dict):
+            return str(doc.get("error") or doc.get("message") or text)[:300]
+    except ValueError:
+        pass
+    return text[:300]

@@ -1,0 +1,370 @@
+"""The embedded store: one SQLite file in WAL mode, the zero-setup backend of ``make demo``.
+
+Same behaviour as the InfluxDB backend (the parametrised suite in tests/storage runs both):
+upsert on (device, quantity, ts_ms), a ``latest`` table maintained on write, 15-min and daily
+rollups of GOOD values recomputed from raw points for the buckets a write touched, optional raw
+retention (rollups are kept). WAL lets the API read while the ingest writes from another process.
+One connection per store object, guarded by a lock (usable from several threads).
+
+Errors: ``sqlite3.OperationalError`` / ``DatabaseError`` (locked, disk full, I/O) become
+:class:`storage.base.StoreUnavailableError`; a point that cannot be stored for what it is
+(non-finite value, non-integer time) is returned in ``WriteResult.rejected``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from readings.health import DeviceHealth
+from readings.model import DeviceContext, Quality, StoredReading
+from storage.base import (
+    IntervalStat,
+    LatestValue,
+    SequenceGap,
+    SeriesPoint,
+    StoreUnavailableError,
+    WriteResult,
+)
+from storage.line_protocol import identifier_problem
+from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, intervals_from, merge, rollup_source
+from storage.sequences import format_ranges, gaps_from, to_ranges
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+    value REAL, quality TEXT NOT NULL,
+    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (device, quantity, ts_ms)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (
+    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+    value REAL, quality TEXT NOT NULL,
+    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (device, quantity)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_15m (
+    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
+    first_ts_ms INTEGER, last_ts_ms INTEGER,
+    PRIMARY KEY (device, quantity, start_ms)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1d (
+    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
+    first_ts_ms INTEGER, last_ts_ms INTEGER,
+    PRIMARY KEY (device, quantity, start_ms)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_health (
+    device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL, last_seen_ms INTEGER,
+    updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sequences (
+    gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL, ranges TEXT NOT NULL,
+    PRIMARY KEY (gateway, worker, received_ms)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (service, name)
+);
+"""
+
+_STAT_COLUMNS = "start_ms, count, first, last, minimum, maximum, mean, first_ts_ms, last_ts_ms"
+
+
+def _stat_row(row: Sequence[object]) -> IntervalStat:
+    start, count, first, last, lo, hi, mean, fts, lts = row
+    return IntervalStat(
+        start_ms=int(start),  # type: ignore[call-overload]
+        count=int(count),  # type: ignore[call-overload]
+        first=float(first),  # type: ignore[arg-type]
+        last=float(last),  # type: ignore[arg-type]
+        minimum=float(lo),  # type: ignore[arg-type]
+        maximum=float(hi),  # type: ignore[arg-type]
+        mean=float(mean),  # type: ignore[arg-type]
+        first_ts_ms=int(fts),  # type: ignore[call-overload]
+        last_ts_ms=int(lts),  # type: ignore[call-overload]
+    )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqliteStore:
+    """:class:`storage.base.Store` in one SQLite file."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        raw_retention_days: int | None = None,
+        rollup_refresh_s: float = 5.0,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.raw_retention_days = raw_retention_days
+        self.rollup_refresh_s = rollup_refresh_s
+        self._lock = threading.Lock()
+        self._dirty: set[tuple[str, str, int]] = set()
+        self._last_refresh = time.monotonic()
+        self._last_retention = 0.0
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return fn(self._db)
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+
+    def ping(self) -> str:
+        return self._run(lambda db: "sqlite " + str(db.execute("SELECT sqlite_version()").fetchone()[0]))
+
+    # ------------------------------------------------------------------ readings
+
+    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+        rejected: dict[int, str] = {}
+        rows = []
+        for i, p in enumerate(points):
+            reason = _reject_reason(p)
+            if reason:
+                rejected[i] = reason
+                continue
+            c = p.context
+            rows.append((c.device, p.quantity, p.ts_ms, p.value, str(p.quality), c.district, c.site, c.role, c.source))
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (device, quantity, ts_ms) DO UPDATE SET "
+                "value=excluded.value, quality=excluded.quality, district=excluded.district, site=excluded.site, "
+                "role=excluded.role, source=excluded.source",
+                rows,
+            )
+            db.executemany(
+                "INSERT INTO latest VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (device, quantity) DO UPDATE SET "
+                "ts_ms=excluded.ts_ms, value=excluded.value, quality=excluded.quality, district=excluded.district, "
+                "site=excluded.site, role=excluded.role, source=excluded.source WHERE excluded.ts_ms >= latest.ts_ms",
+                rows,
+            )
+            db.execute("COMMIT")
+            self._dirty.update((r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows)
+
+        if rows:
+            self._run(tx)
+            if time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
+                self.refresh_rollups()
+        return WriteResult(written=len(rows), rejected=rejected)
+
+    def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
+        sql = "SELECT district, site, device, role, source, quantity, ts_ms, value, quality FROM latest"
+        args: tuple[int, ...] = ()
+        if since_ms is not None:
+            sql += " WHERE ts_ms >= ?"
+            args = (since_ms,)
+        rows = self._run(lambda db: db.execute(sql + " ORDER BY device, quantity", args).fetchall())
+        return [LatestValue(DeviceContext(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], Quality(r[8])) for r in rows]
+
+    def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT ts_ms, value, quality FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
+                "ORDER BY ts_ms LIMIT ?",
+                (device, quantity, start_ms, end_ms, limit),
+            ).fetchall()
+        )
+        return [SeriesPoint(r[0], r[1], Quality(r[2])) for r in rows]
+
+    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
+        interval_ms = interval_s * 1000
+        source = rollup_source(start_ms, end_ms, interval_s)
+        if source is None:
+            rows = self._run(
+                lambda db: db.execute(
+                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
+                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
+                    (device, quantity, start_ms, end_ms),
+                ).fetchall()
+            )
+            return aggregate(rows, interval_ms)
+        self.refresh_rollups()
+        table = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
+        rows = self._run(
+            lambda db: db.execute(
+                f"SELECT {_STAT_COLUMNS} FROM {table} WHERE device=? AND quantity=? AND start_ms>=? AND start_ms<? "  # noqa: S608 (fixed names)
+                "ORDER BY start_ms",
+                (device, quantity, start_ms, end_ms),
+            ).fetchall()
+        )
+        return intervals_from([_stat_row(r) for r in rows], interval_ms, source)
+
+    def refresh_rollups(self) -> int:
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            self._last_refresh = time.monotonic()
+        if not dirty:
+            return 0
+        cutoff = None
+        if self.raw_retention_days is not None:
+            cutoff = bucket_start(_now_ms() - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
+
+        def tx(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            days: set[tuple[str, str, int]] = set()
+            done = 0
+            for device, qty, b in sorted(dirty):
+                if cutoff is not None and b < cutoff:
+                    continue  # raw points of this bucket are past retention: keep its rollup as it is
+                rows = db.execute(
+                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
+                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
+                    (device, qty, b, b + ROLLUP_15M_MS),
+                ).fetchall()
+                _put_stats(db, "rollup_15m", device, qty, b, aggregate(rows, ROLLUP_15M_MS))
+                days.add((device, qty, bucket_start(b, ROLLUP_1D_MS)))
+                done += 1
+            for device, qty, d in days:
+                rows = db.execute(
+                    f"SELECT {_STAT_COLUMNS} FROM rollup_15m WHERE device=? AND quantity=? AND start_ms>=? "  # noqa: S608
+                    "AND start_ms<? ORDER BY start_ms",
+                    (device, qty, d, d + ROLLUP_1D_MS),
+                ).fetchall()
+                _put_stats(db, "rollup_1d", device, qty, d, merge([_stat_row(r) for r in rows], ROLLUP_1D_MS))
+            if cutoff is not None and time.monotonic() - self._last_retention > 3600:
+                db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,))
+                self._last_retention = time.monotonic()
+            db.execute("COMMIT")
+            return done
+
+        try:
+            return self._run(tx)
+        except StoreUnavailableError:
+            with self._lock:
+                self._dirty |= dirty  # try again next time
+            raise
+
+    # ------------------------------------------------------------------ health, sequences, counters
+
+    def write_health(self, records: Sequence[DeviceHealth]) -> None:
+        rows = [
+            (h.device, h.gateway, int(h.online), h.last_seen_ms, h.updated_ms, h.last_quality, json.dumps(h.errors))
+            for h in records
+        ]
+        self._run(
+            lambda db: db.executemany(
+                "INSERT INTO device_health VALUES (?,?,?,?,?,?,?) ON CONFLICT (device) DO UPDATE SET "
+                "gateway=excluded.gateway, online=excluded.online, last_seen_ms=excluded.last_seen_ms, "
+                "updated_ms=excluded.updated_ms, last_quality=excluded.last_quality, errors=excluded.errors",
+                rows,
+            )
+        )
+
+    def health(self) -> list[DeviceHealth]:
+        rows = self._run(lambda db: db.execute("SELECT * FROM device_health ORDER BY device").fetchall())
+        return [
+            DeviceHealth(
+                device=r[0],
+                gateway=r[1],
+                online=bool(r[2]),
+                last_seen_ms=r[3],
+                updated_ms=r[4],
+                last_quality=r[5],
+                errors={str(k): int(v) for k, v in json.loads(r[6]).items()},
+            )
+            for r in rows
+        ]
+
+    def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
+        if not seqs:
+            return
+        text = format_ranges(to_ranges(seqs))
+        self._run(
+            lambda db: db.execute(
+                "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
+                "ranges = ranges || ',' || excluded.ranges",
+                (gateway, worker, received_ms, text),
+            )
+        )
+
+    def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
+        sql, args = "SELECT gateway, ranges FROM sequences", ()
+        if gateway is not None:
+            sql, args = sql + " WHERE gateway=?", (gateway,)  # type: ignore[assignment]
+        rows = self._run(lambda db: db.execute(sql, args).fetchall())
+        return gaps_from(rows)
+
+    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
+        now = _now_ms()
+        rows = [(service, k, float(v), now) for k, v in counters.items()]
+        self._run(
+            lambda db: db.executemany(
+                "INSERT INTO counters VALUES (?,?,?,?) ON CONFLICT (service, name) DO UPDATE SET "
+                "value=excluded.value, updated_ms=excluded.updated_ms",
+                rows,
+            )
+        )
+
+    def counters(self) -> dict[str, dict[str, float]]:
+        rows = self._run(lambda db: db.execute("SELECT service, name, value FROM counters").fetchall())
+        out: dict[str, dict[str, float]] = {}
+        for service, name, value in rows:
+            out.setdefault(service, {})[name] = value
+        return out
+
+    def close(self) -> None:
+        try:
+            self.refresh_rollups()
+        finally:
+            with self._lock:
+                self._db.close()
+
+
+def _put_stats(
+    db: sqlite3.Connection, table: str, device: str, qty: str, start: int, stats: list[IntervalStat]
+) -> None:
+    if not stats:
+        db.execute(f"DELETE FROM {table} WHERE device=? AND quantity=? AND start_ms=?", (device, qty, start))  # noqa: S608
+        return
+    s = stats[0]
+    db.execute(
+        f"INSERT OR REPLACE INTO {table} (device, quantity, {_STAT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+        (device, qty, s.start_ms, s.count, s.first, s.last, s.minimum, s.maximum, s.mean, s.first_ts_ms, s.last_ts_ms),
+    )
+
+
+def _reject_reason(p: StoredReading) -> str | None:
+    if isinstance(p.ts_ms, bool) or not isinstance(p.ts_ms, int):
+        return f"timestamp {p.ts_ms!r} is not integer milliseconds"
+    if p.value is not None and not math.isfinite(p.value):
+        return f"field value {p.value!r} is not finite"
+    c = p.context
+    for text in (c.district, c.site, c.role, c.source):
+        problem = identifier_problem(text)
+        if problem:
+            return f"tag value {problem}"
+    for kind, text in (("device", c.device), ("quantity", p.quantity)):
+        problem = identifier_problem(text) if text else f"empty {kind}"
+        if problem:
+            return f"tag value {problem}"
+    return None

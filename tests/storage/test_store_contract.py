@@ -1,0 +1,184 @@
+"""The Store contract, run against every backend (SQLite and a real InfluxDB 1.6): they cannot drift."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from readings.health import DeviceHealth
+from readings.model import DeviceContext, Quality, StoredReading
+from storage.base import SequenceGap, Store
+
+T0 = 1_763_762_400_000  # 2025-11-21T22:00:00Z, aligned on a 15-min and on a UTC-day boundary? (15 min: yes)
+DAY0 = T0 - T0 % 86_400_000
+METER = DeviceContext("saint-leu", "iko-hydro", "sl-meter-1", "production", "hydro")
+GRID = DeviceContext("saint-leu", "iko-hydro", "sl-grid", "grid", "")
+
+
+def r(
+    ts: int,
+    value: float | None,
+    *,
+    ctx: DeviceContext = METER,
+    q: str = "active_power_w",
+    quality: Quality = Quality.GOOD,
+) -> StoredReading:
+    return StoredReading(ctx, q, ts, value, quality)
+
+
+def test_ping_names_the_backend(store: Store) -> None:
+    assert store.ping().split()[0] in ("sqlite", "influxdb")
+
+
+def test_write_then_series_in_order_with_range_and_limit(store: Store) -> None:
+    result = store.write([r(T0 + i * 1000, float(i)) for i in range(10)][::-1])
+    assert result.written == 10
+    assert result.rejected == {}
+    pts = store.series("sl-meter-1", "active_power_w", T0 + 2000, T0 + 8000, limit=100)
+    assert [p.ts_ms for p in pts] == [T0 + i * 1000 for i in range(2, 8)]
+    assert [p.value for p in pts] == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert len(store.series("sl-meter-1", "active_power_w", T0, T0 + 10_000, limit=3)) == 3
+
+
+def test_rewrite_is_an_upsert(store: Store) -> None:
+    store.write([r(T0, 1.0), r(T0 + 1000, 2.0)])
+    store.write([r(T0, 1.0), r(T0 + 1000, 2.0)])  # re-delivery
+    store.write([r(T0 + 1000, 5.0)])  # a corrected value replaces the old one
+    pts = store.series("sl-meter-1", "active_power_w", T0, T0 + 10_000, limit=100)
+    assert [(p.ts_ms, p.value) for p in pts] == [(T0, 1.0), (T0 + 1000, 5.0)]
+
+
+def test_bad_quality_without_value_is_kept(store: Store) -> None:
+    store.write([r(T0, None, quality=Quality.TIMEOUT), r(T0 + 1000, 3.0, quality=Quality.STUCK)])
+    pts = store.series("sl-meter-1", "active_power_w", T0, T0 + 10_000, limit=100)
+    assert [(p.value, p.quality) for p in pts] == [(None, Quality.TIMEOUT), (3.0, Quality.STUCK)]
+
+
+def test_latest_per_device_and_quantity_with_context(store: Store) -> None:
+    store.write(
+        [
+            r(T0, 1.0),
+            r(T0 + 5000, 2.0),
+            r(T0 + 3000, -400.0, ctx=GRID),
+            r(T0 + 1000, 10.0, q="energy_produced_wh"),
+        ]
+    )
+    store.write([r(T0 + 2000, 9.0)])  # older than the latest: does not replace it
+    latest = {(v.context.device, v.quantity): v for v in store.latest()}
+    assert set(latest) == {
+        ("sl-meter-1", "active_power_w"),
+        ("sl-grid", "active_power_w"),
+        ("sl-meter-1", "energy_produced_wh"),
+    }
+    v = latest[("sl-meter-1", "active_power_w")]
+    assert (v.ts_ms, v.value, v.quality, v.context) == (T0 + 5000, 2.0, Quality.GOOD, METER)
+    assert latest[("sl-grid", "active_power_w")].context == GRID
+    assert {(v.context.device, v.quantity) for v in store.latest(since_ms=T0 + 2500)} == {
+        ("sl-meter-1", "active_power_w"),
+        ("sl-grid", "active_power_w"),
+    }
+
+
+def test_non_finite_values_are_rejected_and_the_rest_written(store: Store) -> None:
+    result = store.write([r(T0, 1.0), r(T0 + 1000, math.nan), r(T0 + 2000, math.inf), r(T0 + 3000, 4.0)])
+    assert result.written == 2
+    assert set(result.rejected) == {1, 2}
+    assert all("finite" in reason for reason in result.rejected.values())
+    assert [p.value for p in store.series("sl-meter-1", "active_power_w", T0, T0 + 10_000, limit=10)] == [1.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["a,b c=d", 'quote"d', "it's", "back\\slash", "x' OR '1'='1", 'x" OR "1"="1', "é ü 中", "semi;colon"],
+)
+def test_identifiers_with_special_characters_are_stored_exactly(store: Store, device: str) -> None:
+    ctx = DeviceContext("d 1,x", "s=1", device, "production", "pv")
+    assert store.write([StoredReading(ctx, "active_power_w", T0, 7.0)]).written == 1
+    store.write([r(T0, 1.0)])  # a neighbour that an injection would reveal
+    pts = store.series(device, "active_power_w", T0, T0 + 1000, limit=10)
+    assert [(p.ts_ms, p.value) for p in pts] == [(T0, 7.0)]
+    latest = {v.context.device: v for v in store.latest()}
+    assert latest[device].context == ctx
+
+
+@pytest.mark.parametrize("device", ["line\nbreak", "carriage\rreturn", "trailing\\", "esc\\,comma", "tab\there"])
+def test_identifiers_that_cannot_be_stored_exactly_are_rejected_alone(store: Store, device: str) -> None:
+    ctx = DeviceContext("d", "s", device, "production", "pv")
+    result = store.write([r(T0, 1.0), StoredReading(ctx, "active_power_w", T0, 7.0), r(T0 + 1000, 2.0)])
+    assert result.written == 2
+    assert list(result.rejected) == [1]
+    assert [p.value for p in store.series("sl-meter-1", "active_power_w", T0, T0 + 10_000, limit=10)] == [1.0, 2.0]
+
+
+def test_intervals_from_raw_points_for_unaligned_interval(store: Store) -> None:
+    store.write([r(T0 + i * 10_000, float(i)) for i in range(12)])  # 0..110 s
+    store.write([r(T0 + 5000, 99.0, quality=Quality.OUT_OF_RANGE)])  # not good: not counted
+    stats = store.intervals("sl-meter-1", "active_power_w", T0, T0 + 120_000, 60)
+    assert [(s.start_ms, s.count, s.first, s.last, s.minimum, s.maximum) for s in stats] == [
+        (T0, 6, 0.0, 5.0, 0.0, 5.0),
+        (T0 + 60_000, 6, 6.0, 11.0, 6.0, 11.0),
+    ]
+    assert stats[0].mean == pytest.approx(2.5)
+    assert (stats[1].first_ts_ms, stats[1].last_ts_ms) == (T0 + 60_000, T0 + 110_000)
+
+
+def test_intervals_from_15_min_and_daily_rollups(store: Store) -> None:
+    # a counter every 5 min over two days
+    pts = [r(DAY0 + i * 300_000, 1000.0 + i * 10, q="energy_produced_wh") for i in range(2 * 288)]
+    for i in range(0, len(pts), 100):
+        store.write(pts[i : i + 100])
+    store.refresh_rollups()
+    q15 = store.intervals("sl-meter-1", "energy_produced_wh", DAY0, DAY0 + 3600_000, 900)
+    assert [(s.start_ms, s.count, s.first, s.last) for s in q15] == [
+        (DAY0 + k * 900_000, 3, 1000.0 + 30 * k, 1020.0 + 30 * k) for k in range(4)
+    ]
+    hourly = store.intervals("sl-meter-1", "energy_produced_wh", DAY0, DAY0 + 2 * 86_400_000, 3600)
+    assert len(hourly) == 48
+    assert (hourly[1].count, hourly[1].first, hourly[1].last) == (12, 1120.0, 1230.0)
+    assert hourly[1].mean == pytest.approx(1175.0)
+    daily = store.intervals("sl-meter-1", "energy_produced_wh", DAY0, DAY0 + 2 * 86_400_000, 86_400)
+    assert [(s.start_ms, s.count, s.first, s.last) for s in daily] == [
+        (DAY0, 288, 1000.0, 3870.0),
+        (DAY0 + 86_400_000, 288, 3880.0, 6750.0),
+    ]
+    assert (daily[1].first_ts_ms, daily[1].last_ts_ms) == (DAY0 + 86_400_000, DAY0 + 2 * 86_400_000 - 300_000)
+
+
+def test_rollups_follow_a_corrected_value(store: Store) -> None:
+    store.write([r(DAY0 + i * 60_000, 1.0) for i in range(15)])
+    assert store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 900_000, 900)[0].maximum == 1.0
+    store.write([r(DAY0 + 60_000, 50.0)])
+    [s] = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 900_000, 900)
+    assert (s.count, s.maximum) == (15, 50.0)
+    [d] = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 86_400_000, 86_400)
+    assert (d.count, d.maximum) == (15, 50.0)
+
+
+def test_health_is_upserted_per_device(store: Store) -> None:
+    h1 = DeviceHealth("sl-meter-1", "gw-saint-leu", True, T0, T0 + 10, "good", {"timeout": 2})
+    h2 = DeviceHealth("sl-grid", "gw-saint-leu", True, None, T0 + 10, "timeout", {})
+    store.write_health([h1, h2])
+    h1b = DeviceHealth("sl-meter-1", "gw-saint-leu", False, T0, T0 + 20, "timeout", {"timeout": 3})
+    store.write_health([h1b])
+    assert store.health() == [h2, h1b]
+
+
+def test_sequence_gaps_over_the_union_of_workers(store: Store) -> None:
+    store.record_sequences("gw-a", [1, 3, 5], worker="w1", received_ms=T0)
+    store.record_sequences("gw-a", [2, 4, 9], worker="w2", received_ms=T0)
+    store.record_sequences("gw-a", [10], worker="w1", received_ms=T0)  # same ms: both kept
+    store.record_sequences("gw-b", [7, 8], worker="w1", received_ms=T0 + 1)
+    assert store.gaps() == [SequenceGap("gw-a", 6, 8)]
+    store.record_sequences("gw-b", [12], worker="w1", received_ms=T0 + 2)
+    assert store.gaps("gw-b") == [SequenceGap("gw-b", 9, 11)]
+    assert store.gaps("gw-b")[0].missing == 3
+    store.record_sequences("gw-a", [6, 7, 8], worker="w2", received_ms=T0 + 3)  # late replay fills it
+    assert store.gaps("gw-a") == []
+
+
+def test_counters_latest_per_service(store: Store) -> None:
+    store.write_counters("ingest/w1", {"received": 10, "written": 8})
+    store.write_counters("ingest/w2", {"received": 1.5})
+    store.write_counters("ingest/w1", {"received": 12, "written": 11})
+    assert store.counters() == {"ingest/w1": {"received": 12.0, "written": 11.0}, "ingest/w2": {"received": 1.5}}
