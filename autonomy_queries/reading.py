@@ -1,0 +1,152 @@
+"""Per-interval device energies from the store's interval aggregates, then the engine.
+
+Which stored quantity feeds which flow (docs/metrics.md, "Which counter"), first found wins:
+
+========== ============================================== ==============================================
+role       supply to the site                             draw from the site
+========== ============================================== ==============================================
+grid       energy_import_wh                               energy_export_wh
+production energy_produced_wh, else energy_export_wh      —
+consumption —                                             energy_consumed_wh, else energy_import_wh
+storage    energy_discharged_wh, else energy_export_wh    energy_charged_wh, else energy_import_wh
+========== ============================================== ==============================================
+
+When a device has none of its counters in the period, its mean ``active_power_w`` is integrated
+(flagged ``power_integrated:<device>``; grid + import, battery + discharge).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autonomy import (
+    AutonomyResult,
+    BatteryState,
+    DeviceEnergy,
+    ScopeInputs,
+    SiteInputs,
+    compute_scope,
+    counter_energy,
+    power_energy,
+)
+from autonomy.counters import FloatArray, StatusArray
+from autonomy_queries.scopes import scope_sites
+from configuration.topology import DeviceConfig, PlatformConfig
+from storage.base import IntervalStat, Store
+
+# role → (supply quantities, draw quantities), each in order of preference
+QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "grid": (("energy_import_wh",), ("energy_export_wh",)),
+    "production": (("energy_produced_wh", "energy_export_wh"), ()),
+    "consumption": ((), ("energy_consumed_wh", "energy_import_wh")),
+    "storage": (("energy_discharged_wh", "energy_export_wh"), ("energy_charged_wh", "energy_import_wh")),
+}
+POWER = "active_power_w"
+
+
+def _stats_arrays(stats: list[IntervalStat], start_ms: int, n: int, interval_ms: int) -> dict[str, FloatArray]:
+    cols = {k: np.zeros(n + 1) for k in ("first", "last", "minimum", "maximum", "mean", "count")}
+    for st in stats:
+        i = (st.start_ms - start_ms) // interval_ms
+        if 0 <= i <= n:
+            cols["first"][i], cols["last"][i] = st.first, st.last
+            cols["minimum"][i], cols["maximum"][i] = st.minimum, st.maximum
+            cols["mean"][i], cols["count"][i] = st.mean, st.count
+    return cols
+
+
+def _counter(
+    store: Store, device: str, quantities: tuple[str, ...], start_ms: int, n: int, interval_s: int
+) -> tuple[FloatArray, StatusArray, str] | None:
+    """Energy, status and name of the first of ``quantities`` with data; one interval before the period gives the
+    counter's value at its start."""
+    interval_ms = interval_s * 1000
+    before = start_ms - interval_ms
+    for q in quantities:
+        stats = store.intervals(device, q, before, start_ms + n * interval_ms, interval_s)
+        if not stats:
+            continue
+        c = _stats_arrays(stats, before, n, interval_ms)
+        e, status = counter_energy(c["first"], c["last"], c["minimum"], c["maximum"], c["count"])
+        return e[1:], status[1:], q
+    return None
+
+
+def device_energy(
+    store: Store, device: DeviceConfig, start_ms: int, n: int, interval_s: int
+) -> tuple[DeviceEnergy, tuple[str, ...]]:
+    """One device's :class:`DeviceEnergy` over ``n`` intervals from ``start_ms``, and the stored
+    quantities it came from."""
+    supply_q, draw_q = QUANTITIES_BY_ROLE[device.role]
+    zeros = np.zeros(n)
+    used: list[str] = []
+    parts: list[tuple[FloatArray, StatusArray, str] | None] = []
+    for qs in (supply_q, draw_q):
+        got = _counter(store, device.id, qs, start_ms, n, interval_s) if qs else None
+        parts.append(got)
+        if got is not None:
+            used.append(got[2])
+    supply, draw = parts
+    if supply is None and draw is None:
+        stats = store.intervals(device.id, POWER, start_ms, start_ms + n * interval_s * 1000, interval_s)
+        if not stats:
+            return DeviceEnergy.missing(device.id, device.role, n, device.source), ()
+        c = _stats_arrays(stats, start_ms, n, interval_s * 1000)
+        e, status = power_energy(c["mean"][:n], c["count"][:n], interval_s)
+        if device.role == "consumption":
+            return DeviceEnergy(device.id, device.role, zeros, np.abs(e), status, device.source), (POWER,)
+        return (
+            DeviceEnergy(device.id, device.role, np.maximum(e, 0.0), np.maximum(-e, 0.0), status, device.source),
+            (POWER,),
+        )
+    present = [p for p in parts if p is not None]
+    # a device-interval is as good as the worse of its counters
+    status = np.maximum.reduce([p[1] for p in present]) if len(present) > 1 else present[0][1]
+    return (
+        DeviceEnergy(
+            device.id,
+            device.role,
+            supply[0] if supply is not None else zeros,
+            draw[0] if draw is not None else zeros,
+            status.astype(np.int8),
+            device.source,
+        ),
+        tuple(used),
+    )
+
+
+def scope_inputs(
+    store: Store, config: PlatformConfig, scope: str, start_ms: int, end_ms: int, interval_s: int
+) -> ScopeInputs:
+    """The engine's inputs for ``scope`` over [start_ms, end_ms) cut in ``interval_s`` intervals
+    (``start_ms`` is aligned down and ``end_ms`` up to the interval)."""
+    interval_ms = interval_s * 1000
+    start = start_ms // interval_ms * interval_ms
+    n = max(0, -(-(end_ms - start) // interval_ms))
+    pairs = scope_sites(config, scope)
+    latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
+    sites = []
+    for district, site in pairs:
+        devices = [device_energy(store, dev, start, n, interval_s)[0] for dev in site.devices]
+        batteries = [
+            BatteryState(dev.id, dev.capacity_wh, latest_soc.get(dev.id))
+            for dev in site.devices
+            if dev.role == "storage" and dev.capacity_wh
+        ]
+        sites.append(SiteInputs(site.id, district.id, devices, batteries))
+    return ScopeInputs(scope, start, n, sites)
+
+
+def compute_autonomy(
+    store: Store, config: PlatformConfig, scope: str, start_ms: int, end_ms: int, interval_s: int
+) -> AutonomyResult:
+    """Autonomy of ``scope`` (``city`` | ``district:<id>`` | ``site:<id>``) over [start_ms, end_ms),
+    with the emission factor and coverage threshold of ``config.services.metrics``.
+    Raises :class:`autonomy_queries.ScopeError` for an unknown scope."""
+    metrics = config.services.metrics
+    return compute_scope(
+        scope_inputs(store, config, scope, start_ms, end_ms, interval_s),
+        interval_s=interval_s,
+        emission_factor_g_per_kwh=metrics.grid_emission_factor_g_per_kwh,
+        coverage_threshold=metrics.coverage_threshold,
+    )
