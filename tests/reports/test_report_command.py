@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+import yaml
+
+from autonomy_queries import compute_autonomy
+from commands.main import main
+from configuration import PlatformConfig
+from reports.compute import build_report
+from reports.periods import parse_period
+from storage.base import Store
+from tests.reports.pdfcheck import ink_share, pdf_text, render_page
+
+
+@pytest.fixture
+def config_file(city_store: tuple[PlatformConfig, Path], tmp_path: Path) -> Path:
+    config, _ = city_store
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True), allow_unicode=True))
+    return path
+
+
+def test_report_equals_the_engine_over_the_store(store: Store, city_store: tuple[PlatformConfig, Path]) -> None:
+    config, _ = city_store
+    period = parse_period("2026-10-24..2026-10-26")
+    data = build_report(store, config, "district:saint-leu", period)
+    direct = compute_autonomy(store, config, "district:saint-leu", period.start_ms, period.end_ms, 900)
+    assert data.result.metrics == direct.metrics
+    assert data.result.sum_of_sites == direct.sum_of_sites
+    assert data.result.coverage.complete
+    assert data.scope_name == "Saint-Leu"
+    assert 0 < data.result.metrics.self_sufficiency < 1
+    # the battery's state of charge per interval comes from the store
+    soc = data.soc_pct[np.isfinite(data.soc_pct)]
+    assert soc.size > 200
+    assert ((soc >= 0) & (soc <= 100)).all()
+    assert len(data.days) == 3
+    assert sum(d.metrics.import_wh for d in data.days) == pytest.approx(direct.metrics.import_wh)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "csv", "xlsx"])
+def test_command_writes_each_format(
+    fmt: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / f"report.{fmt}"
+    argv = ["report", "--scope", "district:saint-leu", "--period", "2026-10-25", "--format", fmt, "-o", str(out)]
+    assert main([*argv, "--config", str(config_file)]) == 0
+    err = capsys.readouterr().err
+    assert "report: read 5/5" in err
+    assert f"report: wrote {out}" in err
+    if fmt == "pdf":
+        assert "Logements" not in pdf_text(out)  # a district report names the district, not its sites
+        assert "Quartier : Saint-Leu" in pdf_text(out)
+        assert ink_share(render_page(out, 1, tmp_path / "p1")) > 0.002
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out.read_text())))
+        assert len(rows) == 100  # 25 hours: clocks go back on 25 October
+    else:
+        wb = openpyxl.load_workbook(out)
+        assert wb.sheetnames == ["report", "summary", "days", "intervals"]
+
+
+def test_english_per_day_csv(config_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "days.csv"
+    argv = ["report", "--scope", "city", "--period", "2026-10-24..2026-10-26", "--format", "csv", "--table", "days"]
+    assert main([*argv, "-o", str(out), "--lang", "en", "--config", str(config_file)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["day_local"] for r in rows] == ["2026-10-24", "2026-10-25", "2026-10-26"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "period", "says"),
+    [
+        ("district:nowhere", "2026-10", "unknown district 'nowhere' (known: saint-leu, citadelle)"),
+        ("street:rue", "2026-10", "must be 'city', 'district:<id>' or 'site:<id>'"),
+        ("site:nope", "2026-10", "unknown site 'nope'"),
+        ("city", "2026-13", "month must be in 1..12"),
+        ("city", "octobre", "is not a day (2026-10-05), month (2026-10)"),
+    ],
+)
+def test_bad_scope_or_period_is_one_clear_line(
+    scope: str, period: str, says: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "never.pdf"
+    argv = ["report", "--scope", scope, "--period", period, "-o", str(out), "--config", str(config_file)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ")
+    assert says in err[-1]
+    assert not out.exists()
