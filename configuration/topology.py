@@ -58,6 +58,10 @@ class DeviceConfig(_Node):
     fields: list[MqttField] = Field(default_factory=list)
     capacity_wh: float | None = Field(default=None, gt=0, description="storage: usable capacity")
     rated_power_w: float | None = Field(default=None, gt=0)
+    # gateway acquisition (docs/gateway.md)
+    stuck_after_s: float | None = Field(default=None, gt=0, description="flag a gauge unchanged this long as stuck")
+    max_backoff_s: float = Field(default=60.0, gt=0, le=3600, description="cap of the retry delay of a silent device")
+    sunspec_discovery: bool = Field(default=True, description="walk the SunSpec model chain on connect")
 
 
 class SiteConfig(_Node):
@@ -82,6 +86,9 @@ class GatewayConfig(_Node):
     buffer_max_age_days: float = Field(default=30.0, gt=0)
     replay_rate_per_s: float = Field(default=20.0, gt=0)
     max_inflight: int = Field(default=100, ge=1, le=10_000)
+    ack_timeout_s: float = Field(default=30.0, gt=0, le=3600, description="re-send an envelope not acknowledged by then")
+    health_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    request_gap_s: float = Field(default=0.0, ge=0, le=10, description="pacing between requests on one connection")
 
 
 class CityConfig(_Node):

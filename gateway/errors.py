@@ -1,0 +1,40 @@
+"""The gateway's exceptions.
+
+::
+
+    Exception
+    ├── configuration.errors.ConfigError
+    │   └── GatewayConfigError     unknown gateway id, profile that does not load (one line, exit 2)
+    ├── gateway.buffer.BufferError the store-and-forward file cannot be opened or written
+    └── DeviceReadError            one request to one device failed (never leaves the poller)
+        ├── DeviceTimeoutError     no answer in time, or no connection
+        └── DeviceExceptionError   the device answered with a Modbus exception code
+
+pymodbus errors (``ModbusException`` and subclasses, ``OSError``) are translated into
+``DeviceReadError`` at the boundary (``gateway.modbus_source``); they become readings with a
+``timeout`` or ``exception`` quality and device-health counters, never a crash.
+"""
+
+from __future__ import annotations
+
+from configuration.errors import ConfigError
+
+
+class GatewayConfigError(ConfigError):
+    """The configuration cannot run this gateway."""
+
+
+class DeviceReadError(Exception):
+    """One request to one device failed."""
+
+
+class DeviceTimeoutError(DeviceReadError):
+    """No answer within the device's timeout (or no connection at all)."""
+
+
+class DeviceExceptionError(DeviceReadError):
+    """A Modbus exception response (``code``: 1 illegal function, 2 illegal address, …)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(message)

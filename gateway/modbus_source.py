@@ -1,0 +1,309 @@
+"""Modbus acquisition: connections shared by devices, one poller task per device.
+
+- :class:`Connection`: one pymodbus async client per transport (``HOST:PORT`` for Modbus TCP, a
+  serial port for RTU), shared by every device behind it, with one lock (one request at a time:
+  many devices accept a single connection and one outstanding request), pacing between requests
+  (``GatewayConfig.request_gap_s``) and a timeout per request. pymodbus errors are translated
+  here into :class:`gateway.errors.DeviceReadError`.
+- :func:`discover_sunspec`: find ``SunS`` and walk the model chain (ID, L, body …, 0xFFFF).
+- :class:`ModbusPoller`: polls one device on its own schedule (``poll_interval_s``), decodes
+  with the register codec and emits readings with their quality. A failing device backs off
+  exponentially (interval × 2^(n−1), capped by ``max_backoff_s``); it holds only its own
+  connection's lock while it waits, so it never delays devices on other connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from configuration.topology import DeviceConfig, SerialSettings
+from gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
+from gateway.planning import ReadRequest, plan_reads
+from gateway.quality import ValueTracker, decode_point, failed_readings
+from readings.model import Quality, Reading
+from registers.codec import DecodedValue, decode
+from registers.profile import Profile
+
+log = logging.getLogger(__name__)
+
+SUNSPEC_MARKER = [0x5375, 0x6E53]  # "SunS"
+SUNSPEC_BASES = (40000, 0, 50000)  # where SunSpec devices put the marker (SunSpec spec, "Device Discovery")
+SUNSPEC_END = 0xFFFF
+
+AsyncClient = AsyncModbusTcpClient | AsyncModbusSerialClient
+
+
+def connection_key(device: DeviceConfig) -> str:
+    return f"{device.protocol}:{device.address}"
+
+
+def make_modbus_client(device: DeviceConfig) -> AsyncClient:
+    """An unconnected pymodbus client for the device's transport (no retries: we schedule them)."""
+    if device.protocol == "modbus-rtu":
+        serial = device.serial or SerialSettings()
+        return AsyncModbusSerialClient(
+            device.address,
+            baudrate=serial.baudrate,
+            parity=serial.parity,
+            stopbits=serial.stopbits,
+            bytesize=serial.bytesize,
+            timeout=device.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+    host, _, port = device.address.rpartition(":")
+    return AsyncModbusTcpClient(host, port=int(port), timeout=device.timeout_s, retries=0, reconnect_delay=0)
+
+
+class Connection:
+    """One Modbus transport shared by its devices; one request at a time, paced."""
+
+    def __init__(self, key: str, client: AsyncClient, *, request_gap_s: float = 0.0) -> None:
+        self.key = key
+        self.client = client
+        self.request_gap_s = request_gap_s
+        self.lock = asyncio.Lock()
+        self._last_request = 0.0
+        self.requests = 0
+
+    async def read(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+        async with self.lock:
+            return await self._read_locked(table, address, count, unit, timeout_s)
+
+    async def _read_locked(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+        loop = asyncio.get_running_loop()
+        if self.request_gap_s:
+            wait = self._last_request + self.request_gap_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        try:
+            if not self.client.connected:
+                async with asyncio.timeout(timeout_s):
+                    ok = await self.client.connect()
+                if not ok:
+                    raise DeviceTimeoutError(f"{self.key}: cannot connect")
+            self.requests += 1
+            async with asyncio.timeout(timeout_s):
+                if table == "input":
+                    rr = await self.client.read_input_registers(address, count=count, device_id=unit)
+                else:
+                    rr = await self.client.read_holding_registers(address, count=count, device_id=unit)
+        except TimeoutError:
+            self.client.close()  # a late answer must not be taken for the next request's
+            raise DeviceTimeoutError(f"{self.key}: no answer within {timeout_s:g} s") from None
+        except (ModbusException, OSError) as exc:
+            self.client.close()
+            raise DeviceTimeoutError(f"{self.key}: {exc}") from None
+        finally:
+            self._last_request = loop.time()
+        if rr.isError():
+            code = int(getattr(rr, "exception_code", 0) or 0)
+            raise DeviceExceptionError(code, f"{self.key} unit {unit}: Modbus exception {code} at {address}+{count}")
+        return list(rr.registers[:count])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+async def discover_sunspec(
+    conn: Connection, unit: int, timeout_s: float, bases: tuple[int, ...] = SUNSPEC_BASES
+) -> tuple[int, list[tuple[int, int, int]]] | None:
+    """Find the ``SunS`` marker and walk the model chain: ``(base, [(model id, address, L), …])``.
+
+    ``None`` if no base holds the marker. Raises :class:`DeviceTimeoutError` if the device is
+    silent (so that the caller retries later rather than concluding "not SunSpec").
+    """
+    for base in bases:
+        try:
+            words = await conn.read("holding", base, 2, unit, timeout_s)
+        except DeviceExceptionError:
+            continue
+        if words != SUNSPEC_MARKER:
+            continue
+        models: list[tuple[int, int, int]] = []
+        address = base + 2
+        for _ in range(256):  # a chain longer than this is corrupt
+            model_id, length = await conn.read("holding", address, 2, unit, timeout_s)
+            if model_id == SUNSPEC_END:
+                break
+            models.append((model_id, address, length))
+            address += 2 + length
+        return base, models
+    return None
+
+
+@dataclass
+class DeviceState:
+    """What the gateway knows about one device's health."""
+
+    device: str
+    online: bool = False
+    last_seen_ms: int | None = None
+    last_quality: str = "good"
+    errors: dict[str, int] = field(default_factory=dict)
+    polls: int = 0
+    failures: int = 0  # consecutive
+    backoff_s: float = 0.0
+
+    def count(self, kind: str, n: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + n
+
+
+Emit = Callable[[list[Reading]], None]
+
+
+class ModbusPoller:
+    """Polls one Modbus device on its schedule."""
+
+    def __init__(
+        self,
+        device: DeviceConfig,
+        role: str,
+        profile: Profile,
+        connection: Connection,
+        emit: Emit,
+        state: DeviceState,
+        *,
+        phase_s: float = 0.0,
+        on_poll_start: Callable[[float], None] | None = None,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.device = device
+        self.role = role
+        self.profile = profile
+        self.connection = connection
+        self.emit = emit
+        self.state = state
+        self.phase_s = phase_s
+        self.on_poll_start = on_poll_start
+        self.clock_ms = clock_ms
+        self.tracker = ValueTracker(stuck_after_ms=int(device.stuck_after_s * 1000) if device.stuck_after_s else None)
+        self._discovered = profile.sunspec is None or not device.sunspec_discovery
+        self._plan(profile)
+
+    def _plan(self, profile: Profile) -> None:
+        self.profile = profile
+        self.requests: list[ReadRequest] = plan_reads(profile.needed(self.role), max_gap=profile.max_gap)
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        loop = asyncio.get_running_loop()
+        interval = self.device.poll_interval_s
+        due = loop.time() + self.phase_s
+        while True:
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            started = loop.time()
+            if self.on_poll_start is not None:
+                self.on_poll_start(started - due)
+            ok = await self.poll_once()
+            if ok:
+                due += interval
+                if due <= loop.time():  # overran: skip the missed slots, keep the phase
+                    missed = int((loop.time() - due) // interval) + 1
+                    due += missed * interval
+                    self.state.count("missed_slots", missed)
+                self.state.backoff_s = 0.0
+            else:
+                backoff = min(interval * 2 ** (self.state.failures - 1), self.device.max_backoff_s)
+                self.state.backoff_s = backoff
+                due = max(started + backoff, loop.time())
+
+    async def poll_once(self) -> bool:
+        """One poll: read every request, emit readings. ``True`` if the device answered."""
+        state = self.state
+        state.polls += 1
+        ts_ms = self.clock_ms()
+        timeout = self.device.timeout_s
+        unit = self.device.unit_id
+        try:
+            if not self._discovered:
+                await self._discover(unit, timeout)
+            blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]] = []
+            answered = False
+            for req in self.requests:
+                try:
+                    words = await self.connection.read(req.table, req.address, req.count, unit, timeout)
+                    blocks.append((req, words, None))
+                    answered = True
+                except DeviceExceptionError as exc:
+                    state.count(f"exception_{exc.code}")
+                    blocks.append((req, None, Quality.EXCEPTION))
+                    answered = True
+        except DeviceTimeoutError as exc:
+            return self._failed(ts_ms, exc)
+        readings = self._decode(blocks, ts_ms)
+        if self.tracker.counter_resets:
+            state.count("counter_reset", self.tracker.counter_resets)
+            self.tracker.counter_resets = 0
+        self.emit(readings)
+        state.online = answered
+        state.last_seen_ms = ts_ms
+        state.failures = 0
+        bad = [r.quality for r in readings if r.quality is not Quality.GOOD]
+        state.last_quality = str(bad[0]) if bad else "good"
+        for q in bad:
+            if q is not Quality.EXCEPTION:
+                state.count(str(q))
+        if bad and Quality.EXCEPTION in bad:
+            state.count("exception")
+        return answered
+
+    def _failed(self, ts_ms: int, exc: DeviceReadError) -> bool:
+        state = self.state
+        state.failures += 1
+        state.count("timeout")
+        state.last_quality = str(Quality.TIMEOUT)
+        if state.online or state.failures == 1:
+            log.warning("device %s: %s", self.device.id, exc)
+        else:
+            log.debug("device %s: %s (failure %d)", self.device.id, exc, state.failures)
+        state.online = False
+        quantities = [q for p in self.profile.measured(self.role) if (q := p.quantity_for(self.role))]
+        self.emit(failed_readings(self.device.id, quantities, ts_ms, Quality.TIMEOUT))
+        return False
+
+    async def _discover(self, unit: int, timeout_s: float) -> None:
+        found = await discover_sunspec(self.connection, unit, timeout_s)
+        self._discovered = True
+        if found is None:
+            log.warning("device %s: no SunSpec marker found; using the profile's default layout", self.device.id)
+            return
+        _, models = found
+        addresses = {model_id: address for model_id, address, _ in models}
+        missing = [m.id for m in self.profile.sunspec.models if m.id not in addresses] if self.profile.sunspec else []
+        if missing:
+            log.warning(
+                "device %s: SunSpec models %s of profile %s not found", self.device.id, missing, self.profile.name
+            )
+        self._plan(self.profile.rebased(addresses))
+
+    def _decode(self, blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]], ts_ms: int) -> list[Reading]:
+        factors: dict[str, DecodedValue] = {}
+        for req, words, _ in blocks:
+            if words is None:
+                continue
+            for p in req.points:
+                if p.datatype == "sunssf":
+                    factors[p.name] = decode(list(req.words_of(p, words)), "sunssf", byte_order=p.byte_order)
+        out: list[Reading] = []
+        device = self.device.id
+        for req, words, failure in blocks:
+            for p in req.points:
+                quantity = p.quantity_for(self.role)
+                if quantity is None:
+                    continue
+                if words is None:
+                    out.append(Reading(device, quantity, ts_ms, None, failure or Quality.TIMEOUT))
+                    continue
+                decoded = decode_point(p, list(req.words_of(p, words)), factors)
+                out.append(self.tracker.assess(device, quantity, ts_ms, decoded))
+        return out

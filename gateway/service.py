@@ -1,0 +1,351 @@
+"""The gateway service: acquisition → durable buffer → MQTT uplink, for one gateway id.
+
+::
+
+    pollers (one task per device) ──readings──▶ pending (memory, ≤ publish_interval_s)
+        ──seal──▶ EnvelopeBuffer (SQLite WAL, seq persisted) ──publish QoS 1──▶ broker
+        ◀──ack (readings.ack on Topics.ack(gw))── ingest, after its durable write: frees the buffer
+
+Publishing: a newly sealed ("live") envelope is published at once; everything else stored and
+not in flight (the backlog after an outage or a restart) is published in sequence order at
+``replay_rate_per_s`` envelopes per second, with at most ``max_inflight`` unacknowledged
+envelopes; an envelope not acknowledged within ``ack_timeout_s`` is published again. On every
+(re)connection, all unacknowledged envelopes become backlog again (QoS 1 + end-to-end acks:
+at least once; the ingest dedupes by gateway and seq).
+
+Errors: see :mod:`gateway.errors` (the tree is drawn there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
+from gateway.buffer import EnvelopeBuffer, Gap
+from gateway.errors import GatewayConfigError
+from gateway.modbus_source import Connection, DeviceState, ModbusPoller, connection_key, make_modbus_client
+from gateway.mqtt_source import PayloadError, readings_from_payload
+from gateway.quality import ValueTracker
+from gateway.uplink import Uplink
+from readings.ack import AckError, decode_ack
+from readings.health import DeviceHealth, encode_health
+from readings.model import Reading
+from registers.profile import Profile, ProfileError, load_profile
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.05  # publisher cadence (backlog pacing resolution)
+JITTER_SAMPLES = 200_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class GatewayStats:
+    """Counters of one gateway (monotonic since start, except ``buffered*``)."""
+
+    polls: int = 0
+    readings: int = 0
+    sealed: int = 0  # envelopes written to the buffer
+    published: int = 0  # envelope publications (first sends and re-sends)
+    resent: int = 0
+    acked: int = 0  # envelopes freed by an end-to-end ack
+    buffered: int = 0  # envelopes in the buffer now
+    buffered_readings: int = 0
+    dropped_by_policy: int = 0  # readings deleted by the buffer bounds (see gaps)
+    gaps: list[Gap] = field(default_factory=list)
+    bad_acks: int = 0
+    mqtt_messages: int = 0
+    mqtt_rejected: int = 0
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))
+
+
+class GatewayService:
+    """Runs one gateway of the configuration until ``stop`` is set."""
+
+    def __init__(self, config: PlatformConfig, gateway_id: str, *, buffer_path: str | Path | None = None) -> None:
+        gw = config.gateway(gateway_id)
+        if gw is None:
+            known = ", ".join(g.id for g in config.gateways) or "none"
+            raise GatewayConfigError([f"unknown gateway {gateway_id!r} (known: {known})"])
+        self.config = config
+        self.gw: GatewayConfig = gw
+        self.gateway_id = gateway_id
+        self.settings = config.services.mqtt
+        self.buffer_path = Path(buffer_path or gw.buffer_path or f"var/{gateway_id}.buffer.sqlite")
+        self.stats = GatewayStats()
+        self.devices: list[tuple[DeviceConfig, str]] = [
+            (dev, dev.role) for _, _, dev in config.devices_of_gateway(gateway_id)
+        ]
+        self.profiles: dict[str, Profile] = {}
+        problems = []
+        for dev, _ in self.devices:
+            self.stats.devices[dev.id] = DeviceState(dev.id)
+            if dev.protocol == "mqtt":
+                if not dev.topic or not dev.fields:
+                    problems.append(f"device {dev.id}: an mqtt device needs 'topic' and 'fields'")
+                continue
+            if not dev.profile:
+                problems.append(f"device {dev.id}: a {dev.protocol} device needs a register profile")
+                continue
+            try:
+                self.profiles[dev.id] = load_profile(dev.profile)
+            except ProfileError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise GatewayConfigError(problems)
+        self._pending: list[Reading] = []
+        self._inflight: dict[int, float] = {}
+        self._live: list[int] = []
+        self._cursor = 0
+        self._tokens = 0.0
+        self._last_pump = 0.0
+        self._reconnected = False
+        self._mqtt_devices = {dev.topic: dev for dev, _ in self.devices if dev.protocol == "mqtt" and dev.topic}
+        self._mqtt_trackers = {dev.id: ValueTracker() for dev in self._mqtt_devices.values()}
+        self.buffer: EnvelopeBuffer | None = None
+        self.uplink: Uplink | None = None
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        self.buffer = EnvelopeBuffer(
+            self.buffer_path,
+            self.gateway_id,
+            max_bytes=self.gw.buffer_max_bytes,
+            max_age_ms=int(self.gw.buffer_max_age_days * 86_400_000),
+        )
+        self._sync_buffer_stats()
+        if self.buffer.envelope_count:
+            log.info(
+                "gateway %s: %d envelopes (%d readings) waiting in the buffer from a previous run",
+                self.gateway_id,
+                self.buffer.envelope_count,
+                self.buffer.reading_count,
+            )
+        self.uplink = Uplink(
+            self.settings,
+            self.gateway_id,
+            loop,
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            device_topics=list(self._mqtt_devices),
+        )
+        connections: dict[str, Connection] = {}
+        pollers: list[ModbusPoller] = []
+        modbus = [(d, r) for d, r in self.devices if d.protocol != "mqtt"]
+        for i, (dev, role) in enumerate(modbus):
+            key = connection_key(dev)
+            if key not in connections:
+                connections[key] = Connection(key, make_modbus_client(dev), request_gap_s=self.gw.request_gap_s)
+            pollers.append(
+                ModbusPoller(
+                    dev,
+                    role,
+                    self.profiles[dev.id],
+                    connections[key],
+                    self._emit,
+                    self.stats.devices[dev.id],
+                    phase_s=dev.poll_interval_s * i / max(len(modbus), 1),
+                    on_poll_start=self.stats.poll_lateness_s.append,
+                )
+            )
+        self.uplink.start()
+        tasks = [asyncio.create_task(p.run(), name=f"poll-{p.device.id}") for p in pollers]
+        tasks.append(asyncio.create_task(self._publish_loop(), name=f"publish-{self.gateway_id}"))
+        tasks.append(asyncio.create_task(self._health_loop(), name=f"health-{self.gateway_id}"))
+        log.info("gateway %s running: %d devices, buffer %s", self.gateway_id, len(self.devices), self.buffer_path)
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for conn in connections.values():
+                conn.close()
+            self._seal()  # readings still in memory become durable
+            self._pump()
+            self._publish_health()
+            self.uplink.stop()
+            self.buffer.close()
+            log.info("gateway %s stopped (%d envelopes left in the buffer)", self.gateway_id, self.stats.buffered)
+
+    # ------------------------------------------------------------ acquisition side
+
+    def _emit(self, readings: list[Reading]) -> None:
+        self._pending.extend(readings)
+        self.stats.readings += len(readings)
+        self.stats.polls += 1
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        assert self.uplink is not None
+        if topic == self.uplink.topics.ack(self.gateway_id):
+            self._on_ack(payload)
+            return
+        dev = self._mqtt_devices.get(topic)
+        if dev is None:
+            return
+        self.stats.mqtt_messages += 1
+        state = self.stats.devices[dev.id]
+        received = now_ms()
+        try:
+            readings = readings_from_payload(dev.id, dev.fields, payload, received, self._mqtt_trackers[dev.id])
+        except PayloadError as exc:
+            self.stats.mqtt_rejected += 1
+            state.count("decode_error")
+            state.last_quality = "decode_error"
+            log.warning("%s", exc)
+            return
+        state.online, state.last_seen_ms = True, received
+        bad = [str(r.quality) for r in readings if not r.is_good]
+        for q in bad:
+            state.count(q)
+        state.last_quality = bad[0] if bad else "good"
+        self._emit(readings)
+
+    # ------------------------------------------------------------ uplink side
+
+    def _on_connected(self) -> None:
+        # everything unacknowledged is backlog again, replayed in order
+        self._inflight.clear()
+        self._live.clear()
+        self._cursor = 0
+        self._publish_health()
+
+    def _on_ack(self, payload: bytes) -> None:
+        assert self.buffer is not None
+        try:
+            ack = decode_ack(payload)
+        except AckError as exc:
+            self.stats.bad_acks += 1
+            log.warning("gateway %s: unusable ack ignored: %s", self.gateway_id, exc)
+            return
+        if ack.gateway != self.gateway_id:
+            self.stats.bad_acks += 1
+            return
+        for seq in ack.seqs:
+            self._inflight.pop(seq, None)
+        self.stats.acked += self.buffer.ack(ack.seqs)
+        self._sync_buffer_stats()
+
+    async def _publish_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_seal = loop.time() + self.gw.publish_interval_s
+        while True:
+            await asyncio.sleep(TICK_S)
+            if loop.time() >= next_seal:
+                next_seal += self.gw.publish_interval_s
+                if next_seal < loop.time():
+                    next_seal = loop.time() + self.gw.publish_interval_s
+                self._seal()
+            self._pump()
+
+    def _seal(self) -> None:
+        assert self.buffer is not None
+        if not self._pending:
+            return
+        readings, self._pending = self._pending, []
+        stamp = now_ms()
+        seqs = self.buffer.seal(readings, stamp, max_batch=self.gw.max_batch)
+        self.stats.sealed += len(seqs)
+        self._live.extend(seqs)
+        for gap in self.buffer.enforce_bounds(stamp):
+            self.stats.gaps.append(gap)
+            self.stats.dropped_by_policy += gap.readings
+            dropped = set(range(gap.first_seq, gap.last_seq + 1))
+            self._live = [s for s in self._live if s not in dropped]
+            for s in dropped & self._inflight.keys():
+                del self._inflight[s]
+        self._sync_buffer_stats()
+
+    def _send(self, seq: int, body: bytes | None = None) -> bool:
+        assert self.buffer is not None
+        assert self.uplink is not None
+        if body is None:
+            env = self.buffer.get(seq)
+            if env is None:
+                self._inflight.pop(seq, None)
+                return False
+            body = env.body
+        if not self.uplink.publish(self.uplink.topics.uplink(self.gateway_id), body, qos=1):
+            return False
+        self._inflight[seq] = asyncio.get_running_loop().time()
+        self.stats.published += 1
+        return True
+
+    def _pump(self) -> None:
+        assert self.buffer is not None
+        assert self.uplink is not None
+        if not self.uplink.connected:
+            self._live.clear()  # what was not sent live joins the backlog
+            return
+        now = asyncio.get_running_loop().time()
+        for seq in self._live:
+            self._send(seq)
+        self._live.clear()
+        for seq, sent in sorted(self._inflight.items()):
+            if now - sent >= self.gw.ack_timeout_s and self._send(seq):
+                self.stats.resent += 1
+        rate = self.gw.replay_rate_per_s
+        self._tokens = min(self._tokens + (now - self._last_pump) * rate, max(rate * TICK_S * 2, 1.0))
+        self._last_pump = now
+        while self._tokens >= 1 and len(self._inflight) < self.gw.max_inflight:
+            batch = self.buffer.after(self._cursor, 64)
+            if not batch:
+                break
+            for env in batch:
+                if self._tokens < 1 or len(self._inflight) >= self.gw.max_inflight:
+                    break
+                self._cursor = env.seq
+                if env.seq in self._inflight:
+                    continue
+                if not self._send(env.seq, env.body):
+                    return
+                self._tokens -= 1
+
+    def _sync_buffer_stats(self) -> None:
+        assert self.buffer is not None
+        self.stats.buffered = self.buffer.envelope_count
+        self.stats.buffered_readings = self.buffer.reading_count
+
+    # ------------------------------------------------------------ health
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.gw.health_interval_s)
+            self._publish_health()
+
+    def device_health(self) -> list[DeviceHealth]:
+        stamp = now_ms()
+        out = []
+        for dev, _ in self.devices:
+            state = self.stats.devices[dev.id]
+            if dev.protocol == "mqtt" and state.last_seen_ms is not None:
+                state.online = stamp - state.last_seen_ms <= 3_000 * dev.poll_interval_s
+            out.append(
+                DeviceHealth(
+                    device=dev.id,
+                    gateway=self.gateway_id,
+                    online=state.online,
+                    last_seen_ms=state.last_seen_ms,
+                    updated_ms=stamp,
+                    last_quality=state.last_quality,
+                    errors=dict(state.errors),
+                )
+            )
+        return out
+
+    def _publish_health(self) -> None:
+        if self.uplink is None or not self.uplink.connected:
+            return
+        payload = encode_health(self.gateway_id, now_ms(), self.device_health())
+        self.uplink.publish(self.uplink.topics.health(self.gateway_id), payload, qos=1, retain=True)
