@@ -1,0 +1,294 @@
+"""The live simulator service: every configured device on its real protocol, on one clock.
+
+::
+
+    SimulatorService(config, seed=…, speed=…, start_ms=…)
+      ├── Modbus TCP endpoints (pymodbus), one per HOST:PORT, a unit per device
+      ├── MQTT publisher (paho) for ``protocol: mqtt`` devices, when the config has any
+      ├── optional HTTP control endpoint (faults at run time)
+      └── a tick task: every second, the simulated clock advances by ``speed`` seconds and every
+          device's values and register image are recomputed (simulators.live)
+
+Errors (start-up)::
+
+    configuration.errors.StartupError
+    ├── ConfigError        the scenario does not fit the configuration
+    └── PortInUseError     a Modbus or control port is taken
+
+Run time: :class:`simulators.faults.FaultError` (bad fault) and
+:class:`simulators.control.UnknownDeviceError` from the fault API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from configuration.errors import ConfigError
+from configuration.topology import PlatformConfig
+from simulators import register_images as ri
+from simulators.control import ControlServer, UnknownDeviceError
+from simulators.faults import make_fault
+from simulators.live import LiveDevice, LiveSite
+from simulators.modbus_endpoints import Endpoint
+from simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
+from simulators.scenario import Scenario, check_against, resolve, scenario_for
+from simulators.sites import COUNTERS, build_engines
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedDevice:
+    """Where a simulated device can be reached."""
+
+    device_id: str
+    protocol: str
+    host: str
+    port: int
+    unit_id: int
+    profile: str
+    topic: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class SimClock:
+    """Simulated epoch milliseconds: ``start_ms + elapsed real time × speed``."""
+
+    def __init__(self, start_ms: int, speed: float) -> None:
+        self.start_ms, self.speed = start_ms, speed
+        self._t0 = time.monotonic()
+
+    def now_ms(self) -> int:
+        return self.start_ms + int((time.monotonic() - self._t0) * self.speed * 1000.0)
+
+
+class SimulatorService:
+    def __init__(
+        self,
+        config: PlatformConfig,
+        *,
+        seed: int | None = None,
+        speed: float | None = None,
+        start_ms: int | None = None,
+        scenario: Scenario | None = None,
+        control_port: int | None = None,
+        tick_s: float = 1.0,
+        strict: bool = False,
+    ) -> None:
+        self.config = config
+        self.scenario = scenario if scenario is not None else scenario_for(config)
+        problems = check_against(config, self.scenario, strict=strict)
+        if problems:
+            raise ConfigError(problems)
+        sim = config.services.simulator
+        self.seed = seed if seed is not None else (self.scenario.seed if sim.seed == 2050 else sim.seed)
+        self.speed = speed if speed is not None else sim.speed
+        self.start_ms = start_ms if start_ms is not None else int(time.time() * 1000)
+        self.tick_s = tick_s
+        self.control_port = control_port
+        self.clock = SimClock(self.start_ms, self.speed)
+        specs = resolve(config, self.scenario)
+        engines = build_engines([s for _, s in config.sites()], specs, self.seed)
+        self.sites: list[LiveSite] = []
+        self.devices: dict[str, LiveDevice] = {}
+        for engine in engines:
+            live = LiveSite(engine)
+            for sim_dev in engine.devices:
+                cfg = sim_dev.config
+                ident = ri.Identity(cfg.id, cfg.profile or "", cfg.role, cfg.unit_id)
+                dev = LiveDevice(sim_dev, live, ident, ri.Scales.for_rating(sim_dev.rated_power_w))
+                live.devices.append(dev)
+                self.devices[cfg.id] = dev
+            self.sites.append(live)
+        self._endpoints: list[Endpoint] = []
+        self._mqtt: MqttPublisher | None = None
+        self._control: ControlServer | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._mqtt_due: dict[str, float] = {}
+        self._running = False
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> dict[str, ServedDevice]:
+        """Every simulated device and where it is served."""
+        out: dict[str, ServedDevice] = {}
+        for _, _, dev in self.config.devices():
+            host, port = "", 0
+            if dev.protocol == "modbus-tcp" and dev.address:
+                h, _, p = dev.address.rpartition(":")
+                host, port = h, int(p)
+            elif dev.protocol == "mqtt":
+                host, port = self.config.services.mqtt.host, self.config.services.mqtt.port
+            out[dev.id] = ServedDevice(dev.id, dev.protocol, host, port, dev.unit_id, dev.profile or "", dev.topic)
+        return out
+
+    @property
+    def control_url(self) -> str | None:
+        c = self._control
+        return f"http://{c.host}:{c.port}" if c is not None else None
+
+    def sim_ms(self) -> int:
+        return self.clock.now_ms()
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._stopping = asyncio.Event()
+        self.clock = SimClock(self.start_ms, self.speed)
+        for f in self.scenario.faults:
+            if f.device in self.devices:
+                self.inject_fault(f.device, f.fault, **f.params)
+        self._update()
+        groups: dict[tuple[str, int], dict[int, LiveDevice]] = {}
+        for dev_id, served in self.endpoints.items():
+            if served.protocol == "modbus-tcp" and self.devices[dev_id].register_map is not None:
+                groups.setdefault((served.host, served.port), {})[served.unit_id] = self.devices[dev_id]
+        try:
+            for (host, port), devices in sorted(groups.items()):
+                ep = Endpoint(host, port, devices)
+                await ep.start(self._stopping)
+                self._endpoints.append(ep)
+            if self.control_port is not None:
+                self._control = ControlServer(self, self.config.services.simulator.host, self.control_port)
+                await self._control.start()
+        except BaseException:
+            await self._shutdown()
+            raise
+        if any(d.protocol == "mqtt" for _, _, d in self.config.devices()):
+            self._mqtt = MqttPublisher(self.config.services.mqtt, f"va-simulator-{self.seed}-{id(self) & 0xFFFF:x}")
+            self._mqtt.start()
+        self._running = True
+        self._tick_task = asyncio.create_task(self._tick_loop(), name="simulator-tick")
+        log.info(
+            "simulating %d devices on %d Modbus endpoints, speed %gx, seed %d",
+            len(self.devices),
+            len(self._endpoints),
+            self.speed,
+            self.seed,
+        )
+
+    async def stop(self) -> None:
+        """Stop everything; safe to call twice or before start."""
+        self._running = False
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self._stopping.set()
+        task, self._tick_task = self._tick_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        endpoints, self._endpoints = self._endpoints, []
+        for ep in endpoints:
+            await ep.stop()
+        if self._control is not None:
+            control, self._control = self._control, None
+            await control.stop()
+        if self._mqtt is not None:
+            mqtt_pub, self._mqtt = self._mqtt, None
+            await asyncio.to_thread(mqtt_pub.stop)
+        await asyncio.sleep(0)  # let pymodbus finish its last request coroutines
+
+    async def __aenter__(self) -> SimulatorService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- ticking -------------------------------------------------------------------------
+
+    def _update(self) -> None:
+        t_s = self.clock.now_ms() / 1000.0
+        for site in self.sites:
+            site.update(t_s)
+
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += self.tick_s
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            try:
+                self._update()
+                self._publish_mqtt(loop.time())
+            except Exception:  # a bug in one tick must not stop the simulator; it is logged
+                log.exception("simulator tick failed")
+
+    def _publish_mqtt(self, now: float) -> None:
+        if self._mqtt is None:
+            return
+        for _, _, cfg in self.config.devices():
+            if cfg.protocol != "mqtt" or not cfg.topic:
+                continue
+            dev = self.devices[cfg.id]
+            if "silent" in dev.faults or now < self._mqtt_due.get(cfg.id, 0.0):
+                continue
+            delay = dev.faults["slow"].param("delay_s") if "slow" in dev.faults else 0.0
+            self._mqtt_due[cfg.id] = now + cfg.poll_interval_s + delay
+            if "malformed_mqtt" in dev.faults:
+                payload = MALFORMED_PAYLOAD
+            else:
+                payload = build_payload(cfg.fields, dev.values, dev.sim_ms / 1000.0)
+            self._mqtt.publish(cfg.topic, payload)
+
+    # --- faults --------------------------------------------------------------------------
+
+    def _device(self, device_id: str) -> LiveDevice:
+        dev = self.devices.get(device_id)
+        if dev is None:
+            raise UnknownDeviceError(f"unknown device {device_id!r}")
+        return dev
+
+    def inject_fault(self, device_id: str, fault: str, **params: Any) -> None:
+        """Switch a fault on (simulators.faults lists them); replaces the same fault's parameters."""
+        dev = self._device(device_id)
+        f = make_fault(fault, params)
+        if fault == "stuck":
+            dev.stuck = (dict(dev.values), list(dev.image))
+        if fault == "counter_reset":
+            for name in COUNTERS[dev.sim.kind]:
+                if name in dev.values:
+                    dev.counter_offsets[name] = dev.counter_offsets.get(name, 0.0) + dev.values[name]
+        dev.faults[fault] = f
+        log.warning("fault %s injected on %s %s", fault, device_id, dict(f.params))
+        if fault in ("spike", "counter_reset", "clock_skew", "byte_swap") and dev.site.last_t_s is not None:
+            dev.site.update(dev.site.last_t_s)
+
+    def clear_faults(self, device_id: str | None = None) -> None:
+        """Switch faults off, for one device or all. A cleared counter reset jumps back to the true count."""
+        devices = [self._device(device_id)] if device_id is not None else list(self.devices.values())
+        for dev in devices:
+            dev.faults.clear()
+            dev.stuck = None
+            dev.counter_offsets.clear()
+        for site in {id(d.site): d.site for d in devices}.values():
+            if site.last_t_s is not None:
+                site.update(site.last_t_s)
+
+    def describe_faults(self) -> dict[str, dict[str, dict[str, float]]]:
+        return {d.id: {n: dict(f.params) for n, f in d.faults.items()} for d in self.devices.values() if d.faults}
+
+    def describe_devices(self) -> dict[str, dict[str, Any]]:
+        return {
+            k: {
+                "protocol": v.protocol,
+                "host": v.host,
+                "port": v.port,
+                "unit_id": v.unit_id,
+                "profile": v.profile,
+                "topic": v.topic,
+            }
+            for k, v in self.endpoints.items()
+        }
