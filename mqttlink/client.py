@@ -43,9 +43,15 @@ def make_client(settings: MqttSettings, client_id: str, *, clean_start: bool = T
 
 
 def connect_properties(
-    settings: MqttSettings, *, clean_start: bool, session_expiry_s: int = 7 * 86400
+    settings: MqttSettings,
+    *,
+    clean_start: bool,
+    session_expiry_s: int = 7 * 86400,
+    receive_maximum: int | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.connect`` matching the protocol version."""
+    """Keyword arguments for ``client.connect`` matching the protocol version. ``receive_maximum``
+    (MQTT 5) caps how many QoS 1/2 messages the broker sends before this client acknowledges them:
+    with manual acks it is how a slow consumer bounds its memory and leaves the rest queued."""
     if settings.protocol != "5":
         return {}
     from paho.mqtt.packettypes import PacketTypes
@@ -54,11 +60,18 @@ def connect_properties(
     props = Properties(PacketTypes.CONNECT)
     if not clean_start:
         props.SessionExpiryInterval = session_expiry_s
+    if receive_maximum is not None:
+        props.ReceiveMaximum = max(1, min(receive_maximum, 65535))
     return {"clean_start": clean_start, "properties": props}
 
 
 def connect_blocking(
-    client: mqtt.Client, settings: MqttSettings, *, clean_start: bool = True, timeout_s: float = 10.0
+    client: mqtt.Client,
+    settings: MqttSettings,
+    *,
+    clean_start: bool = True,
+    timeout_s: float = 10.0,
+    receive_maximum: int | None = None,
 ) -> None:
     """Connect and start the network loop; raise :class:`BrokerUnreachableError` if the broker
     does not accept within ``timeout_s``. The caller stops it with ``loop_stop()``/``disconnect()``."""
@@ -80,7 +93,7 @@ def connect_blocking(
             settings.host,
             settings.port,
             keepalive=settings.keepalive_s,
-            **connect_properties(settings, clean_start=clean_start),
+            **connect_properties(settings, clean_start=clean_start, receive_maximum=receive_maximum),
         )
     except (OSError, ssl.SSLError) as exc:
         raise BrokerUnreachableError(f"MQTT broker at {where} is unreachable: {exc}") from None

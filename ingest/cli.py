@@ -1,0 +1,56 @@
+"""``ville-autonome ingest --config FILE [--client-id ID] [--shared-group G]``: run one ingest worker
+until SIGINT or SIGTERM (then flush, acknowledge what was written, disconnect)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    from commands.main import add_config_argument
+
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "ingest", help="central ingest: MQTT uplink → validation → store, at least once"
+    )
+    add_config_argument(parser)
+    parser.add_argument(
+        "--client-id", help="stable MQTT client id (persistent session); default services.ingest.client_id"
+    )
+    parser.add_argument("--shared-group", help="join $share/GROUP/… so that several workers split the load")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from configuration.loader import load_config
+    from ingest.service import IngestService
+    from storage.factory import open_store
+
+    config = load_config(args.config)
+    store = open_store(config.services.store)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    service = IngestService(config, store, client_id=args.client_id, shared_group=args.shared_group)
+    try:
+        service.start()
+        log.info("ingest %s running (store %s)", service.client_id, store.ping())
+        stop.wait()
+    finally:
+        service.stop()
+        store.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    stats = service.stats
+    log.info("ingest stopped: %d readings written, %d dead-lettered", stats.written, sum(stats.rejected.values()))
+    return 0

@@ -1,0 +1,416 @@
+"""The central ingest: MQTT uplink → validation → batched store writes → acknowledgements.
+
+At-least-once end to end (docs/ingest.md):
+
+- subscribes QoS 1 with a persistent session (stable client id, clean start off), optionally as a
+  member of the shared subscription ``$share/<group>/{root}/v1/uplink/+``;
+- paho runs with ``manual_ack=True``: a message is acknowledged to the broker only after its
+  readings are durably written, so a crash in between means re-delivery, not loss; re-delivered
+  readings overwrite themselves in the store;
+- ``on_message`` only enqueues; one worker thread batches by size and time, validates, writes,
+  records sequence numbers, publishes dead letters and end-to-end acks, then acks the broker;
+- store down: the worker keeps the batch, backs off and retries; it acks nothing meanwhile, so
+  the broker stops sending once ``max_pending_messages`` are unacknowledged (MQTT 5 Receive
+  Maximum) and holds the rest: bounded memory, nothing dropped, resumes by itself.
+
+Exceptions::
+
+    configuration.errors.ServiceUnreachableError
+    └── mqttlink.client.BrokerUnreachableError   broker unreachable at start() (one line)
+    storage.base.StoreError                      handled inside: unavailable → retry, rejected → dead letter
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from configuration.topology import PlatformConfig
+from ingest.deadletter import encode_dead_letter
+from ingest.sequence_tracker import SeenSequences
+from ingest.validation import STORE_REFUSED, Rejection, Validator, Verdict, device_index
+from mqttlink.client import connect_blocking, make_client
+from readings.ack import Ack, encode_ack
+from readings.health import DeviceHealth, HealthError, decode_health
+from readings.model import StoredReading
+from readings.topics import Topics, is_valid_id
+from storage.base import Store, StoreError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MIN_S = 0.2
+BACKOFF_MAX_S = 5.0
+COUNTERS_EVERY_S = 10.0
+GAPS_EVERY_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    received_ms: int
+    dup: bool
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counters of one ingest worker since it started (a snapshot: see :attr:`IngestService.stats`)."""
+
+    received: int = 0  # uplink messages received
+    readings_received: int = 0
+    written: int = 0  # readings durably written
+    rejected: dict[str, int] = field(default_factory=dict)  # reason → readings (or envelopes) dead-lettered
+    acked: int = 0  # envelopes acknowledged end to end
+    duplicates: int = 0  # envelopes received again (re-delivery): written again, idempotently
+    gaps: dict[str, int] = field(default_factory=dict)  # gateway → envelopes missing (from the store)
+    health_records: int = 0
+    store_failures: int = 0  # write attempts that found the store unavailable
+    pending: int = 0  # messages received and not yet acknowledged to the broker
+
+    def as_counters(self) -> dict[str, float]:
+        out = {
+            "received": float(self.received),
+            "readings_received": float(self.readings_received),
+            "written": float(self.written),
+            "acked": float(self.acked),
+            "duplicates": float(self.duplicates),
+            "health_records": float(self.health_records),
+            "store_failures": float(self.store_failures),
+            "pending": float(self.pending),
+            "dead_lettered": float(sum(self.rejected.values())),
+        }
+        out.update({f"rejected_{k}": float(v) for k, v in self.rejected.items()})
+        out.update({f"gap_{k}": float(v) for k, v in self.gaps.items()})
+        return out
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class IngestService:
+    """One ingest worker. ``start()`` connects and subscribes; ``stop()`` flushes and disconnects."""
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        store: Store,
+        *,
+        client_id: str | None = None,
+        shared_group: str | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.settings = config.services.ingest
+        self.mqtt_settings = config.services.mqtt
+        self.client_id = client_id or self.settings.client_id
+        self.shared_group = shared_group if shared_group is not None else self.settings.shared_group
+        self.topics = Topics(self.mqtt_settings.topic_root)
+        self.validator = Validator(device_index(config), self.settings)
+        self._queue: queue.Queue[Incoming] = queue.Queue()
+        self._stop = threading.Event()
+        self._stats = IngestStats()
+        self._rejected: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+        self._seen = SeenSequences()
+        self._worker: threading.Thread | None = None
+        self._client: mqtt.Client | None = None
+        self._last_counters = 0.0
+        self._last_gaps = 0.0
+        self._store_down_since: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def stats(self) -> IngestStats:
+        with self._stats_lock:
+            s = self._stats
+            return IngestStats(
+                received=s.received,
+                readings_received=s.readings_received,
+                written=s.written,
+                rejected=dict(self._rejected),
+                acked=s.acked,
+                duplicates=s.duplicates,
+                gaps=dict(s.gaps),
+                health_records=s.health_records,
+                store_failures=s.store_failures,
+                pending=s.pending,
+            )
+
+    def start(self) -> None:
+        """Connect (raises :class:`mqttlink.client.BrokerUnreachableError` with one clear line) and
+        start the worker; subscriptions are (re)made on every connection."""
+        client = make_client(self.mqtt_settings, self.client_id, clean_start=False)
+        client.manual_ack_set(True)
+        client.max_inflight_messages_set(1000)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        self._client = client
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._run, name=f"ingest-{self.client_id}", daemon=True)
+        self._worker.start()
+        try:
+            connect_blocking(
+                client,
+                self.mqtt_settings,
+                clean_start=False,
+                receive_maximum=self.settings.max_pending_messages,
+            )
+        except Exception:
+            self._stop.set()
+            self._worker.join()
+            self._worker = None
+            raise
+        log.info("ingest %s connected to %s:%s", self.client_id, self.mqtt_settings.host, self.mqtt_settings.port)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Flush what can be written, acknowledge it, disconnect; leaves no thread behind. Messages
+        not written (store down) stay unacknowledged in the broker session and come back."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout_s)
+            self._worker = None
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+        self._publish_counters(force=True)
+
+    # ------------------------------------------------------------------ MQTT callbacks (network thread)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            return
+        uplink = (
+            self.topics.shared_uplink_filter(self.shared_group) if self.shared_group else self.topics.uplink_filter()
+        )
+        client.subscribe(
+            [(uplink, 1), (self.topics.health("+"), 1), (self.topics.status("+"), 1)],
+        )
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._queue.put(Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup)))
+        with self._stats_lock:
+            self._stats.pending += 1
+
+    # ------------------------------------------------------------------ worker
+
+    def _run(self) -> None:
+        batch: list[Incoming] = []
+        points = 0
+        deadline = 0.0
+        while True:
+            stopping = self._stop.is_set()
+            timeout = max(0.0, deadline - time.monotonic()) if batch else 0.2
+            try:
+                item = self._queue.get(timeout=0 if stopping else timeout)
+                if not batch:
+                    deadline = time.monotonic() + self.settings.batch_interval_s
+                batch.append(item)
+                points += max(1, item.payload.count(b'"device"'))  # cheap estimate of readings
+                if points < self.settings.batch_size and len(batch) < self.settings.max_pending_messages:
+                    continue
+            except queue.Empty:
+                if stopping and not batch:
+                    return
+                if not batch or (time.monotonic() < deadline and not stopping):
+                    self._publish_counters()
+                    continue
+            if not self._process(batch) and stopping:
+                return  # store down while stopping: leave the rest unacknowledged for re-delivery
+            batch, points = [], 0
+            self._publish_counters()
+
+    def _process(self, batch: list[Incoming]) -> bool:
+        """Handle one batch until it is durably written (retrying while the store is down) or the
+        service stops. Returns whether it was written and acknowledged."""
+        work = _Work()
+        for item in batch:
+            self._classify(item, work)
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                self._write(work)
+                break
+            except Exception as exc:
+                if not isinstance(exc, StoreError):
+                    log.exception("unexpected failure writing a batch; it is retried")
+                with self._stats_lock:
+                    self._stats.store_failures += 1
+                if self._store_down_since is None:
+                    self._store_down_since = time.monotonic()
+                    log.error("store unavailable, holding %d messages unacknowledged: %s", len(batch), exc)
+                else:
+                    log.debug("store still unavailable: %s", exc)
+                if self._stop.wait(backoff):
+                    return False
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+        if self._store_down_since is not None:
+            log.warning("store available again after %.1f s", time.monotonic() - self._store_down_since)
+            self._store_down_since = None
+        self._finish(batch, work)
+        return True
+
+    def _classify(self, item: Incoming, work: _Work) -> None:
+        parts = item.topic.split("/")
+        kind = parts[2] if len(parts) == 4 else ""
+        gateway = self.topics.gateway_of(item.topic) or ""
+        if kind == "uplink":
+            verdict = self.validator.check(gateway, item.payload, item.received_ms)
+            work.uplinks.append((item, gateway, verdict))
+            with self._stats_lock:
+                self._stats.received += 1
+                self._stats.readings_received += len(verdict.points) + sum(
+                    1 for r in verdict.rejections if r.index is not None
+                )
+            return
+        if kind == "health":
+            try:
+                records = decode_health(item.payload)
+            except HealthError as exc:
+                log.warning("health from %r ignored: %s", gateway, exc)
+                return
+            work.health.extend(h for h in records if h.gateway == gateway and is_valid_id(h.device))
+        elif kind == "status" and is_valid_id(gateway) and item.payload.strip().lower() == b"offline":
+            work.offline.append((gateway, item.received_ms))
+
+    def _write(self, work: _Work) -> None:
+        """Everything the batch must make durable; idempotent, so a retry after a failure is safe."""
+        points: list[StoredReading] = []
+        owners: list[tuple[int, int]] = []  # per point: (uplink index, reading index in the envelope)
+        for u, (_, _, verdict) in enumerate(work.uplinks):
+            for p, index in zip(verdict.points, verdict.indexes, strict=True):
+                points.append(p)
+                owners.append((u, index))
+        if not work.written_readings and points:
+            refused: dict[int, str] = {}
+            size = self.settings.batch_size
+            for start in range(0, len(points), size):
+                result = self.store.write(points[start : start + size])
+                refused.update({start + i: reason for i, reason in result.rejected.items()})
+            work.refused = [(*owners[i], points[i], reason) for i, reason in refused.items()]
+            work.written_count = len(points) - len(refused)
+            work.written_readings = True
+        if work.health and not work.written_health:
+            self.store.write_health(work.health)
+            work.written_health = True
+        if work.offline and not work.written_offline:
+            self._mark_offline(work.offline)
+            work.written_offline = True
+        per_gateway: dict[str, list[int]] = {}
+        for _, _, verdict in work.uplinks:
+            if verdict.gateway is not None and verdict.seq is not None:
+                per_gateway.setdefault(verdict.gateway, []).append(verdict.seq)
+        for gw, seqs in per_gateway.items():
+            if gw not in work.recorded:
+                self.store.record_sequences(gw, seqs, worker=self.client_id, received_ms=_now_ms())
+                work.recorded.add(gw)
+
+    def _mark_offline(self, offline: list[tuple[str, int]]) -> None:
+        known = {h.device: h for h in self.store.health()}
+        records = []
+        for gateway, at_ms in offline:
+            for _, _, dev in self.config.devices_of_gateway(gateway):
+                old = known.get(dev.id)
+                records.append(
+                    DeviceHealth(
+                        device=dev.id,
+                        gateway=gateway,
+                        online=False,
+                        last_seen_ms=old.last_seen_ms if old else None,
+                        updated_ms=at_ms,
+                        last_quality=old.last_quality if old else "timeout",
+                        errors=dict(old.errors) if old else {},
+                    )
+                )
+            log.warning("gateway %s is offline: %d devices marked offline", gateway, len(records))
+        if records:
+            self.store.write_health(records)
+
+    def _finish(self, batch: list[Incoming], work: _Work) -> None:
+        """After the durable write: dead letters, end-to-end acks, then broker acks."""
+        client = self._client
+        acks: dict[str, list[int]] = {}
+        rejected: Counter[str] = Counter()
+        duplicates = 0
+        refused_by_uplink: dict[int, list[tuple[int, StoredReading, str]]] = {}
+        for u, index, point, reason in work.refused:
+            refused_by_uplink.setdefault(u, []).append((index, point, reason))
+        for u, (item, topic_gw, verdict) in enumerate(work.uplinks):
+            rejections = list(verdict.rejections)
+            for index, point, reason in refused_by_uplink.get(u, []):
+                reading = {"device": point.device, "quantity": point.quantity, "ts": point.ts_ms, "value": point.value}
+                rejections.append(Rejection(STORE_REFUSED, reason, index, reading))
+            for rej in rejections:
+                rejected[rej.reason] += 1
+                log.warning(
+                    "dead letter: gateway=%s seq=%s reason=%s index=%s: %s",
+                    topic_gw or "?",
+                    verdict.seq,
+                    rej.reason,
+                    rej.index,
+                    rej.detail,
+                )
+                if client is not None and is_valid_id(topic_gw):
+                    payload = encode_dead_letter(topic_gw, verdict.seq, rej, item.payload, item.received_ms)
+                    client.publish(self.topics.deadletter(topic_gw), payload, qos=1)
+            if verdict.gateway is not None and verdict.seq is not None:
+                acks.setdefault(verdict.gateway, []).append(verdict.seq)
+                if not self._seen.add(verdict.gateway, verdict.seq) or item.dup:
+                    duplicates += 1
+        if client is not None:
+            for gw, seqs in acks.items():
+                client.publish(self.topics.ack(gw), encode_ack(Ack(gw, tuple(sorted(seqs)))), qos=1)
+            for item in batch:
+                if item.qos > 0:
+                    client.ack(item.mid, item.qos)
+        with self._stats_lock:
+            self._stats.written += work.written_count
+            self._stats.acked += sum(len(s) for s in acks.values())
+            self._stats.duplicates += duplicates
+            self._stats.health_records += len(work.health)
+            self._stats.pending -= len(batch)
+            self._rejected.update(rejected)
+
+    def _publish_counters(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and self._store_down_since is not None:
+            return
+        try:
+            if force or now - self._last_gaps >= GAPS_EVERY_S:
+                self._last_gaps = now
+                gaps: Counter[str] = Counter()
+                for g in self.store.gaps():
+                    gaps[g.gateway] += g.missing
+                with self._stats_lock:
+                    self._stats.gaps = dict(gaps)
+            if force or now - self._last_counters >= COUNTERS_EVERY_S:
+                self._last_counters = now
+                self.store.write_counters(f"ingest/{self.client_id}", self.stats.as_counters())
+        except StoreUnavailableError as exc:
+            log.debug("counters not published: %s", exc)
+        except StoreError as exc:
+            log.warning("counters not published: %s", exc)
+
+
+@dataclass(slots=True)
+class _Work:
+    uplinks: list[tuple[Incoming, str, Verdict]] = field(default_factory=list)
+    health: list[DeviceHealth] = field(default_factory=list)
+    offline: list[tuple[str, int]] = field(default_factory=list)
+    refused: list[tuple[int, int, StoredReading, str]] = field(default_factory=list)
+    written_count: int = 0
+    written_readings: bool = False
+    written_health: bool = False
+    written_offline: bool = False
+    recorded: set[str] = field(default_factory=set)

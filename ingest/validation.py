@@ -1,0 +1,126 @@
+"""Validation of uplink envelopes, reading by reading (pure: configuration in, verdicts out).
+
+An envelope whose header is unusable (not JSON, wrong schema version, oversize, gateway id not a
+slug or not the topic's) is rejected whole; otherwise each reading is checked on its own and the
+valid rest goes on. Every rejection carries a short ``reason`` code (counted and sent to the dead
+letter topic) and a ``detail`` line for people.
+
+Checks per reading: shape and types (:func:`readings.envelope.parse_reading`: strings, integer
+ms, finite numbers, known quality), known device (per configuration: its district/site/role/source
+become the stored tags), known quantity, unit (when the reading states one) equal to the
+quantity's SI unit, timestamp not later than ``max_future_s`` after now nor older than
+``max_past_days``. The device does not have to belong to the topic's gateway: the simulators'
+backfill publishes as gateway ``backfill``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from configuration.services import IngestSettings
+from configuration.topology import PlatformConfig
+from readings.envelope import MAX_ENVELOPE_BYTES, EnvelopeError, decode_header, parse_reading
+from readings.model import DeviceContext, StoredReading
+from readings.quantities import QUANTITIES
+from readings.topics import is_valid_id
+
+# reason codes (docs/ingest.md)
+NOT_AN_ENVELOPE = "not_an_envelope"
+OVERSIZE = "oversize"
+BAD_GATEWAY_ID = "bad_gateway_id"
+GATEWAY_MISMATCH = "gateway_mismatch"
+BAD_READING = "bad_reading"
+UNKNOWN_DEVICE = "unknown_device"
+UNKNOWN_QUANTITY = "unknown_quantity"
+UNIT_MISMATCH = "unit_mismatch"
+FUTURE_TIMESTAMP = "future_timestamp"
+PAST_TIMESTAMP = "past_timestamp"
+STORE_REFUSED = "store_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    detail: str
+    index: int | None = None  # the reading's index in the envelope; None for the whole envelope
+    reading: object = None  # the raw reading as received (for the dead letter)
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What one uplink message holds: gateway/seq when the header was readable, valid points and
+    rejections."""
+
+    gateway: str | None
+    seq: int | None
+    points: list[StoredReading] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)  # each point's index in the envelope
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def device_index(config: PlatformConfig) -> dict[str, DeviceContext]:
+    """Device id → the tags its readings are stored with."""
+    return {
+        dev.id: DeviceContext(district=d.id, site=s.id, device=dev.id, role=dev.role, source=dev.source or "")
+        for d, s, dev in config.devices()
+    }
+
+
+class Validator:
+    def __init__(self, devices: dict[str, DeviceContext], settings: IngestSettings) -> None:
+        self.devices = devices
+        self.max_future_ms = int(settings.max_future_s * 1000)
+        self.max_past_ms = int(settings.max_past_days * 86_400_000)
+        self.max_bytes = MAX_ENVELOPE_BYTES
+
+    def check(self, topic_gateway: str, payload: bytes, now_ms: int) -> Verdict:
+        if len(payload) > self.max_bytes:
+            return _whole(None, None, OVERSIZE, f"payload of {len(payload)} bytes exceeds {self.max_bytes}")
+        try:
+            env = decode_header(payload, max_bytes=self.max_bytes)
+        except EnvelopeError as exc:
+            return _whole(None, None, NOT_AN_ENVELOPE, str(exc))
+        if not is_valid_id(env.gateway):
+            return _whole(None, env.seq, BAD_GATEWAY_ID, f"gateway id {env.gateway[:80]!r} is not a slug")
+        if env.gateway != topic_gateway:
+            detail = f"envelope gateway {env.gateway!r} published on the topic of {topic_gateway!r}"
+            return _whole(None, env.seq, GATEWAY_MISMATCH, detail)
+        verdict = Verdict(env.gateway, env.seq)
+        for raw in env.readings:
+            try:
+                reading = parse_reading(raw)
+            except ValueError as exc:
+                verdict.rejections.append(Rejection(BAD_READING, str(exc), raw.index, raw.fields))
+                continue
+            problem = self._problem(raw.fields, reading.device, reading.quantity, reading.ts_ms, now_ms)
+            if problem:
+                verdict.rejections.append(Rejection(problem[0], problem[1], raw.index, raw.fields))
+                continue
+            verdict.points.append(
+                StoredReading(
+                    self.devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality
+                )
+            )
+            verdict.indexes.append(raw.index)
+        return verdict
+
+    def _problem(
+        self, fields: dict[str, object], device: str, quantity: str, ts_ms: int, now_ms: int
+    ) -> tuple[str, str] | None:
+        if device not in self.devices:
+            return UNKNOWN_DEVICE, f"device {device[:80]!r} is not in the configuration"
+        q = QUANTITIES.get(quantity)
+        if q is None:
+            return UNKNOWN_QUANTITY, f"quantity {quantity[:80]!r} is not a standard quantity"
+        unit = fields.get("unit")
+        if unit is not None and unit != q.unit:
+            return UNIT_MISMATCH, f"unit {str(unit)[:40]!r} does not match {quantity} [{q.unit}]"
+        if ts_ms > now_ms + self.max_future_ms:
+            return FUTURE_TIMESTAMP, f"timestamp {ts_ms} is {(ts_ms - now_ms) / 1000:.0f} s in the future"
+        if ts_ms < now_ms - self.max_past_ms:
+            return PAST_TIMESTAMP, f"timestamp {ts_ms} is older than the accepted past"
+        return None
+
+
+def _whole(gateway: str | None, seq: int | None, reason: str, detail: str) -> Verdict:
+    return Verdict(gateway, seq, rejections=[Rejection(reason, detail)])
