@@ -1,0 +1,124 @@
+"""The API's error answers: every bad parameter is a 4xx whose body names the parameter.
+
+::
+
+    ApiError                 an answer other than 2xx, as JSON {"error", "detail", "parameter"?}
+    ├── BadParameterError    400: a query parameter is malformed, unknown or over a limit
+    └── NotFoundError        404: a site or device that the topology does not know
+
+FastAPI's own validation errors (a missing or mistyped parameter) are answered 422 in the same
+shape, naming the first parameter at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from storage.base import StoreError
+
+
+class ApiError(Exception):
+    status_code = 400
+    error = "error"
+
+    def __init__(self, detail: str, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.parameter = parameter
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.error, "detail": self.detail}
+        if self.parameter is not None:
+            out["parameter"] = self.parameter
+        return out
+
+
+class BadParameterError(ApiError):
+    status_code = 400
+    error = "bad_parameter"
+
+
+class NotFoundError(ApiError):
+    status_code = 404
+    error = "not_found"
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "A parameter is malformed, unknown or over a limit; `parameter` names it.",
+        "content": {
+            "application/json": {
+                "example": {"error": "bad_parameter", "parameter": "start", "detail": "start is after end"}
+            }
+        },
+    },
+    401: {
+        "description": "No API key, or an unknown one.",
+        "content": {"application/json": {"example": {"error": "unauthorized", "detail": "an API key is required"}}},
+    },
+    403: {
+        "description": "The key's role does not allow this route.",
+        "content": {
+            "application/json": {"example": {"error": "forbidden", "detail": "this route needs the operator role"}}
+        },
+    },
+    422: {
+        "description": "A parameter has the wrong type or is missing; `parameter` names it.",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": "invalid_parameter",
+                    "parameter": "limit",
+                    "detail": "Input should be a valid integer",
+                }
+            }
+        },
+    },
+    429: {
+        "description": "Too many requests for this key in the last minute.",
+        "content": {
+            "application/json": {
+                "example": {"error": "rate_limited", "detail": "at most 600 requests per minute per key"}
+            }
+        },
+    },
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "header", "body")]
+        parameter = ".".join(loc) or None
+        msg = str(first.get("msg", "invalid request"))
+        detail = f"{parameter}: {msg}" if parameter else msg
+        body: dict[str, Any] = {"error": "invalid_parameter", "detail": detail}
+        if parameter:
+            body["parameter"] = parameter
+        return JSONResponse(body, status_code=422)
+
+    async def on_store_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"error": "store_unavailable", "detail": f"the store did not answer: {exc}"}, status_code=503
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        body = exc.detail if isinstance(exc.detail, dict) else {"error": "http_error", "detail": str(exc.detail)}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StoreError, on_store_error)

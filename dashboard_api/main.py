@@ -1,0 +1,101 @@
+"""Build the API: ``create_app(config, store=None) -> FastAPI``.
+
+Routes live under ``/api/v1`` (``/metrics`` at the root for Prometheus); see docs/api.md. The
+store is opened from ``config.services.store`` at start-up when none is given, and closed on
+shutdown (a store passed in belongs to the caller). CORS is closed unless
+``services.api.cors_origins`` lists origins; request bodies are limited to
+``services.api.max_request_bytes``; every key has its own rate limit.
+
+The dashboard pages (``dashboard_api.web.routes``) and the report downloads (``reports.routes``)
+are included when those packages are installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from configuration.topology import PlatformConfig
+from dashboard_api.deps import RateLimiter
+from dashboard_api.errors import install_error_handlers
+from dashboard_api.routes import autonomy, live, operations, series, status
+from dashboard_api.telemetry import BodyLimitMiddleware, Telemetry, TelemetryMiddleware
+from storage.base import Store
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+OPTIONAL_ROUTERS = ("dashboard_api.web.routes", "reports.routes")
+
+DESCRIPTION = """\
+Energy autonomy of the city of Amiens: live values, series, autonomy metrics and platform
+operations. Every route but `/api/v1/health` needs an API key (`Authorization: Bearer <key>` or
+`X-API-Key`), whose role — viewer < operator < staff < admin — must reach the route's.
+Times: ISO 8601 with an offset or `Z`, a date (Europe/Paris midnight), or epoch milliseconds.
+Energies in Wh, powers in W, ratios in [0, 1].
+"""
+
+
+def _optional_router(name: str) -> APIRouter | None:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            return None  # that package is not part of this build
+        raise
+    router: APIRouter = module.router
+    return router
+
+
+def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
+    """The API app for ``config``; opens (and later closes) the configured store if ``store`` is None."""
+    settings = config.services.api
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is None:
+            from storage.factory import open_store
+
+            app.state.store = open_store(config.services.store)
+            try:
+                yield
+            finally:
+                app.state.store.close()
+        else:
+            yield
+
+    app = FastAPI(
+        title="Ville Autonome 2050 API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.config = config
+    app.state.store = store
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.telemetry = Telemetry()
+    install_error_handlers(app)
+    for module in (status, live, series, autonomy, operations):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(operations.root_router)
+    for name in OPTIONAL_ROUTERS:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET"],
+            allow_headers=["Authorization", "X-API-Key"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(TelemetryMiddleware, telemetry=app.state.telemetry)
+    return app

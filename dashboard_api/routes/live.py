@@ -1,0 +1,143 @@
+"""Live values, and the push stream (Server-Sent Events) of new readings and live autonomy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from autonomy_queries import compute_autonomy
+from dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
+from dashboard_api.errors import ERROR_RESPONSES
+from dashboard_api.params import local_day_start_ms, now_ms
+from dashboard_api.schemas import LiveOut, LiveValueOut
+from readings.quantities import QUANTITIES
+from storage.base import LatestValue, Store, StoreError
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["live"])
+
+
+def _live_value(v: LatestValue) -> LiveValueOut:
+    q = QUANTITIES.get(v.quantity)
+    c = v.context
+    return LiveValueOut(
+        district=c.district,
+        site=c.site,
+        device=c.device,
+        role=c.role,
+        source=c.source,
+        quantity=v.quantity,
+        unit=q.unit if q else None,
+        ts=v.ts_ms,
+        value=v.value,
+        quality=str(v.quality),
+    )
+
+
+@router.get(
+    "/live",
+    response_model=LiveOut,
+    summary="The latest value of every device and quantity (within services.api.live_window_s)",
+    responses=ERROR_RESPONSES,
+)
+def live(key: ViewerKey, store: StoreDep, settings: ApiSettingsDep) -> LiveOut:
+    since = now_ms() - settings.live_window_s * 1000
+    values = sorted(store.latest(since_ms=since), key=lambda v: (v.context.device, v.quantity))
+    return LiveOut(since_ms=since, values=[_live_value(v) for v in values])
+
+
+def _district_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
+    """Today's (Europe/Paris) autonomy of every district, up to ``t_ms``."""
+    out = []
+    start = local_day_start_ms(t_ms)
+    interval_s = config.services.metrics.interval_minutes * 60
+    for d in config.districts:
+        r = compute_autonomy(store, config, f"district:{d.id}", start, max(t_ms, start + 1), interval_s)
+        m = r.metrics
+        out.append(
+            {
+                "district": d.id,
+                "since_ms": start,
+                "self_sufficiency": m.self_sufficiency,
+                "self_consumption": m.self_consumption,
+                "load_wh": m.load_wh,
+                "generation_wh": m.generation_wh,
+                "import_wh": m.import_wh,
+                "export_wh": m.export_wh,
+                "complete": r.complete,
+                "method_version": r.method_version,
+            }
+        )
+    return out
+
+
+def _event(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+@router.get(
+    "/stream",
+    summary="Server-Sent Events: `reading` for every new value, `autonomy` per district (today)",
+    description=(
+        "A `text/event-stream`. Events: `reading` (one new latest value, as in /live) and `autonomy` "
+        "(today's autonomy of every district, every `autonomy_every_s`). EventSource cannot send headers: "
+        "pass the key as `?api_key=`. `max_events` ends the stream after that many events."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {"example": 'event: reading\ndata: {"device":"iko-turbine"}\n\n'}}},
+        **ERROR_RESPONSES,
+    },
+)
+async def stream(
+    key: StreamKey,
+    request: Request,
+    store: StoreDep,
+    config: ConfigDep,
+    poll_s: Annotated[float, Query(ge=0.2, le=60, description="how often the store is polled [s]")] = 1.0,
+    autonomy_every_s: Annotated[float, Query(ge=1, le=3600, description="live autonomy period [s]")] = 60.0,
+    max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="end after this many events")] = None,
+) -> StreamingResponse:
+    async def events() -> AsyncIterator[bytes]:
+        sent = 0
+        since = now_ms() - config.services.api.live_window_s * 1000
+        seen: dict[tuple[str, str], int] = {}
+        next_autonomy = 0.0
+        loop = asyncio.get_running_loop()
+        yield b": ville-autonome stream\n\n"
+        while True:
+            try:
+                values = await asyncio.to_thread(store.latest, since_ms=since)
+                batch: list[bytes] = []
+                for v in sorted(values, key=lambda v: v.ts_ms):
+                    k = (v.context.device, v.quantity)
+                    if seen.get(k, -1) >= v.ts_ms:
+                        continue
+                    seen[k] = v.ts_ms
+                    since = max(since, v.ts_ms)
+                    batch.append(_event("reading", _live_value(v).model_dump()))
+                if loop.time() >= next_autonomy:
+                    next_autonomy = loop.time() + autonomy_every_s
+                    districts = await asyncio.to_thread(_district_autonomy, store, config, now_ms())
+                    batch.append(_event("autonomy", districts))
+            except StoreError as exc:
+                log.warning("stream: store error: %s", exc)
+                batch = [_event("error", {"detail": f"the store did not answer: {exc}"})]
+            for chunk in batch:
+                yield chunk
+                sent += 1
+                if max_events is not None and sent >= max_events:
+                    return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(poll_s)  # pacing between polls of the store
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
