@@ -1,0 +1,216 @@
+"""The live service seen from a real pymodbus client: values, writes, exceptions, and every fault."""
+
+from __future__ import annotations
+
+import pytest
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from configuration.errors import PortInUseError
+from registers.codec import decode
+from simulators.faults import FaultError
+from simulators.service import SimulatorService
+from tests.simulators.conftest import ConfigFactory
+from tests.support.waiting import async_wait_for
+
+SITES = {"quai-innovation", "iko-hydro"}
+
+
+def service(make_config: ConfigFactory, **kwargs: object) -> SimulatorService:
+    return SimulatorService(make_config(sites=SITES), speed=60.0, tick_s=0.05, **kwargs)  # type: ignore[arg-type]
+
+
+async def client_for(svc: SimulatorService, device: str, timeout: float = 2.0) -> tuple[AsyncModbusTcpClient, int]:
+    ep = svc.endpoints[device]
+    c = AsyncModbusTcpClient(ep.host, port=ep.port, timeout=timeout, retries=0)
+    assert await c.connect()
+    return c, ep.unit_id
+
+
+async def regs(c: AsyncModbusTcpClient, unit: int, address: int, count: int) -> list[int]:
+    rr = await c.read_holding_registers(address, count=count, device_id=unit)
+    assert not rr.isError(), rr
+    return list(rr.registers)
+
+
+def sf_value(words: list[int], sf_word: int, datatype: str = "int16") -> float:
+    sf = int(decode([sf_word], "sunssf").value)  # type: ignore[arg-type]
+    v = decode(words, datatype, scale_factor=sf).value
+    assert isinstance(v, float)
+    return v
+
+
+async def test_serves_every_modbus_device_and_values_move(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:
+        modbus = [d for d, e in svc.endpoints.items() if e.protocol == "modbus-tcp"]
+        assert len(modbus) == 8
+        for device in modbus:
+            c, unit = await client_for(svc, device)
+            try:
+                first = await regs(c, unit, svc.devices[device].register_map.start, 16)  # type: ignore[union-attr]
+                if device != "iko-turbine":
+                    assert first[:2] == [0x5375, 0x6E53]
+            finally:
+                c.close()
+        c, unit = await client_for(svc, "qi-grid-meter")
+        try:
+            hz0 = await regs(c, unit, 40086, 1)
+            await async_wait_for(lambda: _changed(c, unit, 40086, hz0), timeout=10, what="frequency to move")
+        finally:
+            c.close()
+
+
+async def _changed(c: AsyncModbusTcpClient, unit: int, address: int, before: list[int]) -> bool:
+    return await regs(c, unit, address, len(before)) != before
+
+
+async def test_unknown_address_and_read_only_writes_answer_exception_02(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:
+        c, unit = await client_for(svc, "qi-grid-meter")
+        try:
+            rr = await c.read_holding_registers(40179, count=1, device_id=unit)
+            assert rr.isError() and rr.exception_code == 2
+            rr = await c.read_holding_registers(100, count=1, device_id=unit)
+            assert rr.isError() and rr.exception_code == 2
+            wr = await c.write_register(40088, 1, device_id=unit)
+            assert wr.isError() and wr.exception_code == 2
+        finally:
+            c.close()
+
+
+async def test_battery_setpoint_written_over_modbus_drives_the_battery(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:
+        c, unit = await client_for(svc, "hub-energie-battery")
+        try:
+            bad = await c.write_register(40139, 7, device_id=unit)
+            assert bad.isError() and bad.exception_code == 3
+            bad = await c.write_register(40146, 1001, device_id=unit)
+            assert bad.isError() and bad.exception_code == 3
+            assert not (await c.write_register(40147, 400, device_id=unit)).isError()  # charge at 40 %
+            assert not (await c.write_register(40139, 1, device_id=unit)).isError()
+            assert (await regs(c, unit, 40139, 1)) == [1]
+
+            async def charging_at_40kw() -> bool:
+                words = await regs(c, unit, 40117, 17)
+                return sf_value([words[0]], words[16]) == pytest.approx(-40_000, abs=100)
+
+            await async_wait_for(charging_at_40kw, timeout=10, what="battery W = −40 kW")
+            soc0 = sf_value(await regs(c, unit, 40081, 1), (await regs(c, unit, 40126, 1))[0], "uint16")
+
+            async def soc_rises() -> bool:
+                soc = sf_value(await regs(c, unit, 40081, 1), (await regs(c, unit, 40126, 1))[0], "uint16")
+                return soc > soc0
+
+            await async_wait_for(soc_rises, timeout=15, what="SoC to rise while charging")
+        finally:
+            c.close()
+
+
+async def test_hydro_stop_and_start_commands(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:
+        c, unit = await client_for(svc, "iko-turbine")
+        try:
+            bad = await c.write_register(1, 9, device_id=unit)
+            assert bad.isError() and bad.exception_code == 3
+            assert not (await c.write_register(1, 2, device_id=unit)).isError()
+
+            async def stopped() -> bool:
+                words = await regs(c, unit, 0, 8)
+                return words[0] == 0 and words[1] == 2 and words[6:8] == [0, 0]
+
+            await async_wait_for(stopped, timeout=10, what="plant stopped with 0 W")
+            assert not (await c.write_register(1, 1, device_id=unit)).isError()
+            assert (await regs(c, unit, 1, 1)) == [1]
+        finally:
+            c.close()
+
+
+async def test_faults_seen_from_a_real_client(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:
+        c, unit = await client_for(svc, "qi-grid-meter", timeout=0.5)
+        try:
+            normal = await regs(c, unit, 40000, 4)
+            assert normal[:2] == [0x5375, 0x6E53]
+
+            svc.inject_fault("qi-grid-meter", "byte_swap")
+            assert (await regs(c, unit, 40000, 2)) == [0x7553, 0x536E]
+            svc.clear_faults("qi-grid-meter")
+
+            svc.inject_fault("qi-grid-meter", "exception", code=6)
+            rr = await c.read_holding_registers(40000, count=2, device_id=unit)
+            assert rr.isError() and rr.exception_code == 6
+            svc.clear_faults("qi-grid-meter")
+
+            svc.inject_fault("qi-grid-meter", "spike", factor=1000)
+            words = await regs(c, unit, 40088, 5)
+            assert (
+                abs(sf_value([words[0]], words[4])) >= 30_000 * 10 ** int(decode([words[4]], "sunssf").value or 0) - 1
+            )
+            svc.clear_faults()
+
+            svc.inject_fault("qi-grid-meter", "stuck")
+            stuck = await regs(c, unit, 40072, 60)
+            await async_wait_for(
+                lambda: svc.clock.now_ms() > svc.start_ms + 120_000, timeout=10, what="2 simulated min"
+            )
+            assert (await regs(c, unit, 40072, 60)) == stuck
+            svc.clear_faults()
+
+            imported = await regs(c, unit, 40116, 2)
+            svc.inject_fault("qi-grid-meter", "counter_reset")
+            after = await regs(c, unit, 40116, 2)
+            assert (after[0] << 16 | after[1]) < (imported[0] << 16 | imported[1])
+            svc.clear_faults()
+
+            svc.inject_fault("qi-grid-meter", "silent")
+            with pytest.raises(ModbusException):
+                await c.read_holding_registers(40000, count=2, device_id=unit)
+            svc.clear_faults()
+        finally:
+            c.close()
+
+
+async def test_slow_fault_times_out_a_patient_client_and_clock_skew_moves_the_heartbeat(
+    make_config: ConfigFactory,
+) -> None:
+    async with service(make_config) as svc:
+        c, unit = await client_for(svc, "hub-energie-battery", timeout=0.3)
+        try:
+            svc.inject_fault("hub-energie-battery", "slow", delay_s=3.0)
+            with pytest.raises(ModbusException):
+                await c.read_holding_registers(40000, count=2, device_id=unit)
+            svc.clear_faults()
+        finally:
+            c.close()
+        c, unit = await client_for(svc, "hub-energie-battery")
+        try:
+            hb = (await regs(c, unit, 40088, 1))[0]
+            svc.inject_fault("hub-energie-battery", "clock_skew", skew_s=20_000)
+            skewed = (await regs(c, unit, 40088, 1))[0]
+            assert (skewed - hb) % 65536 >= 20_000
+        finally:
+            c.close()
+
+
+async def test_fault_api_refuses_unknown_names_and_devices(make_config: ConfigFactory) -> None:
+    svc = service(make_config)
+    with pytest.raises(FaultError, match="unknown fault 'melt'"):
+        svc.inject_fault("qi-grid-meter", "melt")
+    with pytest.raises(FaultError, match="no parameter 'speed'"):
+        svc.inject_fault("qi-grid-meter", "slow", speed=3)
+    with pytest.raises(LookupError, match="unknown device 'nope'"):
+        svc.inject_fault("nope", "silent")
+    await svc.stop()  # stop before start is harmless
+
+
+async def test_a_taken_port_is_one_clear_error(make_config: ConfigFactory) -> None:
+    first = service(make_config)
+    async with first:
+        config = make_config(sites=SITES)
+        for _, _, dev in config.devices():
+            if dev.id == "qi-load":
+                dev.address = first.endpoints["qi-load"].address
+        second = SimulatorService(config, speed=60.0)
+        with pytest.raises(PortInUseError, match=r"127\.0\.0\.1:\d+ is already in use"):
+            await second.start()
+        await second.stop()
