@@ -133,6 +133,9 @@ async def discover_sunspec(
             model_id, length = await conn.read("holding", address, 2, unit, timeout_s)
             if model_id == SUNSPEC_END:
                 break
+            if model_id == 0:  # not a model: a corrupt chain; keep what was found
+                log.warning("%s unit %d: SunSpec chain broken at %d (model id 0)", conn.key, unit, address)
+                break
             models.append((model_id, address, length))
             address += 2 + length
         return base, models

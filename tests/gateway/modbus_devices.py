@@ -22,6 +22,7 @@ from registers.profile import Profile, load_profile
 from tests.support.ports import free_port
 
 BASE = 40000
+FILLER_MODEL = 64999
 METER_SF = {"A_SF": -2, "V_SF": -1, "Hz_SF": -2, "W_SF": 0, "VA_SF": 0, "VAR_SF": 0, "PF_SF": -2, "TotWh_SF": 0}
 METER_VALUES = {
     "AphA": 10.5,
@@ -56,6 +57,10 @@ def sunspec_image(
     end = max(m.address + 2 + m.length for m in moved.sunspec.models)
     image = [0] * (end + 2 - BASE)
     image[0:2] = encode("SunS", "string", length=2)
+    if model_gap:  # a vendor model (ID 64999) of model_gap registers after the common model
+        common = moved.sunspec.models[0]
+        filler = common.address + 2 + common.length
+        image[filler - BASE : filler - BASE + 2] = [FILLER_MODEL, model_gap - 2]
     for m in moved.sunspec.models:
         image[m.address - BASE] = m.id
         image[m.address + 1 - BASE] = m.length
@@ -91,7 +96,7 @@ class ModbusTestDevice:
         self.delay_s = 0.0
         self.exception_code = ExcCodes.DEVICE_FAILURE
         self.requests = 0
-        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self.server: ModbusTcpServer | None = None
 
     @property
@@ -108,12 +113,18 @@ class ModbusTestDevice:
         if self.mode == "gateway_no_answer":
             raise NoSuchIdException("test device behind a gateway that gets no answer")  # exception 11
         if self.mode in ("slow", "silent"):  # silent: never answers before the device stops
+            wake = self._wake
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.delay_s if self.mode == "slow" else None)
+                await asyncio.wait_for(wake.wait(), self.delay_s if self.mode == "slow" else None)
         if self.mode == "exception":
             return self.exception_code
         registers[:] = swap_bytes(self.image) if self.mode == "byte_swap" else self.image
         return None
+
+    def release(self) -> None:
+        """Let requests held by a silent or slow device finish (their answers go nowhere)."""
+        self._wake.set()
+        self._wake = asyncio.Event()
 
     async def start(self) -> None:
         data = [SimData(address=BASE, count=len(self.image), values=0, datatype=DataType.REGISTERS)]
@@ -122,7 +133,7 @@ class ModbusTestDevice:
         await self.server.serve_forever(background=True)
 
     async def stop(self) -> None:
-        self._stopping.set()
+        self.release()
         if self.server is not None:
             server, self.server = self.server, None
             await server.shutdown()

@@ -1,0 +1,101 @@
+"""Quality rules and MQTT payload mapping (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from configuration.topology import MqttField
+from gateway.mqtt_source import PayloadError, readings_from_payload
+from gateway.quality import ValueTracker, decode_point
+from readings.model import Quality
+from registers.codec import DecodedValue, DecodeReason, decode, encode
+from registers.profile import load_profile
+
+
+def good(value: float) -> DecodedValue:
+    return DecodedValue(value, raw=value)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "value", "quality"),
+    [
+        ("voltage_l1_v", 230.0, Quality.GOOD),
+        ("voltage_l1_v", -76.0, Quality.OUT_OF_RANGE),
+        ("soc_pct", 101.0, Quality.OUT_OF_RANGE),
+        ("frequency_hz", 0.0, Quality.OUT_OF_RANGE),
+        ("active_power_w", -5000.0, Quality.GOOD),  # export is negative, within range
+        ("power_factor", 1.2, Quality.OUT_OF_RANGE),
+    ],
+)
+def test_range(quantity: str, value: float, quality: Quality) -> None:
+    reading = ValueTracker().assess("d", quantity, 0, good(value))
+    assert reading.quality is quality
+    assert reading.value == value  # the suspect value is kept
+
+
+def test_decode_failures_carry_no_value() -> None:
+    tracker = ValueTracker()
+    ni = tracker.assess("d", "active_power_w", 0, DecodedValue(None, DecodeReason.NOT_IMPLEMENTED))
+    bad = tracker.assess("d", "active_power_w", 0, DecodedValue(None, DecodeReason.DECODE_ERROR))
+    assert (ni.quality, ni.value) == (Quality.NOT_IMPLEMENTED, None)
+    assert (bad.quality, bad.value) == (Quality.DECODE_ERROR, None)
+
+
+def test_stuck_after_window_but_not_zero() -> None:
+    tracker = ValueTracker(stuck_after_ms=10_000)
+    qualities = [tracker.assess("d", "active_power_w", t, good(500.0)).quality for t in (0, 5_000, 10_000, 11_000)]
+    assert qualities == [Quality.GOOD, Quality.GOOD, Quality.STUCK, Quality.STUCK]
+    assert tracker.assess("d", "active_power_w", 12_000, good(501.0)).quality is Quality.GOOD
+    zeros = [tracker.assess("d", "active_power_l1_w", t, good(0.0)).quality for t in (0, 20_000)]
+    assert zeros == [Quality.GOOD, Quality.GOOD]
+
+
+def test_counters_are_never_stuck_and_resets_are_counted() -> None:
+    tracker = ValueTracker(stuck_after_ms=1)
+    values = [100.0, 100.0, 150.0, 3.0, 10.0]
+    readings = [tracker.assess("d", "energy_import_wh", i * 1000, good(v)) for i, v in enumerate(values)]
+    assert all(r.quality is Quality.GOOD for r in readings)
+    assert tracker.counter_resets == 1
+
+
+def test_decode_point_uses_its_scale_factor() -> None:
+    meter = load_profile("sunspec-meter-203")
+    w = meter.point("W")
+    factors = {"W_SF": decode(encode(1, "sunssf"), "sunssf")}
+    assert decode_point(w, encode(723, "int16"), factors).value == 7230.0
+    missing = decode_point(w, encode(723, "int16"), {"W_SF": decode([0x8000], "sunssf")})
+    assert missing.reason is DecodeReason.NOT_IMPLEMENTED
+
+
+FIELDS = [
+    MqttField(path="emeters.0.power", quantity="active_power_w"),
+    MqttField(path="emeters.0.total", quantity="energy_import_wh", scale=1000.0),
+    MqttField(path="temp", quantity="temperature_c"),
+]
+
+
+def test_mqtt_fields_map_to_quantities() -> None:
+    payload = b'{"ts": 1700000000000, "emeters": [{"power": 1500.5, "total": 12.5}], "temp": 21}'
+    readings = readings_from_payload("plug", FIELDS, payload, 5, ValueTracker())
+    assert [(r.quantity, r.value, r.quality, r.ts_ms) for r in readings] == [
+        ("active_power_w", 1500.5, Quality.GOOD, 1700000000000),
+        ("energy_import_wh", 12500.0, Quality.GOOD, 1700000000000),
+        ("temperature_c", 21.0, Quality.GOOD, 1700000000000),
+    ]
+
+
+def test_mqtt_missing_or_bad_fields_are_flagged_not_dropped() -> None:
+    payload = b'{"emeters": [{"power": "n/a"}], "temp": 900}'
+    readings = readings_from_payload("plug", FIELDS, payload, 42, ValueTracker())
+    assert [(r.quantity, r.quality) for r in readings] == [
+        ("active_power_w", Quality.DECODE_ERROR),
+        ("energy_import_wh", Quality.DECODE_ERROR),
+        ("temperature_c", Quality.OUT_OF_RANGE),
+    ]
+    assert all(r.ts_ms == 42 for r in readings)  # no 'ts' in the payload: receive time
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[1, 2]", b"\xff\xfe"])
+def test_mqtt_unusable_payload_is_refused(payload: bytes) -> None:
+    with pytest.raises(PayloadError, match="plug"):
+        readings_from_payload("plug", FIELDS, payload, 0, ValueTracker())
