@@ -62,12 +62,13 @@ def check_http(url: str, timeout_s: float) -> str | None:
         with urllib.request.urlopen(url, timeout=timeout_s) as r:  # noqa: S310 (a fixed local URL)
             return None if 200 <= r.status < 300 else f"{url} answered {r.status}"
     except urllib.error.HTTPError as exc:
+        exc.close()
         return f"{url} answered {exc.code}"
     except OSError as exc:
         return f"{url} unreachable: {exc}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="va-healthcheck", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="check", required=True)
     http = sub.add_parser("http", help="the URL answers 2xx")
@@ -77,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     conn.add_argument("ports", type=int, nargs="+")
     listen = sub.add_parser("listening", help="a listening TCP socket on each local port")
     listen.add_argument("ports", type=int, nargs="+")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.check == "http":
         problem = check_http(args.url, args.timeout)

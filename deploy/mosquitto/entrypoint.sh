@@ -25,6 +25,7 @@ acl_source="${MOSQUITTO_ACL:-/mosquitto/config/acl}"
 
 umask 077
 mkdir -p "$run_dir"
+chmod 0700 "$run_dir"
 passwd_file="$run_dir/passwd"
 tmp_file="$run_dir/passwd.new"
 : >"$tmp_file"
