@@ -64,7 +64,8 @@ def test_instantaneous_balance_closes_and_signs_hold(make_config: ConfigFactory)
     battery = s[("hub-energie-battery", "active_power_w")]
     grid = s[("qi-grid-meter", "active_power_w")]
     np.testing.assert_allclose(load, gen + battery + grid, rtol=1e-9, atol=1e-6)
-    assert (load >= 0).all() and (gen >= 0).all()
+    assert (load >= 0).all()
+    assert (gen >= 0).all()
     assert (s[("iko-turbine", "active_power_w")] >= 0).all()
     assert (grid < 0).any() or (grid > 0).all()  # a grid meter is signed: + import, − export
     assert (s[("iko-grid-meter", "active_power_w")] < 0).any()  # the hydro plant exports
@@ -100,7 +101,8 @@ def test_battery_dispatch_respects_bounds_for_any_net_load(nets: list[float], ho
     power, soc = bat.simulate(np.array(nets), np.full(len(nets), hours), 900, p, soc0)
     end = bat.soc_after(float(soc[-1]), float(power[-1]), 0.25, p)
     assert np.all(np.abs(power) <= p.rated_power_w + 1e-6)
-    assert soc.min() >= p.soc_min_pct - 1e-9 and max(soc.max(), end) <= p.soc_max_pct + 1e-9
+    assert soc.min() >= p.soc_min_pct - 1e-9
+    assert max(soc.max(), end) <= p.soc_max_pct + 1e-9
 
 
 def test_hydro_power_never_exceeds_rho_g_q_h_nor_rating() -> None:
@@ -112,7 +114,9 @@ def test_hydro_power_never_exceeds_rho_g_q_h_nor_rating() -> None:
     assert np.all(h.power_w <= p.rated_power_w + 1e-6)
     assert np.all(h.turbine_flow_m3_s <= p.design_flow_m3_s + 1e-9)
     running = h.state == ph.HYDRO_RUNNING
-    assert running.mean() > 0.5 and (h.state == ph.HYDRO_STOPPED).any() and (h.state == ph.HYDRO_TRIPPED).any()
+    assert running.mean() > 0.5
+    assert (h.state == ph.HYDRO_STOPPED).any()
+    assert (h.state == ph.HYDRO_TRIPPED).any()
     # seasonal: more water in February than in September
     doy = ph.day_of_year(t)
     assert h.river_flow_m3_s[(doy > 30) & (doy < 60)].mean() > 1.5 * h.river_flow_m3_s[(doy > 240) & (doy < 270)].mean()
@@ -122,7 +126,8 @@ def test_pv_is_zero_at_night_and_bounded() -> None:
     p = ph.PvParams(peak_w=100_000, rated_power_w=90_000)
     t = EPOCH_S + np.arange(0, 365 * 86_400, 600, dtype=np.float64)
     power, _ = ph.pv_power_w(t, p, 1, 2)
-    assert power.max() <= 90_000 and power.min() >= 0
+    assert power.max() <= 90_000
+    assert power.min() >= 0
     night = ph.sun_elevation_sin(t, ph.AMIENS_LAT_DEG, ph.AMIENS_LON_DEG) <= 0
     assert np.all(power[night] == 0)
     assert power.max() > 60_000
@@ -132,8 +137,10 @@ def test_wind_power_curve() -> None:
     p = ph.WindParams(rated_power_w=30_000)
     v = np.array([0.0, 2.0, 2.5, 7.0, 12.0, 20.0, 25.0, 30.0])
     w = ph.wind_power_w(v, p)
-    assert w[0] == w[1] == w[2] == 0 and w[-1] == w[-2] == 0
-    assert 0 < w[3] < 30_000 and w[4] == w[5] == 30_000
+    assert w[0] == w[1] == w[2] == 0
+    assert w[-1] == w[-2] == 0
+    assert 0 < w[3] < 30_000
+    assert w[4] == w[5] == 30_000
 
 
 def test_hospital_never_below_its_base() -> None:

@@ -44,9 +44,13 @@ def test_sunspec_header_and_common_model() -> None:
 def test_model_chain_lengths_match_the_docs() -> None:
     s = ri.Scales.for_rating(1e5)
     inv = ri.inverter_103(IDENT, {}, s)
-    assert inv[70:72] == [103, 50] and inv[122:124] == [0xFFFF, 0]
+    assert inv[70:72] == [103, 50]
+    assert inv[122:124] == [0xFFFF, 0]
     b = ri.battery_802(IDENT, {}, s, 2e5, 1e5, ri.BatteryControls())
-    assert b[70:72] == [802, 62] and b[134:136] == [124, 24] and b[160:162] == [64101, 6] and b[168:170] == [0xFFFF, 0]
+    assert b[70:72] == [802, 62]
+    assert b[134:136] == [124, 24]
+    assert b[160:162] == [64101, 6]
+    assert b[168:170] == [0xFFFF, 0]
     assert len(ri.hydro_iko({}, 0, 1e5)) == ri.MAPS["va-hydro-iko"].length
 
 
@@ -149,4 +153,5 @@ def test_values_out_of_range_saturate_instead_of_wrapping() -> None:
     s = ri.Scales(w=0, a=-1, wh=0)
     image = ri.meter_203(IDENT, {"active_power_w": 1e9}, s)
     assert decode(_at(image, 40000, 40088, 1), "int16").value == 32767
-    assert ri.sf_for(3_000_000, 0) == 3 and ri.energy_sf(2_200_000) == 2
+    assert ri.sf_for(3_000_000, 0) == 3
+    assert ri.energy_sf(2_200_000) == 2

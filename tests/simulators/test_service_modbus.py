@@ -20,7 +20,11 @@ def service(make_config: ConfigFactory, **kwargs: object) -> SimulatorService:
     return SimulatorService(make_config(sites=SITES), speed=60.0, tick_s=0.05, **kwargs)  # type: ignore[arg-type]
 
 
-async def client_for(svc: SimulatorService, device: str, timeout: float = 2.0) -> tuple[AsyncModbusTcpClient, int]:
+async def client_for(
+    svc: SimulatorService,
+    device: str,
+    timeout: float = 2.0,  # noqa: ASYNC109 (the Modbus client's own timeout)
+) -> tuple[AsyncModbusTcpClient, int]:
     ep = svc.endpoints[device]
     c = AsyncModbusTcpClient(ep.host, port=ep.port, timeout=timeout, retries=0)
     assert await c.connect()
@@ -69,11 +73,14 @@ async def test_unknown_address_and_read_only_writes_answer_exception_02(make_con
         c, unit = await client_for(svc, "qi-grid-meter")
         try:
             rr = await c.read_holding_registers(40179, count=1, device_id=unit)
-            assert rr.isError() and rr.exception_code == 2
+            assert rr.isError()
+            assert rr.exception_code == 2
             rr = await c.read_holding_registers(100, count=1, device_id=unit)
-            assert rr.isError() and rr.exception_code == 2
+            assert rr.isError()
+            assert rr.exception_code == 2
             wr = await c.write_register(40088, 1, device_id=unit)
-            assert wr.isError() and wr.exception_code == 2
+            assert wr.isError()
+            assert wr.exception_code == 2
         finally:
             c.close()
 
@@ -83,9 +90,11 @@ async def test_battery_setpoint_written_over_modbus_drives_the_battery(make_conf
         c, unit = await client_for(svc, "hub-energie-battery")
         try:
             bad = await c.write_register(40139, 7, device_id=unit)
-            assert bad.isError() and bad.exception_code == 3
+            assert bad.isError()
+            assert bad.exception_code == 3
             bad = await c.write_register(40146, 1001, device_id=unit)
-            assert bad.isError() and bad.exception_code == 3
+            assert bad.isError()
+            assert bad.exception_code == 3
             assert not (await c.write_register(40147, 400, device_id=unit)).isError()  # charge at 40 %
             assert not (await c.write_register(40139, 1, device_id=unit)).isError()
             assert (await regs(c, unit, 40139, 1)) == [1]
@@ -111,7 +120,8 @@ async def test_hydro_stop_and_start_commands(make_config: ConfigFactory) -> None
         c, unit = await client_for(svc, "iko-turbine")
         try:
             bad = await c.write_register(1, 9, device_id=unit)
-            assert bad.isError() and bad.exception_code == 3
+            assert bad.isError()
+            assert bad.exception_code == 3
             assert not (await c.write_register(1, 2, device_id=unit)).isError()
 
             async def stopped() -> bool:
@@ -138,7 +148,8 @@ async def test_faults_seen_from_a_real_client(make_config: ConfigFactory) -> Non
 
             svc.inject_fault("qi-grid-meter", "exception", code=6)
             rr = await c.read_holding_registers(40000, count=2, device_id=unit)
-            assert rr.isError() and rr.exception_code == 6
+            assert rr.isError()
+            assert rr.exception_code == 6
             svc.clear_faults("qi-grid-meter")
 
             svc.inject_fault("qi-grid-meter", "spike", factor=1000)
