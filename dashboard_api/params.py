@@ -22,8 +22,8 @@ RESOLUTIONS_S = {"raw": 0, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86_400}
 INTERVALS_S = {"15m": 900, "30m": 1800}
 _EPOCH_MS = re.compile(r"^-?\d{1,16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# years 1970..2999 as epoch ms: anything else is a typo (seconds instead of ms, say)
-MIN_MS, MAX_MS = 0, 32_503_680_000_000
+# years 2000..2999 as epoch ms: anything else is a typo (seconds instead of milliseconds, say)
+MIN_MS, MAX_MS = 946_684_800_000, 32_503_680_000_000
 
 
 def now_ms() -> int:
@@ -55,7 +55,9 @@ def parse_time(value: str, parameter: str) -> int:
             )
         ms = int(dt.timestamp() * 1000)
     if not MIN_MS <= ms <= MAX_MS:
-        raise BadParameterError(f"{parameter}: {text[:40]!r} is outside 1970..2999", parameter)
+        raise BadParameterError(
+            f"{parameter}: {text[:40]!r} is outside the years 2000..2999 (epoch milliseconds, not seconds?)", parameter
+        )
     return ms
 
 

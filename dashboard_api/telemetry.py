@@ -45,6 +45,17 @@ class Telemetry:
             )
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route as a template (``/api/v1/sites/{site}/energy``), or ``(unmatched)``."""
+    if scope.get("route") is None:
+        return "(unmatched)"
+    path: str = scope.get("path", "")
+    params: dict[str, Any] = scope.get("path_params") or {}
+    for name, value in params.items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
+
+
 class TelemetryMiddleware:
     """Times every HTTP request (until its response has started) and records it by route template."""
 
@@ -65,8 +76,7 @@ class TelemetryMiddleware:
             if recorded:
                 return
             recorded = True
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = route_template(scope)
             self.telemetry.observe(template, scope.get("method", ""), status, time.perf_counter() - t0)
 
         async def timed_send(message: Message) -> None:
