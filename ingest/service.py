@@ -343,6 +343,7 @@ class IngestService:
         acks: dict[str, list[int]] = {}
         rejected: Counter[str] = Counter()
         duplicates = 0
+        letters: list[tuple[str, bytes]] = []
         refused_by_uplink: dict[int, list[tuple[int, StoredReading, str]]] = {}
         for u, index, point, reason in work.refused:
             refused_by_uplink.setdefault(u, []).append((index, point, reason))
@@ -361,19 +362,14 @@ class IngestService:
                     rej.index,
                     rej.detail,
                 )
-                if client is not None and is_valid_id(topic_gw):
+                if is_valid_id(topic_gw):
                     payload = encode_dead_letter(topic_gw, verdict.seq, rej, item.payload, item.received_ms)
-                    client.publish(self.topics.deadletter(topic_gw), payload, qos=1)
+                    letters.append((self.topics.deadletter(topic_gw), payload))
             if verdict.gateway is not None and verdict.seq is not None:
                 acks.setdefault(verdict.gateway, []).append(verdict.seq)
                 if not self._seen.add(verdict.gateway, verdict.seq) or item.dup:
                     duplicates += 1
-        if client is not None:
-            for gw, seqs in acks.items():
-                client.publish(self.topics.ack(gw), encode_ack(Ack(gw, tuple(sorted(seqs)))), qos=1)
-            for item in batch:
-                if item.qos > 0:
-                    client.ack(item.mid, item.qos)
+        # counted before anything is published, so that whoever sees an ack also sees the counts
         with self._stats_lock:
             self._stats.written += work.written_count
             self._stats.acked += sum(len(s) for s in acks.values())
@@ -381,6 +377,14 @@ class IngestService:
             self._stats.health_records += len(work.health)
             self._stats.pending -= len(batch)
             self._rejected.update(rejected)
+        if client is not None:
+            for topic, payload in letters:
+                client.publish(topic, payload, qos=1)
+            for gw, seqs in acks.items():
+                client.publish(self.topics.ack(gw), encode_ack(Ack(gw, tuple(sorted(seqs)))), qos=1)
+            for item in batch:
+                if item.qos > 0:
+                    client.ack(item.mid, item.qos)
 
     def _publish_counters(self, *, force: bool = False) -> None:
         now = time.monotonic()

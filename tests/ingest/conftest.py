@@ -85,7 +85,7 @@ def influx_store_doc(influxd: Influxd, unique_name: str) -> dict[str, Any]:
 def envelope(gateway: str, seq: int, t0: int, n: int = 3, devices: list[str] | None = None) -> Envelope:
     devs = devices or DEVICES
     readings = tuple(
-        Reading(devs[i % len(devs)], "active_power_w", t0 + seq * 1000 + i // len(devs), float(seq * 100 + i))
+        Reading(devs[i % len(devs)], "active_power_w", t0 + seq * 100 + i // len(devs), float(seq * 100 + i))
         for i in range(n)
     )
     return Envelope(gateway=gateway, seq=seq, sent_ms=t0 + seq * 1000, readings=readings)

@@ -86,7 +86,7 @@ def test_redelivered_envelopes_overwrite_themselves(
     envs = [envelope(GATEWAY, seq, T0, n=6) for seq in range(1, 6)]
     client.publish_envelopes(envs)
     client.publish_envelopes(envs[:3])  # the gateway re-sends what it was not sure about
-    wait_for(lambda: service.stats.received == 8, timeout=20, what="8 envelopes handled")
+    wait_for(lambda: service.stats.acked == 8, timeout=20, what="8 envelopes handled")
     assert count(store) == 10
     assert service.stats.duplicates == 3
 
