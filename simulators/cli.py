@@ -23,7 +23,7 @@ from typing import Any
 from commands.main import add_config_argument
 from configuration import load_config
 from configuration.errors import ConfigError
-from simulators.scenario import check_against, scenario_for
+from simulators.scenario import check_against, scenario_for, unknown_devices
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,13 @@ def backfill_period(args: argparse.Namespace, now_ms: int) -> tuple[int, int] | 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    problems = check_against(config, scenario_for(config), strict=True)
+    scenario = scenario_for(config)
+    problems = check_against(config, scenario, strict=True)
     if problems:
         raise ConfigError(problems)
+    extra = unknown_devices(config, scenario)
+    if extra:
+        log.info("the scenario also describes %d devices this configuration does not use", len(extra))
     period = backfill_period(args, int(time.time() * 1000))
     if period is not None:
         return _run_backfill(args, config, *period)

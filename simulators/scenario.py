@@ -132,14 +132,27 @@ def expected_model(dev: DeviceConfig) -> str:
     return _ROLE_MODELS[dev.role]
 
 
-def check_against(config: PlatformConfig, scenario: Scenario, *, strict: bool = True) -> list[str]:
-    """Every disagreement between scenario and configuration, one line each (empty = agree)."""
+def unknown_devices(config: PlatformConfig, scenario: Scenario) -> list[str]:
+    """Scenario device ids that the configuration does not have (a configuration may use a subset)."""
+    configured = {dev.id for _, _, dev in config.devices()}
+    return sorted(d for d in scenario.devices if d not in configured)
+
+
+def check_against(
+    config: PlatformConfig, scenario: Scenario, *, strict: bool = True, exact: bool = False
+) -> list[str]:
+    """Every disagreement between scenario and configuration, one line each (empty = agree).
+
+    Always: a model that does not fit its device's role, a scripted fault on an unknown device.
+    ``strict``: every configured device has parameters. ``exact``: also no scenario device that
+    the configuration lacks (the default scenario and config/amiens.yaml agree exactly).
+    """
     problems: list[str] = []
     configured = {dev.id: dev for _, _, dev in config.devices()}
     for device_id, spec in scenario.devices.items():
         dev = configured.get(device_id)
         if dev is None:
-            if strict:
+            if exact:
                 problems.append(f"scenario device {device_id!r} is not in the configuration")
             continue
         want = expected_model(dev)
