@@ -113,6 +113,7 @@ class GatewayService:
         self._mqtt_trackers = {dev.id: ValueTracker() for dev in self._mqtt_devices.values()}
         self.buffer: EnvelopeBuffer | None = None
         self.uplink: Uplink | None = None
+        self._closed = False
 
     # ------------------------------------------------------------ running
 
@@ -176,6 +177,7 @@ class GatewayService:
             self._pump()
             self._publish_health()
             self.uplink.stop()
+            self._closed = True
             self.buffer.close()
             log.info("gateway %s stopped (%d envelopes left in the buffer)", self.gateway_id, self.stats.buffered)
 
@@ -187,7 +189,8 @@ class GatewayService:
         self.stats.polls += 1
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        assert self.uplink is not None
+        if self._closed or self.uplink is None:
+            return  # a message handed over by paho while the service was stopping
         if topic == self.uplink.topics.ack(self.gateway_id):
             self._on_ack(payload)
             return
