@@ -371,3 +371,16 @@ def test_every_command_parses_with_the_real_parser(services: dict[str, dict[str,
         assert callable(args.handler), name
         assert args.command == argv[0]
     assert {argv_of(s)[0] for s in platform_services(services).values()} <= set(_subcommands())
+
+
+def test_api_health_check_calls_the_keyless_health_route(
+    services: dict[str, dict[str, Any]], deployed: PlatformConfig
+) -> None:
+    from urllib.parse import urlsplit
+
+    from dashboard_api.main import create_app
+
+    url = urlsplit(services["api"]["healthcheck"]["test"][3])
+    assert url.port == deployed.services.api.port
+    paths = create_app(deployed).openapi()["paths"]
+    assert "get" in paths[url.path]

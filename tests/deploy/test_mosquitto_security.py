@@ -228,3 +228,45 @@ def test_entrypoint_refuses_malformed_user_lists(tmp_path: Path, users: str) -> 
     )
     assert done.returncode != 0
     assert "mosquitto entrypoint:" in done.stderr
+
+
+def test_simulated_field_devices_reach_their_gateway_only(tmp_path: Path) -> None:
+    users = {
+        "gw-gare-la-vallee": ("MQTT_PASSWORD_GW_GARE_LA_VALLEE", "s3cret-glv"),
+        "gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret-saint-leu"),
+        "va-simulators": ("MQTT_PASSWORD_SIMULATORS", "s3cret-sim"),
+    }
+    run_dir = tmp_path / "run"
+    assert run_entrypoint(run_dir, users).returncode == 0
+    broker = ProdMosquitto(tmp_path / "broker", run_dir)
+    broker.start()
+    clients: list[mqtt.Client] = []
+    try:
+
+        def peer(user: str) -> Peer:
+            settings = _settings(broker, user, users[user][1])
+            p = Peer(make_client(settings, f"{user}-field"))
+            p.client.on_message = lambda c, u, m: p.received.put((m.topic, bytes(m.payload)))
+            p.client.on_subscribe = lambda c, u, mid, rc, pr: p.acks.__setitem__(mid, int(rc[0].value))
+            p.client.on_publish = lambda c, u, mid, rc, pr: p.acks.__setitem__(mid, int(rc.value))
+            clients.append(p.client)
+            connect_blocking(p.client, settings)
+            return p
+
+        site_gateway, other_gateway, devices = peer("gw-gare-la-vallee"), peer("gw-saint-leu"), peer("va-simulators")
+        assert site_gateway.subscribe("shellies/+/status") == 1
+        assert other_gateway.subscribe("shellies/+/status") == 1
+        assert other_gateway.publish("shellies/mdp-load/status", b"forged") == NOT_AUTHORIZED
+        assert devices.publish("va/v1/uplink/gw-gare-la-vallee", b"forged") == NOT_AUTHORIZED
+        assert devices.publish("shellies/mdp-load/status", b'{"emeters": []}') == 0
+        assert devices.publish("tele/mdp-pv/SENSOR", b"{}") in (0, 16)  # 16: accepted, no subscriber
+        got: list[tuple[str, bytes]] = []
+        wait_for(lambda: site_gateway.drain(got), what="the device's status at its gateway")
+        assert got == [("shellies/mdp-load/status", b'{"emeters": []}')]
+        # the other gateway was subscribed first and saw nothing of it
+        assert other_gateway.messages() == []
+    finally:
+        for c in clients:
+            c.disconnect()
+            c.loop_stop()
+        broker.kill()
