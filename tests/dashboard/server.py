@@ -29,12 +29,19 @@ def with_keys(config: PlatformConfig) -> PlatformConfig:
 class ApiServer:
     """``with ApiServer(config, store) as srv: srv.url`` — started and stopped with a deadline."""
 
-    def __init__(self, config: PlatformConfig, store: Store) -> None:
-        self.port = free_port()
+    def __init__(self, config: PlatformConfig, store: Store, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_app(config, store)
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=2,  # open event streams are cut after 2 s
+            )
         )
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
 

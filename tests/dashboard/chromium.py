@@ -1,0 +1,176 @@
+"""Real headless Chromium driven over the DevTools protocol (CDP), for the dashboard tests.
+
+Debian's ``chromium`` (``make test`` installs it; a missing binary fails the test) runs with its
+own profile in a temp dir and a DevTools port on loopback; :class:`Page` talks CDP over one
+WebSocket (``websockets``' sync client) and records console errors, uncaught exceptions and
+failed loads, so a test can assert that the page logged none.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
+
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--mute-audio",
+    "--remote-allow-origins=*",
+]
+
+
+def chromium_binary() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise AssertionError("chromium is not installed: run `make test` (it installs Debian's chromium)")
+
+
+class Chromium:
+    """``with Chromium(tmp_path) as browser: page = browser.new_page()``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pages: list[Page] = []
+
+    def __enter__(self) -> Chromium:
+        profile = self.workdir / "chromium-profile"
+        profile.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / "chromium.log").open("ab")
+        argv = [chromium_binary(), *FLAGS, f"--remote-debugging-port={self.port}", f"--user-data-dir={profile}"]
+        self.proc = subprocess.Popen([*argv, "about:blank"], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for(self._version, timeout=30, what="chromium's DevTools endpoint")
+        return self
+
+    def _version(self) -> dict[str, Any]:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"chromium exited with {self.proc.returncode}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/version", timeout=2) as r:
+            return dict(json.loads(r.read()))
+
+    def new_page(self, width: int = 1366, height: int = 900) -> Page:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 (loopback)
+            target = json.loads(r.read())
+        page = Page(connect(target["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=10))
+        page.set_viewport(width, height)
+        self.pages.append(page)
+        return page
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        for page in self.pages:
+            page.close()
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+class Page:
+    """One tab: navigate, evaluate JavaScript, click, screenshot; console problems are kept."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.problems: list[str] = []
+        self.console: list[str] = []
+        for domain in ("Page", "Runtime", "Log"):
+            self.send(f"{domain}.enable")
+
+    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30.0) -> dict[str, Any]:
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params or {}}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=timeout))
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise AssertionError(f"CDP {method}: {msg['error']}")
+                return dict(msg.get("result", {}))
+            self._event(msg)
+
+    def _event(self, msg: dict[str, Any]) -> None:
+        method, params = msg.get("method"), msg.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            d = params["exceptionDetails"]
+            text = d.get("exception", {}).get("description") or d.get("text")
+            self.problems.append(f"uncaught exception: {text}")
+        elif method == "Runtime.consoleAPICalled":
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            self.console.append(f"{params['type']}: {text}")
+            if params["type"] in ("error", "assert"):
+                self.problems.append(f"console.{params['type']}: {text}")
+        elif method == "Log.entryAdded":
+            e = params["entry"]
+            if e["level"] == "error":
+                self.problems.append(f"{e['source']}: {e['text']} {e.get('url', '')}")
+
+    def drain(self) -> None:
+        """Read the events that arrived since the last command."""
+        self.evaluate("1")
+
+    def set_viewport(self, width: int, height: int) -> None:
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def goto(self, url: str) -> None:
+        self.send("Page.navigate", {"url": url})
+
+    def evaluate(self, expression: str) -> Any:
+        res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in res:
+            raise AssertionError(f"evaluate {expression!r}: {res['exceptionDetails'].get('text')}")
+        return res["result"].get("value")
+
+    def text(self, selector: str) -> str:
+        return str(self.evaluate(f"(document.querySelector({json.dumps(selector)}) || {{}}).textContent || ''"))
+
+    def wait_text(self, selector: str, predicate: Any, timeout: float = 20.0, what: str = "") -> str:
+        return str(
+            wait_for(
+                lambda: (lambda s: s if predicate(s) else "")(self.text(selector)),
+                timeout=timeout,
+                interval=0.1,
+                what=what or f"text of {selector}",
+            )
+        )
+
+    def click(self, selector: str) -> None:
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        self.ws.close()
