@@ -182,7 +182,8 @@ class LiveSite:
                     alarms |= 4
                 v["alarm_flags"] = float(alarms)
             if d.sim.kind == "production" and "operating_state" not in v:
-                v["operating_state"] = 4.0 if v["active_power_w"] > 0.0 else 2.0
+                # SunSpec 103 St: 4 MPPT (producing), 2 sleeping (no sun/wind), 8 standby (CHP maintenance)
+                v["operating_state"] = 4.0 if v["active_power_w"] > 0.0 else (8.0 if v.get("running") == 0.0 else 2.0)
                 v.setdefault("temperature_c", 25.0 + 15.0 * v["active_power_w"] / max(d.sim.rated_power_w, 1.0))
 
     def _add_counters(self, d: LiveDevice, v: dict[str, float], model_w: float, live_w: float, dt_h: float) -> None:

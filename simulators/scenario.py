@@ -138,9 +138,7 @@ def unknown_devices(config: PlatformConfig, scenario: Scenario) -> list[str]:
     return sorted(d for d in scenario.devices if d not in configured)
 
 
-def check_against(
-    config: PlatformConfig, scenario: Scenario, *, strict: bool = True, exact: bool = False
-) -> list[str]:
+def check_against(config: PlatformConfig, scenario: Scenario, *, strict: bool = True, exact: bool = False) -> list[str]:
     """Every disagreement between scenario and configuration, one line each (empty = agree).
 
     Always: a model that does not fit its device's role, a scripted fault on an unknown device.
