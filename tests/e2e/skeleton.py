@@ -9,6 +9,14 @@ from tests.support.ports import free_port
 
 API_KEY = "e2e-test-key-0123456789"
 
+# the physics of the two simulated devices: the grid meter follows the site's balance
+SCENARIO = """\
+seed: 7
+devices:
+  meter-a: {model: meter, rated_power_w: 100000}
+  load-a: {model: load, profile: office, peak_w: 80000, base_fraction: 0.4}
+"""
+
 
 def write_config(
     path: Path,
@@ -20,7 +28,10 @@ def write_config(
     meter_port: int | None = None,
 ) -> Path:
     meter_port = meter_port or free_port()
+    load_port = free_port()
     api_port = api_port or free_port()
+    scenario = path.parent / "scenario.yaml"
+    scenario.write_text(SCENARIO)
     store_lines = "\n".join(f"    {k}: {v}" for k, v in store.items())
     digest = hashlib.sha256(API_KEY.encode()).hexdigest()
     path.write_text(
@@ -34,6 +45,8 @@ services:
     topic_root: {topic_root}
   store:
 {store_lines}
+  simulator:
+    scenario: {scenario}
   ingest:
     client_id: {topic_root}-ingest
     batch_interval_s: 0.2
@@ -61,6 +74,14 @@ districts:
             role: grid
             protocol: modbus-tcp
             address: 127.0.0.1:{meter_port}
+            unit_id: 1
+            profile: sunspec-meter-203
+            poll_interval_s: 0.5
+          - id: load-a
+            name: Offices A
+            role: consumption
+            protocol: modbus-tcp
+            address: 127.0.0.1:{load_port}
             unit_id: 1
             profile: sunspec-meter-203
             poll_interval_s: 0.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,14 +120,15 @@ def stored_points(store: dict[str, str], influxd: Influxd, api: httpx.Client) ->
                 if rec["quality"] == "good":
                     out[(quantity, rec["time"])] = rec["value"]
         return out
+    now_ms = int(time.time() * 1000)
     for quantity in ("active_power_w", "energy_import_wh"):
         r = api.get(
             "/api/v1/series",
             params={
                 "device": "meter-a",
                 "quantity": quantity,
-                "start": "2000-01-01T00:00:00Z",
-                "end": "2100-01-01T00:00:00Z",
+                "start": str(now_ms - 86_400_000),
+                "end": str(now_ms + 86_400_000),
             },
         )
         r.raise_for_status()
@@ -178,9 +180,10 @@ def test_meter_readings_travel_from_modbus_to_the_api(
         assert latest_power[0]["site"] == "site-a"
 
         # energy per interval from the stored counters
+        first_ts = min(ts for (_, ts) in wanted)
         r = api.get(
             "/api/v1/sites/site-a/energy",
-            params={"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"},
+            params={"start": str(first_ts - 3_600_000), "end": str(newest_ts + 3_600_000)},
         )
         assert r.status_code == 200, r.text
         body = r.json()
