@@ -73,9 +73,9 @@ def city(tmp_path: Path) -> Iterator[tuple[PlatformConfig, Store]]:
     store.close()
 
 
-def open_dashboard(browser: Chromium, url: str, path: str, width: int = 1366, height: int = 900) -> Page:
-    page = browser.new_page(width, height)
-    page.goto(f"{url}{path}?key={KEYS['staff']}&refresh=1")
+def open_dashboard(browser: Chromium, url: str, path: str, role: str = "staff") -> Page:
+    page = browser.new_page(1366, 900)
+    page.goto(f"{url}{path}?key={KEYS[role]}&refresh=1")
     page.wait_text("body", lambda s: True)
     wait_ready(page)
     return page
@@ -207,3 +207,19 @@ def test_stream_loss_is_shown_and_the_page_reconnects(city: tuple[PlatformConfig
         page.drain()
         # the only errors allowed are the failed reconnection attempts while the API was down
         assert [p for p in page.problems if "/api/v1/stream" not in p and "ERR_CONNECTION_REFUSED" not in p] == []
+
+
+def test_a_viewer_key_sees_live_values_and_is_told_what_its_role_hides(
+    city: tuple[PlatformConfig, Store], tmp_path: Path
+) -> None:
+    config, store = city
+    with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
+        page = open_dashboard(browser, srv.url, "/", role="viewer")
+        page.wait_text("#v-generation", lambda s: s == "42,0 kW")
+        page.wait_text("#history-coverage", lambda s: "rôle" in s, what="the role message under the history")
+        assert page.evaluate("document.getElementById('h-what').options.length") == 0
+        assert page.evaluate("localStorage.getItem('va.apiKey')") == KEYS["viewer"]
+        assert "key=" not in page.evaluate("window.location.href")
+        page.drain()
+        # the only errors are the two refusals (403) that taught the page what the role may read
+        assert all("status of 403" in p for p in page.problems), page.problems

@@ -24,6 +24,7 @@
     streamState: "connecting",
     reconnects: 0,
     history: null,
+    denied: new Set(), // API paths this key's role may not read (403): not asked again
   };
 
   const $ = (id) => document.getElementById(id);
@@ -88,6 +89,7 @@
       throw new ApiError(0, "the API does not answer (" + e.message + ")"); // the stream status says so too
     }
     if (resp.status === 401) { askKey(t("key_refused")); throw new ApiError(401, "unauthorized"); }
+    if (resp.status === 403) { state.denied.add(path); fillHistoryChoices(); throw new ApiError(403, t("needs_role")); }
     if (!resp.ok) throw new ApiError(resp.status, (await resp.text()).slice(0, 300));
     return resp.json();
   }
@@ -309,6 +311,7 @@
 
   // ---------------------------------------------------------------- today's autonomy
   async function refreshToday() {
+    if (state.denied.has("/autonomy")) return;
     const now = Date.now();
     try {
       const r = await api("/autonomy", { scope: scopeParam(), start: String(parisMidnightMs(now)), end: String(now), interval: "15m" });
@@ -370,13 +373,19 @@
     const sel = $("h-what");
     const previous = sel.value;
     sel.replaceChildren();
-    METRICS.forEach((m) => sel.appendChild(new Option(t("metric." + m), "metric:" + m)));
+    if (!state.denied.has("/autonomy")) METRICS.forEach((m) => sel.appendChild(new Option(t("metric." + m), "metric:" + m)));
     state.devices.forEach((dev) => {
-      if (!inScope(dev)) return;
+      if (!inScope(dev) || state.denied.has("/series")) return;
+      // power (and state of charge) first, then every other quantity the device has reported
       const qs = ["active_power_w"].concat(dev.role === "storage" ? ["soc_pct"] : []);
+      state.latest.forEach((_, k) => {
+        const [id, q] = k.split("|");
+        if (id === dev.id && !qs.includes(q)) qs.push(q);
+      });
       qs.forEach((q) => sel.appendChild(new Option(dev.id + " · " + q, "device:" + dev.id + ":" + q)));
     });
-    if (previous) sel.value = previous;
+    if (previous && [...sel.options].some((o) => o.value === previous)) sel.value = previous;
+    $("history-form").querySelector("button").disabled = sel.options.length === 0;
     if (!$("h-start").value) {
       const now = Date.now();
       $("h-start").value = parisIso(now - 2 * 86400000).slice(0, 16).replace(" ", "T");
@@ -395,6 +404,7 @@
   async function showHistory(ev) {
     if (ev) ev.preventDefault();
     const what = $("h-what").value;
+    if (!what) { $("history-coverage").textContent = t("needs_role"); return; }
     const start = parisToMs($("h-start").value), end = parisToMs($("h-end").value);
     let xs = [], ys = [], present = [], step = 900000, unit = "", name = "";
     if (what.startsWith("metric:")) {
@@ -484,8 +494,9 @@
     document.body.dataset.ready = "true";
   }
   function report(e) {
-    if (e instanceof ApiError) { $("history-coverage").textContent = e.message; return; }
-    throw e;
+    if (!(e instanceof ApiError)) throw e;
+    $("history-coverage").textContent = e.message;
+    if (e.status === 403 && $("h-what").value) showHistory().catch(report); // the next choice this role may read
   }
   document.addEventListener("DOMContentLoaded", () => { start().catch((e) => { if (!(e instanceof ApiError)) throw e; }); });
 })();

@@ -72,6 +72,7 @@
       updated: "Mis à jour",
       local_time: "heure de Paris",
       not_found: "Quartier inconnu",
+      needs_role: "Cette clé d'API n'a pas le rôle nécessaire pour cette vue.",
     },
     en: {
       programme: "Energy-autonomous city 2050",
@@ -143,6 +144,7 @@
       updated: "Updated",
       local_time: "Paris time",
       not_found: "Unknown district",
+      needs_role: "This API key's role does not allow this view.",
     },
   };
 
