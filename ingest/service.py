@@ -122,7 +122,9 @@ class IngestService:
         self._rejected: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._seen = SeenSequences()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._ready: queue.Queue[tuple[list[Incoming], _Work] | None] = queue.Queue(maxsize=1)
+        self._writer_done = threading.Event()
         self._client: mqtt.Client | None = None
         self._last_counters = 0.0
         self._last_gaps = 0.0
@@ -149,7 +151,7 @@ class IngestService:
 
     def start(self) -> None:
         """Connect (raises :class:`mqttlink.client.BrokerUnreachableError` with one clear line) and
-        start the worker; subscriptions are (re)made on every connection."""
+        start the worker threads; subscriptions are (re)made on every connection."""
         client = make_client(self.mqtt_settings, self.client_id, clean_start=False)
         client.manual_ack_set(True)
         client.max_inflight_messages_set(1000)
@@ -157,8 +159,18 @@ class IngestService:
         client.on_message = self._on_message
         self._client = client
         self._stop.clear()
-        self._worker = threading.Thread(target=self._run, name=f"ingest-{self.client_id}", daemon=True)
-        self._worker.start()
+        self._writer_done.clear()
+        # what a previous run left unacknowledged comes back from the broker session
+        self._queue = queue.Queue()
+        self._ready = queue.Queue(maxsize=1)
+        with self._stats_lock:
+            self._stats.pending = 0
+        self._threads = [
+            threading.Thread(target=self._run_validate, name=f"ingest-validate-{self.client_id}", daemon=True),
+            threading.Thread(target=self._run_write, name=f"ingest-write-{self.client_id}", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
         try:
             connect_blocking(
                 client,
@@ -168,8 +180,9 @@ class IngestService:
             )
         except Exception:
             self._stop.set()
-            self._worker.join()
-            self._worker = None
+            for t in self._threads:
+                t.join()
+            self._threads = []
             raise
         log.info("ingest %s connected to %s:%s", self.client_id, self.mqtt_settings.host, self.mqtt_settings.port)
 
@@ -177,9 +190,9 @@ class IngestService:
         """Flush what can be written, acknowledge it, disconnect; leaves no thread behind. Messages
         not written (store down) stay unacknowledged in the broker session and come back."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout_s)
-            self._worker = None
+        for t in self._threads:
+            t.join(timeout_s)
+        self._threads = []
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
@@ -203,40 +216,68 @@ class IngestService:
         with self._stats_lock:
             self._stats.pending += 1
 
-    # ------------------------------------------------------------------ worker
+    # ------------------------------------------------------------------ worker threads
+    #
+    # validate: queue of messages → decode, validate, gather a batch (by readings and time)
+    # write:    one ready batch at a time → durable write (retried while the store is down) → acks
+    # The two overlap: the next batch is validated while the store takes the current one.
 
-    def _run(self) -> None:
+    def _run_validate(self) -> None:
         batch: list[Incoming] = []
-        points = 0
+        work = _Work()
         deadline = 0.0
         while True:
             stopping = self._stop.is_set()
             timeout = max(0.0, deadline - time.monotonic()) if batch else 0.2
             try:
                 item = self._queue.get(timeout=0 if stopping else timeout)
-                if not batch:
-                    deadline = time.monotonic() + self.settings.batch_interval_s
-                batch.append(item)
-                points += max(1, item.payload.count(b'"device"'))  # cheap estimate of readings
-                if points < self.settings.batch_size and len(batch) < self.settings.max_pending_messages:
-                    continue
             except queue.Empty:
-                if stopping and not batch:
+                if batch and (stopping or time.monotonic() >= deadline):
+                    if not self._hand_over((batch, work)):
+                        return
+                    batch, work = [], _Work()
+                elif stopping:
+                    self._hand_over(None)
                     return
-                if not batch or (time.monotonic() < deadline and not stopping):
+                continue
+            if not batch:
+                deadline = time.monotonic() + self.settings.batch_interval_s
+            batch.append(item)
+            self._classify(item, work)
+            if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
+                if not self._hand_over((batch, work)):
+                    return
+                batch, work = [], _Work()
+
+    def _hand_over(self, item: tuple[list[Incoming], _Work] | None) -> bool:
+        """Give a batch (or the end marker) to the writer; ``False`` if the writer has ended."""
+        while True:
+            try:
+                self._ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                if self._writer_done.is_set():
+                    return False
+
+    def _run_write(self) -> None:
+        try:
+            while True:
+                try:
+                    item = self._ready.get(timeout=0.5)
+                except queue.Empty:
                     self._publish_counters()
                     continue
-            if not self._process(batch) and stopping:
-                return  # store down while stopping: leave the rest unacknowledged for re-delivery
-            batch, points = [], 0
-            self._publish_counters()
+                if item is None:
+                    return
+                if not self._process(*item):
+                    return  # store down while stopping: the rest stays unacknowledged, for re-delivery
+                self._publish_counters()
+        finally:
+            self._writer_done.set()
 
-    def _process(self, batch: list[Incoming]) -> bool:
-        """Handle one batch until it is durably written (retrying while the store is down) or the
-        service stops. Returns whether it was written and acknowledged."""
-        work = _Work()
-        for item in batch:
-            self._classify(item, work)
+    def _process(self, batch: list[Incoming], work: _Work) -> bool:
+        """Write one validated batch durably (retrying while the store is down) unless the service
+        stops first, then acknowledge it. Returns whether it was written and acknowledged."""
         backoff = BACKOFF_MIN_S
         while True:
             try:
@@ -268,6 +309,7 @@ class IngestService:
         if kind == "uplink":
             verdict = self.validator.check(gateway, item.payload, item.received_ms)
             work.uplinks.append((item, gateway, verdict))
+            work.size += len(verdict.points)
             with self._stats_lock:
                 self._stats.received += 1
                 self._stats.readings_received += len(verdict.points) + sum(
@@ -280,7 +322,9 @@ class IngestService:
             except HealthError as exc:
                 log.warning("health from %r ignored: %s", gateway, exc)
                 return
-            work.health.extend(h for h in records if h.gateway == gateway and is_valid_id(h.device))
+            kept = [h for h in records if h.gateway == gateway and is_valid_id(h.device)]
+            work.health.extend(kept)
+            work.size += len(kept)
         elif kind == "status" and is_valid_id(gateway) and item.payload.strip().lower() == b"offline":
             work.offline.append((gateway, item.received_ms))
 
@@ -410,6 +454,7 @@ class IngestService:
 @dataclass(slots=True)
 class _Work:
     uplinks: list[tuple[Incoming, str, Verdict]] = field(default_factory=list)
+    size: int = 0  # readings and health records gathered
     health: list[DeviceHealth] = field(default_factory=list)
     offline: list[tuple[str, int]] = field(default_factory=list)
     refused: list[tuple[int, int, StoredReading, str]] = field(default_factory=list)

@@ -15,12 +15,13 @@ backfill publishes as gateway ``backfill``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from configuration.services import IngestSettings
 from configuration.topology import PlatformConfig
 from readings.envelope import MAX_ENVELOPE_BYTES, EnvelopeError, decode_header, parse_reading
-from readings.model import DeviceContext, StoredReading
+from readings.model import DeviceContext, Quality, StoredReading
 from readings.quantities import QUANTITIES
 from readings.topics import is_valid_id
 
@@ -36,6 +37,8 @@ UNIT_MISMATCH = "unit_mismatch"
 FUTURE_TIMESTAMP = "future_timestamp"
 PAST_TIMESTAMP = "past_timestamp"
 STORE_REFUSED = "store_refused"
+
+_QUALITY = {str(q): q for q in Quality}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,38 @@ class Validator:
             detail = f"envelope gateway {env.gateway!r} published on the topic of {topic_gateway!r}"
             return _whole(None, env.seq, GATEWAY_MISMATCH, detail)
         verdict = Verdict(env.gateway, env.seq)
+        devices, points, indexes = self.devices, verdict.points, verdict.indexes
+        lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
         for raw in env.readings:
+            # fast path for the common, well-formed reading: the same checks as below, without
+            # building intermediate objects; anything unusual takes the full path for its reason
+            f = raw.fields
+            device, ts, value, qty, q = (
+                f.get("device"),
+                f.get("ts"),
+                f.get("value"),
+                f.get("quantity"),
+                f.get("quality"),
+            )
+            ctx = devices.get(device) if type(device) is str else None
+            quality = (
+                _QUALITY.get(q) if type(q) is str else (Quality.GOOD if q is None and "quality" not in f else None)
+            )
+            if (
+                ctx is not None
+                and type(qty) is str
+                and type(ts) is int
+                and lo <= ts <= hi
+                and type(value) is float
+                and math.isfinite(value)
+                and quality is not None
+                and qty in QUANTITIES
+                and "unit" not in f
+                and len(f) <= 5
+            ):
+                points.append(StoredReading(ctx, qty, ts, value, quality))
+                indexes.append(raw.index)
+                continue
             try:
                 reading = parse_reading(raw)
             except ValueError as exc:

@@ -35,7 +35,7 @@ from storage.base import (
 )
 from storage.influx_http import InfluxHttp
 from storage.influxql import ns, quote_ident, quote_string
-from storage.line_protocol import LineProtocolError, join_lines, line
+from storage.line_protocol import LineProtocolError, format_float, format_string_field, join_lines, line, series_key
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
 from storage.sequences import format_ranges, gaps_from, to_ranges
 
@@ -63,14 +63,31 @@ def _tags(c: DeviceContext, quantity: str) -> dict[str, str]:
     }
 
 
+_QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
+
+
 def reading_line(p: StoredReading) -> str:
     """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string)."""
-    fields: dict[str, float | str | bool] = {}
-    if p.value is not None:
-        fields["value"] = float(p.value)
-    fields["quality"] = str(p.quality)
-    return line(READINGS, _tags(p.context, p.quantity), fields, p.ts_ms)
+    left out when there is none) and quality (string). The hot path of every write."""
+    c = p.context
+    key = series_key(
+        READINGS,
+        (
+            ("district", c.district),
+            ("site", c.site),
+            ("device", c.device),
+            ("role", c.role),
+            ("source", c.source),
+            ("quantity", p.quantity),
+        ),
+    )
+    ts = p.ts_ms
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        raise LineProtocolError(f"timestamp {ts!r} is not integer milliseconds")
+    quality = _QUALITY_FIELD.get(p.quality) or f"quality={format_string_field(str(p.quality))}"
+    if p.value is None:
+        return f"{key} {quality} {ts}"
+    return f"{key} value={format_float(p.value)},{quality} {ts}"
 
 
 def _stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
@@ -309,19 +326,9 @@ class InfluxStore:
         for b, keys in sorted(by_bucket.items()):
             devices = sorted({d for d, _ in keys})
             cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
-            q = (
-                f"SELECT value FROM {self._from(READINGS)} WHERE ({cond}) AND quality = 'good' "
-                f"AND time >= {ns(b)} AND time < {ns(b + ROLLUP_15M_MS)} GROUP BY device, quantity ORDER BY time ASC"
-            )
-            pts: dict[tuple[str, str], list[tuple[int, float]]] = {}
-            for tags, r in self._query(q):
-                if r.get("value") is not None:
-                    pts.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(
-                        (int(r["time"]), float(r["value"]))
-                    )
+            found = self._bucket_stats(b, cond)
             for (device, qty), ctx in keys.items():
-                stats = aggregate(pts.get((device, qty), []), ROLLUP_15M_MS)
-                stat = stats[0] if stats else IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
+                stat = found.get((device, qty)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
                 out.append((len(out), _stat_line(ROLLUP_15M, ctx, qty, stat)))
                 days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
         self._write_rollups(out)
@@ -345,6 +352,36 @@ class InfluxStore:
                 day_lines.append((len(day_lines), _stat_line(ROLLUP_1D, ctx, qty, stat)))
         self._write_rollups(day_lines)
         return len(out)
+
+    def _bucket_stats(self, b: int, cond: str) -> dict[tuple[str, str], IntervalStat]:
+        """Aggregates of GOOD values in the 15-min bucket ``b``, computed by InfluxDB: one row per
+        series from three light queries (a lone selector keeps its point's own timestamp)."""
+        where = (
+            f"FROM {self._from(READINGS)} WHERE ({cond}) AND quality = 'good' "
+            f"AND time >= {ns(b)} AND time < {ns(b + ROLLUP_15M_MS)} GROUP BY device, quantity"
+        )
+        agg = self._query(f"SELECT count(value), min(value), max(value), mean(value) {where}")
+        first = {
+            (t.get("device", ""), t.get("quantity", "")): r for t, r in self._query(f"SELECT first(value) {where}")
+        }
+        last = {(t.get("device", ""), t.get("quantity", "")): r for t, r in self._query(f"SELECT last(value) {where}")}
+        out = {}
+        for tags, r in agg:
+            key = (tags.get("device", ""), tags.get("quantity", ""))
+            if not r.get("count") or key not in first or key not in last:
+                continue
+            out[key] = IntervalStat(
+                start_ms=b,
+                count=int(r["count"]),
+                first=float(first[key]["first"]),
+                last=float(last[key]["last"]),
+                minimum=float(r["min"]),
+                maximum=float(r["max"]),
+                mean=float(r["mean"]),
+                first_ts_ms=int(first[key]["time"]),
+                last_ts_ms=int(last[key]["time"]),
+            )
+        return out
 
     def _write_rollups(self, lines: list[tuple[int, str]]) -> None:
         for i in range(0, len(lines), 5000):

@@ -19,6 +19,7 @@ for one field is a type conflict the server rejects.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -61,6 +62,7 @@ def escape_measurement(name: str) -> str:
     return name.translate(_MEASUREMENT)
 
 
+@functools.lru_cache(maxsize=4096)
 def escape_key(key: str) -> str:
     """Escape a tag key or field key."""
     _check("key", key)
@@ -82,6 +84,18 @@ def format_float(value: float) -> str:
     return repr(float(value))
 
 
+@functools.lru_cache(maxsize=65536)
+def series_key(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """The escaped ``measurement,tag=value,…`` prefix of a series, tags sorted by key, empty ones
+    left out. Cached: a platform has a bounded number of series, and escaping is most of the cost
+    of a line."""
+    parts = [escape_measurement(measurement)]
+    for key, tag in sorted(tags):
+        if tag:
+            parts.append(f"{escape_key(key)}={escape_tag_value(tag)}")
+    return ",".join(parts)
+
+
 def line(
     measurement: str,
     tags: Mapping[str, str],
@@ -93,11 +107,7 @@ def line(
     Tags are sorted by key (what InfluxDB recommends for write speed); empty tag values are left
     out. Raises :class:`LineProtocolError` for anything that cannot be stored exactly.
     """
-    parts = [escape_measurement(measurement)]
-    for key in sorted(tags):
-        tag = tags[key]
-        if tag:
-            parts.append(f"{escape_key(key)}={escape_tag_value(tag)}")
+    prefix = series_key(measurement, tuple(tags.items()))
     field_parts = []
     for key, value in fields.items():
         if isinstance(value, bool):
@@ -111,7 +121,7 @@ def line(
         raise LineProtocolError("a point needs at least one field")
     if isinstance(ts_ms, bool) or not isinstance(ts_ms, int):
         raise LineProtocolError(f"timestamp {ts_ms!r} is not integer milliseconds")
-    return f"{','.join(parts)} {','.join(field_parts)} {ts_ms}"
+    return f"{prefix} {','.join(field_parts)} {ts_ms}"
 
 
 def join_lines(lines: Iterable[str]) -> bytes:

@@ -236,12 +236,7 @@ class SqliteStore:
             for device, qty, b in sorted(dirty):
                 if cutoff is not None and b < cutoff:
                     continue  # raw points of this bucket are past retention: keep its rollup as it is
-                rows = db.execute(
-                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
-                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
-                    (device, qty, b, b + ROLLUP_15M_MS),
-                ).fetchall()
-                _put_stats(db, "rollup_15m", device, qty, b, aggregate(rows, ROLLUP_15M_MS))
+                _put_stats(db, "rollup_15m", device, qty, b, _bucket_stats(db, device, qty, b))
                 days.add((device, qty, bucket_start(b, ROLLUP_1D_MS)))
                 done += 1
             for device, qty, d in days:
@@ -338,6 +333,23 @@ class SqliteStore:
         finally:
             with self._lock:
                 self._db.close()
+
+
+_GOOD = "device=? AND quantity=? AND ts_ms>=? AND ts_ms<? AND quality='good' AND value IS NOT NULL"
+
+
+def _bucket_stats(db: sqlite3.Connection, device: str, qty: str, b: int) -> list[IntervalStat]:
+    """Aggregates of GOOD values in the 15-min bucket ``b``, by SQL over the primary-key index."""
+    args = (device, qty, b, b + ROLLUP_15M_MS)
+    n, lo, hi, mean, t1, t2 = db.execute(
+        f"SELECT COUNT(*), MIN(value), MAX(value), AVG(value), MIN(ts_ms), MAX(ts_ms) FROM readings WHERE {_GOOD}",  # noqa: S608
+        args,
+    ).fetchone()
+    if not n:
+        return []
+    first = db.execute("SELECT value FROM readings WHERE device=? AND quantity=? AND ts_ms=?", (device, qty, t1))
+    last = db.execute("SELECT value FROM readings WHERE device=? AND quantity=? AND ts_ms=?", (device, qty, t2))
+    return [IntervalStat(b, n, first.fetchone()[0], last.fetchone()[0], lo, hi, mean, t1, t2)]
 
 
 def _put_stats(

@@ -1,0 +1,215 @@
+"""Ingest benchmark: raw line-protocol write throughput to InfluxDB (the ceiling) against end-to-end
+MQTT → ingest → InfluxDB throughput, same machine, same batch size; then memory under a store outage.
+
+    .venv/bin/python bench/bench_ingest.py [--readings 200000] [--batch 5000] [--outage-s 60]
+
+Starts its own Mosquitto (with the shipped queue settings) and influxd on free loopback ports in a
+temporary directory. Prints each figure and the end-to-end/ceiling ratio (target ≥ 0.5, zero loss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.enums import CallbackAPIVersion
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from configuration.services import IngestSettings, ServiceSettings, StoreSettings
+from configuration.topology import PlatformConfig
+from ingest.service import IngestService
+from readings.ack import decode_ack
+from readings.envelope import Envelope, encode
+from readings.model import DeviceContext, Reading, StoredReading
+from readings.topics import Topics
+from storage.factory import open_store
+from storage.influx_store import InfluxStore, reading_line
+from tests.support.services import Influxd, Mosquitto
+
+GATEWAY = "gw-bench"
+DEVICES = [f"dev-{i:03d}" for i in range(50)]
+PER_ENVELOPE = 500
+
+
+def topology(mqtt_url: str, store: StoreSettings, batch: int) -> PlatformConfig:
+    doc = {
+        "city": {"id": "bench"},
+        "services": ServiceSettings(
+            mqtt={"url": mqtt_url, "topic_root": "bench"},  # type: ignore[arg-type]
+            store=store,
+            ingest=IngestSettings(client_id="bench-ingest", batch_size=batch, batch_interval_s=0.2),
+        ).model_dump(),
+        "gateways": [{"id": GATEWAY}],
+        "districts": [
+            {
+                "id": "d",
+                "sites": [
+                    {
+                        "id": "s",
+                        "gateway": GATEWAY,
+                        "devices": [{"id": d, "role": "consumption", "protocol": "mqtt", "topic": d} for d in DEVICES],
+                    }
+                ],
+            }
+        ],
+    }
+    return PlatformConfig.model_validate(doc)
+
+
+def readings(n: int, t0: int) -> list[Reading]:
+    """``n`` readings of the bench's devices, one per device and second from ``t0`` (like real polling)."""
+    k = len(DEVICES)
+    return [Reading(DEVICES[i % k], "active_power_w", t0 + (i // k) * 1000, float(i % 9973) + 0.5) for i in range(n)]
+
+
+def ceiling(influxd: Influxd, n: int, batch: int) -> float:
+    store = open_store(StoreSettings(backend="influxdb", url=influxd.url, database="ceiling", rollup_refresh_s=3600))
+    assert isinstance(store, InfluxStore)
+    ctx = {d: DeviceContext("d", "s", d, "consumption", "") for d in DEVICES}
+    t0 = int(time.time() * 1000) - 3 * 86_400_000
+    points = [StoredReading(ctx[r.device], r.quantity, r.ts_ms, r.value) for r in readings(n, t0)]
+    batches = [[(j, reading_line(p)) for j, p in enumerate(points[i : i + batch])] for i in range(0, n, batch)]
+    start = time.perf_counter()  # the ceiling: posting ready-made line protocol, nothing else
+    for lines in batches:
+        refused = store.write_lines(lines)
+        assert not refused, refused
+    elapsed = time.perf_counter() - start
+    store.http.close()
+    return n / elapsed
+
+
+class Gateway:
+    """A publisher of envelopes that records end-to-end acks."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.topics = Topics("bench")
+        self.acked: set[int] = set()
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-gw", protocol=mqtt.MQTTv5)
+        self.client.max_inflight_messages_set(1000)
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        self.client.subscribe(self.topics.ack(GATEWAY), qos=1)
+
+    def _on_message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.acked.update(decode_ack(msg.payload).seqs)
+
+    @staticmethod
+    def envelopes(seq0: int, rs: list[Reading]) -> list[bytes]:
+        sent = int(time.time() * 1000)
+        return [
+            encode(Envelope(GATEWAY, seq0 + k, sent, tuple(rs[i : i + PER_ENVELOPE])))
+            for k, i in enumerate(range(0, len(rs), PER_ENVELOPE))
+        ]
+
+    def publish(self, seq0: int, payloads: list[bytes]) -> int:
+        for payload in payloads:
+            self.client.publish(self.topics.uplink(GATEWAY), payload, qos=1)
+        return seq0 + len(payloads)
+
+    def wait_acked(self, upto: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len([s for s in self.acked if s < upto]) >= upto:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def count(influxd: Influxd, db: str) -> int:
+    series = influxd.query("SELECT count(value) FROM readings", db)["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--outage-s", type=float, default=60.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    shipped = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
+    queue_lines = [
+        ln for ln in shipped.read_text().splitlines() if ln.startswith(("max_queued", "max_inflight", "max_packet"))
+    ]
+    with tempfile.TemporaryDirectory(prefix="va-bench-") as tmp:
+        broker = Mosquitto(Path(tmp) / "mosquitto", extra_conf="\n".join(queue_lines))
+        influxd = Influxd(Path(tmp) / "influxd")
+        broker.start()
+        influxd.start()
+        try:
+            raw = ceiling(influxd, args.readings, args.batch)
+            print(f"ceiling   raw line protocol, batch {args.batch}: {raw:,.0f} points/s")
+
+            settings = StoreSettings(backend="influxdb", url=influxd.url, database="e2e", timeout_s=5)
+            config = topology(broker.url, settings, args.batch)
+            store = open_store(settings)
+            service = IngestService(config, store)
+            service.start()
+            gw = Gateway(broker)
+            try:
+                t0 = int(time.time() * 1000) - 2 * 86_400_000
+                payloads = gw.envelopes(0, readings(args.readings, t0))  # encoded before the clock starts
+                start = time.perf_counter()
+                seq = gw.publish(0, payloads)
+                ok = gw.wait_acked(seq, timeout=600)
+                elapsed = time.perf_counter() - start
+                stored = count(influxd, "e2e")
+                e2e = args.readings / elapsed
+                print(f"end2end   MQTT → ingest → InfluxDB, batch {args.batch}: {e2e:,.0f} readings/s")
+                print(f"ratio     end2end / ceiling = {e2e / raw:.2f}  (target ≥ 0.50)")
+                print(f"loss      {args.readings - stored} of {args.readings} readings (all acked: {ok})")
+
+                # memory under a store outage: the broker holds the backlog, the ingest holds max_pending
+                proc = psutil.Process()
+                gc.collect()
+                rss0 = proc.memory_info().rss
+                influxd.stop()
+                outage_start = time.monotonic()
+                seq_before = seq
+                peak_rss, peak_pending = rss0, 0
+                rate = 2000  # readings/s published during the outage (a busy city)
+                while time.monotonic() - outage_start < args.outage_s:
+                    tick = time.monotonic()
+                    t = t0 + 86_400_000 + int(time.monotonic() - outage_start) * 1000 * (rate // len(DEVICES))
+                    seq = gw.publish(seq, gw.envelopes(seq, readings(rate, t)))
+                    peak_rss = max(peak_rss, proc.memory_info().rss)
+                    peak_pending = max(peak_pending, service.stats.pending)
+                    time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+                influxd.start()
+                recovered = gw.wait_acked(seq, timeout=600)
+                backlog = (seq - seq_before) * PER_ENVELOPE
+                print(
+                    f"outage    {args.outage_s:.0f} s, {backlog:,} readings published meanwhile: "
+                    f"ingest RSS {rss0 / 2**20:.0f} → peak {peak_rss / 2**20:.0f} MiB (bench process, incl. publisher), "
+                    f"pending messages peak {peak_pending} (bound {config.services.ingest.max_pending_messages}), "
+                    f"recovered: {recovered}, loss {args.readings + backlog - count(influxd, 'e2e')}"
+                )
+            finally:
+                gw.close()
+                service.stop()
+                store.close()
+        finally:
+            influxd.stop()
+            broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
