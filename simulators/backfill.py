@@ -30,7 +30,7 @@ from mqttlink.client import connect_blocking, make_client
 from readings.envelope import Envelope, encode
 from readings.model import Reading
 from readings.topics import Topics
-from simulators.scenario import Scenario, resolve, scenario_for
+from simulators.scenario import Scenario, effective_seed, resolve, scenario_for
 from simulators.sites import EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def generate(
     """Readings of every simulated device at ``start_ms, start_ms + step, …`` (< ``end_ms``)."""
     _check_period(start_ms, end_ms, step_s)
     scenario = scenario if scenario is not None else scenario_for(config)
-    seed = seed if seed is not None else scenario.seed
+    seed = effective_seed(config, scenario, seed)
     engines = build_engines([s for _, s in config.sites()], resolve(config, scenario), seed)
     step_ms = step_s * 1000
     n_total = (end_ms - start_ms + step_ms - 1) // step_ms

@@ -200,6 +200,16 @@ def resolve(config: PlatformConfig, scenario: Scenario) -> dict[str, DeviceSpec]
     return {dev.id: scenario.devices.get(dev.id) or default_params(dev) for _, _, dev in config.devices()}
 
 
+def effective_seed(config: PlatformConfig, scenario: Scenario, seed: int | None = None) -> int:
+    """The seed in force: an explicit one, else ``services.simulator.seed`` when it was changed from
+    its default (file or ``VA_SIMULATOR_SEED``), else the scenario's."""
+    if seed is not None:
+        return seed
+    configured = config.services.simulator.seed
+    default = type(config.services.simulator).model_fields["seed"].default
+    return scenario.seed if configured == default else configured
+
+
 def scenario_for(config: PlatformConfig) -> Scenario:
     """The scenario named in ``services.simulator.scenario``, else the default Amiens scenario."""
     path = config.services.simulator.scenario

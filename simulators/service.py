@@ -36,7 +36,7 @@ from simulators.faults import make_fault
 from simulators.live import LiveDevice, LiveSite
 from simulators.modbus_endpoints import Endpoint
 from simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
-from simulators.scenario import Scenario, check_against, resolve, scenario_for
+from simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
 from simulators.sites import COUNTERS, build_engines
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class SimulatorService:
         if problems:
             raise ConfigError(problems)
         sim = config.services.simulator
-        self.seed = seed if seed is not None else (self.scenario.seed if sim.seed == 2050 else sim.seed)
+        self.seed = effective_seed(config, self.scenario, seed)
         self.speed = speed if speed is not None else sim.speed
         self.start_ms = start_ms if start_ms is not None else int(time.time() * 1000)
         self.tick_s = tick_s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -9,6 +11,7 @@ from pymodbus.exceptions import ModbusException
 from configuration.errors import PortInUseError
 from registers.codec import decode
 from simulators.faults import FaultError
+from simulators.scenario import DEFAULT_SCENARIO, load_scenario
 from simulators.service import SimulatorService
 from tests.simulators.conftest import ConfigFactory
 from tests.support.waiting import async_wait_for
@@ -225,3 +228,34 @@ async def test_a_taken_port_is_one_clear_error(make_config: ConfigFactory) -> No
         with pytest.raises(PortInUseError, match=r"127\.0\.0\.1:\d+ is already in use"):
             await second.start()
         await second.stop()
+
+
+async def test_the_exposed_clock_moves_with_speed(make_config: ConfigFactory) -> None:
+    svc = SimulatorService(make_config(sites=SITES), speed=3600.0, tick_s=0.05)
+    async with svc:
+        c, unit = await client_for(svc, "hub-energie-battery")
+        try:
+            hb0 = (await regs(c, unit, 40088, 1))[0]
+
+            async def an_hour_later() -> bool:  # one simulated hour: seconds of real time at 3600×
+                return ((await regs(c, unit, 40088, 1))[0] - hb0) % 65536 >= 3600
+
+            await async_wait_for(an_hour_later, timeout=20, what="the heartbeat to advance 3600 s")
+        finally:
+            c.close()
+
+
+async def test_scenario_faults_are_active_from_start_up(make_config: ConfigFactory, tmp_path: Path) -> None:
+    path = tmp_path / "faulty.yaml"
+    text = DEFAULT_SCENARIO.read_text(encoding="utf-8").replace(
+        "faults: []", "faults:\n  - {device: qi-load, fault: exception, params: {code: 2}}"
+    )
+    path.write_text(text, encoding="utf-8")
+    async with SimulatorService(make_config(sites=SITES), scenario=load_scenario(path), tick_s=0.05) as svc:
+        c, unit = await client_for(svc, "qi-load")
+        try:
+            rr = await c.read_holding_registers(40000, count=2, device_id=unit)
+            assert rr.isError()
+            assert rr.exception_code == 2
+        finally:
+            c.close()
