@@ -130,7 +130,8 @@ class LiveSite:
             soc = v.get("soc_pct", 0.0) + self.soc_delta_pct
             live_w = d.override_power_w(model_w, soc, dt_h)
             if kind == "battery":
-                v["soc_pct"] = soc
+                # after a setpoint session the automatic dispatch resumes on top of the live offset
+                v["soc_pct"] = min(max(soc, 0.0), 100.0)
                 v["power_setpoint_w"] = live_w if live_w is not None else model_w
             if live_w is None:
                 self._add_counters(d, v, model_w, model_w, dt_h)

@@ -65,6 +65,24 @@ class MqttPublisher:
         self.client: mqtt.Client = make_client(settings, client_id)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._started = False
+        self._failures = 0
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_connect = self._on_connect
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        self._failures += 1
+        if self._failures == 1:  # loud once, then quiet until it recovers
+            log.warning(
+                "MQTT broker %s:%d unreachable; MQTT devices wait and retry", self.settings.host, self.settings.port
+            )
+
+    def _on_connect(self, _c: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            log.warning("MQTT broker refused the simulators: %s", reason)
+            return
+        if self._failures:
+            log.info("MQTT broker reachable again after %d failed attempts", self._failures)
+        self._failures = 0
 
     def start(self) -> None:
         s = self.settings
