@@ -189,6 +189,7 @@ class ModbusPoller:
         self.clock_ms = clock_ms
         self.tracker = ValueTracker(stuck_after_ms=int(device.stuck_after_s * 1000) if device.stuck_after_s else None)
         self._discovered = profile.sunspec is None or not device.sunspec_discovery
+        self.stopping = False
         self._plan(profile)
 
     def _plan(self, profile: Profile) -> None:
@@ -200,7 +201,7 @@ class ModbusPoller:
         loop = asyncio.get_running_loop()
         interval = self.device.poll_interval_s
         due = loop.time() + self.phase_s
-        while True:
+        while not self.stopping:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

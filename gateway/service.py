@@ -168,9 +168,9 @@ class GatewayService:
         try:
             await stop.wait()
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for p in pollers:
+                p.stopping = True
+            await _cancel_all(tasks)
             for conn in connections.values():
                 conn.close()
             self._seal()  # readings still in memory become durable
@@ -352,3 +352,15 @@ class GatewayService:
             return
         payload = encode_health(self.gateway_id, now_ms(), self.device_health())
         self.uplink.publish(self.uplink.topics.health(self.gateway_id), payload, qos=1, retain=True)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them; a task that swallows a cancellation (a library may,
+    while it awaits I/O) is cancelled again rather than waited for forever."""
+    pending = set(tasks)
+    while pending:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+        if pending:
+            log.warning("%d tasks still stopping: %s", len(pending), ", ".join(t.get_name() for t in list(pending)[:5]))

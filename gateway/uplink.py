@@ -54,6 +54,7 @@ class Uplink:
         self._device_topics = list(device_topics or [])
         self._connected = threading.Event()
         self._warned = False
+        self._stopping = False
         self.connections = 0
         self.client = make_client(settings, gateway_client_id(gateway), clean_start=True)
         self.client.will_set(self.topics.status(gateway), b"offline", qos=1, retain=True)
@@ -82,6 +83,7 @@ class Uplink:
 
     def stop(self) -> None:
         """Publish ``offline`` (a clean stop does not fire the will) and stop the network thread."""
+        self._stopping = True
         if self.connected:
             info = self.client.publish(self.topics.status(self.gateway), b"offline", qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
@@ -115,7 +117,7 @@ class Uplink:
     def _handle_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was:
+        if was and not self._stopping:
             log.warning("MQTT uplink lost (%s): buffering until the broker is back", reason)
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
