@@ -30,10 +30,10 @@ class CityData:
 
 def open_filled(backend: str, tmp: Path, influxd: Influxd, days: int = DAYS) -> tuple[Store, PlatformConfig]:
     if backend == "sqlite":
-        settings = StoreSettings(backend="sqlite", path=str(tmp / "city.sqlite"), rollup_refresh_s=0)
+        settings = StoreSettings(backend="sqlite", path=str(tmp / "city.sqlite"), rollup_refresh_s=3600)
     else:
         settings = StoreSettings(
-            backend="influxdb", url=influxd.url, database="t" + uuid.uuid4().hex[:10], rollup_refresh_s=0
+            backend="influxdb", url=influxd.url, database="t" + uuid.uuid4().hex[:10], rollup_refresh_s=3600
         )
     config = make_config()
     store = open_store(settings)
