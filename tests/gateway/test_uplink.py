@@ -11,6 +11,7 @@ import pytest
 
 from configuration.services import MqttSettings
 from gateway.buffer import EnvelopeBuffer
+from mqttlink.client import connect_blocking, make_client
 from readings.health import decode_health
 from readings.model import Quality
 from tests.gateway.acker import Acker
@@ -149,3 +150,51 @@ async def test_buffer_full_keeps_newest_and_records_the_gap(
         assert gw.stats.dropped_by_policy == sum(g.readings for g in gaps) > 0
     unreachable = [r for r in caplog.records if r.levelno >= logging.ERROR and "MQTT broker" in r.getMessage()]
     assert len(unreachable) == 1, "the unreachable broker is logged loudly once, not on every retry"
+
+
+async def test_mqtt_device_input(
+    mosquitto: Mosquitto, unique_name: str, tmp_path: Path, ackers: Callable[..., Acker]
+) -> None:
+    acker = ackers(mosquitto.url, unique_name)
+    topic = f"{unique_name}/devices/plug-1"
+    plug = {
+        "id": "plug-1",
+        "role": "consumption",
+        "protocol": "mqtt",
+        "topic": topic,
+        "poll_interval_s": 10,
+        "fields": [
+            {"path": "emeters.0.power", "quantity": "active_power_w"},
+            {"path": "emeters.0.total", "quantity": "energy_consumed_wh", "scale": 1000},
+        ],
+    }
+    config = gateway_config(mosquitto.url, unique_name, [plug], tmp_path / "b.sqlite")
+    settings = MqttSettings(url=mosquitto.url, topic_root=unique_name)
+    device = make_client(settings, f"{unique_name}-plug")
+    connect_blocking(device, settings)
+    try:
+        async with RunningGateway(config) as gw:
+            await async_wait_for(lambda: gw.uplink is not None and gw.uplink.connected, timeout=20, what="uplink")
+            # publish until the gateway's subscription is in place (it subscribes on connect)
+            await async_wait_for(
+                lambda: (
+                    device.publish(topic, b'{"ts": 1700000000000, "emeters": [{"power": 850.5, "total": 1.25}]}', qos=1)
+                    and gw.stats.mqtt_messages > 0
+                ),
+                timeout=20,
+                what="the gateway to take the device's message",
+            )
+            device.publish(topic, b"not json", qos=1)
+            await async_wait_for(lambda: gw.stats.mqtt_rejected == 1, timeout=20, what="the bad payload counted")
+            await async_wait_for(lambda: gw.stats.acked >= 1, timeout=20, what="the envelope acknowledged")
+            state = gw.stats.devices["plug-1"]
+            assert state.errors["decode_error"] == 1
+            assert state.last_seen_ms is not None
+    finally:
+        device.disconnect()
+        device.loop_stop()
+    readings = [r for env in acker.envelopes.values() for r in env.readings]
+    assert ("plug-1", "active_power_w", 1700000000000, 850.5) in {
+        (r.device, r.quantity, r.ts_ms, r.value) for r in readings
+    }
+    assert ("plug-1", "energy_consumed_wh", 1250.0) in {(r.device, r.quantity, r.value) for r in readings}
