@@ -48,8 +48,8 @@ def meter_device(device_id: str, address: str, **extra: Any) -> dict[str, Any]:
 class RunningGateway:
     """``async with RunningGateway(config) as gw:`` runs the service; leaving stops it cleanly."""
 
-    def __init__(self, config: PlatformConfig) -> None:
-        self.service = GatewayService(config, GATEWAY)
+    def __init__(self, config: PlatformConfig, gateway: str = GATEWAY) -> None:
+        self.service = GatewayService(config, gateway)
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
