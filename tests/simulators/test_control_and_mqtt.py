@@ -96,3 +96,37 @@ async def test_mqtt_devices_publish_and_malformed_fault(make_config: ConfigFacto
     finally:
         sub.loop_stop()
         sub.disconnect()
+
+
+async def test_a_silent_mqtt_device_stops_publishing_while_others_go_on(
+    make_config: ConfigFactory, mosquitto: Mosquitto
+) -> None:
+    config = make_config(sites={"maison-du-projet"}, mqtt_url=mosquitto.url)
+    got: queue.Queue[str] = queue.Queue()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-mqtt-silent")
+    sub.on_message = lambda _c, _u, m: got.put(m.topic)
+    sub.connect(mosquitto.host, mosquitto.port)
+    sub.subscribe("shellies/#")
+    sub.subscribe("tele/#")
+    sub.loop_start()
+    try:
+        async with SimulatorService(config, speed=10, tick_s=0.1) as svc:
+            await async_wait_for(lambda: not got.empty(), timeout=15, what="a first publication")
+            svc.inject_fault("mdp-pv", "silent")
+            while not got.empty():
+                got.get_nowait()
+            seen: list[str] = []
+
+            def three_rounds_of_the_others() -> bool:
+                while not got.empty():
+                    seen.append(got.get_nowait())
+                return seen.count("shellies/mdp-load/status") >= 3
+
+            await async_wait_for(three_rounds_of_the_others, timeout=20, what="three more load publications")
+            # the round in flight at injection may still arrive; none after the next round
+            loads = [i for i, topic in enumerate(seen) if topic == "shellies/mdp-load/status"]
+            assert seen.count("tele/mdp-pv/SENSOR") <= 1
+            assert "tele/mdp-pv/SENSOR" not in seen[loads[1] :]
+    finally:
+        sub.loop_stop()
+        sub.disconnect()

@@ -175,3 +175,18 @@ def test_live_engine_agrees_with_backfill_at_any_instant(make_config: ConfigFact
 def test_time_before_the_epoch_is_refused(make_config: ConfigFactory) -> None:
     with pytest.raises(ValueError, match="2024-01-01"):
         next(generate(make_config(), (EPOCH_S - 3600) * 1000, EPOCH_S * 1000))
+
+
+def test_chp_turns_biogas_into_electricity_and_heat() -> None:
+    p = ph.ChpParams(rated_power_w=250_000)
+    t = EPOCH_S + np.arange(0, 120 * 86_400, 900, dtype=np.float64)
+    c = ph.chp(t, p, 3, 4)
+    running = c.running == 1.0
+    assert running.any()
+    assert (~running).any()
+    assert np.all(c.power_w[~running] == 0)
+    assert np.all(c.heat_power_w[~running] == 0)
+    fuel_w = c.gas_flow_m3_h * ph.BIOGAS_LHV_WH_M3
+    np.testing.assert_allclose(c.power_w[running], np.minimum(fuel_w * 0.38, 250_000)[running])
+    np.testing.assert_allclose(c.heat_power_w, fuel_w * 0.45)
+    assert np.all(c.power_w + c.heat_power_w <= fuel_w + 1e-9)  # no more out than the gas brings
