@@ -10,30 +10,33 @@ temporary directory. Prints each figure and the end-to-end/ceiling ratio (target
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from configuration.services import IngestSettings, ServiceSettings, StoreSettings
-from configuration.topology import PlatformConfig
-from ingest.service import IngestService
-from readings.ack import decode_ack
-from readings.envelope import Envelope, encode
-from readings.model import DeviceContext, Reading, StoredReading
-from readings.topics import Topics
-from storage.factory import open_store
-from storage.influx_store import InfluxStore, reading_line
-from tests.support.services import Influxd, Mosquitto
+from configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from configuration.topology import PlatformConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from storage.influx_store import InfluxStore, reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 
 GATEWAY = "gw-bench"
 DEVICES = [f"dev-{i:03d}" for i in range(50)]
@@ -41,13 +44,17 @@ PER_ENVELOPE = 500
 
 
 def topology(mqtt_url: str, store: StoreSettings, batch: int) -> PlatformConfig:
-    doc = {
+    return PlatformConfig.model_validate(topology_doc(mqtt_url, store, batch))
+
+
+def topology_doc(mqtt_url: str, store: StoreSettings, batch: int) -> dict[str, Any]:
+    return {
         "city": {"id": "bench"},
-        "services": ServiceSettings(
-            mqtt={"url": mqtt_url, "topic_root": "bench"},  # type: ignore[arg-type]
-            store=store,
-            ingest=IngestSettings(client_id="bench-ingest", batch_size=batch, batch_interval_s=0.2),
-        ).model_dump(),
+        "services": {
+            "mqtt": {"url": mqtt_url, "topic_root": "bench"},
+            "store": store.model_dump(mode="json", exclude_none=True),
+            "ingest": IngestSettings(client_id="bench-ingest", batch_size=batch, batch_interval_s=0.2).model_dump(),
+        },
         "gateways": [{"id": GATEWAY}],
         "districts": [
             {
@@ -62,7 +69,6 @@ def topology(mqtt_url: str, store: StoreSettings, batch: int) -> PlatformConfig:
             }
         ],
     }
-    return PlatformConfig.model_validate(doc)
 
 
 def readings(n: int, t0: int) -> list[Reading]:
@@ -137,6 +143,28 @@ def count(influxd: Influxd, db: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
+def start_ingest(workdir: Path, doc: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """The ingest as deployed: its own process, ``ville-autonome ingest --config FILE``."""
+    path = workdir / "bench.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    log = (workdir / "ingest.log").open("ab")
+    argv = [sys.executable, "-m", "commands.main", "--log-level", "ERROR", "ingest", "--config", str(path)]
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
+    log.close()
+    return proc
+
+
+def wait_ready(gw: Gateway, timeout: float = 60) -> None:
+    """Probe envelope (seq 0, one reading) re-sent until acknowledged: the ingest is subscribed."""
+    deadline = time.monotonic() + timeout
+    probe = gw.envelopes(0, readings(1, int(time.time() * 1000) - 3 * 86_400_000))
+    while time.monotonic() < deadline:
+        gw.publish(0, probe)
+        if gw.wait_acked(1, timeout=1.0):
+            return
+    raise RuntimeError("the ingest did not come up")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=200_000)
@@ -144,68 +172,84 @@ def main() -> int:
     parser.add_argument("--outage-s", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    shipped = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
+    shipped = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
     queue_lines = [
         ln for ln in shipped.read_text().splitlines() if ln.startswith(("max_queued", "max_inflight", "max_packet"))
     ]
     with tempfile.TemporaryDirectory(prefix="va-bench-") as tmp:
-        broker = Mosquitto(Path(tmp) / "mosquitto", extra_conf="\n".join(queue_lines))
-        influxd = Influxd(Path(tmp) / "influxd")
+        work = Path(tmp)
+        broker = Mosquitto(work / "mosquitto", extra_conf="\n".join(queue_lines))
+        influxd = Influxd(work / "influxd")
         broker.start()
         influxd.start()
+        ingest: subprocess.Popen[bytes] | None = None
+        gw: Gateway | None = None
         try:
             raw = ceiling(influxd, args.readings, args.batch)
             print(f"ceiling   raw line protocol, batch {args.batch}: {raw:,.0f} points/s")
 
             settings = StoreSettings(backend="influxdb", url=influxd.url, database="e2e", timeout_s=5)
-            config = topology(broker.url, settings, args.batch)
-            store = open_store(settings)
-            service = IngestService(config, store)
-            service.start()
+            doc = topology_doc(broker.url, settings, args.batch)
+            ingest = start_ingest(work, doc)
             gw = Gateway(broker)
-            try:
-                t0 = int(time.time() * 1000) - 2 * 86_400_000
-                payloads = gw.envelopes(0, readings(args.readings, t0))  # encoded before the clock starts
-                start = time.perf_counter()
-                seq = gw.publish(0, payloads)
-                ok = gw.wait_acked(seq, timeout=600)
-                elapsed = time.perf_counter() - start
-                stored = count(influxd, "e2e")
-                e2e = args.readings / elapsed
-                print(f"end2end   MQTT → ingest → InfluxDB, batch {args.batch}: {e2e:,.0f} readings/s")
-                print(f"ratio     end2end / ceiling = {e2e / raw:.2f}  (target ≥ 0.50)")
-                print(f"loss      {args.readings - stored} of {args.readings} readings (all acked: {ok})")
+            wait_ready(gw)
+            t0 = int(time.time() * 1000) - 2 * 86_400_000
+            payloads = gw.envelopes(1, readings(args.readings, t0))  # encoded before the clock starts
+            cpu = psutil.Process(ingest.pid)
+            cpu0 = sum(cpu.cpu_times()[:2])
+            start = time.perf_counter()
+            seq = gw.publish(1, payloads)
+            ok = gw.wait_acked(seq, timeout=600)
+            elapsed = time.perf_counter() - start
+            cpu_s = sum(cpu.cpu_times()[:2]) - cpu0
+            expected = args.readings + 1
+            stored = count(influxd, "e2e")
+            e2e = args.readings / elapsed
+            print(f"end2end   gateway → MQTT → ingest process → InfluxDB, batch {args.batch}: {e2e:,.0f} readings/s")
+            print(f"ratio     end2end / ceiling = {e2e / raw:.2f}  (target ≥ 0.50)")
+            print(
+                f"ingest    {cpu_s:.1f} CPU-s for {args.readings:,} readings = {1e6 * cpu_s / args.readings:.1f} µs/reading "
+                f"(one process is bound by one core: add workers with --shared-group to scale); "
+                f"machine load average {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} CPUs"
+            )
+            print(f"loss      {expected - stored} of {expected} readings (all acknowledged: {ok})")
 
-                # memory under a store outage: the broker holds the backlog, the ingest holds max_pending
-                proc = psutil.Process()
-                gc.collect()
-                rss0 = proc.memory_info().rss
-                influxd.stop()
-                outage_start = time.monotonic()
-                seq_before = seq
-                peak_rss, peak_pending = rss0, 0
-                rate = 2000  # readings/s published during the outage (a busy city)
-                while time.monotonic() - outage_start < args.outage_s:
-                    tick = time.monotonic()
-                    t = t0 + 86_400_000 + int(time.monotonic() - outage_start) * 1000 * (rate // len(DEVICES))
-                    seq = gw.publish(seq, gw.envelopes(seq, readings(rate, t)))
-                    peak_rss = max(peak_rss, proc.memory_info().rss)
-                    peak_pending = max(peak_pending, service.stats.pending)
-                    time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
-                influxd.start()
-                recovered = gw.wait_acked(seq, timeout=600)
-                backlog = (seq - seq_before) * PER_ENVELOPE
-                print(
-                    f"outage    {args.outage_s:.0f} s, {backlog:,} readings published meanwhile: "
-                    f"ingest RSS {rss0 / 2**20:.0f} → peak {peak_rss / 2**20:.0f} MiB (bench process, incl. publisher), "
-                    f"pending messages peak {peak_pending} (bound {config.services.ingest.max_pending_messages}), "
-                    f"recovered: {recovered}, loss {args.readings + backlog - count(influxd, 'e2e')}"
-                )
-            finally:
-                gw.close()
-                service.stop()
-                store.close()
+            # memory under a store outage: the broker holds the backlog, the ingest holds max_pending
+            proc = psutil.Process(ingest.pid)
+            rss0 = proc.memory_info().rss
+            influxd.stop()
+            outage_start = time.monotonic()
+            seq_before = seq
+            peak = rss0
+            rate = 2000  # readings/s published during the outage (a busy city)
+            second = 0
+            while time.monotonic() - outage_start < args.outage_s:
+                tick = time.monotonic()
+                seq = gw.publish(seq, gw.envelopes(seq, readings(rate, t0 + 86_400_000 + second * 1000 * 40)))
+                peak = max(peak, proc.memory_info().rss)
+                second += 1
+                time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+            influxd.start()
+            recovered_start = time.monotonic()
+            recovered = gw.wait_acked(seq, timeout=600)
+            backlog = (seq - seq_before) * PER_ENVELOPE
+            lost = expected + backlog - count(influxd, "e2e")
+            print(
+                f"outage    {args.outage_s:.0f} s with {backlog:,} readings published meanwhile: ingest RSS "
+                f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bound: max_pending_messages="
+                f"{doc['services']['ingest']['max_pending_messages']} messages); recovered by itself: {recovered} "
+                f"in {time.monotonic() - recovered_start:.1f} s; loss {lost}"
+            )
         finally:
+            if gw is not None:
+                gw.close()
+            if ingest is not None:
+                ingest.send_signal(signal.SIGTERM)
+                try:
+                    ingest.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    ingest.kill()
+                    ingest.wait()
             influxd.stop()
             broker.stop()
     return 0

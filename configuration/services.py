@@ -68,7 +68,7 @@ class StoreSettings(_Section):
     password: SecretStr | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     raw_retention_days: int | None = Field(default=None, ge=1)
-    rollup_refresh_s: float = Field(default=5.0, ge=0, le=3600)  # storage: rollups lag raw writes by at most this
+    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)  # storage: rollups lag raw writes by at most this
 
 
 class IngestSettings(_Section):

@@ -266,6 +266,7 @@ class IngestService:
                     item = self._ready.get(timeout=0.5)
                 except queue.Empty:
                     self._publish_counters()
+                    self._refresh_rollups_while_idle()
                     continue
                 if item is None:
                     return
@@ -429,6 +430,16 @@ class IngestService:
             for item in batch:
                 if item.qos > 0:
                     client.ack(item.mid, item.qos)
+
+    def _refresh_rollups_while_idle(self) -> None:
+        """Quiet moments bring the rollups up to date (under load the store refreshes them itself at
+        most every ``rollup_refresh_s``)."""
+        if self._store_down_since is not None:
+            return
+        try:
+            self.store.refresh_rollups()
+        except StoreError as exc:
+            log.debug("rollups not refreshed: %s", exc)
 
     def _publish_counters(self, *, force: bool = False) -> None:
         now = time.monotonic()

@@ -146,7 +146,7 @@ class InfluxStore:
         retention_policy: str | None = None,
         org: str | None = None,
         raw_retention_days: int | None = None,
-        rollup_refresh_s: float = 5.0,
+        rollup_refresh_s: float = 30.0,
     ) -> None:
         self.http = http
         self.database = database

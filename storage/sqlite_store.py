@@ -107,7 +107,7 @@ class SqliteStore:
         path: str | Path,
         *,
         raw_retention_days: int | None = None,
-        rollup_refresh_s: float = 5.0,
+        rollup_refresh_s: float = 30.0,
         timeout_s: float = 10.0,
     ) -> None:
         self.path = str(path)
