@@ -14,7 +14,7 @@ range, reading count, time range, reason) in the ``gaps`` table and counted — 
 Errors::
 
     Exception
-    └── BufferError              the buffer file cannot be opened or written
+    └── BufferFileError              the buffer file cannot be opened or written
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS gaps (
 """
 
 
-class BufferError(Exception):
+class BufferFileError(Exception):
     """The buffer file cannot be opened or written."""
 
 
@@ -108,7 +108,7 @@ class EnvelopeBuffer:
             readings = self._db.execute("SELECT COALESCE(SUM(readings), 0) FROM envelopes").fetchone()
             self._readings = int(readings[0])
         except sqlite3.Error as exc:
-            raise BufferError(f"cannot open the store-and-forward buffer {self.path}: {exc}") from exc
+            raise BufferFileError(f"cannot open the store-and-forward buffer {self.path}: {exc}") from exc
 
     # ------------------------------------------------------------ properties
 
@@ -156,7 +156,7 @@ class EnvelopeBuffer:
                 )
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_seq', ?)", (seq,))
         except sqlite3.Error as exc:
-            raise BufferError(f"cannot write the buffer {self.path}: {exc}") from exc
+            raise BufferFileError(f"cannot write the buffer {self.path}: {exc}") from exc
         self._next_seq = seq
         self._bytes += added_bytes
         self._count += len(rows)

@@ -5,7 +5,7 @@
     Exception
     ├── configuration.errors.ConfigError
     │   └── GatewayConfigError     unknown gateway id, profile that does not load (one line, exit 2)
-    ├── gateway.buffer.BufferError the store-and-forward file cannot be opened or written
+    ├── gateway.buffer.BufferFileError the store-and-forward file cannot be opened or written
     └── DeviceReadError            one request to one device failed (never leaves the poller)
         ├── DeviceTimeoutError     no answer in time, or no connection
         └── DeviceExceptionError   the device answered with a Modbus exception code

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
-from gateway.buffer import EnvelopeBuffer, Gap
+from gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
 from gateway.errors import GatewayConfigError
 from gateway.modbus_source import Connection, DeviceState, ModbusPoller, connection_key, make_modbus_client
 from gateway.mqtt_source import PayloadError, readings_from_payload
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.05  # publisher cadence (backlog pacing resolution)
 JITTER_SAMPLES = 200_000
+MAX_PENDING_READINGS = 1_000_000  # in memory while the buffer file cannot be written
 
 
 def now_ms() -> int:
@@ -62,6 +63,7 @@ class GatewayStats:
     dropped_by_policy: int = 0  # readings deleted by the buffer bounds (see gaps)
     gaps: list[Gap] = field(default_factory=list)
     bad_acks: int = 0
+    buffer_errors: int = 0  # seals that failed (disk full, unwritable file); readings kept in memory
     mqtt_messages: int = 0
     mqtt_rejected: int = 0
     devices: dict[str, DeviceState] = field(default_factory=dict)
@@ -258,7 +260,19 @@ class GatewayService:
             return
         readings, self._pending = self._pending, []
         stamp = now_ms()
-        seqs = self.buffer.seal(readings, stamp, max_batch=self.gw.max_batch)
+        try:
+            seqs = self.buffer.seal(readings, stamp, max_batch=self.gw.max_batch)
+        except BufferFileError as exc:
+            # disk full or unwritable: keep the readings in memory (bounded) and retry next time
+            self.stats.buffer_errors += 1
+            if self.stats.buffer_errors == 1 or self.stats.buffer_errors % 100 == 0:
+                log.error("gateway %s: %s (%d failures so far)", self.gateway_id, exc, self.stats.buffer_errors)
+            overflow = len(readings) - MAX_PENDING_READINGS
+            if overflow > 0:
+                readings = readings[overflow:]  # keep the newest, count the rest
+                self.stats.dropped_by_policy += overflow
+            self._pending = readings + self._pending
+            return
         self.stats.sealed += len(seqs)
         self._live.extend(seqs)
         for gap in self.buffer.enforce_bounds(stamp):
