@@ -37,7 +37,7 @@ from simulators.live import LiveDevice, LiveSite
 from simulators.modbus_endpoints import Endpoint
 from simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
 from simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
-from simulators.sites import COUNTERS, build_engines
+from simulators.sites import COUNTERS, EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ class SimulatorService:
         self.seed = effective_seed(config, self.scenario, seed)
         self.speed = speed if speed is not None else sim.speed
         self.start_ms = start_ms if start_ms is not None else int(time.time() * 1000)
+        if self.start_ms < EPOCH_S * 1000:
+            raise ConfigError(
+                [f"the simulated clock starts at 2024-01-01T00:00Z at the earliest, not {self.start_ms} ms"]
+            )
         self.tick_s = tick_s
         self.control_port = control_port
         self.clock = SimClock(self.start_ms, self.speed)

@@ -52,3 +52,8 @@ def test_a_device_without_parameters_gets_defaults_from_its_role(make_config: Co
     assert specs["qi-wind-roof"].model == "wind"
     with pytest.raises(ConfigError, match="has no parameters"):
         SimulatorService(config, scenario=load_scenario(path), strict=True)
+
+
+def test_a_clock_before_the_epoch_is_refused(make_config: ConfigFactory) -> None:
+    with pytest.raises(ConfigError, match="2024-01-01T00:00Z at the earliest"):
+        SimulatorService(make_config(sites={"iko-hydro"}), start_ms=1_600_000_000_000)
