@@ -216,8 +216,11 @@ def test_a_viewer_key_sees_live_values_and_is_told_what_its_role_hides(
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = open_dashboard(browser, srv.url, "/", role="viewer")
         page.wait_text("#v-generation", lambda s: s == "42,0 kW")
+        from tests.support.waiting import wait_for
+
+        # the page learns from the refusals: no history choice is left, and it says why
+        wait_for(lambda: page.evaluate("document.getElementById('h-what').options.length") == 0, what="no choice left")
         page.wait_text("#history-coverage", lambda s: "rôle" in s, what="the role message under the history")
-        assert page.evaluate("document.getElementById('h-what').options.length") == 0
         assert page.evaluate("localStorage.getItem('va.apiKey')") == KEYS["viewer"]
         assert "key=" not in page.evaluate("window.location.href")
         page.drain()
