@@ -68,6 +68,14 @@ def serve(ports: list[int], ready: multiprocessing.synchronize.Event, done: mult
     asyncio.run(main())
 
 
+def ack(url: str, root: str, ready: multiprocessing.synchronize.Event, done: multiprocessing.synchronize.Event) -> None:
+    """Acker process (the ingest's role), apart so that its CPU is not counted as the gateway's."""
+    acker = Acker(MqttSettings(url=url, topic_root=root), "gw-bench").start()
+    ready.set()
+    done.wait()
+    acker.stop()
+
+
 def config_for(ports: list[int], units: int, url: str, root: str, buffer: Path) -> PlatformConfig:
     devices = [
         {
@@ -191,22 +199,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "mosquitto", persistence=False)
         broker.start()
-        acker = None
+        acker: multiprocessing.Process | None = None
         try:
             if not all(r.wait(60) for r in readies):
                 print("device process did not start", file=sys.stderr)
                 return 1
-            acker = Acker(MqttSettings(url=broker.url, topic_root="bench"), "gw-bench").start()
+            acker_ready = multiprocessing.Event()
+            acker = multiprocessing.Process(target=ack, args=(broker.url, "bench", acker_ready, done), daemon=True)
+            acker.start()
+            acker_ready.wait(30)
             n = args.endpoints * args.units
             config = config_for(ports, args.units, broker.url, "bench", Path(tmp) / "buffer.sqlite")
             g = asyncio.run(run_gateway(config, args.warmup, args.seconds))
             log.warning("gateway run done; baseline")
             b = asyncio.run(run_baseline(ports, args.units, min(args.seconds, 10.0)))
         finally:
-            if acker is not None:
-                acker.stop()
-            broker.stop()
             done.set()
+            if acker is not None:
+                acker.join(10)
+            broker.stop()
             for proc in servers:
                 proc.join(10)
     print(f"devices                 {n} at 1 s ({args.endpoints} endpoints × {args.units} units), {args.seconds:g} s")
