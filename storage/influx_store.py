@@ -37,7 +37,7 @@ from storage.influx_http import InfluxHttp
 from storage.influxql import ns, quote_ident, quote_string
 from storage.line_protocol import LineProtocolError, format_float, format_string_field, join_lines, line, series_key
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
-from storage.sequences import format_ranges, gaps_from, to_ranges
+from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ HEALTH = "device_health"
 SEQUENCES = "ingest_sequences"
 COUNTERS = "service_counters"
 RAW_RP = "va_raw"
+COMPACTED = "_compacted"  # the worker tag of compacted sequence records
+COMPACT_EVERY_MS = 60_000
+COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 _STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts", "last_ts")
 _REFUSED = (400, 413, 422)
 
@@ -160,6 +163,7 @@ class InfluxStore:
         self._dirty: dict[tuple[str, str, int], DeviceContext] = {}
         self._last_refresh = time.monotonic()
         self._last_seq_ts: dict[tuple[str, str], int] = {}
+        self._last_compaction = 0
 
     # ------------------------------------------------------------------ setup
 
@@ -434,15 +438,64 @@ class InfluxStore:
         with self._lock:  # one point per (gateway, worker, ms): never overwrite an earlier record
             ts = max(received_ms, self._last_seq_ts.get((gateway, worker), -1) + 1)
             self._last_seq_ts[(gateway, worker)] = ts
+            compact = received_ms - self._last_compaction >= COMPACT_EVERY_MS
+            if compact:
+                self._last_compaction = received_ms
         text = format_ranges(to_ranges(seqs))
         refused = self.write_lines([(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))])
         if refused:
             raise StoreUnavailableError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
+        if compact:
+            self.compact_sequences(received_ms - COMPACT_AFTER_MS)
+
+    def _compacted(self, gateway: str | None) -> dict[str, tuple[int, str]]:
+        """The latest compacted record per gateway: (watermark ms, ranges)."""
+        gw = f" AND gateway = {quote_string(gateway)}" if gateway is not None else ""
+        q = (
+            f"SELECT ranges FROM {self._from(SEQUENCES)} WHERE worker = {quote_string(COMPACTED)}{gw} "
+            "GROUP BY gateway ORDER BY time DESC LIMIT 1"
+        )
+        return {str(t.get("gateway", "")): (int(r["time"]), str(r["ranges"])) for t, r in self._query(q)}
+
+    def _gateways(self) -> list[str]:
+        series = self.http.query(f"SHOW TAG VALUES FROM {self._from(SEQUENCES)} WITH KEY = gateway", self.database)
+        return sorted({str(v[1]) for s in series for v in s.get("values") or []})
+
+    def compact_sequences(self, watermark_ms: int) -> None:
+        """Fold each gateway's records up to ``watermark_ms`` into one compacted record (tag
+        ``worker=_compacted``) so that :meth:`gaps` reads a bounded number of points. Idempotent and
+        safe with several workers: records that old are settled, and a union is a union."""
+        compacted = self._compacted(None)
+        out = []
+        for i, gateway in enumerate(self._gateways()):
+            since, text = compacted.get(gateway, (-1, ""))
+            if watermark_ms <= since:
+                continue
+            q = (
+                f"SELECT ranges FROM {self._from(SEQUENCES)} WHERE gateway = {quote_string(gateway)} "
+                f"AND worker != {quote_string(COMPACTED)} AND time > {ns(since)} AND time <= {ns(watermark_ms)}"
+            )
+            rows = [str(r["ranges"]) for _, r in self._query(q)]
+            if not rows:
+                continue
+            merged = merge_ranges([rg for t in [text, *rows] for rg in parse_ranges(t)])
+            tags = {"gateway": gateway, "worker": COMPACTED}
+            out.append((i, line(SEQUENCES, tags, {"ranges": format_ranges(merged)}, watermark_ms)))
+        if out:
+            self.write_lines(out, raw=False)
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
-        where = f" WHERE gateway = {quote_string(gateway)}" if gateway is not None else ""
-        rows = self._query(f"SELECT ranges FROM {self._from(SEQUENCES)}{where} GROUP BY gateway")
-        return gaps_from([(str(t.get("gateway", "")), str(r["ranges"])) for t, r in rows])
+        compacted = self._compacted(gateway)
+        gateways = [gateway] if gateway is not None else self._gateways()
+        since = min((compacted.get(g, (-1, ""))[0] for g in gateways), default=-1)
+        gw = f" AND gateway = {quote_string(gateway)}" if gateway is not None else ""
+        q = (
+            f"SELECT ranges FROM {self._from(SEQUENCES)} WHERE worker != {quote_string(COMPACTED)}{gw} "
+            f"AND time > {ns(since)} GROUP BY gateway"
+        )
+        rows = [(str(t.get("gateway", "")), str(r["ranges"])) for t, r in self._query(q)]
+        rows += [(g, text) for g, (_, text) in compacted.items()]
+        return gaps_from(rows)
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
         if not counters:

@@ -34,7 +34,7 @@ from storage.base import (
 )
 from storage.line_protocol import identifier_problem
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, intervals_from, merge, rollup_source
-from storage.sequences import format_ranges, gaps_from, to_ranges
+from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 T = TypeVar("T")
 
@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS counters (
     PRIMARY KEY (service, name)
 );
 """
+
+COMPACTED = "_compacted"  # the worker of compacted sequence records
+COMPACT_EVERY_MS = 60_000
+COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 
 _STAT_COLUMNS = "start_ms, count, first, last, minimum, maximum, mean, first_ts_ms, last_ts_ms"
 
@@ -119,6 +123,7 @@ class SqliteStore:
         self._dirty: set[tuple[str, str, int]] = set()
         self._last_refresh = time.monotonic()
         self._last_retention = 0.0
+        self._last_compaction = 0
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -301,6 +306,32 @@ class SqliteStore:
                 (gateway, worker, received_ms, text),
             )
         )
+        if received_ms - self._last_compaction >= COMPACT_EVERY_MS:
+            self._last_compaction = received_ms
+            self.compact_sequences(received_ms - COMPACT_AFTER_MS)
+
+    def compact_sequences(self, watermark_ms: int) -> None:
+        """Fold each gateway's records up to ``watermark_ms`` into one (worker ``_compacted``), so
+        the table stays small; a union is a union, so this is safe with several workers."""
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            gateways = [
+                r[0]
+                for r in db.execute("SELECT DISTINCT gateway FROM sequences WHERE received_ms <= ?", (watermark_ms,))
+            ]
+            for gw in gateways:
+                cond = "gateway=? AND (worker=? OR received_ms <= ?)"
+                args = (gw, COMPACTED, watermark_ms)
+                texts = [r[0] for r in db.execute(f"SELECT ranges FROM sequences WHERE {cond}", args)]  # noqa: S608
+                merged = merge_ranges([rg for t in texts for rg in parse_ranges(t)])
+                db.execute(f"DELETE FROM sequences WHERE {cond}", args)  # noqa: S608
+                db.execute(
+                    "INSERT INTO sequences VALUES (?,?,?,?)", (gw, COMPACTED, watermark_ms, format_ranges(merged))
+                )
+            db.execute("COMMIT")
+
+        self._run(tx)
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
         sql, args = "SELECT gateway, ranges FROM sequences", ()

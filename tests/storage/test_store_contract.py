@@ -182,3 +182,19 @@ def test_counters_latest_per_service(store: Store) -> None:
     store.write_counters("ingest/w2", {"received": 1.5})
     store.write_counters("ingest/w1", {"received": 12, "written": 11})
     assert store.counters() == {"ingest/w1": {"received": 12.0, "written": 11.0}, "ingest/w2": {"received": 1.5}}
+
+
+def test_sequence_records_are_compacted_without_changing_the_gaps(store: Store) -> None:
+    for k in range(30):  # two workers of a shared subscription: every other envelope each
+        store.record_sequences("gw-a", [2 * k], worker="w1", received_ms=T0 + k * 10_000)
+        store.record_sequences("gw-a", [2 * k + 1], worker="w2", received_ms=T0 + k * 10_000)
+    store.record_sequences("gw-b", [1, 2, 5], worker="w1", received_ms=T0)
+    before = store.gaps()
+    assert before == [SequenceGap("gw-b", 3, 4)]
+    store.compact_sequences(T0 + 150_000)  # type: ignore[attr-defined]
+    store.compact_sequences(T0 + 150_000)  # type: ignore[attr-defined]  (idempotent)
+    assert store.gaps() == before
+    store.record_sequences("gw-a", [70], worker="w1", received_ms=T0 + 400_000)
+    store.compact_sequences(T0 + 500_000)  # type: ignore[attr-defined]
+    assert store.gaps() == [SequenceGap("gw-a", 60, 69), SequenceGap("gw-b", 3, 4)]
+    assert store.gaps("gw-a") == [SequenceGap("gw-a", 60, 69)]
