@@ -20,7 +20,7 @@ from simulators import register_images as ri
 from simulators.faults import Fault, apply_counter_offsets, apply_spike
 from simulators.physics import HYDRO_STOPPED
 from simulators.scenario import BatterySpec, HydroSpec
-from simulators.sites import COUNTERS, SimDevice, SiteEngine, physics_params
+from simulators.sites import COUNTERS, PHASE_SPLIT, SimDevice, SiteEngine, physics_params
 
 HYDRO_CMD_NONE, HYDRO_CMD_START, HYDRO_CMD_STOP, HYDRO_CMD_RESET = 0, 1, 2, 3
 
@@ -158,10 +158,13 @@ class LiveSite:
                         ("energy_export_wh", max(-model_grid, 0.0), max(-live_grid, 0.0)),
                     ):
                         self.deltas[(d.id, name)] = self.deltas.get((d.id, name), 0.0) + (li - m) * dt_h
-                    ratio = live_grid / model_grid if model_grid else 1.0
-                    for q in ("active_power_l1_w", "active_power_l2_w", "active_power_l3_w", "reactive_power_var"):
-                        if q in v:
-                            v[q] *= ratio
+                    pf = v.get("power_factor", 0.95)
+                    for i, share in enumerate(PHASE_SPLIT, start=1):
+                        v[f"active_power_l{i}_w"] = live_grid * share
+                        volts = v.get(f"voltage_l{i}_v", 230.0)
+                        v[f"current_l{i}_a"] = abs(live_grid * share) / (volts * pf)
+                    v["apparent_power_va"] = abs(live_grid) / pf
+                    v["reactive_power_var"] = live_grid * math.tan(math.acos(pf))
                     v["active_power_w"] = live_grid
             for name in COUNTERS[d.sim.kind]:
                 if name in v:

@@ -149,10 +149,10 @@ class SimulatorService:
             return
         self._stopping = asyncio.Event()
         self.clock = SimClock(self.start_ms, self.speed)
+        self._update()  # images exist before scripted faults (a 'stuck' device freezes real values)
         for f in self.scenario.faults:
             if f.device in self.devices:
                 self.inject_fault(f.device, f.fault, **f.params)
-        self._update()
         groups: dict[tuple[str, int], dict[int, LiveDevice]] = {}
         for dev_id, served in self.endpoints.items():
             if served.protocol == "modbus-tcp" and self.devices[dev_id].register_map is not None:

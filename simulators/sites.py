@@ -45,6 +45,7 @@ EPOCH_S = 1_704_067_200  # 2024-01-01T00:00:00Z
 STEP_S = 900
 CHUNK_STEPS = 96 * 60  # 60 days per vectorised pass when catching up
 FREQUENCY_KEY = key_of("grid-frequency")
+PHASE_SPLIT = (0.34, 0.33, 0.33)  # share of a three-phase flow on L1, L2, L3
 
 COUNTERS = {
     "load": ("energy_consumed_wh",),
@@ -158,9 +159,8 @@ def device_power(dev: SimDevice, t_s: FloatArray, seed: int) -> dict[str, FloatA
 def electrics(power_w: FloatArray, t_s: FloatArray, seed: int, key: int, pf: float = 0.95) -> dict[str, FloatArray]:
     """Three-phase detail for a power flow [W]: phase voltages [V], currents [A], powers, PF, frequency [Hz]."""
     out: dict[str, FloatArray] = {}
-    split = (0.34, 0.33, 0.33)
     pf_arr = pf + 0.02 * centred_noise(seed, key + 21, t_s, 900.0)
-    for i, share in enumerate(split, start=1):
+    for i, share in enumerate(PHASE_SPLIT, start=1):
         v = 230.0 + 3.0 * centred_noise(seed, key + 30 + i, t_s, 120.0)
         p = power_w * share
         out[f"voltage_l{i}_v"] = v

@@ -114,6 +114,13 @@ async def test_battery_setpoint_written_over_modbus_drives_the_battery(make_conf
                 return soc > soc0
 
             await async_wait_for(soc_rises, timeout=15, what="SoC to rise while charging")
+            v = {d: svc.devices[d].values for d in ("qi-load", "qi-wind-roof", "qi-pv-canopy", "hub-energie-battery")}
+            grid = svc.devices["qi-grid-meter"].values["active_power_w"]
+            generation = v["qi-wind-roof"]["active_power_w"] + v["qi-pv-canopy"]["active_power_w"]
+            # the site still closes with the battery off its model: L = G + P_battery + P_grid
+            assert v["qi-load"]["active_power_w"] == pytest.approx(
+                generation + v["hub-energie-battery"]["active_power_w"] + grid, abs=1e-6
+            )
         finally:
             c.close()
 
@@ -248,7 +255,8 @@ async def test_the_exposed_clock_moves_with_speed(make_config: ConfigFactory) ->
 async def test_scenario_faults_are_active_from_start_up(make_config: ConfigFactory, tmp_path: Path) -> None:
     path = tmp_path / "faulty.yaml"
     text = DEFAULT_SCENARIO.read_text(encoding="utf-8").replace(
-        "faults: []", "faults:\n  - {device: qi-load, fault: exception, params: {code: 2}}"
+        "faults: []",
+        "faults:\n  - {device: qi-load, fault: exception, params: {code: 2}}\n  - {device: qi-grid-meter, fault: stuck}",
     )
     path.write_text(text, encoding="utf-8")
     async with SimulatorService(make_config(sites=SITES), scenario=load_scenario(path), tick_s=0.05) as svc:
@@ -257,5 +265,10 @@ async def test_scenario_faults_are_active_from_start_up(make_config: ConfigFacto
             rr = await c.read_holding_registers(40000, count=2, device_id=unit)
             assert rr.isError()
             assert rr.exception_code == 2
+        finally:
+            c.close()
+        c, unit = await client_for(svc, "qi-grid-meter")
+        try:  # stuck from start-up: frozen on real values, not on an empty image
+            assert (await regs(c, unit, 40000, 2)) == [0x5375, 0x6E53]
         finally:
             c.close()
