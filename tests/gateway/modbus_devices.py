@@ -1,4 +1,4 @@
-"""Real pymodbus TCP servers for gateway tests: a SunSpec meter image whose behaviour a test sets.
+"""Real pymodbus servers for gateway tests (Modbus TCP, or RTU framing over a TCP socket): a SunSpec meter image whose behaviour a test sets.
 
 The image is built with the register codec from the shipped profile (the simulators do the same
 with their own maps); ``mode`` makes the device answer normally, stay silent, answer slowly,
@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
@@ -89,8 +90,9 @@ def meter_image(values: Mapping[str, float] | None = None, *, model_gap: int = 0
 class ModbusTestDevice:
     """A pymodbus server on a free loopback port serving ``image`` from address BASE, unit 1."""
 
-    def __init__(self, image: list[int]) -> None:
+    def __init__(self, image: list[int], *, framer: FramerType = FramerType.SOCKET) -> None:
         self.image = list(image)
+        self.framer = framer
         self.port = free_port()
         self.mode = "ok"  # ok | silent | slow | exception | byte_swap | gateway_no_answer
         self.delay_s = 0.0
@@ -129,7 +131,7 @@ class ModbusTestDevice:
     async def start(self) -> None:
         data = [SimData(address=BASE, count=len(self.image), values=0, datatype=DataType.REGISTERS)]
         device = SimDevice(id=1, simdata=data, action=self._action)
-        self.server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
+        self.server = ModbusTcpServer(device, address=("127.0.0.1", self.port), framer=self.framer)
         await self.server.serve_forever(background=True)
 
     async def stop(self) -> None:

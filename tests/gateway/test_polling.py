@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient
 
 from configuration.topology import DeviceConfig
 from gateway.modbus_source import Connection, DeviceState, ModbusPoller, discover_sunspec, make_modbus_client
@@ -178,3 +180,38 @@ async def test_silent_device_backs_off_and_never_delays_the_others(rigs: list[Ri
             r.close()
         await silent.stop()
         await healthy.stop()
+
+
+async def test_modbus_rtu_through_the_serial_transport() -> None:
+    """RTU framing through pymodbus's serial client; pyserial's ``socket://`` URL stands in for
+    the serial line (the same code path as ``/dev/ttyUSB0``, minus the UART)."""
+    device = ModbusTestDevice(meter_image(), framer=FramerType.RTU)
+    await device.start()
+    try:
+        config = DeviceConfig.model_validate(
+            {
+                "id": "rtu-1",
+                "role": "grid",
+                "protocol": "modbus-rtu",
+                "address": f"socket://127.0.0.1:{device.port}",
+                "serial": {"baudrate": 19200, "parity": "E"},
+                "profile": "sunspec-meter-203",
+                "timeout_s": 1.0,
+            }
+        )
+        client = make_modbus_client(config)
+        assert isinstance(client, AsyncModbusSerialClient)
+        readings: list[Reading] = []
+        state = DeviceState("rtu-1")
+        poller = ModbusPoller(
+            config, "grid", load_profile("sunspec-meter-203"), Connection("rtu", client), readings.extend, state
+        )
+        try:
+            assert await poller.poll_once()
+        finally:
+            client.close()
+        got = {r.quantity: r for r in readings}
+        assert got["active_power_w"].value == METER_VALUES["W"]
+        assert all(r.quality is Quality.GOOD for r in readings)
+    finally:
+        await device.stop()
