@@ -247,3 +247,33 @@ def test_two_shared_subscription_workers_write_everything_once_and_split_the_loa
     assert a.received > 20
     assert b.received > 20  # the load is split
     assert reader.gaps(GATEWAY) == []  # gaps are computed over both workers' records
+
+
+def test_stop_while_the_store_is_down_leaves_the_messages_to_the_next_run(
+    mosquitto: Mosquitto,
+    influxd_factory: Callable[[], Influxd],
+    unique_name: str,
+    client_factory: Callable[..., Client],
+    services: list[tuple[IngestService, Store]],
+) -> None:
+    db = influxd_factory()
+    store_doc = {"backend": "influxdb", "url": db.url, "database": unique_name, "timeout_s": 2}
+    config = make_config(config_doc(mosquitto.url, unique_name, store_doc))
+    store = open_store(config.services.store)
+    service = IngestService(config, store, client_id=f"{unique_name}-ingest")
+    service.start()
+    client = client_factory(mosquitto, unique_name)
+    db.stop()
+    client.publish_envelopes([envelope(GATEWAY, s, T0, n=6) for s in range(1, 31)])
+    wait_for(lambda: service.stats.store_failures >= 1, timeout=30, what="the write to fail")
+    service.stop()  # returns with the batch unwritten and unacknowledged; no thread left (checked by no_leaks)
+    store.close()
+    assert client.acked(GATEWAY) == set()
+
+    db.start()
+    store = open_store(config.services.store)
+    service = IngestService(config, store, client_id=f"{unique_name}-ingest")
+    services.append((service, store))
+    service.start()
+    wait_for(lambda: client.acked(GATEWAY) == set(range(1, 31)), timeout=30, what="re-delivery to the next run")
+    assert influx_count(db, unique_name) == 30 * 6
