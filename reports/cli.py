@@ -59,12 +59,13 @@ class StepPrinter:
         self.every_s = every_s
         self.t0 = time.monotonic()
         self.last_print = -1e9
+        self.last_step = ""
 
     def __call__(self, step: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if done < total and now - self.last_print < self.every_s:
+        if step == self.last_step and done < total and now - self.last_print < self.every_s:
             return
-        self.last_print = now
+        self.last_print, self.last_step = now, step
         self.out.write(f"report: {step} {done}/{total} ({now - self.t0:.1f} s)\n")
         self.out.flush()
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from autonomy import Metrics
 from reports.labels import Lang, label
@@ -176,19 +175,19 @@ def to_csv(data: ReportData, table: Table = "intervals") -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "A2"
     ws.append(list(header))
     for row in rows:
         ws.append(list(row))
-    ws.freeze_panes = "A2"
 
 
 def to_xlsx(data: ReportData, lang: Lang = "fr") -> bytes:
-    """A workbook with sheets ``report`` (what, when, how), ``summary``, ``days``, ``intervals``."""
-    wb = Workbook()
-    info = wb.active
-    assert info is not None
-    info.title = "report"
+    """A workbook with sheets ``report`` (what, when, how), ``summary``, ``days``, ``intervals``
+    (written in openpyxl's streaming mode: a city-year is 35,040 rows)."""
+    wb = Workbook(write_only=True)
+    info = wb.create_sheet("report")
     for key, value in [
         ("scope", data.scope),
         ("scope_name", data.scope_name),
@@ -203,9 +202,9 @@ def to_xlsx(data: ReportData, lang: Lang = "fr") -> bytes:
         ("flags", " ".join(data.result.flags)),
     ]:
         info.append([key, value])
-    _sheet(wb.create_sheet("summary"), *summary_table(data, lang))
-    _sheet(wb.create_sheet("days"), *day_table(data))
-    _sheet(wb.create_sheet("intervals"), *interval_table(data))
+    _sheet(wb, "summary", *summary_table(data, lang))
+    _sheet(wb, "days", *day_table(data))
+    _sheet(wb, "intervals", *interval_table(data))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
