@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from configuration.services import MqttSettings
 from mqttlink import BrokerUnreachableError, connect_blocking, make_client
-from tests.deploy.broker import ProdMosquitto, run_entrypoint
+from tests.deploy.broker import MOSQUITTO_DIR, PROD_CONF, ProdMosquitto, run_entrypoint
 from tests.support.waiting import wait_for
 
 USERS = {
@@ -79,6 +79,16 @@ class Peer:
         return out
 
 
+def _close(client: mqtt.Client) -> None:
+    """Disconnect, and break the client ↔ callback cycles so that paho's own finaliser closes its
+    wake-up socket pair at once (in a cycle, the garbage collector may reach the sockets first)."""
+    client.disconnect()
+    client.loop_stop()
+    client.on_message = None
+    client.on_subscribe = None
+    client.on_publish = None
+
+
 def _settings(broker: ProdMosquitto, user: str | None, password: str | None) -> MqttSettings:
     return MqttSettings(url=broker.url, username=user, password=SecretStr(password) if password else None)
 
@@ -112,8 +122,7 @@ def connect(broker: ProdMosquitto) -> Iterator[Any]:
 
     yield make
     for c in made:
-        c.disconnect()
-        c.loop_stop()
+        _close(c)
 
 
 def _refused(broker: ProdMosquitto, user: str | None, password: str | None) -> str:
@@ -267,6 +276,33 @@ def test_simulated_field_devices_reach_their_gateway_only(tmp_path: Path) -> Non
         assert other_gateway.messages() == []
     finally:
         for c in clients:
-            c.disconnect()
-            c.loop_stop()
+            _close(c)
         broker.kill()
+
+
+QUEUE_SETTINGS = (
+    "max_queued_messages",
+    "max_queued_bytes",
+    "max_inflight_messages",
+    "max_packet_size",
+    "persistence",
+    "autosave_interval",
+    "persistent_client_expiration",
+)
+
+
+def _settings_of(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if words and not words[0].startswith("#") and words[0] in QUEUE_SETTINGS:
+            out[words[0]] = " ".join(words[1:])
+    return out
+
+
+def test_production_keeps_the_platform_broker_queue_settings() -> None:
+    platform = _settings_of(MOSQUITTO_DIR / "mosquitto.conf")
+    production = _settings_of(PROD_CONF)
+    assert set(production) == set(QUEUE_SETTINGS)
+    assert production == platform
+    assert int(production["max_queued_messages"]) == 0 or int(production["max_queued_messages"]) >= 1_000_000
