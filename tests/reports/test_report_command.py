@@ -94,3 +94,20 @@ def test_bad_scope_or_period_is_one_clear_line(
     assert err[-1].startswith("error: ")
     assert says in err[-1]
     assert not out.exists()
+
+
+def test_a_year_report_shows_its_progress(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "year.csv"
+    argv = ["report", "--scope", "city", "--period", "2026", "--format", "csv", "-o", str(out)]
+    assert main([*argv, "--config", str(config_file)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    steps = [line.split()[1] for line in err if line.startswith("report: ")]
+    assert steps[0] == "read"
+    assert steps[-3:] == ["compute", "render", "wrote"]
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 365 * 96  # a whole year of 15-min intervals (23 + 25 hours on the clock-change days)
+    # a year with five days of data says how little of it was measured
+    assert float(rows[0]["coverage_share"]) == 0.0
+    assert err[-1].startswith("warning: data coverage")
