@@ -13,6 +13,7 @@ Errors: ``sqlite3.OperationalError`` / ``DatabaseError`` (locked, disk full, I/O
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 COMPACTED = "_compacted"  # the worker of compacted sequence records
+REFRESH_CHUNK = 500  # 15-min buckets recomputed per transaction
 COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 
@@ -234,11 +236,11 @@ class SqliteStore:
         if self.raw_retention_days is not None:
             cutoff = bucket_start(_now_ms() - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
 
-        def tx(db: sqlite3.Connection) -> int:
+        def tx(chunk: list[tuple[str, str, int]], db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
             days: set[tuple[str, str, int]] = set()
             done = 0
-            for device, qty, b in sorted(dirty):
+            for device, qty, b in chunk:
                 if cutoff is not None and b < cutoff:
                     continue  # raw points of this bucket are past retention: keep its rollup as it is
                 _put_stats(db, "rollup_15m", device, qty, b, _bucket_stats(db, device, qty, b))
@@ -251,18 +253,24 @@ class SqliteStore:
                     (device, qty, d, d + ROLLUP_1D_MS),
                 ).fetchall()
                 _put_stats(db, "rollup_1d", device, qty, d, merge([_stat_row(r) for r in rows], ROLLUP_1D_MS))
-            if cutoff is not None and time.monotonic() - self._last_retention > 3600:
-                db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,))
-                self._last_retention = time.monotonic()
             db.execute("COMMIT")
             return done
 
+        # in chunks, each its own transaction, so that readers are not kept waiting by a large backfill
+        pending = sorted(dirty)
+        done = 0
         try:
-            return self._run(tx)
+            while pending:
+                chunk, pending = pending[:REFRESH_CHUNK], pending[REFRESH_CHUNK:]
+                done += self._run(functools.partial(tx, chunk))
         except StoreUnavailableError:
             with self._lock:
-                self._dirty |= dirty  # try again next time
+                self._dirty.update(chunk, pending)  # try again next time
             raise
+        if cutoff is not None and time.monotonic() - self._last_retention > 3600:
+            self._run(lambda db: db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,)))
+            self._last_retention = time.monotonic()
+        return done
 
     # ------------------------------------------------------------------ health, sequences, counters
 
