@@ -32,9 +32,25 @@ def key_of(*parts: str | int) -> int:
     return (hi << 32) | lo
 
 
+_SCALAR_PATH_MAX = 8  # below this many indices plain integers beat numpy's per-call overhead
+
+
+def _hash_one(seed: int, key: int, index: int) -> float:
+    """:func:`hash_uniform` for one index with Python integers (bit-identical to the numpy path)."""
+    base = ((seed & _MASK) * 0x9E3779B97F4A7C15 ^ key) & _MASK
+    z = ((index & _MASK) * 0x9E3779B97F4A7C15 + base) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    z ^= z >> 31
+    return (z >> 11) / float(1 << 53)
+
+
 def hash_uniform(seed: int, key: int, index: npt.ArrayLike) -> FloatArray:
     """Uniform numbers in [0, 1) for integer ``index`` (array), given ``seed`` and ``key``."""
-    idx = np.atleast_1d(np.asarray(index, dtype=np.int64)).astype(np.uint64)
+    raw = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    if raw.size <= _SCALAR_PATH_MAX:
+        return np.array([_hash_one(seed, key, int(i)) for i in raw.ravel()], dtype=np.float64).reshape(raw.shape)
+    idx = raw.astype(np.uint64)
     base = np.uint64(((seed & _MASK) * 0x9E3779B97F4A7C15 ^ key) & _MASK)
     with np.errstate(over="ignore"):
         z = idx * _GOLDEN + base

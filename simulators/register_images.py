@@ -9,6 +9,7 @@ wrap modulo 2^32 as SunSpec acc32 does.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,10 +134,15 @@ class Identity:
 
 def common_model(ident: Identity) -> list[int]:
     """Addresses 40000–40069: 'SunS', model 1 (L 66)."""
+    return list(_common_model(ident))
+
+
+@functools.lru_cache(maxsize=4096)
+def _common_model(ident: Identity) -> tuple[int, ...]:
     words = [*SUNSPEC_MARKER, 1, COMMON_LEN]
     words += string(MANUFACTURER, 16) + string(ident.profile, 16) + string(ident.role, 8)
     words += string(VERSION, 8) + string(ident.device_id, 16) + [ident.unit_id & 0xFFFF, 0]
-    return words
+    return tuple(words)
 
 
 def _g(values: Mapping[str, float], name: str, default: float = float("nan")) -> float:

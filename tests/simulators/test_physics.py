@@ -190,3 +190,14 @@ def test_chp_turns_biogas_into_electricity_and_heat() -> None:
     np.testing.assert_allclose(c.power_w[running], np.minimum(fuel_w * 0.38, 250_000)[running])
     np.testing.assert_allclose(c.heat_power_w, fuel_w * 0.45)
     assert np.all(c.power_w + c.heat_power_w <= fuel_w + 1e-9)  # no more out than the gas brings
+
+
+def test_scalar_and_vector_noise_paths_are_bit_identical() -> None:
+    from simulators.noise import hash_uniform
+
+    idx = np.random.default_rng(1).integers(-(2**40), 2**40, 500)
+    vector = hash_uniform(2050, 123_456_789_123, idx)
+    scalar = np.concatenate([hash_uniform(2050, 123_456_789_123, idx[i : i + 1]) for i in range(len(idx))])
+    assert np.array_equal(vector, scalar)
+    assert vector.min() >= 0.0
+    assert vector.max() < 1.0
