@@ -135,6 +135,9 @@ def _metrics(
         interval_s=interval_s,
         emission_factor_g_per_kwh=factor,
         counted=counted,
+        cover_wh=None
+        if netted
+        else np.sum([np.minimum(f.generation_wh - (f.charge_wh - f.discharge_wh), f.load_wh) for f in flows], axis=0),
     )
     return m, att.grid_supply_wh, imp, exp
 

@@ -76,15 +76,19 @@ def period_metrics(
     interval_s: int,
     emission_factor_g_per_kwh: float,
     counted: npt.NDArray[np.bool_] | None = None,
+    cover_wh: FloatArray | None = None,
 ) -> Metrics:
     """Metrics from per-interval flows [Wh]; ``counted`` (bool per interval) limits time autonomy
-    to the intervals that have data."""
+    to the intervals that have data; ``cover_wh`` is min(G − S, L) per interval when it must be
+    summed site by site (the sum of sites alone), else it is taken from the totals."""
     n = load_wh.shape[0]
     g = np.sum(list(generation_by_source_wh.values()), axis=0) if generation_by_source_wh else np.zeros(n)
     sum_l, sum_g = float(load_wh.sum()), float(np.sum(g))
     sum_i, sum_x = float(import_wh.sum()), float(export_wh.sum())
     sum_lg = float(min(grid_supply_wh.sum(), sum_l))
-    cover = float(np.minimum(g - (charge_wh - discharge_wh), load_wh).sum())
+    if cover_wh is None:
+        cover_wh = np.minimum(g - (charge_wh - discharge_wh), load_wh)
+    cover = float(np.sum(cover_wh))
     e = import_wh - export_wh
     peak_e = float(np.max(np.abs(e))) if n else 0.0
     gii = float(np.std(e) / peak_e) if peak_e > 0 else (0.0 if n else None)

@@ -8,8 +8,10 @@ Shared by the API (``GET /api/v1/autonomy``) and the ``report`` command::
 I/O lives here; the formulas live in :mod:`autonomy` (pure numpy).
 """
 
+from autonomy_queries.cache import TtlCache
 from autonomy_queries.reading import (
     QUANTITIES_BY_ROLE,
+    EnergyCache,
     compute_autonomy,
     device_energy,
     scope_inputs,
@@ -18,7 +20,9 @@ from autonomy_queries.scopes import ScopeError, parse_scope, scope_sites
 
 __all__ = [
     "QUANTITIES_BY_ROLE",
+    "EnergyCache",
     "ScopeError",
+    "TtlCache",
     "compute_autonomy",
     "device_energy",
     "parse_scope",

@@ -30,9 +30,12 @@ from autonomy import (
     power_energy,
 )
 from autonomy.counters import FloatArray, StatusArray
+from autonomy_queries.cache import TtlCache
 from autonomy_queries.scopes import scope_sites
 from configuration.topology import DeviceConfig, PlatformConfig
 from storage.base import IntervalStat, Store
+
+EnergyCache = TtlCache[tuple[DeviceEnergy, tuple[str, ...]]]
 
 # role → (supply quantities, draw quantities), each in order of preference
 QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -45,13 +48,15 @@ POWER = "active_power_w"
 
 
 def _stats_arrays(stats: list[IntervalStat], start_ms: int, n: int, interval_ms: int) -> dict[str, FloatArray]:
+    """Columns of ``stats`` on the grid of ``n + 1`` intervals from ``start_ms`` (zeros where absent)."""
     cols = {k: np.zeros(n + 1) for k in ("first", "last", "minimum", "maximum", "mean", "count")}
-    for st in stats:
-        i = (st.start_ms - start_ms) // interval_ms
-        if 0 <= i <= n:
-            cols["first"][i], cols["last"][i] = st.first, st.last
-            cols["minimum"][i], cols["maximum"][i] = st.minimum, st.maximum
-            cols["mean"][i], cols["count"][i] = st.mean, st.count
+    if not stats:
+        return cols
+    idx = (np.fromiter((st.start_ms for st in stats), dtype=np.int64, count=len(stats)) - start_ms) // interval_ms
+    keep = (idx >= 0) & (idx <= n)
+    for name in cols:
+        values = np.fromiter((getattr(st, name) for st in stats), dtype=np.float64, count=len(stats))
+        cols[name][idx[keep]] = values[keep]
     return cols
 
 
@@ -116,7 +121,14 @@ def device_energy(
 
 
 def scope_inputs(
-    store: Store, config: PlatformConfig, scope: str, start_ms: int, end_ms: int, interval_s: int
+    store: Store,
+    config: PlatformConfig,
+    scope: str,
+    start_ms: int,
+    end_ms: int,
+    interval_s: int,
+    *,
+    cache: EnergyCache | None = None,
 ) -> ScopeInputs:
     """The engine's inputs for ``scope`` over [start_ms, end_ms) cut in ``interval_s`` intervals
     (``start_ms`` is aligned down and ``end_ms`` up to the interval)."""
@@ -127,7 +139,7 @@ def scope_inputs(
     latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
     sites = []
     for district, site in pairs:
-        devices = [device_energy(store, dev, start, n, interval_s)[0] for dev in site.devices]
+        devices = [_cached_energy(store, dev, start, n, interval_s, cache) for dev in site.devices]
         batteries = [
             BatteryState(dev.id, dev.capacity_wh, latest_soc.get(dev.id))
             for dev in site.devices
@@ -137,15 +149,32 @@ def scope_inputs(
     return ScopeInputs(scope, start, n, sites)
 
 
+def _cached_energy(
+    store: Store, dev: DeviceConfig, start: int, n: int, interval_s: int, cache: EnergyCache | None
+) -> DeviceEnergy:
+    if cache is None:
+        return device_energy(store, dev, start, n, interval_s)[0]
+    key = (id(store), dev.id, dev.role, start, n, interval_s)
+    return cache.get_or_compute(key, lambda: device_energy(store, dev, start, n, interval_s))[0]
+
+
 def compute_autonomy(
-    store: Store, config: PlatformConfig, scope: str, start_ms: int, end_ms: int, interval_s: int
+    store: Store,
+    config: PlatformConfig,
+    scope: str,
+    start_ms: int,
+    end_ms: int,
+    interval_s: int,
+    *,
+    cache: EnergyCache | None = None,
 ) -> AutonomyResult:
     """Autonomy of ``scope`` (``city`` | ``district:<id>`` | ``site:<id>``) over [start_ms, end_ms),
     with the emission factor and coverage threshold of ``config.services.metrics``.
+    ``cache``: reuse device energies read in the last ``cache.ttl_s`` seconds.
     Raises :class:`autonomy_queries.ScopeError` for an unknown scope."""
     metrics = config.services.metrics
     return compute_scope(
-        scope_inputs(store, config, scope, start_ms, end_ms, interval_s),
+        scope_inputs(store, config, scope, start_ms, end_ms, interval_s, cache=cache),
         interval_s=interval_s,
         emission_factor_g_per_kwh=metrics.grid_emission_factor_g_per_kwh,
         coverage_threshold=metrics.coverage_threshold,

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from autonomy_queries import EnergyCache
 from configuration.topology import PlatformConfig
 from dashboard_api.deps import RateLimiter
 from dashboard_api.errors import install_error_handlers
@@ -29,6 +30,7 @@ from storage.base import Store
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+ENERGY_CACHE_TTL_S = 60.0
 OPTIONAL_ROUTERS = ("dashboard_api.web.routes", "reports.routes")
 
 DESCRIPTION = """\
@@ -81,6 +83,8 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.telemetry = Telemetry()
+    # device energies of recent autonomy queries, shared by requests (new data shows within ENERGY_CACHE_TTL_S)
+    app.state.energy_cache = EnergyCache(ttl_s=ENERGY_CACHE_TTL_S, max_entries=2048)
     install_error_handlers(app)
     for module in (status, live, series, autonomy, operations):
         app.include_router(module.router, prefix=API_PREFIX)

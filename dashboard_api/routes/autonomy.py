@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from autonomy_queries import ScopeError, compute_autonomy, scope_sites
@@ -43,6 +43,7 @@ EXAMPLE = {
 )
 def autonomy(
     key: StaffKey,
+    request: Request,
     config: ConfigDep,
     store: StoreDep,
     settings: ApiSettingsDep,
@@ -61,6 +62,8 @@ def autonomy(
     step = interval_s(interval) if interval is not None else config.services.metrics.interval_minutes * 60
     rng = time_range(start, end, settings)
     check_points(rng, step, settings, "interval")
-    result = compute_autonomy(store, config, scope, rng.start_ms, rng.end_ms, step)
+    result = compute_autonomy(
+        store, config, scope, rng.start_ms, rng.end_ms, step, cache=request.app.state.energy_cache
+    )
     body = json.dumps(autonomy_dict(result, with_series=series), separators=(",", ":"), allow_nan=False)
     return Response(body, media_type="application/json")

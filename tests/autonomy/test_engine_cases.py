@@ -175,3 +175,12 @@ def test_power_integration_is_flagged() -> None:
     assert "power_integrated:a-load" in r.flags
     assert r.coverage.integrated_share == 1.0
     assert r.complete
+
+
+def test_sum_of_sites_load_cover_is_summed_site_by_site() -> None:
+    a = site("a", load=[5], pv=[10], imp=[0], exp=[5])
+    b = site("b", load=[5], imp=[5], exp=[0])
+    r = run("district:d", a, b)
+    assert r.metrics.load_cover_factor == 1.0  # min(10, 10) / 10: the district shares the surplus
+    assert r.sum_of_sites is not None
+    assert r.sum_of_sites.load_cover_factor == pytest.approx(0.5)  # (min(10, 5) + min(0, 5)) / 10

@@ -1,0 +1,226 @@
+"""Benchmark of the autonomy engine and API (not collected by pytest): ``python bench/bench_autonomy.py``.
+
+1. A city-year (2026) of the default Amiens scenario at 15-min intervals, from the simulators'
+   backfill, stored once in an embedded store (``var/bench/city-year.sqlite``, reused by later
+   runs); ``GET /api/v1/autonomy?scope=city`` over the year through the real app, cold then warm
+   (target: warm < 0.5 s).
+2. The numpy engine against a plain-Python reference of the same formulas on the same inputs
+   (target: ≥ 50×), after checking that both give the same self-sufficiency.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autonomy import ScopeInputs, SiteInputs, compute_scope  # noqa: E402
+from autonomy_queries import scope_inputs  # noqa: E402
+from configuration.loader import load_config  # noqa: E402
+from configuration.services import ApiKey, StoreSettings  # noqa: E402
+from configuration.topology import PlatformConfig  # noqa: E402
+from dashboard_api.deps import digest  # noqa: E402
+from dashboard_api.main import create_app  # noqa: E402
+from readings.model import DeviceContext, StoredReading  # noqa: E402
+from simulators.backfill import generate  # noqa: E402
+from storage.base import Store  # noqa: E402
+from storage.factory import open_store  # noqa: E402
+
+log = logging.getLogger("bench_autonomy")
+START = 1_767_222_000_000  # 2026-01-01T00:00+01:00
+END = 1_798_758_000_000  # 2027-01-01T00:00+01:00
+KEY = "bench-staff-key-0123456789"
+ENGINE_QUANTITIES = {
+    "energy_import_wh",
+    "energy_export_wh",
+    "energy_produced_wh",
+    "energy_consumed_wh",
+    "energy_charged_wh",
+    "energy_discharged_wh",
+    "soc_pct",
+}
+
+
+def config_with_key() -> PlatformConfig:
+    config = load_config(ROOT / "config" / "amiens.yaml", environ={})
+    api = config.services.api.model_copy(update={"keys": [ApiKey(name="bench", role="staff", sha256=digest(KEY))]})
+    return config.model_copy(update={"services": config.services.model_copy(update={"api": api})})
+
+
+def fill(store: Store, config: PlatformConfig) -> int:
+    """The backfill's counters (what the engine reads) for the year, in 5 000-point batches."""
+    ctx = {dev.id: DeviceContext(d.id, s.id, dev.id, dev.role, dev.source or "") for d, s, dev in config.devices()}
+    batch: list[StoredReading] = []
+    n = 0
+    for r in generate(config, START - 900_000, END, 900):
+        if r.quantity in ENGINE_QUANTITIES:
+            batch.append(StoredReading(ctx[r.device], r.quantity, r.ts_ms, r.value, r.quality))
+        if len(batch) >= 5000:
+            n += store.write(batch).written
+            batch = []
+    n += store.write(batch).written if batch else 0
+    store.refresh_rollups()
+    return n
+
+
+# ----------------------------------------------------------------- plain-Python reference
+
+
+def _site_flows(s: SiteInputs, n: int) -> tuple[list[float], ...]:
+    g, load, c, d, imp, exp = ([0.0] * n for _ in range(6))
+    has_load = has_grid = False
+    for dev in s.devices:
+        sup, dr = dev.supply_wh.tolist(), dev.draw_wh.tolist()
+        for i in range(n):
+            if dev.role == "production":
+                g[i] += sup[i]
+            elif dev.role == "consumption":
+                load[i] += dr[i]
+            elif dev.role == "storage":
+                d[i] += sup[i]
+                c[i] += dr[i]
+            else:
+                imp[i] += sup[i]
+                exp[i] += dr[i]
+        has_load |= dev.role == "consumption"
+        has_grid |= dev.role == "grid"
+    for i in range(n):
+        if not has_load:
+            load[i] = max(g[i] + d[i] + imp[i] - c[i] - exp[i], 0.0)
+        if not has_grid:
+            net = load[i] + c[i] - g[i] - d[i]
+            imp[i], exp[i] = max(net, 0.0), max(-net, 0.0)
+    return g, load, c, d, imp, exp
+
+
+def _reference_metrics(sites: list[tuple[list[float], ...]], n: int, netted: bool) -> dict[str, float]:
+    """Self-sufficiency, self-consumption, load cover factor, time autonomy and grid interaction
+    index of ``sites`` (netted or not), as plain loops over the intervals."""
+    k = [1.0] * n
+    imp_s, exp_s = [0.0] * n, [0.0] * n
+    for i in range(n):
+        total = sum(site[4][i] for site in sites)
+        net = sum(site[4][i] - site[5][i] for site in sites)
+        if netted:
+            k[i] = min(max(net, 0.0) / total, 1.0) if total > 0 else 1.0
+            imp_s[i], exp_s[i] = max(net, 0.0), max(-net, 0.0)
+        else:
+            imp_s[i], exp_s[i] = total, sum(site[5][i] for site in sites)
+    grid_total = load_total = gen_total = cover = 0.0
+    for g, load, c, d, imp, _ in sites:
+        cg = [0.0] * n
+        idirect = [0.0] * n
+        dl = [0.0] * n
+        for i in range(n):
+            surplus = max(g[i] - load[i], 0.0)
+            raw_cg = min(max(c[i] - surplus, 0.0), imp[i])
+            raw_id = min(max(imp[i] - raw_cg, 0.0), load[i])
+            cg[i], idirect[i] = raw_cg * k[i], raw_id * k[i]
+            dl[i] = min(d[i], max(load[i] - min(g[i], load[i]) - raw_id, 0.0))
+        charged = sum(c)
+        rho = sum(cg) / charged if charged > 0 else 1.0
+        for i in range(n):
+            grid_total += min(idirect[i] + rho * dl[i], load[i])
+            load_total += load[i]
+            gen_total += g[i]
+            if not netted:
+                cover += min(g[i] - (c[i] - d[i]), load[i])
+    if netted:
+        for i in range(n):
+            g_i = sum(site[0][i] for site in sites)
+            s_i = sum(site[2][i] - site[3][i] for site in sites)
+            cover += min(g_i - s_i, sum(site[1][i] for site in sites))
+    e = [imp_s[i] - exp_s[i] for i in range(n)]
+    mean = sum(e) / n
+    peak = max(abs(x) for x in e)
+    std = (sum((x - mean) ** 2 for x in e) / n) ** 0.5
+    return {
+        "self_sufficiency": 1.0 - min(grid_total, load_total) / load_total,
+        "self_consumption": 1.0 - min(sum(exp_s), gen_total) / gen_total if gen_total else float("nan"),
+        "load_cover_factor": min(max(cover / load_total, 0.0), 1.0),
+        "time_autonomy": sum(1 for x in imp_s if x < 1.0) / n,
+        "grid_interaction_index": std / peak if peak else 0.0,
+    }
+
+
+def reference(inputs: ScopeInputs) -> dict[str, float]:
+    """What the engine computes for a city — the netted scope, the sum of sites and each site —
+    with the same formulas as plain Python loops."""
+    n = inputs.n_intervals
+    flows = [_site_flows(s, n) for s in inputs.sites]
+    out = _reference_metrics(flows, n, netted=True)
+    _reference_metrics(flows, n, netted=False)
+    for f in flows:
+        _reference_metrics([f], n, netted=False)
+    return out
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    config = config_with_key()
+    path = ROOT / "var" / "bench" / "city-year.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists()
+    store = open_store(StoreSettings(backend="sqlite", path=str(path), rollup_refresh_s=3600))
+    try:
+        if fresh:
+            t = time.perf_counter()
+            n = fill(store, config)
+            log.info("stored a city-year of counters: %d readings in %.1f s", n, time.perf_counter() - t)
+        app = create_app(config, store)
+        transport = httpx.ASGITransport(app=app)
+
+        async def call() -> float:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+                t0 = time.perf_counter()
+                r = await c.get(
+                    "/api/v1/autonomy",
+                    params={"scope": "city", "start": "2026-01-01", "end": "2027-01-01", "interval": "15m"},
+                    headers={"Authorization": f"Bearer {KEY}"},
+                )
+                elapsed = time.perf_counter() - t0
+                r.raise_for_status()
+                return elapsed
+
+        import asyncio
+
+        cold = asyncio.run(call())
+        warm = min(asyncio.run(call()) for _ in range(3))
+        print(
+            f"API  city-year autonomy (15 min, {(END - START) // 900_000} intervals): cold {cold:.3f} s, warm {warm:.3f} s (target < 0.5 s)"
+        )
+
+        inputs = scope_inputs(store, config, "city", START, END, 900)
+    finally:
+        store.close()
+    t0 = time.perf_counter()
+    runs = 5
+    for _ in range(runs):
+        result = compute_scope(inputs, interval_s=900)
+    t_numpy = (time.perf_counter() - t0) / runs
+    t0 = time.perf_counter()
+    ref = reference(inputs)
+    t_python = time.perf_counter() - t0
+    for name, value in ref.items():
+        mine = getattr(result.metrics, name)
+        if not np.isclose(mine, value, rtol=1e-9, atol=1e-12):
+            raise SystemExit(f"engine and reference differ on {name}: {mine} vs {value}")
+    ss = ref["self_sufficiency"]
+    print(f"ENGINE numpy {t_numpy * 1000:.1f} ms (all metrics, sites, sum of sites, coverage)")
+    print(
+        f"ENGINE plain Python {t_python * 1000:.1f} ms (same metrics, sites, sum of sites); ratio {t_python / t_numpy:.0f}x (target >= 50x)"
+    )
+    print(f"city 2026: self-sufficiency {ss:.4f}, same as the reference for {', '.join(ref)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
