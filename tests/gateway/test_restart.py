@@ -150,3 +150,60 @@ def test_configuration_errors_are_one_line(
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: ")
     assert message in lines[0]
+
+
+ALL_CONFIG = """\
+city: {{id: test}}
+services:
+  mqtt: {{url: "{url}", topic_root: {root}}}
+gateways:
+  - {{id: gw-a, buffer_path: "{tmp}/a.sqlite", publish_interval_s: 0.2}}
+  - {{id: gw-b, buffer_path: "{tmp}/b.sqlite", publish_interval_s: 0.2}}
+districts:
+  - id: d
+    sites:
+      - id: sa
+        gateway: gw-a
+        devices:
+          - {{id: ma, role: grid, address: "{address}", profile: sunspec-meter-203, poll_interval_s: 0.2}}
+      - id: sb
+        gateway: gw-b
+        devices:
+          - {{id: mb, role: grid, address: "{address_b}", profile: sunspec-meter-203, poll_interval_s: 0.2}}
+"""
+
+
+async def test_all_gateways_in_one_process_stop_cleanly_on_sigterm(
+    mosquitto: Mosquitto,
+    unique_name: str,
+    tmp_path: Path,
+    meter: ModbusTestDevice,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    other = ModbusTestDevice(meter_image())
+    await other.start()
+    try:
+        config = tmp_path / "config.yaml"
+        text = ALL_CONFIG.format(
+            url=mosquitto.url, root=unique_name, tmp=tmp_path, address=meter.address, address_b=other.address
+        )
+        config.write_text(text)
+        await _run_all_and_stop(config, tmp_path, processes)
+    finally:
+        await other.stop()
+
+
+async def _run_all_and_stop(config: Path, tmp_path: Path, processes: list[subprocess.Popen[bytes]]) -> None:
+    proc = gateway_process(config, "--all")
+    processes.append(proc)
+    await async_wait_for(
+        lambda: stored_count(tmp_path / "a.sqlite") >= 3 and stored_count(tmp_path / "b.sqlite") >= 3,
+        timeout=60,
+        what="both gateways buffering",
+    )
+    proc.send_signal(signal.SIGTERM)
+    await async_wait_for(lambda: proc.poll() is not None, timeout=30, what="a clean exit")
+    assert proc.returncode == 0
+    a, b = stored(tmp_path / "a.sqlite"), stored(tmp_path / "b.sqlite")
+    assert {r.device for body in a.values() for r in decode(body).readings} == {"ma"}
+    assert {r.device for body in b.values() for r in decode(body).readings} == {"mb"}
