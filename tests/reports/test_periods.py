@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports.periods import PeriodError, parse_period
 
@@ -59,3 +61,17 @@ def test_clock_change_days_have_23_and_25_hours() -> None:
 def test_bad_periods_say_why(text: str, says: str) -> None:
     with pytest.raises(PeriodError, match=says):
         parse_period(text)
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
+def test_day_month_quarter_year_of_a_date_contain_it_and_tile_the_calendar(d: date) -> None:
+    month = parse_period(f"{d.year:04d}-{d.month:02d}")
+    quarter = parse_period(f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}")
+    for p in (parse_period(d.isoformat()), month, quarter, parse_period(f"{d.year:04d}")):
+        assert p.first_day <= d <= p.last_day
+        assert p.start_ms < p.end_ms
+        # local midnights: 22:00 or 23:00 UTC the day before
+        assert _utc(p.start_ms).hour in (22, 23)
+    # the next month starts where this one ends
+    nxt = month.last_day + timedelta(days=1)
+    assert parse_period(f"{nxt.year:04d}-{nxt.month:02d}").start_ms == month.end_ms
