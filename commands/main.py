@@ -17,28 +17,39 @@ from collections.abc import Sequence
 
 from configuration.errors import StartupError
 
-# subcommand modules, in the order of `--help`
-SUBCOMMAND_MODULES = (
-    "simulators.cli",
-    "gateway.cli",
-    "ingest.cli",
-    "dashboard_api.cli",
-    "commands.demo",
-    "commands.check_config",
-    "reports.cli",
-)
+# subcommand → the module that registers it, in the order of `--help`
+SUBCOMMANDS = {
+    "simulate": "simulators.cli",
+    "gateway": "gateway.cli",
+    "ingest": "ingest.cli",
+    "api": "dashboard_api.cli",
+    "demo": "commands.demo",
+    "check-config": "commands.check_config",
+    "report": "reports.cli",
+}
+SUBCOMMAND_MODULES = tuple(SUBCOMMANDS.values())
 
 DEFAULT_CONFIG = os.environ.get("VA_CONFIG", "config/amiens.yaml")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wanted_modules(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """Only the module of the subcommand being run is imported (a service starts faster without
+    FastAPI, matplotlib and friends); ``--help`` or an unknown word imports them all."""
+    if argv is not None:
+        for word in argv:
+            if word in SUBCOMMANDS:
+                return (SUBCOMMANDS[word],)
+    return SUBCOMMAND_MODULES
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ville-autonome",
         description="Ville Autonome 2050: energy IoT platform (simulators, gateway, ingest, API, reports).",
     )
     parser.add_argument("--log-level", default=os.environ.get("VA_LOG_LEVEL", "INFO"), help="logging level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name in _wanted_modules(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -60,7 +71,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
