@@ -47,7 +47,10 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "balance_ratio": {"fr": "Ratio production / consommation", "en": "Generation / load ratio"},
     "peak_import_w": {"fr": "Pointe de soutirage", "en": "Peak import"},
     "avoided_co2_kg": {"fr": "CO₂ évité", "en": "Avoided CO₂"},
-    "battery_hours": {"fr": "Autonomie batterie (fin de période)", "en": "Battery autonomy (end of period)"},
+    "battery_hours": {
+        "fr": "Autonomie batterie (dernier état connu, au dernier déficit)",
+        "en": "Battery autonomy (latest state, at the latest deficit)",
+    },
     "soc_pct": {"fr": "État de charge", "en": "State of charge"},
     "source.hydro": {"fr": "Hydraulique", "en": "Hydro"},
     "source.pv": {"fr": "Photovoltaïque", "en": "Solar PV"},
