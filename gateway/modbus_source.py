@@ -28,8 +28,9 @@ from gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutE
 from gateway.planning import ReadRequest, plan_reads
 from gateway.quality import ValueTracker, decode_point, failed_readings
 from readings.model import Quality, Reading
+from registers.catalog import AUTO_SUNSPEC
 from registers.codec import DecodedValue, decode
-from registers.profile import Profile
+from registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class ModbusPoller:
         self,
         device: DeviceConfig,
         role: str,
-        profile: Profile,
+        profile: Profile | None,
         connection: Connection,
         emit: Emit,
         state: DeviceState,
@@ -180,7 +181,6 @@ class ModbusPoller:
     ) -> None:
         self.device = device
         self.role = role
-        self.profile = profile
         self.connection = connection
         self.emit = emit
         self.state = state
@@ -188,12 +188,15 @@ class ModbusPoller:
         self.on_poll_start = on_poll_start
         self.clock_ms = clock_ms
         self.tracker = ValueTracker(stuck_after_ms=int(device.stuck_after_s * 1000) if device.stuck_after_s else None)
-        self._discovered = profile.sunspec is None or not device.sunspec_discovery
+        self.auto = profile is None  # profile "sunspec": chosen from the models discovered
+        if profile is None:
+            profile = Profile(name=AUTO_SUNSPEC, points=(), sunspec=SunSpecLayout(40000, ()))
+        self._discovered = not self.auto and (profile.sunspec is None or not device.sunspec_discovery)
         self.stopping = False
         self._plan(profile)
 
     def _plan(self, profile: Profile) -> None:
-        self.profile = profile
+        self.profile: Profile = profile
         self.requests: list[ReadRequest] = plan_reads(profile.needed(self.role), max_gap=profile.max_gap)
 
     async def run(self) -> None:
@@ -229,8 +232,12 @@ class ModbusPoller:
         timeout = self.device.timeout_s
         unit = self.device.unit_id
         try:
-            if not self._discovered:
-                await self._discover(unit, timeout)
+            if not self._discovered and not await self._discover(unit, timeout):
+                state.count("no_known_sunspec_model")
+                state.failures += 1
+                state.online = True  # it answered, but the gateway cannot read it
+                state.last_quality = str(Quality.DECODE_ERROR)
+                return False
             blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]] = []
             answered = False
             for req in self.requests:
@@ -275,13 +282,28 @@ class ModbusPoller:
         self.emit(failed_readings(self.device.id, quantities, ts_ms, Quality.TIMEOUT))
         return False
 
-    async def _discover(self, unit: int, timeout_s: float) -> None:
+    async def _discover(self, unit: int, timeout_s: float) -> bool:
+        """Walk the SunSpec chain; move (or, for ``profile: sunspec``, choose) the profile.
+        ``False`` if an automatic profile cannot be chosen (retried at the next poll)."""
         found = await discover_sunspec(self.connection, unit, timeout_s)
-        self._discovered = True
         if found is None:
+            if self.auto:
+                log.warning("device %s: no SunSpec marker: set a register profile", self.device.id)
+                return False
+            self._discovered = True
             log.warning("device %s: no SunSpec marker found; using the profile's default layout", self.device.id)
-            return
+            return True
         _, models = found
+        if self.auto:
+            chosen = profile_for_models(m for m, _, _ in models)
+            if chosen is None:
+                log.warning(
+                    "device %s: no shipped profile for SunSpec models %s", self.device.id, [m[0] for m in models]
+                )
+                return False
+            log.info("device %s: SunSpec models %s → profile %s", self.device.id, [m[0] for m in models], chosen.name)
+            self.profile = chosen
+        self._discovered = True
         addresses = {model_id: address for model_id, address, _ in models}
         missing = [m.id for m in self.profile.sunspec.models if m.id not in addresses] if self.profile.sunspec else []
         if missing:
@@ -289,6 +311,7 @@ class ModbusPoller:
                 "device %s: SunSpec models %s of profile %s not found", self.device.id, missing, self.profile.name
             )
         self._plan(self.profile.rebased(addresses))
+        return True
 
     def _decode(self, blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]], ts_ms: int) -> list[Reading]:
         factors: dict[str, DecodedValue] = {}

@@ -35,6 +35,7 @@ from gateway.uplink import Uplink
 from readings.ack import AckError, decode_ack
 from readings.health import DeviceHealth, encode_health
 from readings.model import Reading
+from registers.catalog import AUTO_SUNSPEC
 from registers.profile import Profile, ProfileError, load_profile
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class GatewayService:
         self.devices: list[tuple[DeviceConfig, str]] = [
             (dev, dev.role) for _, _, dev in config.devices_of_gateway(gateway_id)
         ]
-        self.profiles: dict[str, Profile] = {}
+        self.profiles: dict[str, Profile | None] = {}  # None: "sunspec", chosen by discovery
         problems = []
         for dev, _ in self.devices:
             self.stats.devices[dev.id] = DeviceState(dev.id)
@@ -97,6 +98,9 @@ class GatewayService:
                 continue
             if not dev.profile:
                 problems.append(f"device {dev.id}: a {dev.protocol} device needs a register profile")
+                continue
+            if dev.profile == AUTO_SUNSPEC:
+                self.profiles[dev.id] = None
                 continue
             try:
                 self.profiles[dev.id] = load_profile(dev.profile)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
+# ``profile: sunspec``: no map named; the gateway discovers the SunSpec models and picks the
+# shipped profile whose models the device has (registers.profile.profile_for_models)
+AUTO_SUNSPEC = "sunspec"
 
 
 def profile_path(name: str) -> Path:
@@ -21,4 +24,4 @@ def profile_names() -> list[str]:
 
 
 def profile_exists(name: str) -> bool:
-    return "/" not in name and profile_path(name).is_file()
+    return name == AUTO_SUNSPEC or ("/" not in name and profile_path(name).is_file())

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +37,7 @@ import yaml
 
 from configuration.errors import ConfigError
 from readings.quantities import QUANTITIES
-from registers.catalog import profile_path
+from registers.catalog import profile_names, profile_path
 from registers.codec import DATATYPES, CodecError, register_count
 
 Table = Literal["holding", "input"]
@@ -166,6 +166,21 @@ class Profile:
                 p = replace(p, address=m.address + p.offset)
             points.append(p)
         return replace(self, points=tuple(points), sunspec=layout)
+
+
+def profile_for_models(model_ids: Iterable[int]) -> Profile | None:
+    """The shipped SunSpec profile whose models (besides the common model 1) a device has all of,
+    preferring the one that uses the most of them; ``None`` if none fits."""
+    found = set(model_ids)
+    best: tuple[int, Profile] | None = None
+    for name in profile_names():
+        profile = load_profile(name)
+        if profile.sunspec is None:
+            continue
+        wanted = {m.id for m in profile.sunspec.models} - {1}
+        if wanted and wanted <= found and (best is None or len(wanted) > best[0]):
+            best = (len(wanted), profile)
+    return best[1] if best else None
 
 
 # ---------------------------------------------------------------- loading

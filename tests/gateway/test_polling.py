@@ -13,7 +13,7 @@ from configuration.topology import DeviceConfig
 from gateway.modbus_source import Connection, DeviceState, ModbusPoller, discover_sunspec, make_modbus_client
 from readings.model import Quality, Reading
 from registers.codec import encode
-from registers.profile import load_profile
+from registers.profile import load_profile, profile_for_models
 from tests.gateway.modbus_devices import FILLER_MODEL, METER_VALUES, ModbusTestDevice, meter_image
 from tests.support.waiting import async_wait_for
 
@@ -215,3 +215,50 @@ async def test_modbus_rtu_through_the_serial_transport() -> None:
         assert all(r.quality is Quality.GOOD for r in readings)
     finally:
         await device.stop()
+
+
+async def test_profile_sunspec_is_chosen_by_discovery(meter: ModbusTestDevice) -> None:
+    """``profile: sunspec``: only host, port and unit are known; the model chain picks the map."""
+    config = DeviceConfig.model_validate(
+        {"id": "auto", "role": "grid", "address": meter.address, "profile": "sunspec", "timeout_s": 1.0}
+    )
+    connection = Connection("auto", make_modbus_client(config))
+    readings: list[Reading] = []
+    poller = ModbusPoller(config, "grid", None, connection, readings.extend, DeviceState("auto"))
+    try:
+        assert await poller.poll_once()
+    finally:
+        connection.close()
+    assert poller.profile.name == "sunspec-meter-203"
+    got = {r.quantity: r for r in readings}
+    assert got["active_power_w"].value == METER_VALUES["W"]
+    assert got["energy_import_wh"].quality is Quality.GOOD
+
+
+async def test_profile_sunspec_without_a_known_model_is_counted(rigs: list[Rig]) -> None:
+    device = ModbusTestDevice([0x1234] * 10)  # no "SunS" anywhere
+    await device.start()
+    try:
+        config = DeviceConfig.model_validate(
+            {"id": "auto", "role": "grid", "address": device.address, "profile": "sunspec", "timeout_s": 1.0}
+        )
+        connection = Connection("auto", make_modbus_client(config))
+        state = DeviceState("auto")
+        emitted: list[Reading] = []
+        poller = ModbusPoller(config, "grid", None, connection, emitted.extend, state)
+        try:
+            assert not await poller.poll_once()
+        finally:
+            connection.close()
+        assert state.errors["no_known_sunspec_model"] == 1
+        assert state.failures == 1
+        assert emitted == []
+    finally:
+        await device.stop()
+
+
+def test_profile_for_models() -> None:
+    assert profile_for_models([1, 203]).name == "sunspec-meter-203"  # type: ignore[union-attr]
+    assert profile_for_models([1, 802, 124, 64101]).name == "sunspec-battery-802"  # type: ignore[union-attr]
+    assert profile_for_models([1, 64999, 103]).name == "sunspec-inverter-103"  # type: ignore[union-attr]
+    assert profile_for_models([1, 701]) is None
