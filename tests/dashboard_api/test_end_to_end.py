@@ -44,11 +44,28 @@ def amiens_config() -> PlatformConfig:
     return config.model_copy(update={"services": services})
 
 
+# what the autonomy engine reads (the backfill also has voltages, flows, heads, states…)
+ENGINE_QUANTITIES = frozenset(
+    {
+        "energy_import_wh",
+        "energy_export_wh",
+        "energy_produced_wh",
+        "energy_consumed_wh",
+        "energy_charged_wh",
+        "energy_discharged_wh",
+        "soc_pct",
+    }
+)
+
+
 def store_backfill(store: Store, config: PlatformConfig, start_ms: int, end_ms: int) -> int:
+    """The backfill's readings the engine reads, written in 5 000-point batches."""
     ctx = {dev.id: DeviceContext(d.id, s.id, dev.id, dev.role, dev.source or "") for d, s, dev in config.devices()}
     batch: list[StoredReading] = []
     written = 0
     for r in generate(config, start_ms, end_ms, 900):
+        if r.quantity not in ENGINE_QUANTITIES:
+            continue
         batch.append(StoredReading(ctx[r.device], r.quantity, r.ts_ms, r.value, r.quality))
         if len(batch) == 5000:
             written += store.write(batch).written
