@@ -73,7 +73,7 @@ def demo_config(args: argparse.Namespace) -> PlatformConfig:
 def add_demo_keys(cfg: PlatformConfig) -> dict[str, str]:
     """Create one local key per role for this run; only their hashes enter the configuration."""
     keys = {}
-    for role in ("viewer", "admin"):
+    for role in ("viewer", "staff", "admin"):
         key = secrets.token_urlsafe(24)
         keys[role] = key
         digest = hashlib.sha256(key.encode()).hexdigest()
@@ -100,15 +100,13 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    import uvicorn
     from dashboard_api.main import create_app
     from gateway.service import GatewayService
     from ingest.service import IngestService
+    from mqttlink.embedded_broker import EmbeddedBroker
     from simulators.backfill import publish_backfill
     from simulators.service import SimulatorService
     from storage.factory import open_store
-
-    from mqttlink.embedded_broker import EmbeddedBroker
 
     keys = add_demo_keys(cfg)
     api = cfg.services.api
@@ -132,7 +130,11 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             service = GatewayService(cfg, gw.id)
             gateway_tasks.append(asyncio.create_task(service.run(stop), name=f"gateway-{gw.id}"))
         app = create_app(cfg, store)
-        server = _EmbeddedServer(uvicorn.Config(app, host=api.host, port=api.port, log_level="warning", lifespan="on"))
+        server = _EmbeddedServer(
+            uvicorn.Config(
+                app, host=api.host, port=api.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+            )
+        )
         server_task = asyncio.create_task(server.serve(), name="api")
         while not server.started:
             if server_task.done():
@@ -142,10 +144,11 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
         base = f"http://{api.host}:{api.port}"
         print(
             f"\nVille Autonome 2050 demo is running.\n"
-            f"  dashboard : {base}/?key={keys['viewer']}\n"
-            f"  viewer key: {keys['viewer']}\n"
-            f"  admin key : {keys['admin']}   (reports, configuration)\n"
-            f"  API docs  : {base}/docs\n"
+            f"  dashboard : {base}/?key={keys['staff']}\n"
+            f"  viewer key: {keys['viewer']}   (live values and topology: a wall screen)\n"
+            f"  staff key : {keys['staff']}   (+ history, autonomy, reports)\n"
+            f"  admin key : {keys['admin']}   (+ configuration view)\n"
+            f"  API docs  : {base}/api/v1/docs\n"
             f"  MQTT      : {broker.url}\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
@@ -168,8 +171,14 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
         log.info("demo stopped")
 
 
+# the embedded broker's libraries narrate every state change at INFO
+QUIET_LOGGERS = ("amqtt", "transitions")
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = demo_config(args)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     async def main() -> None:
         stop = asyncio.Event()
