@@ -104,6 +104,8 @@ async def test_kill_9_with_a_full_buffer_loses_nothing(
 
     acker = Acker(MqttSettings(url=mosquitto.url, topic_root=unique_name), GATEWAY).start()
     try:
+        # the broker saw the connection drop: the last will marks the gateway offline (retained)
+        await async_wait_for(lambda: acker.status() == b"offline", timeout=30, what="the last will")
         second = gateway_process(config, "--id", GATEWAY)
         processes.append(second)
         await async_wait_for(
@@ -115,6 +117,7 @@ async def test_kill_9_with_a_full_buffer_loses_nothing(
             timeout=60,
             what="the buffered envelopes and new ones",
         )
+        assert acker.status() == b"online"
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=20) == 0
     finally:
