@@ -32,6 +32,8 @@ def saint_leu(mqtt_url: str, root: str, buffer: Path) -> PlatformConfig:
         for site in district["sites"]:
             for dev in site["devices"]:
                 dev.update(poll_interval_s=0.2, timeout_s=0.4, max_backoff_s=1.0)
+                if dev["id"] == "iko-turbine":
+                    dev["stuck_after_s"] = 1.0
     return PlatformConfig.model_validate(doc)
 
 
@@ -106,5 +108,15 @@ async def test_simulated_faults_through_the_gateway(
             ),
             timeout=30,
             what="byte-swapped voltages flagged",
+        )
+        sim.clear_faults()
+
+        # frozen values: the turbine's gauges are flagged stuck after its 1 s window
+        sim.inject_fault("iko-turbine", "stuck")
+        since = now_ms()
+        await async_wait_for(
+            lambda: any(r.quality is Quality.STUCK for r in readings_of(acker, "iko-turbine", since)),
+            timeout=30,
+            what="stuck turbine values flagged",
         )
         sim.clear_faults()
