@@ -182,7 +182,8 @@ class GatewayService:
             self._seal()  # readings still in memory become durable
             self._pump()
             self._publish_health()
-            self.uplink.stop()
+            # waits for the broker's PUBACK of "offline": off the event loop, which may host the broker (demo)
+            await asyncio.to_thread(self.uplink.stop)
             self._closed = True
             self.buffer.close()
             log.info("gateway %s stopped (%d envelopes left in the buffer)", self.gateway_id, self.stats.buffered)

@@ -1,0 +1,62 @@
+"""`ville-autonome demo` (what `make demo` runs): every part in one process on embedded defaults,
+history backfilled, live values flowing, and Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import httpx
+
+from tests.support.ports import free_port
+from tests.support.processes import CommandProcess
+from tests.support.waiting import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    api_port, mqtt_port = free_port(), free_port()
+    demo = CommandProcess(
+        "demo",
+        [
+            "demo",
+            "-c",
+            str(REPO / "config" / "amiens.yaml"),
+            "--port",
+            str(api_port),
+            "--mqtt-port",
+            str(mqtt_port),
+            "--backfill-days",
+            "1",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        workdir=tmp_path,
+        env={"VA_SIMULATOR_SPEED": "1"},
+    ).start()
+    try:
+        wait_for(lambda: "Press Ctrl-C" in demo.log(), timeout=90, what="the demo to print its URL")
+        log = demo.log()
+        assert f"http://127.0.0.1:{api_port}/?key=" in log
+        key = re.search(r"staff key : (\S+)", log)
+        assert key is not None, log
+        headers = {"Authorization": f"Bearer {key.group(1)}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers=headers, timeout=5) as api:
+            assert api.get("/api/v1/health").json()["status"] == "ok"
+
+            # backfilled history is there, and live readings from every gateway arrive
+            def live_devices() -> set[str]:
+                return {row["device"] for row in api.get("/api/v1/live").json()["values"]}
+
+            wanted = {"chu-grid-meter", "cit-grid-meter", "iko-turbine", "hub-energie-battery"}
+            wait_for(lambda: wanted <= live_devices(), timeout=60, what="live values from every district")
+            assert api.get("/").status_code == 200  # the dashboard page
+        assert demo.proc is not None
+        demo.proc.send_signal(signal.SIGINT)
+        assert demo.proc.wait(timeout=60) == 0
+        assert "Traceback" not in demo.log()
+        assert "demo stopped" in demo.log()
+    finally:
+        demo.stop()
