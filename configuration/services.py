@@ -79,6 +79,7 @@ class IngestSettings(_Section):
     max_future_s: float = Field(default=300.0, ge=0)
     max_past_days: float = Field(default=3650.0, gt=0)
     max_pending_messages: int = Field(default=20_000, ge=1)
+    writers: int = Field(default=2, ge=1, le=8)  # ingest: batches written concurrently (store round trips overlap)
 
 
 class ApiKey(_Section):

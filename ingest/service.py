@@ -121,10 +121,14 @@ class IngestService:
         self._stats = IngestStats()
         self._rejected: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        self._room = threading.Condition(self._stats_lock)  # signalled when pending messages are acknowledged
         self._seen = SeenSequences()
         self._threads: list[threading.Thread] = []
         self._ready: queue.Queue[tuple[list[Incoming], _Work] | None] = queue.Queue(maxsize=1)
-        self._writer_done = threading.Event()
+        self._writer_done = threading.Event()  # set once every writer thread has ended
+        self._writers_alive = 0
+        self._seen_lock = threading.Lock()
+        self._housekeeping = threading.Lock()  # counters and idle rollups: one writer at a time
         self._client: mqtt.Client | None = None
         self._last_counters = 0.0
         self._last_gaps = 0.0
@@ -161,13 +165,18 @@ class IngestService:
         self._stop.clear()
         self._writer_done.clear()
         # what a previous run left unacknowledged comes back from the broker session
+        writers = self.settings.writers
         self._queue = queue.Queue()
-        self._ready = queue.Queue(maxsize=1)
+        self._ready = queue.Queue(maxsize=writers)
         with self._stats_lock:
             self._stats.pending = 0
+            self._writers_alive = writers
         self._threads = [
             threading.Thread(target=self._run_validate, name=f"ingest-validate-{self.client_id}", daemon=True),
-            threading.Thread(target=self._run_write, name=f"ingest-write-{self.client_id}", daemon=True),
+            *(
+                threading.Thread(target=self._run_write, name=f"ingest-write-{self.client_id}-{i}", daemon=True)
+                for i in range(writers)
+            ),
         ]
         for t in self._threads:
             t.start()
@@ -212,9 +221,17 @@ class IngestService:
         )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup)))
-        with self._stats_lock:
+        # The broker should send no more than Receive Maximum unacknowledged messages, but Mosquitto
+        # 2.0.11 releases its whole queue after the first acknowledgements that follow a backlog
+        # (measured). So the bound is also enforced here: at max_pending_messages this (network)
+        # thread waits for the writers, paho stops reading, and TCP leaves the rest with the broker.
+        with self._room:
+            while self._stats.pending >= self.settings.max_pending_messages:
+                if self._stop.is_set():
+                    return  # not acknowledged: the broker re-delivers it to the next session
+                self._room.wait(0.5)
             self._stats.pending += 1
+        self._queue.put(Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup)))
 
     # ------------------------------------------------------------------ worker threads
     #
@@ -237,7 +254,9 @@ class IngestService:
                         return
                     batch, work = [], _Work()
                 elif stopping:
-                    self._hand_over(None)
+                    for _ in range(self.settings.writers):  # one end marker per writer
+                        if not self._hand_over(None):
+                            break
                     return
                 continue
             if not batch:
@@ -250,7 +269,7 @@ class IngestService:
                 batch, work = [], _Work()
 
     def _hand_over(self, item: tuple[list[Incoming], _Work] | None) -> bool:
-        """Give a batch (or the end marker) to the writer; ``False`` if the writer has ended."""
+        """Give a batch (or an end marker) to the writers; ``False`` once every writer has ended."""
         while True:
             try:
                 self._ready.put(item, timeout=0.2)
@@ -274,7 +293,10 @@ class IngestService:
                     return  # store down while stopping: the rest stays unacknowledged, for re-delivery
                 self._publish_counters()
         finally:
-            self._writer_done.set()
+            with self._stats_lock:
+                self._writers_alive -= 1
+                if self._writers_alive <= 0:
+                    self._writer_done.set()
 
     def _process(self, batch: list[Incoming], work: _Work) -> bool:
         """Write one validated batch durably (retrying while the store is down) unless the service
@@ -412,7 +434,9 @@ class IngestService:
                     letters.append((self.topics.deadletter(topic_gw), payload))
             if verdict.gateway is not None and verdict.seq is not None:
                 acks.setdefault(verdict.gateway, []).append(verdict.seq)
-                if not self._seen.add(verdict.gateway, verdict.seq) or item.dup:
+                with self._seen_lock:
+                    new = self._seen.add(verdict.gateway, verdict.seq)
+                if not new or item.dup:
                     duplicates += 1
         # counted before anything is published, so that whoever sees an ack also sees the counts
         with self._stats_lock:
@@ -422,6 +446,7 @@ class IngestService:
             self._stats.health_records += len(work.health)
             self._stats.pending -= len(batch)
             self._rejected.update(rejected)
+            self._room.notify_all()
         if client is not None:
             for topic, payload in letters:
                 client.publish(topic, payload, qos=1)
@@ -434,17 +459,21 @@ class IngestService:
     def _refresh_rollups_while_idle(self) -> None:
         """Quiet moments bring the rollups up to date (under load the store refreshes them itself at
         most every ``rollup_refresh_s``)."""
-        if self._store_down_since is not None:
+        if self._store_down_since is not None or not self._housekeeping.acquire(blocking=False):
             return
         try:
             self.store.refresh_rollups()
         except StoreError as exc:
             log.debug("rollups not refreshed: %s", exc)
+        finally:
+            self._housekeeping.release()
 
     def _publish_counters(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and self._store_down_since is not None:
             return
+        if not self._housekeeping.acquire(blocking=False):
+            return  # another writer is at it
         try:
             if force or now - self._last_gaps >= GAPS_EVERY_S:
                 self._last_gaps = now
@@ -460,6 +489,8 @@ class IngestService:
             log.debug("counters not published: %s", exc)
         except StoreError as exc:
             log.warning("counters not published: %s", exc)
+        finally:
+            self._housekeeping.release()
 
 
 @dataclass(slots=True)

@@ -77,7 +77,9 @@ class InfluxHttp:
         if username:
             raw = f"{username}:{password or ''}".encode()
             self._basic = "Basic " + base64.b64encode(raw).decode()
-        self._conn: http.client.HTTPConnection | None = None
+        # one keep-alive connection per thread: concurrent writers do not wait for each other
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self.major = 0
 
@@ -91,15 +93,23 @@ class InfluxHttp:
         return {}
 
     def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
             cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self._timeout)
-        return self._conn
+            conn = cls(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            with self._lock:
+                if conn in self._all:
+                    self._all.remove(conn)
 
     def request(
         self, method: str, path: str, params: dict[str, str], body: bytes | None = None, content_type: str = ""
@@ -109,25 +119,25 @@ class InfluxHttp:
         headers = self._auth_header()
         if content_type:
             headers["Content-Type"] = content_type
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    conn = self._connection()
-                    conn.request(method, target, body=body, headers=headers)
-                    r = conn.getresponse()
-                    data = r.read()
-                    resp = Response(r.status, data, {k.lower(): v for k, v in r.getheaders()})
-                    if r.getheader("connection", "").lower() == "close":
-                        self._drop()
-                    break
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                    # a kept-alive connection the server closed meanwhile: one fresh try (writes are idempotent)
+        # each thread has its own connection: no lock around the exchange
+        for attempt in (1, 2):
+            try:
+                conn = self._connection()
+                conn.request(method, target, body=body, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                resp = Response(r.status, data, {k.lower(): v for k, v in r.getheaders()})
+                if r.getheader("connection", "").lower() == "close":
                     self._drop()
-                    if attempt == 2:
-                        raise StoreUnavailableError(f"InfluxDB at {self.url}: {exc}") from exc
-                except (OSError, http.client.HTTPException) as exc:
-                    self._drop()
-                    raise StoreUnavailableError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                # a kept-alive connection the server closed meanwhile: one fresh try (writes are idempotent)
+                self._drop()
+                if attempt == 2:
+                    raise StoreUnavailableError(f"InfluxDB at {self.url}: {exc}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop()
+                raise StoreUnavailableError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
         if resp.status >= 500 or resp.status in (401, 403):
             raise StoreUnavailableError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
         return resp
@@ -169,4 +179,7 @@ class InfluxHttp:
 
     def close(self) -> None:
         with self._lock:
-            self._drop()
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
