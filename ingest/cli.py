@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     service = IngestService(config, store, client_id=args.client_id, shared_group=args.shared_group)
     try:
         service.start()
-        log.info("ingest %s running (store %s)", service.client_id, store.ping())
+        log.info("ingest %s running", service.client_id)
         stop.wait()
     finally:
         service.stop()

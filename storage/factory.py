@@ -52,7 +52,7 @@ def open_store(settings: StoreSettings) -> Store:
         store.connect()
     except StoreError as exc:
         http.close()
-        raise StoreStartupError(f"InfluxDB at {settings.url} (database {settings.database!r}): {exc}") from None
+        raise StoreStartupError(f"{exc} (database {settings.database!r})") from None
     if http.major >= 2 and not settings.token:
         http.close()
         raise StoreStartupError(f"InfluxDB {store.version} at {settings.url} needs services.store.token")
