@@ -10,8 +10,9 @@ Rules (docs/metrics.md, "Energy from counters"):
 - energy of interval *i* = ``last[i] − last[j]`` where *j* is the previous interval with data
   (or ``prev_last``, the last value before the period); a counter is robust to missed polls;
 - a decrease is a **reset** (meter cleared or replaced): the energy before it is
-  ``maximum − previous`` and after it ``last − minimum`` (the rise from the first post-reset
-  reading: at most one polling period is lost, and no energy is ever invented);
+  ``maximum − previous`` (when the counter ends the interval below that peak; otherwise the
+  pre-reset rise is unknown and left out) and after it ``last − minimum`` (the rise from the
+  first post-reset reading): energy is lost at a reset, never invented;
 - with ``wrap_wh`` given (a register that rolls over at that value), a decrease is a
   **wrap-around**: energy = ``wrap_wh − previous + last``;
 - intervals without data between two intervals with data share the counter's rise evenly and are
@@ -78,7 +79,10 @@ def counter_energy(
         wrapped = inside_drop | boundary_drop
         e = np.where(wrapped, float(wrap_wh) - base + la, la - base)
     else:
-        pre = np.where(inside_drop, np.maximum(mx - np.where(boundary_drop, f, base), 0.0), 0.0)
+        # the maximum is the pre-reset peak only if the counter ended below it; otherwise the
+        # rise before the reset is unknown and left out (never invented)
+        peak_known = inside_drop & (mx > la)
+        pre = np.where(peak_known, np.maximum(mx - np.where(boundary_drop, f, base), 0.0), 0.0)
         post_from = np.where(inside_drop | boundary_drop, mn, base)
         e = pre + (la - post_from)
     e = np.where(present, np.maximum(e, 0.0), 0.0)

@@ -73,3 +73,39 @@ def test_total_equals_the_counter_rise_without_resets(steps: list[tuple[float, b
     assert float(e.sum()) == pytest.approx(last_read - start, rel=1e-9, abs=1e-6)
     assert np.all(e >= 0)
     assert set(s.tolist()) <= {M, IMP, X}
+
+
+@st.composite
+def counter_with_resets(draw: st.DrawFn) -> tuple[list[list[float]], float, float]:
+    """Readings per interval of a counter that may reset (at most once per interval), the true
+    energy over the period, and the value before it."""
+    start = draw(st.floats(0, 1e6))
+    value, true = start, 0.0
+    intervals: list[list[float]] = []
+    for _ in range(draw(st.integers(1, 12))):
+        readings = []
+        reset_at = draw(st.integers(-1, 3))
+        for k in range(draw(st.integers(1, 4))):
+            inc = draw(st.floats(0, 500))
+            true += inc
+            value = inc if k == reset_at else value + inc
+            readings.append(value)
+        intervals.append(readings)
+    return intervals, true, start
+
+
+@given(counter_with_resets())
+def test_resets_never_invent_energy(case: tuple[list[list[float]], float, float]) -> None:
+    intervals, true, start = case
+    first = [r[0] for r in intervals]
+    last = [r[-1] for r in intervals]
+    e, _ = counter_energy(
+        first,
+        last,
+        [min(r) for r in intervals],
+        [max(r) for r in intervals],
+        [len(r) for r in intervals],
+        prev_last=start,
+    )
+    assert np.all(e >= 0)
+    assert float(e.sum()) <= true + 1e-6 * max(1.0, true)
