@@ -146,3 +146,13 @@ def test_health_and_openapi_over_http(base_url: str) -> None:
         assert http.get("/api/v1/health").json()["status"] == "ok"
         assert http.get("/api/v1/openapi.json").status_code == 200
         assert http.get("/api/v1/live").status_code == 401
+
+
+def test_stream_over_http_sends_district_autonomy(base_url: str) -> None:
+    params = {"api_key": STAFF_KEY, "max_events": "1", "autonomy_every_s": "1"}
+    with httpx.Client(base_url=base_url, timeout=30) as http, http.stream("GET", "/api/v1/stream", params=params) as r:
+        assert r.status_code == 200
+        text = "".join(r.iter_text())
+    assert "event: autonomy" in text
+    data = json.loads(text.split("event: autonomy\ndata: ")[1].split("\n")[0])
+    assert {d["district"] for d in data} == {"hopital-nord", "citadelle", "saint-leu", "gare-la-vallee"}
