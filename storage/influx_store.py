@@ -69,21 +69,23 @@ def _tags(c: DeviceContext, quantity: str) -> dict[str, str]:
 _QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
 
 
+_SERIES: dict[tuple[str, str, str, str, str, str], str] = {}
+_SERIES_MAX = 100_000
+
+
 def reading_line(p: StoredReading) -> str:
     """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string). The hot path of every write."""
+    left out when there is none) and quality (string). The hot path of every write: the escaped
+    series prefix is looked up by its tag values (a bounded set)."""
     c = p.context
-    key = series_key(
-        READINGS,
-        (
-            ("district", c.district),
-            ("site", c.site),
-            ("device", c.device),
-            ("role", c.role),
-            ("source", c.source),
-            ("quantity", p.quantity),
-        ),
-    )
+    tags = (c.district, c.site, c.device, c.role, c.source, p.quantity)
+    key = _SERIES.get(tags)
+    if key is None:
+        names = ("district", "site", "device", "role", "source", "quantity")
+        key = series_key(READINGS, tuple(zip(names, tags, strict=True)))
+        if len(_SERIES) >= _SERIES_MAX:
+            _SERIES.clear()
+        _SERIES[tags] = key
     ts = p.ts_ms
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise LineProtocolError(f"timestamp {ts!r} is not integer milliseconds")
@@ -242,13 +244,15 @@ class InfluxStore:
             except LineProtocolError as exc:
                 rejected[i] = str(exc)
         rejected |= self.write_lines(lines)
-        written = 0
+        touched: dict[tuple[str, str, int], DeviceContext] = {}
+        for i, _ in lines:
+            if i not in rejected:
+                p = points[i]
+                ts = p.ts_ms
+                touched[(p.context.device, p.quantity, ts - ts % ROLLUP_15M_MS)] = p.context
+        written = len(points) - len(rejected)
         with self._lock:
-            for i, _ in lines:
-                if i not in rejected:
-                    p = points[i]
-                    written += 1
-                    self._dirty[(p.context.device, p.quantity, bucket_start(p.ts_ms, ROLLUP_15M_MS))] = p.context
+            self._dirty.update(touched)
         if written and time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
             self.refresh_rollups()
         return WriteResult(written=written, rejected=rejected)
