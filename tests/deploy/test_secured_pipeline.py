@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from configuration.loader import load_config
 from configuration.services import StoreSettings
 from storage.factory import open_store
 from tests.deploy.broker import ProdMosquitto, run_entrypoint
 from tests.e2e.skeleton import write_config
+from tests.support.ports import port_open
 from tests.support.processes import CommandProcess, run_command
 from tests.support.waiting import wait_for
 
@@ -54,7 +56,12 @@ def test_readings_flow_through_the_secured_broker_to_two_ingest_workers(tmp_path
     ]
     store = None
     try:
+        # started in the order docker-compose.yml's depends_on gives: the gateway once the
+        # simulators' Modbus ports listen (simulators "healthy")
+        devices = [d.address.rpartition(":") for _, _, d in load_config(cfg, environ={}).devices()]
         for p in parts:
+            if p.name == "gateway":
+                wait_for(lambda: all(port_open(h, int(port)) for h, _, port in devices), what="simulated devices")
             p.start()
         store = open_store(StoreSettings(backend="sqlite", path=str(store_path)))
         opened = store
