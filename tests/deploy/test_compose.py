@@ -159,6 +159,18 @@ def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     for private in (".env", ".venv", ".git", "var"):
         assert private in ignored
+    # what the build needs stays in the context: the package metadata, the default configuration,
+    # the health check script
+    for needed in ("pyproject.toml", "README.md", "config", "deploy", *_packages()):
+        assert needed not in ignored, needed
+
+
+def _packages() -> list[str]:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = meta["tool"]["setuptools"]["packages"]["find"]["include"]
+    return [p.rstrip("*") for p in patterns]
 
 
 # ------------------------------------------------------------------ secrets
