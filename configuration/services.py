@@ -30,6 +30,12 @@ class MqttSettings(_Section):
     # "5" for Mosquitto/EMQX/HiveMQ; "3.1.1" for the embedded demo broker (amqtt speaks 3.1.1 only)
     protocol: Literal["5", "3.1.1"] = "5"
 
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_as_text(cls, v: object) -> object:
+        # `protocol: 5` in YAML (or VA_MQTT_PROTOCOL=5) arrives as a number
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
     @field_validator("url")
     @classmethod
     def _check_url(cls, v: str) -> str:
@@ -80,6 +86,9 @@ class IngestSettings(_Section):
     max_past_days: float = Field(default=3650.0, gt=0)
     max_pending_messages: int = Field(default=20_000, ge=1)
     writers: int = Field(default=2, ge=1, le=8)  # ingest: batches written concurrently (store round trips overlap)
+    # ingest in a $share group: keep a persistent session? Mosquitto routes a share of the group's
+    # messages to an offline persistent member, where they wait for its return (docs/ingest.md)
+    shared_persistent_session: bool = False
 
 
 class ApiKey(_Section):

@@ -2,8 +2,10 @@
 
 At-least-once end to end (docs/ingest.md):
 
-- subscribes QoS 1 with a persistent session (stable client id, clean start off), optionally as a
-  member of the shared subscription ``$share/<group>/{root}/v1/uplink/+``;
+- subscribes QoS 1 with a persistent session (stable client id, clean start off), or as a member
+  of the shared subscription ``$share/<group>/{root}/v1/uplink/+`` with a session that ends with
+  the connection (a departed member must not hold a share of the messages; the gateways re-send
+  what was not acknowledged end to end);
 - paho runs with ``manual_ack=True``: a message is acknowledged to the broker only after its
   readings are durably written, so a crash in between means re-delivery, not loss; re-delivered
   readings overwrite themselves in the store;
@@ -156,7 +158,10 @@ class IngestService:
     def start(self) -> None:
         """Connect (raises :class:`mqttlink.client.BrokerUnreachableError` with one clear line) and
         start the worker threads; subscriptions are (re)made on every connection."""
-        client = make_client(self.mqtt_settings, self.client_id, clean_start=False)
+        # persistent session (clean start off), except in a shared group where a dead member's
+        # session would hold its share of the group's messages until it returns (docs/ingest.md)
+        persistent = not self.shared_group or self.settings.shared_persistent_session
+        client = make_client(self.mqtt_settings, self.client_id, clean_start=not persistent)
         client.manual_ack_set(True)
         client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
@@ -184,7 +189,7 @@ class IngestService:
             connect_blocking(
                 client,
                 self.mqtt_settings,
-                clean_start=False,
+                clean_start=not persistent,
                 receive_maximum=self.settings.max_pending_messages,
             )
         except Exception:

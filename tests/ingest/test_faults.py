@@ -285,3 +285,27 @@ def test_stop_while_the_store_is_down_leaves_the_messages_to_the_next_run(
     service.start()
     wait_for(lambda: client.acked(GATEWAY) == set(range(1, 31)), timeout=30, what="re-delivery to the next run")
     assert influx_count(db, unique_name) == 30 * 6
+
+
+def test_a_departed_shared_worker_does_not_hold_a_share_of_the_messages(
+    mosquitto: Mosquitto,
+    unique_name: str,
+    tmp_path: Path,
+    client_factory: Callable[..., Client],
+    services: list[tuple[IngestService, Store]],
+) -> None:
+    store_doc: dict[str, Any] = {"backend": "sqlite", "path": str(tmp_path / "gone.sqlite"), "rollup_refresh_s": 60}
+    config = make_config(config_doc(mosquitto.url, unique_name, store_doc))
+    group = f"{unique_name}-g"
+    store_a, store_b = open_store(config.services.store), open_store(config.services.store)
+    a = IngestService(config, store_a, client_id=f"{unique_name}-a", shared_group=group)
+    b = IngestService(config, store_b, client_id=f"{unique_name}-b", shared_group=group)
+    services.append((a, store_a))
+    a.start()
+    b.start()
+    b.stop()  # gone (crashed or scaled down): with a persistent session Mosquitto would queue half for it
+    store_b.close()
+    client = client_factory(mosquitto, unique_name)
+    client.publish_envelopes([envelope(GATEWAY, s, T0, n=3) for s in range(1, 101)])
+    wait_for(lambda: client.acked(GATEWAY) == set(range(1, 101)), timeout=30, what="the survivor to take everything")
+    assert a.stats.received == 100
