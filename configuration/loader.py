@@ -185,6 +185,28 @@ def _cross_checks(cfg: PlatformConfig, profile_exists: ProfileCheck | None) -> l
     return problems
 
 
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "change_me", "password", "secret", "admin", "token", "xxx"}
+)
+
+
+def _production_checks(cfg: PlatformConfig) -> list[tuple[Loc, str]]:
+    """In production, placeholder secrets are refused (never echoing their values)."""
+    if cfg.services.environment != "production":
+        return []
+    problems: list[tuple[Loc, str]] = []
+    svc = cfg.services
+    secrets = {
+        ("services", "mqtt", "password"): svc.mqtt.password,
+        ("services", "store", "token"): svc.store.token,
+        ("services", "store", "password"): svc.store.password,
+    }
+    for loc, secret in secrets.items():
+        if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append((loc, "a placeholder secret is refused in production: set a real one"))
+    return problems
+
+
 def _default_profile_check() -> ProfileCheck | None:
     try:
         from registers.catalog import profile_exists
@@ -231,7 +253,7 @@ def load_config_text(
         problems = [f"{where(e['loc'])}: {format_loc(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         raise ConfigError(problems) from None
     check = profile_exists if profile_exists is not None else (_default_profile_check() if check_profiles else None)
-    cross = _cross_checks(cfg, check)
+    cross = _cross_checks(cfg, check) + _production_checks(cfg)
     if cross:
         raise ConfigError([f"{where(loc)}: {format_loc(loc)}: {msg}" for loc, msg in cross])
     return cfg

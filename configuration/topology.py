@@ -86,7 +86,9 @@ class GatewayConfig(_Node):
     buffer_max_age_days: float = Field(default=30.0, gt=0)
     replay_rate_per_s: float = Field(default=20.0, gt=0)
     max_inflight: int = Field(default=100, ge=1, le=10_000)
-    ack_timeout_s: float = Field(default=30.0, gt=0, le=3600, description="re-send an envelope not acknowledged by then")
+    ack_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="re-send an envelope not acknowledged by then"
+    )
     health_interval_s: float = Field(default=10.0, gt=0, le=3600)
     request_gap_s: float = Field(default=0.0, ge=0, le=10, description="pacing between requests on one connection")
 

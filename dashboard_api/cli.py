@@ -8,7 +8,7 @@ import errno
 import logging
 import socket
 
-from configuration.errors import PortInUseError
+from configuration.errors import ConfigError, PortInUseError
 from configuration.loader import load_config
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     api = config.services.api
+    if config.services.environment == "production" and not api.keys:
+        raise ConfigError([f"{args.config}: services.api.keys: production needs at least one API key (VA_API_KEYS)"])
     sock = bind_socket(api.host, api.port)
     try:
         store = open_store(config.services.store)  # fails here, in one line, if unreachable

@@ -65,6 +65,14 @@ def connect_properties(
     return {"clean_start": clean_start, "properties": props}
 
 
+def _close_wakeup_sockets(client: mqtt.Client) -> None:
+    """paho keeps a wake-up socket pair open until the client is garbage-collected (a ResourceWarning
+    under ``-W error``); a client that never connected is closed now."""
+    reset = getattr(client, "_reset_sockets", None)
+    if callable(reset):
+        reset()
+
+
 def connect_blocking(
     client: mqtt.Client,
     settings: MqttSettings,
@@ -96,10 +104,12 @@ def connect_blocking(
             **connect_properties(settings, clean_start=clean_start, receive_maximum=receive_maximum),
         )
     except (OSError, ssl.SSLError) as exc:
+        _close_wakeup_sockets(client)
         raise BrokerUnreachableError(f"MQTT broker at {where} is unreachable: {exc}") from None
     client.loop_start()
     if not connected.wait(timeout_s) or refused:
         client.loop_stop()
+        _close_wakeup_sockets(client)
         client.on_connect = previous
         reason = refused[0] if refused else f"no answer within {timeout_s:g} s"
         raise BrokerUnreachableError(f"MQTT broker at {where} refused the connection: {reason}")

@@ -86,3 +86,12 @@ def test_api_on_a_taken_port_says_so(tmp_path: Path, listening_port: int) -> Non
 def test_simulator_on_a_taken_port_says_so(tmp_path: Path, listening_port: int) -> None:
     result = run_command(["simulate", "-c", str(config(tmp_path, meter_port=listening_port))], cwd=tmp_path)
     assert_one_line_error(result, str(listening_port))
+
+
+def test_api_in_production_without_keys_says_so(tmp_path: Path) -> None:
+    text = config(tmp_path).read_text()
+    keyless = text.split("    keys:\n")[0] + "gateways:" + text.split("\ngateways:", 1)[1]
+    path = tmp_path / "keyless.yaml"
+    path.write_text(keyless)
+    result = run_command(["api", "-c", str(path)], cwd=tmp_path, env={"VA_ENVIRONMENT": "production"})
+    assert_one_line_error(result, "services.api.keys: production needs at least one API key")

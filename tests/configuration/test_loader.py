@@ -172,3 +172,21 @@ def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert str(info.value) == f"{tmp_path / 'nope.yaml'}: no such configuration file"
+
+
+def test_production_refuses_placeholder_secrets() -> None:
+    out = problems(MINIMAL, VA_ENVIRONMENT="production", VA_MQTT_PASSWORD="change-me", VA_STORE_TOKEN="s3cret-real")
+    assert out == [
+        "environment variable VA_MQTT_PASSWORD: services.mqtt.password: "
+        "a placeholder secret is refused in production: set a real one"
+    ]
+    assert all("change-me" not in line for line in out)
+    digest = "0" * 64
+    keyed = MINIMAL + f"services:\n  api:\n    keys:\n      - {{name: ops, role: admin, sha256: '{digest}'}}\n"
+    cfg = load(keyed, VA_ENVIRONMENT="production", VA_MQTT_PASSWORD="a-long-random-secret")
+    assert cfg.services.environment == "production"
+
+
+def test_the_mqtt_protocol_may_be_written_as_a_number() -> None:
+    assert load(MINIMAL, VA_MQTT_PROTOCOL="5").services.mqtt.protocol == "5"
+    assert load(MINIMAL, VA_MQTT_PROTOCOL="3.1.1").services.mqtt.protocol == "3.1.1"

@@ -23,6 +23,7 @@ from pymodbus.client import ModbusTcpClient
 from readings.envelope import decode
 from readings.model import Reading
 from tests.e2e.skeleton import API_KEY, write_config
+from tests.support.ports import port_open
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
@@ -82,7 +83,11 @@ def platform(
         CommandProcess("api", ["api", *c], workdir=tmp_path),
     ]
     try:
-        for p in parts:
+        parts[0].start()
+        # devices first, as in production: a gateway started before them backs off (up to a minute)
+        for port in device_ports(cfg):
+            wait_for(lambda port=port: port_open("127.0.0.1", port), timeout=60, what=f"simulated device on {port}")
+        for p in parts[1:]:
             p.start()
         yield cfg, store, observer
     finally:
@@ -96,6 +101,10 @@ def platform(
 def api_port(cfg: Path) -> int:
     text = cfg.read_text()
     return int(text.split("  api:\n    host: 127.0.0.1\n    port: ")[1].split("\n")[0])
+
+
+def device_ports(cfg: Path) -> list[int]:
+    return [int(chunk.split("\n")[0]) for chunk in cfg.read_text().split("address: 127.0.0.1:")[1:]]
 
 
 def meter_port(cfg: Path) -> int:
