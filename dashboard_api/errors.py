@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage.base import StoreError
@@ -48,34 +49,56 @@ class NotFoundError(ApiError):
     error = "not_found"
 
 
+class ErrorOut(BaseModel):
+    """The body of every error answer (documented, so that clients and schemathesis can check it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    detail: str
+    parameter: str | None = None
+
+
+# inline, under application/json whatever the route's own media type (``"model"`` would follow /metrics' text/plain)
+ERROR_SCHEMA = ErrorOut.model_json_schema()
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "description": "A parameter is malformed, unknown or over a limit; `parameter` names it.",
         "content": {
             "application/json": {
-                "example": {"error": "bad_parameter", "parameter": "start", "detail": "start is after end"}
+                "schema": ERROR_SCHEMA,
+                "example": {"error": "bad_parameter", "parameter": "start", "detail": "start is after end"},
             }
         },
     },
     401: {
         "description": "No API key, or an unknown one.",
-        "content": {"application/json": {"example": {"error": "unauthorized", "detail": "an API key is required"}}},
+        "content": {
+            "application/json": {
+                "schema": ERROR_SCHEMA,
+                "example": {"error": "unauthorized", "detail": "an API key is required"},
+            }
+        },
     },
     403: {
         "description": "The key's role does not allow this route.",
         "content": {
-            "application/json": {"example": {"error": "forbidden", "detail": "this route needs the operator role"}}
+            "application/json": {
+                "schema": ERROR_SCHEMA,
+                "example": {"error": "forbidden", "detail": "this route needs the operator role"},
+            }
         },
     },
     422: {
         "description": "A parameter has the wrong type or is missing; `parameter` names it.",
         "content": {
             "application/json": {
+                "schema": ERROR_SCHEMA,
                 "example": {
                     "error": "invalid_parameter",
                     "parameter": "limit",
                     "detail": "Input should be a valid integer",
-                }
+                },
             }
         },
     },
@@ -83,7 +106,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Too many requests for this key in the last minute.",
         "content": {
             "application/json": {
-                "example": {"error": "rate_limited", "detail": "at most 600 requests per minute per key"}
+                "schema": ERROR_SCHEMA,
+                "example": {"error": "rate_limited", "detail": "at most 600 requests per minute per key"},
             }
         },
     },

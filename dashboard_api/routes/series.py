@@ -10,7 +10,7 @@ from autonomy import Status
 from autonomy_queries import device_energy
 from configuration.topology import DeviceConfig, DistrictConfig, PlatformConfig, SiteConfig
 from dashboard_api.deps import ApiSettingsDep, ConfigDep, OperatorKey, StoreDep
-from dashboard_api.errors import ERROR_RESPONSES, BadParameterError, NotFoundError
+from dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
 from dashboard_api.params import check_points, interval_s, resolution_s, time_range
 from dashboard_api.schemas import DeviceEnergyOut, DeviceSeriesOut, PointOut, SeriesOut, SiteEnergyOut
 from readings.quantities import QUANTITIES, Kind
@@ -104,7 +104,10 @@ def series(
     "/sites/{site}/energy",
     response_model=SiteEnergyOut,
     summary="Energy per interval of every device of a site, from its stored counters",
-    responses={**ERROR_RESPONSES, 404: {"description": "unknown site"}},
+    responses={
+        **ERROR_RESPONSES,
+        404: {"description": "unknown site", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    },
 )
 def site_energy(
     key: OperatorKey,

@@ -34,6 +34,7 @@ from configuration.loader import load_config
 from configuration.services import ApiKey, StoreSettings
 from configuration.topology import PlatformConfig
 from dashboard_api.deps import digest
+from dashboard_api.errors import ERROR_SCHEMA
 from dashboard_api.main import create_app
 from readings.health import DeviceHealth
 from readings.model import DeviceContext, StoredReading
@@ -117,6 +118,17 @@ FAST = settings(
 
 def test_the_document_is_the_served_one(base_url: str) -> None:
     assert requests.get(f"{base_url}/api/v1/openapi.json", timeout=10).json() == DOCUMENT
+
+
+def test_every_error_answer_is_documented_with_its_shape() -> None:
+    """So that schemathesis checks the bodies of 4xx answers too (``response_schema_conformance``)."""
+    for path, operations in DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if code.startswith("4"):
+                    shape = response["content"]["application/json"]["schema"]
+                    assert shape["required"] == ERROR_SCHEMA["required"], (method, path, code)
+                    assert set(shape["properties"]) == {"error", "detail", "parameter"}, (method, path, code)
 
 
 @schema.parametrize()
