@@ -32,6 +32,9 @@ _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
+MAX_PERIOD_CHARS = 64
+
+
 class PeriodError(ValueError):
     """A period string that is not one of the accepted forms, or an impossible date."""
 
@@ -106,6 +109,8 @@ def _single(text: str) -> Period:
 def parse_period(text: str, tz: ZoneInfo = PARIS) -> Period:
     """Parse ``text`` into a :class:`Period` of local calendar days in ``tz``."""
     text = text.strip()
+    if len(text) > MAX_PERIOD_CHARS:  # never echo an arbitrary long input back
+        raise PeriodError(f"a period of {len(text)} characters is not a period (at most {MAX_PERIOD_CHARS})")
     if ".." in text:
         left, _, right = text.partition("..")
         a, b = _single(left.strip()), _single(right.strip())
