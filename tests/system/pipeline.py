@@ -20,6 +20,7 @@ Counting (docs/reliability.md):
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import threading
 import time
@@ -36,7 +37,6 @@ from paho.mqtt.properties import Properties
 
 from readings.envelope import decode
 from readings.model import Reading
-from tests.support.ports import free_port
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
@@ -57,13 +57,30 @@ devices:
 Key = tuple[str, str, int]  # (device, quantity, ts_ms)
 
 
-def write_config(directory: Path, *, mqtt_url: str, topic_root: str, influx_url: str, database: str) -> Path:
+def distinct_free_ports(n: int) -> list[int]:
+    """``n`` different free ports: each stays bound until all are chosen (two separate
+    ``free_port()`` calls may return the same port)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def write_config(
+    directory: Path, *, mqtt_url: str, topic_root: str, influx_url: str, database: str, ports: list[int]
+) -> Path:
     """A one-site configuration: three Modbus devices on their own ports, polled every 0.5 s."""
     scenario = directory / "scenario.yaml"
     scenario.write_text(SCENARIO)
     profiles = {"sys-meter": "grid", "sys-load": "consumption", "sys-pv": "production"}
     devices = []
-    for dev, role in profiles.items():
+    for (dev, role), port in zip(profiles.items(), ports, strict=True):
         profile = "sunspec-inverter-103" if role == "production" else "sunspec-meter-203"
         source = "\n            source: pv" if role == "production" else ""
         devices.append(
@@ -72,7 +89,7 @@ def write_config(directory: Path, *, mqtt_url: str, topic_root: str, influx_url:
             name: {dev}
             role: {role}{source}
             protocol: modbus-tcp
-            address: 127.0.0.1:{free_port()}
+            address: 127.0.0.1:{port}
             unit_id: 1
             profile: {profile}
             poll_interval_s: {POLL_INTERVAL_S}
@@ -235,8 +252,10 @@ class Pipeline:
         self.broker = broker
         self.influxd = influxd
         self.database = name
-        self.control_port = free_port()
-        self.config = write_config(workdir, mqtt_url=broker.url, topic_root=name, influx_url=influxd.url, database=name)
+        *device_ports, self.control_port = distinct_free_ports(len(DEVICES) + 1)
+        self.config = write_config(
+            workdir, mqtt_url=broker.url, topic_root=name, influx_url=influxd.url, database=name, ports=device_ports
+        )
         self.buffer_path = workdir / "gateway.buffer.sqlite"
         c = ["-c", str(self.config)]
         self.simulator = CommandProcess(
@@ -267,6 +286,7 @@ class Pipeline:
         for p in self.processes:
             p.start()
         self.wait_flowing(since_ms=now_ms(), timeout=60, what="first readings stored")
+        assert self.all_running(), self.logs()
 
     def close(self) -> None:
         if self.ledger is not None:
