@@ -8,7 +8,10 @@ refuses for what the points are (1.x ``400 partial write … dropped=N`` or ``un
 come back in ``WriteResult.rejected``, the good ones are written (re-writing a good point is
 harmless: same series and timestamp replace the fields). Rollups (``rollup_15m``/``rollup_1d``)
 are recomputed by the platform from raw points for the buckets a write touched, so they work the
-same on every version (no continuous queries, no tasks).
+same on every version (no continuous queries, no tasks). A bucket's need of a refresh is written
+to the database (``rollup_pending``) *before* its raw points, and a checkpoint after each refresh,
+so that a writer killed between its acknowledged write and the refresh leaves work that the next
+start-up finds and does: acknowledged data always reaches the rollups.
 
 Errors: :class:`StoreUnavailableError` (down, 5xx, auth), :class:`storage.influx_http.QueryError`
 (a refused query).
@@ -20,6 +23,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +51,11 @@ ROLLUP_1D = "rollup_1d"
 HEALTH = "device_health"
 SEQUENCES = "ingest_sequences"
 COUNTERS = "service_counters"
+PENDING = "rollup_pending"  # durable marks of 15-min buckets written but not yet rolled up
+CHECKPOINT = "rollup_checkpoint"  # wall-clock time of the last completed rollup refresh
+# marks up to this much older than the checkpoint are re-read at start-up: a write caught between
+# its mark and its refresh, clocks of several writers a little apart (redoing a bucket is harmless)
+RECOVERY_MARGIN_MS = 300_000
 RAW_RP = "va_raw"
 COMPACTED = "_compacted"  # the worker tag of compacted sequence records
 COMPACT_EVERY_MS = 60_000
@@ -163,6 +172,10 @@ class InfluxStore:
         self._raw_rp: str | None = None
         self._lock = threading.Lock()
         self._dirty: dict[tuple[str, str, int], DeviceContext] = {}
+        self._marked: set[tuple[str, str, int]] = set()  # buckets with a durable pending mark
+        self._mark_clock_ms = 0
+        # marks of two writers (ingest workers) in the same ms would overwrite each other without it
+        self._writer = uuid.uuid4().hex[:12]
         self._last_refresh = time.monotonic()
         self._last_seq_ts: dict[tuple[str, str], int] = {}
         self._last_compaction = 0
@@ -186,13 +199,36 @@ class InfluxStore:
             log.warning(
                 "raw_retention_days is ignored on InfluxDB %s: set the bucket's retention instead", info.version
             )
+        self._recover_pending()
+
+    def _recover_pending(self) -> None:
+        """Buckets marked pending since the last checkpoint (a writer died before rolling them up)
+        join the in-memory work list; the next write's refresh does them."""
+        rows = self._query(f"SELECT last(refreshed_ms) FROM {quote_ident(CHECKPOINT)}")
+        checkpoint = int(rows[0][1]["last"]) if rows and rows[0][1].get("last") is not None else 0
+        since = max(checkpoint - RECOVERY_MARGIN_MS, 0)
+        q = f"SELECT bucket_ms FROM {self._from(PENDING)} WHERE time >= {ns(since)} GROUP BY *"
+        found = 0
+        with self._lock:
+            for tags, r in self._query(q):
+                if r.get("bucket_ms") is None:
+                    continue
+                key = (tags.get("device", ""), tags.get("quantity", ""), int(r["bucket_ms"]))
+                if key not in self._dirty:
+                    self._dirty[key] = _context(tags, r)
+                    self._marked.add(key)
+                    found += 1
+            if found:
+                self._last_refresh = 0.0  # refresh at the next write
+        if found:
+            log.warning("%d rollup buckets were written but not rolled up before a stop: refreshing them", found)
 
     def ping(self) -> str:
         info = self.http.ping()
         return f"influxdb {info.version}"
 
     def _from(self, measurement: str) -> str:
-        rp = self._raw_rp if measurement == READINGS and self._raw_rp else self.retention_policy
+        rp = self._raw_rp if measurement in (READINGS, PENDING) and self._raw_rp else self.retention_policy
         if rp:
             return f"{quote_ident(rp)}.{quote_ident(measurement)}"
         return quote_ident(measurement)
@@ -243,19 +279,38 @@ class InfluxStore:
                 lines.append((i, reading_line(p)))
             except LineProtocolError as exc:
                 rejected[i] = str(exc)
-        rejected |= self.write_lines(lines)
         touched: dict[tuple[str, str, int], DeviceContext] = {}
         for i, _ in lines:
-            if i not in rejected:
-                p = points[i]
-                ts = p.ts_ms
-                touched[(p.context.device, p.quantity, ts - ts % ROLLUP_15M_MS)] = p.context
+            p = points[i]
+            touched[(p.context.device, p.quantity, p.ts_ms - p.ts_ms % ROLLUP_15M_MS)] = p.context
+        self._mark_pending(touched)  # durable before the raw points: a crash after them loses no rollup
+        rejected |= self.write_lines(lines)
         written = len(points) - len(rejected)
         with self._lock:
             self._dirty.update(touched)
         if written and time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
             self.refresh_rollups()
         return WriteResult(written=written, rejected=rejected)
+
+    def _mark_pending(self, touched: Mapping[tuple[str, str, int], DeviceContext]) -> None:
+        """Write one ``rollup_pending`` point per bucket not yet marked since the last refresh.
+        Each mark has its own timestamp (a ms clock that only moves forward) and its writer's tag,
+        so that no mark ever overwrites another."""
+        with self._lock:
+            new = [(k, ctx) for k, ctx in touched.items() if k not in self._marked]
+            if not new:
+                return
+            base = max(int(time.time() * 1000), self._mark_clock_ms)
+            self._mark_clock_ms = base + len(new)
+        lines = [
+            (i, line(PENDING, {**_tags(ctx, qty), "writer": self._writer}, {"bucket_ms": float(b)}, base + i))
+            for i, ((_, qty, b), ctx) in enumerate(new)
+        ]
+        refused = self.write_lines(lines, raw=True)  # StoreUnavailableError: nothing written, caller retries
+        if refused:
+            log.error("InfluxDB refused %d rollup marks, e.g. %s", len(refused), next(iter(refused.values())))
+        with self._lock:
+            self._marked.update(k for k, _ in new)
 
     # ------------------------------------------------------------------ reads
 
@@ -308,18 +363,26 @@ class InfluxStore:
     # ------------------------------------------------------------------ rollups
 
     def refresh_rollups(self) -> int:
+        started_ms = int(time.time() * 1000)
         with self._lock:
             dirty, self._dirty = self._dirty, {}
+            self._marked.difference_update(dirty)
             self._last_refresh = time.monotonic()
         if not dirty:
             return 0
         try:
-            return self._refresh(dirty)
+            n = self._refresh(dirty)
         except Exception:
             with self._lock:
                 for k, v in dirty.items():
                     self._dirty.setdefault(k, v)
+                    self._marked.add(k)  # its durable mark is still there
             raise
+        # every mark older than this refresh's start is done (a write marks before it joins _dirty;
+        # the start-up re-read keeps a margin for a write caught between the two)
+        checkpoint = line(CHECKPOINT, {}, {"refreshed_ms": float(started_ms)}, started_ms)
+        self.write_lines([(0, checkpoint)], raw=False)
+        return n
 
     def _refresh(self, dirty: dict[tuple[str, str, int], DeviceContext]) -> int:
         cutoff = None

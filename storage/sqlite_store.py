@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS sequences (
     gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL, ranges TEXT NOT NULL,
     PRIMARY KEY (gateway, worker, received_ms)
 );
+CREATE TABLE IF NOT EXISTS rollup_pending (
+    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, quantity, bucket_ms)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
     service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, updated_ms INTEGER NOT NULL,
     PRIMARY KEY (service, name)
@@ -131,8 +135,13 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            # buckets written but not rolled up when the last writer stopped (killed): do them
+            pending = self._db.execute("SELECT device, quantity, bucket_ms FROM rollup_pending").fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+        if pending:
+            self._dirty.update((d, q, int(b)) for d, q, b in pending)
+            self._last_refresh = 0.0
 
     # ------------------------------------------------------------------ plumbing
 
@@ -175,8 +184,11 @@ class SqliteStore:
                 "site=excluded.site, role=excluded.role, source=excluded.source WHERE excluded.ts_ms >= latest.ts_ms",
                 rows,
             )
+            touched = {(r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows}
+            # durable in the same transaction: a writer killed before its refresh loses no rollup
+            db.executemany("INSERT OR IGNORE INTO rollup_pending VALUES (?,?,?)", touched)
             db.execute("COMMIT")
-            self._dirty.update((r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows)
+            self._dirty.update(touched)
 
         if rows:
             self._run(tx)
@@ -253,6 +265,7 @@ class SqliteStore:
                     (device, qty, d, d + ROLLUP_1D_MS),
                 ).fetchall()
                 _put_stats(db, "rollup_1d", device, qty, d, merge([_stat_row(r) for r in rows], ROLLUP_1D_MS))
+            db.executemany("DELETE FROM rollup_pending WHERE device=? AND quantity=? AND bucket_ms=?", chunk)
             db.execute("COMMIT")
             return done
 

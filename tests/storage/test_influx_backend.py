@@ -187,7 +187,10 @@ def test_v2_writes_to_api_v2_with_org_bucket_and_token(recorder: tuple[str, Reco
         store.latest()
     finally:
         store.close()
-    writes = [r for r in rec.requests if r["path"] == "/api/v2/write"]
+    all_writes = [r for r in rec.requests if r["path"] == "/api/v2/write"]
+    # the bucket's durable rollup mark goes first, then the reading
+    assert all_writes[0]["body"].startswith("rollup_pending,device=glv-pv-1,")
+    writes = [r for r in all_writes if r["body"].startswith("readings,")]
     assert writes[0]["method"] == "POST"
     assert writes[0]["params"] == {"org": "amiens", "bucket": "city", "precision": "ms"}
     assert writes[0]["auth"] == "Token s3cr3t-token"
@@ -232,3 +235,33 @@ def test_3_core_is_detected_from_the_ping_body(recorder: tuple[str, Recorded]) -
     finally:
         store.close()
     assert any(r["path"] == "/api/v2/write" for r in rec.requests)
+
+
+def _rollup_count(influxd: Influxd, db: str) -> float:
+    res = influxd.query('SELECT sum("count") FROM rollup_15m', db)["results"][0]
+    return float(res["series"][0]["values"][0][1]) if res.get("series") else 0.0
+
+
+def test_a_writer_killed_before_its_rollup_refresh_leaves_the_work_to_the_next_start(
+    influxd: Influxd, unique_name: str
+) -> None:
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name, rollup_refresh_s=3600)
+    crashed = open_store(settings)
+    assert isinstance(crashed, InfluxStore)
+    history = [StoredReading(CTX, "energy_produced_wh", NOW - 86_400_000 + i * 60_000, float(i)) for i in range(90)]
+    assert crashed.write(history).written == 90
+    crashed.http.close()  # "kill -9": no close(), so no refresh at exit
+    assert _rollup_count(influxd, unique_name) == 0.0
+
+    restarted = open_store(settings)
+    try:
+        assert restarted.refresh_rollups() == 6  # the six 15-min buckets the dead writer left
+        assert _rollup_count(influxd, unique_name) == 90.0
+    finally:
+        restarted.close()
+    again = open_store(settings)  # marks just before the checkpoint are redone, never counted twice
+    try:
+        again.refresh_rollups()
+        assert _rollup_count(influxd, unique_name) == 90.0
+    finally:
+        again.close()

@@ -351,6 +351,9 @@ class Pipeline:
         """Stop the gateway cleanly, prove the ledger complete, then wait until the store holds
         exactly the produced set. Returns the produced set (for further checks)."""
         assert self.ledger is not None
+        # what the gateway still holds unacknowledged would be re-sent only after its restart:
+        # let the pipeline settle (nothing left to re-send) before the clean stop
+        wait_for(lambda: self.buffered() == 0, timeout=timeout / 2, interval=0.2, what="gateway buffer acknowledged")
         code = self.gateway.stop()
         assert code == 0, f"gateway exit status {code}"
         next_seq, _held = buffer_state(self.buffer_path)
