@@ -38,14 +38,14 @@ from storage.base import (
     WriteResult,
 )
 from storage.influx_http import InfluxHttp
+from storage.influx_rows import READINGS, context_from, reading_line, rows_of, series_tags, stat_from_row, stat_line
 from storage.influxql import ns, quote_ident, quote_string
-from storage.line_protocol import LineProtocolError, format_float, format_string_field, join_lines, line, series_key
+from storage.line_protocol import LineProtocolError, join_lines, line
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
 from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 log = logging.getLogger(__name__)
 
-READINGS = "readings"
 ROLLUP_15M = "rollup_15m"
 ROLLUP_1D = "rollup_1d"
 HEALTH = "device_health"
@@ -62,91 +62,6 @@ COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 _STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts", "last_ts")
 _REFUSED = (400, 413, 422)
-
-
-def _tags(c: DeviceContext, quantity: str) -> dict[str, str]:
-    return {
-        "district": c.district,
-        "site": c.site,
-        "device": c.device,
-        "role": c.role,
-        "source": c.source,
-        "quantity": quantity,
-    }
-
-
-_QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
-
-
-_SERIES: dict[tuple[str, str, str, str, str, str], str] = {}
-_SERIES_MAX = 100_000
-
-
-def reading_line(p: StoredReading) -> str:
-    """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string). The hot path of every write: the escaped
-    series prefix is looked up by its tag values (a bounded set)."""
-    c = p.context
-    tags = (c.district, c.site, c.device, c.role, c.source, p.quantity)
-    key = _SERIES.get(tags)
-    if key is None:
-        names = ("district", "site", "device", "role", "source", "quantity")
-        key = series_key(READINGS, tuple(zip(names, tags, strict=True)))
-        if len(_SERIES) >= _SERIES_MAX:
-            _SERIES.clear()
-        _SERIES[tags] = key
-    ts = p.ts_ms
-    if isinstance(ts, bool) or not isinstance(ts, int):
-        raise LineProtocolError(f"timestamp {ts!r} is not integer milliseconds")
-    quality = _QUALITY_FIELD.get(p.quality) or f"quality={format_string_field(str(p.quality))}"
-    if p.value is None:
-        return f"{key} {quality} {ts}"
-    return f"{key} value={format_float(p.value)},{quality} {ts}"
-
-
-def _stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
-    fields: dict[str, float | str | bool] = {
-        "count": float(s.count),
-        "first": s.first,
-        "last": s.last,
-        "minimum": s.minimum,
-        "maximum": s.maximum,
-        "mean": s.mean,
-        "first_ts": float(s.first_ts_ms),
-        "last_ts": float(s.last_ts_ms),
-    }
-    return line(measurement, _tags(c, quantity), fields, s.start_ms)
-
-
-def _rows(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:
-    out = []
-    for s in series:
-        tags = s.get("tags") or {}
-        cols = s["columns"]
-        for values in s.get("values") or []:
-            out.append((tags, dict(zip(cols, values, strict=True))))
-    return out
-
-
-def _stat_from(row: Mapping[str, Any]) -> IntervalStat:
-    return IntervalStat(
-        start_ms=int(row["time"]),
-        count=int(row["count"]),
-        first=float(row["first"]),
-        last=float(row["last"]),
-        minimum=float(row["minimum"]),
-        maximum=float(row["maximum"]),
-        mean=float(row["mean"]),
-        first_ts_ms=int(row["first_ts"]),
-        last_ts_ms=int(row["last_ts"]),
-    )
-
-
-def _context(tags: Mapping[str, Any], row: Mapping[str, Any]) -> DeviceContext:
-    def get(k: str) -> str:
-        return str(tags.get(k) or row.get(k) or "")
-
-    return DeviceContext(get("district"), get("site"), get("device"), get("role"), get("source"))
 
 
 class InfluxStore:
@@ -215,7 +130,7 @@ class InfluxStore:
                     continue
                 key = (tags.get("device", ""), tags.get("quantity", ""), int(r["bucket_ms"]))
                 if key not in self._dirty:
-                    self._dirty[key] = _context(tags, r)
+                    self._dirty[key] = context_from(tags, r)
                     self._marked.add(key)
                     found += 1
             if found:
@@ -234,7 +149,7 @@ class InfluxStore:
         return quote_ident(measurement)
 
     def _query(self, q: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        return _rows(self.http.query(q, self.database))
+        return rows_of(self.http.query(q, self.database))
 
     # ------------------------------------------------------------------ writes
 
@@ -303,7 +218,7 @@ class InfluxStore:
             base = max(int(time.time() * 1000), self._mark_clock_ms)
             self._mark_clock_ms = base + len(new)
         lines = [
-            (i, line(PENDING, {**_tags(ctx, qty), "writer": self._writer}, {"bucket_ms": float(b)}, base + i))
+            (i, line(PENDING, {**series_tags(ctx, qty), "writer": self._writer}, {"bucket_ms": float(b)}, base + i))
             for i, ((_, qty, b), ctx) in enumerate(new)
         ]
         refused = self.write_lines(lines, raw=True)  # StoreUnavailableError: nothing written, caller retries
@@ -319,7 +234,7 @@ class InfluxStore:
         rows = self._query(f"SELECT * FROM {self._from(READINGS)}{where} GROUP BY * ORDER BY time DESC LIMIT 1")
         best: dict[tuple[str, str], LatestValue] = {}
         for tags, row in rows:
-            ctx = _context(tags, row)
+            ctx = context_from(tags, row)
             v = LatestValue(
                 ctx, str(tags.get("quantity", "")), int(row["time"]), _float(row.get("value")), Quality(row["quality"])
             )
@@ -357,7 +272,7 @@ class InfluxStore:
         measurement = ROLLUP_1D if source == ROLLUP_1D_MS else ROLLUP_15M
         fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
         q = f"SELECT {fields} FROM {self._from(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
-        stats = sorted((_stat_from(r) for _, r in self._query(q)), key=lambda s: s.start_ms)
+        stats = sorted((stat_from_row(r) for _, r in self._query(q)), key=lambda s: s.start_ms)
         return merge([s for s in stats if s.count > 0], interval_ms)
 
     # ------------------------------------------------------------------ rollups
@@ -400,7 +315,7 @@ class InfluxStore:
             found = self._bucket_stats(b, cond)
             for (device, qty), ctx in keys.items():
                 stat = found.get((device, qty)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
-                out.append((len(out), _stat_line(ROLLUP_15M, ctx, qty, stat)))
+                out.append((len(out), stat_line(ROLLUP_15M, ctx, qty, stat)))
                 days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
         self._write_rollups(out)
         day_lines: list[tuple[int, str]] = []
@@ -414,13 +329,13 @@ class InfluxStore:
             )
             per: dict[tuple[str, str], list[IntervalStat]] = {}
             for tags, r in self._query(q):
-                s = _stat_from(r)
+                s = stat_from_row(r)
                 if s.count > 0:
                     per.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(s)
             for (device, qty), ctx in keys.items():
                 merged = merge(sorted(per.get((device, qty), []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
                 stat = merged[0] if merged else IntervalStat(d, 0, 0.0, 0.0, 0.0, 0.0, 0.0, d, d)
-                day_lines.append((len(day_lines), _stat_line(ROLLUP_1D, ctx, qty, stat)))
+                day_lines.append((len(day_lines), stat_line(ROLLUP_1D, ctx, qty, stat)))
         self._write_rollups(day_lines)
         return len(out)
 
