@@ -98,16 +98,18 @@ async def test_simulated_faults_through_the_gateway(
         )
         sim.clear_faults("iko-grid-meter")
 
-        # wrong byte order: no longer good voltages
+        # wrong byte order: the grid frequency is no longer plausible. (A swapped voltage can land
+        # back inside its range — 230.4 V is 0x0900, swapped 0x0009 = 0.9 V — a frequency near
+        # 50 Hz never does: 0x13xx swapped is above 70 Hz or negative.)
         sim.inject_fault("iko-grid-meter", "byte_swap")
         since = now_ms()
         await async_wait_for(
             lambda: any(
-                r.quantity == "voltage_l1_v" and r.quality in (Quality.OUT_OF_RANGE, Quality.DECODE_ERROR)
+                r.quantity == "frequency_hz" and r.quality in (Quality.OUT_OF_RANGE, Quality.DECODE_ERROR)
                 for r in readings_of(acker, "iko-grid-meter", since)
             ),
             timeout=30,
-            what="byte-swapped voltages flagged",
+            what="byte-swapped frequency flagged",
         )
         sim.clear_faults()
 
