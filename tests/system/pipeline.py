@@ -240,6 +240,16 @@ def buffer_state(buffer_path: Path) -> tuple[int, int]:
         db.close()
 
 
+def oldest_held(buffer_path: Path) -> float:
+    """The oldest sequence number still held (unacknowledged) in the gateway's buffer; inf if none."""
+    db = sqlite3.connect(buffer_path, timeout=5)
+    try:
+        row = db.execute("SELECT min(seq) FROM envelopes").fetchone()
+        return float(row[0]) if row and row[0] is not None else float("inf")
+    finally:
+        db.close()
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -351,9 +361,16 @@ class Pipeline:
         """Stop the gateway cleanly, prove the ledger complete, then wait until the store holds
         exactly the produced set. Returns the produced set (for further checks)."""
         assert self.ledger is not None
-        # what the gateway still holds unacknowledged would be re-sent only after its restart:
-        # let the pipeline settle (nothing left to re-send) before the clean stop
-        wait_for(lambda: self.buffered() == 0, timeout=timeout / 2, interval=0.2, what="gateway buffer acknowledged")
+        # what the gateway still holds unacknowledged would be re-sent only after its restart: let
+        # every envelope sealed so far be acknowledged (re-sent if need be) before the clean stop
+        # (live envelopes keep coming, so "nothing held" is not the condition)
+        upto = buffer_state(self.buffer_path)[0]
+        wait_for(
+            lambda: oldest_held(self.buffer_path) >= upto,
+            timeout=timeout / 2,
+            interval=0.2,
+            what=f"gateway envelopes before seq {upto} acknowledged",
+        )
         code = self.gateway.stop()
         assert code == 0, f"gateway exit status {code}"
         next_seq, _held = buffer_state(self.buffer_path)
