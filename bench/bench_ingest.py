@@ -35,7 +35,8 @@ from readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path
 from readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from storage.influx_store import InfluxStore, reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from storage.influx_rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from storage.influx_store import InfluxStore  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 
 GATEWAY = "gw-bench"

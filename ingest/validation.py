@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from configuration.services import IngestSettings
 from configuration.topology import PlatformConfig
-from readings.envelope import MAX_ENVELOPE_BYTES, EnvelopeError, decode_header, parse_reading
+from readings.envelope import MAX_ENVELOPE_BYTES, EnvelopeError, decode_header, parse_reading, raw_reading
 from readings.model import DeviceContext, Quality, StoredReading
 from readings.quantities import QUANTITIES
 from readings.topics import is_valid_id
@@ -91,36 +91,38 @@ class Validator:
         verdict = Verdict(env.gateway, env.seq)
         devices, points, indexes = self.devices, verdict.points, verdict.indexes
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
-        for raw in env.readings:
+        new_point = StoredReading
+        for index, f in enumerate(env.items):
             # fast path for the common, well-formed reading: the same checks as below, without
             # building intermediate objects; anything unusual takes the full path for its reason
-            f = raw.fields
-            device, ts, value, qty, q = (
-                f.get("device"),
-                f.get("ts"),
-                f.get("value"),
-                f.get("quantity"),
-                f.get("quality"),
-            )
-            ctx = devices.get(device) if type(device) is str else None
-            quality = (
-                _QUALITY.get(q) if type(q) is str else (Quality.GOOD if q is None and "quality" not in f else None)
-            )
-            if (
-                ctx is not None
-                and type(qty) is str
-                and type(ts) is int
-                and lo <= ts <= hi
-                and type(value) is float
-                and math.isfinite(value)
-                and quality is not None
-                and qty in QUANTITIES
-                and "unit" not in f
-                and len(f) <= 5
-            ):
-                points.append(StoredReading(ctx, qty, ts, value, quality))
-                indexes.append(raw.index)
-                continue
+            if type(f) is dict:
+                device, ts, value, qty, q = (
+                    f.get("device"),
+                    f.get("ts"),
+                    f.get("value"),
+                    f.get("quantity"),
+                    f.get("quality"),
+                )
+                ctx = devices.get(device) if type(device) is str else None
+                quality = (
+                    _QUALITY.get(q) if type(q) is str else (Quality.GOOD if q is None and "quality" not in f else None)
+                )
+                if (
+                    ctx is not None
+                    and type(qty) is str
+                    and type(ts) is int
+                    and lo <= ts <= hi
+                    and type(value) is float
+                    and math.isfinite(value)
+                    and quality is not None
+                    and qty in QUANTITIES
+                    and "unit" not in f
+                    and len(f) <= 5
+                ):
+                    points.append(new_point(ctx, qty, ts, value, quality))
+                    indexes.append(index)
+                    continue
+            raw = raw_reading(index, f)
             try:
                 reading = parse_reading(raw)
             except ValueError as exc:

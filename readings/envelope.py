@@ -48,13 +48,24 @@ class RawReading:
 
 @dataclass(frozen=True, slots=True)
 class DecodedEnvelope:
-    """An envelope whose header is valid; its readings are still unvalidated raw dicts."""
+    """An envelope whose header is valid; its readings are still unvalidated JSON values, as
+    decoded (``items``: normally dicts, but any JSON value may appear)."""
 
     gateway: str
     seq: int
     sent_ms: int
     schema: int
-    readings: tuple[RawReading, ...]
+    items: list[Any]
+
+    @property
+    def readings(self) -> tuple[RawReading, ...]:
+        """Every item as a :class:`RawReading` (the ingest builds one only for an item off its fast path)."""
+        return tuple(raw_reading(i, r) for i, r in enumerate(self.items))
+
+
+def raw_reading(index: int, item: Any) -> RawReading:
+    """The reading at ``index`` of an envelope, whatever JSON value it is."""
+    return RawReading(index, item if isinstance(item, dict) else {"_not_an_object": item})
 
 
 def reading_to_dict(r: Reading) -> dict[str, Any]:
@@ -107,8 +118,7 @@ def decode_header(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Dec
     raw = doc.get("readings")
     if not isinstance(raw, list):
         raise EnvelopeError("'readings' must be a list")
-    readings = tuple(RawReading(i, r if isinstance(r, dict) else {"_not_an_object": r}) for i, r in enumerate(raw))
-    return DecodedEnvelope(gateway=gateway, seq=seq, sent_ms=sent_ms, schema=schema, readings=readings)
+    return DecodedEnvelope(gateway=gateway, seq=seq, sent_ms=sent_ms, schema=schema, items=raw)
 
 
 def parse_reading(raw: RawReading) -> Reading:

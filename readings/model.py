@@ -48,9 +48,11 @@ class DeviceContext:
     source: str  # production source (hydro, pv, wind, chp) or "" for other roles
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredReading:
-    """A reading with its topology tags, as the storage backends receive it."""
+    """A reading with its topology tags, as the storage backends receive it. Treated as immutable
+    but not frozen: a frozen dataclass's ``__init__`` costs four times as much, and the ingest
+    builds one per reading on its hot path (bench/bench_ingest.py)."""
 
     context: DeviceContext
     quantity: str

@@ -3,7 +3,7 @@ an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from readings.model import DeviceContext, Quality, StoredReading
@@ -27,30 +27,76 @@ def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
 _QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
 
 
-_SERIES: dict[tuple[str, str, str, str, str, str], str] = {}
+_SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quantity) → (context, escaped prefix)
 _SERIES_MAX = 100_000
+
+
+def _series_prefix(c: DeviceContext, quantity: str) -> str:
+    """The escaped ``readings,tag=value,…`` prefix of a reading's series, cached: a platform has a
+    bounded set of series, and escaping is most of the cost of a line. Keyed by device and
+    quantity, checked against the whole context (the validator hands over the same context object
+    for every reading of a device, so the check is an identity test)."""
+    cached = _SERIES.get((c.device, quantity))
+    if cached is not None and (cached[0] is c or cached[0] == c):
+        return cached[1]
+    names = ("district", "site", "device", "role", "source", "quantity")
+    tags = (c.district, c.site, c.device, c.role, c.source, quantity)
+    prefix = series_key(READINGS, tuple(zip(names, tags, strict=True)))
+    if len(_SERIES) >= _SERIES_MAX:
+        _SERIES.clear()
+    _SERIES[(c.device, quantity)] = (c, prefix)
+    return prefix
 
 
 def reading_line(p: StoredReading) -> str:
     """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string). The hot path of every write: the escaped
-    series prefix is looked up by its tag values (a bounded set)."""
-    c = p.context
-    tags = (c.district, c.site, c.device, c.role, c.source, p.quantity)
-    key = _SERIES.get(tags)
-    if key is None:
-        names = ("district", "site", "device", "role", "source", "quantity")
-        key = series_key(READINGS, tuple(zip(names, tags, strict=True)))
-        if len(_SERIES) >= _SERIES_MAX:
-            _SERIES.clear()
-        _SERIES[tags] = key
-    ts = p.ts_ms
-    if isinstance(ts, bool) or not isinstance(ts, int):
-        raise LineProtocolError(f"timestamp {ts!r} is not integer milliseconds")
-    quality = _QUALITY_FIELD.get(p.quality) or f"quality={format_string_field(str(p.quality))}"
-    if p.value is None:
-        return f"{key} {quality} {ts}"
-    return f"{key} value={format_float(p.value)},{quality} {ts}"
+    left out when there is none) and quality (string)."""
+    lines, refused, _ = reading_lines([p], 1)
+    if refused:
+        raise LineProtocolError(refused[0])
+    return lines[0][1]
+
+
+def reading_lines(
+    points: Sequence[StoredReading], bucket_ms: int
+) -> tuple[list[tuple[int, str]], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
+    """The lines of a batch of readings, as ``(index, line)`` pairs; the readings that line protocol
+    cannot carry (index → reason); and the ``(device, quantity, bucket start)`` rollup buckets the
+    written ones touch. The hot path of every write, hence one loop with local names."""
+    lines: list[tuple[int, str]] = []
+    refused: dict[int, str] = {}
+    touched: dict[tuple[str, str, int], DeviceContext] = {}
+    qualities = _QUALITY_FIELD
+    last: tuple[DeviceContext | None, str, str] = (None, "", "")
+    for i, p in enumerate(points):
+        c, quantity, ts, value = p.context, p.quantity, p.ts_ms, p.value
+        if last[0] is c and last[1] == quantity:
+            prefix = last[2]
+        else:
+            try:
+                prefix = _series_prefix(c, quantity)
+            except LineProtocolError as exc:
+                refused[i] = str(exc)
+                continue
+            last = (c, quantity, prefix)
+        if type(ts) is not int:
+            refused[i] = f"timestamp {ts!r} is not integer milliseconds"
+            continue
+        quality = qualities.get(p.quality)
+        if quality is None:
+            quality = f"quality={format_string_field(str(p.quality))}"
+        if value is None:
+            lines.append((i, f"{prefix} {quality} {ts}"))
+        elif type(value) is float and value - value == 0.0:  # finite
+            lines.append((i, f"{prefix} value={value!r},{quality} {ts}"))
+        else:
+            try:
+                lines.append((i, f"{prefix} value={format_float(value)},{quality} {ts}"))
+            except (LineProtocolError, TypeError, ValueError) as exc:
+                refused[i] = str(exc)
+                continue
+        touched[(c.device, quantity, ts - ts % bucket_ms)] = c
+    return lines, refused, touched
 
 
 def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:

@@ -38,7 +38,15 @@ from storage.base import (
     WriteResult,
 )
 from storage.influx_http import InfluxHttp
-from storage.influx_rows import READINGS, context_from, reading_line, rows_of, series_tags, stat_from_row, stat_line
+from storage.influx_rows import (
+    READINGS,
+    context_from,
+    reading_lines,
+    rows_of,
+    series_tags,
+    stat_from_row,
+    stat_line,
+)
 from storage.influxql import ns, quote_ident, quote_string
 from storage.line_protocol import LineProtocolError, join_lines, line
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
@@ -187,17 +195,7 @@ class InfluxStore:
         return self.write_lines(lines[:mid], raw=raw) | self.write_lines(lines[mid:], raw=raw)
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        rejected: dict[int, str] = {}
-        lines: list[tuple[int, str]] = []
-        for i, p in enumerate(points):
-            try:
-                lines.append((i, reading_line(p)))
-            except LineProtocolError as exc:
-                rejected[i] = str(exc)
-        touched: dict[tuple[str, str, int], DeviceContext] = {}
-        for i, _ in lines:
-            p = points[i]
-            touched[(p.context.device, p.quantity, p.ts_ms - p.ts_ms % ROLLUP_15M_MS)] = p.context
+        lines, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
         self._mark_pending(touched)  # durable before the raw points: a crash after them loses no rollup
         rejected |= self.write_lines(lines)
         written = len(points) - len(rejected)
