@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from readings.model import Quality, Reading
 
 SCHEMA_VERSION = 1
@@ -66,6 +68,41 @@ class DecodedEnvelope:
 def raw_reading(index: int, item: Any) -> RawReading:
     """The reading at ``index`` of an envelope, whatever JSON value it is."""
     return RawReading(index, item if isinstance(item, dict) else {"_not_an_object": item})
+
+
+class WireReading(msgspec.Struct, forbid_unknown_fields=True):
+    """A reading of the common, well-formed shape (types checked by the decoder, nothing else)."""
+
+    device: str
+    quantity: str
+    ts: int
+    value: float | None = None
+    quality: str = "good"
+    unit: str | None = None
+
+
+class WireEnvelope(msgspec.Struct):
+    """An envelope whose every reading has the common shape; header values still unchecked."""
+
+    schema: int
+    gateway: str
+    seq: int
+    readings: list[WireReading]
+    sent_ms: int = 0
+
+
+_WIRE = msgspec.json.Decoder(WireEnvelope)
+
+
+def decode_wire(payload: bytes) -> WireEnvelope | None:
+    """The ingest's fast decoding: the envelope as typed structs when the payload is strict JSON
+    and every reading has the expected fields and types (what a healthy gateway sends), else
+    ``None``, and :func:`decode_header` then finds the reason, reading by reading. About five
+    times faster than :func:`json.loads` (bench/bench_ingest.py)."""
+    try:
+        return _WIRE.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def reading_to_dict(r: Reading) -> dict[str, Any]:

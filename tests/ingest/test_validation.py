@@ -115,17 +115,18 @@ readings = st.fixed_dictionaries(
 
 
 @settings(max_examples=400, deadline=None)
-@given(readings)
-def test_fast_path_agrees_with_the_rules(fields: dict[str, Any]) -> None:
-    v = V.check("gw-a", json.dumps({"schema": 1, "gateway": "gw-a", "seq": 1, "readings": [fields]}).encode(), NOW)
-    expected = _oracle(json.loads(json.dumps(fields)))
-    if expected is None:
-        assert v.points == []
-        assert len(v.rejections) == 1
-    else:
-        assert v.rejections == []
-        [got] = v.points
-        assert got == expected or (got.value is not None and math.isnan(got.value))
+@given(st.lists(readings | st.just(GOOD), min_size=1, max_size=3))
+def test_fast_paths_agree_with_the_rules(batch: list[dict[str, Any]]) -> None:
+    """Whichever path an envelope takes (typed decoding when every reading is well formed, the
+    per-reading path otherwise), each reading gets the verdict of the plainly written rules."""
+    v = V.check("gw-a", json.dumps({"schema": 1, "gateway": "gw-a", "seq": 1, "readings": batch}).encode(), NOW)
+    expected = {i: _oracle(json.loads(json.dumps(fields))) for i, fields in enumerate(batch)}
+    assert [r.index for r in v.rejections] == [i for i, e in expected.items() if e is None]
+    assert v.indexes == [i for i, e in expected.items() if e is not None]
+    for got, i in zip(v.points, v.indexes, strict=True):
+        want = expected[i]
+        assert want is not None
+        assert got == want or (got.value is not None and math.isnan(got.value))
 
 
 def test_seen_sequences_detects_duplicates_and_merges_ranges() -> None:
