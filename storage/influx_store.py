@@ -38,6 +38,7 @@ from storage.base import (
     WriteResult,
 )
 from storage.influx_http import InfluxHttp
+from storage.influx_rollup_stats import bucket_runs, run_stats
 from storage.influx_rows import (
     READINGS,
     context_from,
@@ -158,6 +159,9 @@ class InfluxStore:
 
     def _query(self, q: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
         return rows_of(self.http.query(q, self.database))
+
+    def _series_of(self, q: str) -> list[dict[str, Any]]:
+        return self.http.query(q, self.database)
 
     # ------------------------------------------------------------------ writes
 
@@ -307,14 +311,16 @@ class InfluxStore:
                 by_bucket.setdefault(b, {})[(device, qty)] = ctx
         out: list[tuple[int, str]] = []
         days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
-        for b, keys in sorted(by_bucket.items()):
-            devices = sorted({d for d, _ in keys})
+        series = len({k for keys in by_bucket.values() for k in keys})
+        for run in bucket_runs(by_bucket, series):
+            devices = sorted({d for b in run for d, _ in by_bucket[b]})
             cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
-            found = self._bucket_stats(b, cond)
-            for (device, qty), ctx in keys.items():
-                stat = found.get((device, qty)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
-                out.append((len(out), stat_line(ROLLUP_15M, ctx, qty, stat)))
-                days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
+            found = run_stats(self._series_of, self._from(READINGS), cond, run)
+            for b in run:
+                for (device, qty), ctx in by_bucket[b].items():
+                    stat = found.get((device, qty, b)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
+                    out.append((len(out), stat_line(ROLLUP_15M, ctx, qty, stat)))
+                    days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
         self._write_rollups(out)
         day_lines: list[tuple[int, str]] = []
         for d, keys in sorted(days.items()):
@@ -336,36 +342,6 @@ class InfluxStore:
                 day_lines.append((len(day_lines), stat_line(ROLLUP_1D, ctx, qty, stat)))
         self._write_rollups(day_lines)
         return len(out)
-
-    def _bucket_stats(self, b: int, cond: str) -> dict[tuple[str, str], IntervalStat]:
-        """Aggregates of GOOD values in the 15-min bucket ``b``, computed by InfluxDB: one row per
-        series from three light queries (a lone selector keeps its point's own timestamp)."""
-        where = (
-            f"FROM {self._from(READINGS)} WHERE ({cond}) AND quality = 'good' "
-            f"AND time >= {ns(b)} AND time < {ns(b + ROLLUP_15M_MS)} GROUP BY device, quantity"
-        )
-        agg = self._query(f"SELECT count(value), min(value), max(value), mean(value) {where}")
-        first = {
-            (t.get("device", ""), t.get("quantity", "")): r for t, r in self._query(f"SELECT first(value) {where}")
-        }
-        last = {(t.get("device", ""), t.get("quantity", "")): r for t, r in self._query(f"SELECT last(value) {where}")}
-        out = {}
-        for tags, r in agg:
-            key = (tags.get("device", ""), tags.get("quantity", ""))
-            if not r.get("count") or key not in first or key not in last:
-                continue
-            out[key] = IntervalStat(
-                start_ms=b,
-                count=int(r["count"]),
-                first=float(first[key]["first"]),
-                last=float(last[key]["last"]),
-                minimum=float(r["min"]),
-                maximum=float(r["max"]),
-                mean=float(r["mean"]),
-                first_ts_ms=int(first[key]["time"]),
-                last_ts_ms=int(last[key]["time"]),
-            )
-        return out
 
     def _write_rollups(self, lines: list[tuple[int, str]]) -> None:
         for i in range(0, len(lines), 5000):
