@@ -104,6 +104,19 @@ class _Process:
             return "(no log)"
 
 
+SHIPPED_BROKER_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
+
+
+def shipped_queue_settings() -> list[str]:
+    """The ``max_queued_*``, ``max_inflight_*`` and ``max_packet_size`` lines of the broker
+    configuration the platform ships, so that tests run the broker as it is deployed."""
+    prefixes = ("max_queued", "max_inflight", "max_packet")
+    found = [ln.strip() for ln in SHIPPED_BROKER_CONF.read_text().splitlines() if ln.startswith(prefixes)]
+    if len(found) < 3:
+        raise RuntimeError(f"{SHIPPED_BROKER_CONF}: queue settings not found")
+    return found
+
+
 class Mosquitto(_Process):
     """A real Mosquitto broker; ``url`` is ``mqtt://127.0.0.1:PORT``."""
 
@@ -126,10 +139,8 @@ class Mosquitto(_Process):
         lines = [
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
-            # the platform's broker settings (docs/broker.md): never drop queued QoS 1 messages
-            "max_queued_messages 0",
-            "max_queued_bytes 0",
-            "max_inflight_messages 0",
+            # the queue and packet limits of the shipped broker configuration (docs/broker.md)
+            *shipped_queue_settings(),
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             "autosave_interval 1800",
