@@ -13,11 +13,19 @@ storage    energy_discharged_wh, else energy_export_wh    energy_charged_wh, els
 
 When a device has none of its counters in the period, its mean ``active_power_w`` is integrated
 (flagged ``power_integrated:<device>``; grid + import, battery + discharge).
+
+A store whose class also reads its interval aggregates as numpy columns (:class:`ColumnarIntervals`:
+``SqliteStore.interval_columns``) is read that way — the same numbers without one Python object
+per interval; any other store (InfluxDB, a wrapper) through ``Store.intervals``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
+
 import numpy as np
+import numpy.typing as npt
 
 from autonomy import (
     AutonomyResult,
@@ -45,19 +53,67 @@ QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "storage": (("energy_discharged_wh", "energy_export_wh"), ("energy_charged_wh", "energy_import_wh")),
 }
 POWER = "active_power_w"
+COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum")  # what counter_energy reads
+POWER_FIELDS = ("count", "mean")  # what power_energy reads
 
 
-def _stats_arrays(stats: list[IntervalStat], start_ms: int, n: int, interval_ms: int) -> dict[str, FloatArray]:
-    """Columns of ``stats`` on the grid of ``n + 1`` intervals from ``start_ms`` (zeros where absent)."""
-    cols = {k: np.zeros(n + 1) for k in ("first", "last", "minimum", "maximum", "mean", "count")}
-    if not stats:
-        return cols
-    idx = (np.fromiter((st.start_ms for st in stats), dtype=np.int64, count=len(stats)) - start_ms) // interval_ms
-    keep = (idx >= 0) & (idx <= n)
-    for name in cols:
-        values = np.fromiter((getattr(st, name) for st in stats), dtype=np.float64, count=len(stats))
-        cols[name][idx[keep]] = values[keep]
+class ColumnarIntervals(Protocol):
+    """A store that also gives ``Store.intervals`` as numpy columns (``SqliteStore``): ``start_ms``
+    and the asked ``fields`` (``storage.rollups.STAT_FIELDS``), one entry per interval with data."""
+
+    def interval_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+    ) -> dict[str, npt.NDArray[Any]]: ...
+
+
+def columnar(store: Store) -> ColumnarIntervals | None:
+    """``store`` if its class reads intervals as columns, else None. Asked of the class, not the
+    object: a wrapper that forwards attributes to a store (the report's progress counter) and
+    overrides ``intervals`` must see every read, so it goes through ``intervals``."""
+    if callable(getattr(type(store), "interval_columns", None)):
+        return cast(ColumnarIntervals, store)
+    return None
+
+
+def _on_grid(
+    starts: npt.NDArray[np.int64], values: dict[str, npt.NDArray[Any]], start_ms: int, size: int, interval_ms: int
+) -> dict[str, FloatArray]:
+    """``values`` of the intervals starting at ``starts``, on the grid of ``size`` intervals from
+    ``start_ms`` (zeros where absent)."""
+    cols = {name: np.zeros(size) for name in values}
+    idx = (starts - start_ms) // interval_ms
+    keep = (idx >= 0) & (idx < size)
+    for name, v in values.items():
+        cols[name][idx[keep]] = v[keep]
     return cols
+
+
+def _stats_arrays(
+    stats: list[IntervalStat], fields: tuple[str, ...], start_ms: int, size: int, interval_ms: int
+) -> dict[str, FloatArray]:
+    """``fields`` of ``stats`` on the grid of ``size`` intervals from ``start_ms`` (zeros where absent)."""
+    starts = np.fromiter((st.start_ms for st in stats), dtype=np.int64, count=len(stats))
+    values = {
+        name: np.fromiter((getattr(st, name) for st in stats), dtype=np.float64, count=len(stats)) for name in fields
+    }
+    return _on_grid(starts, values, start_ms, size, interval_ms)
+
+
+def _interval_arrays(
+    store: Store, device: str, quantity: str, start_ms: int, size: int, interval_s: int, fields: tuple[str, ...]
+) -> dict[str, FloatArray] | None:
+    """The interval aggregates ``fields`` of (``device``, ``quantity``) on the grid of ``size``
+    intervals from ``start_ms`` (zeros where absent); None when none of them has data."""
+    interval_ms = interval_s * 1000
+    end_ms = start_ms + size * interval_ms
+    reader = columnar(store)
+    if reader is not None:
+        cols = reader.interval_columns(device, quantity, start_ms, end_ms, interval_s, fields=fields)
+        if not cols["start_ms"].size:
+            return None
+        return _on_grid(cols["start_ms"], {f: cols[f] for f in fields}, start_ms, size, interval_ms)
+    stats = store.intervals(device, quantity, start_ms, end_ms, interval_s)
+    return _stats_arrays(stats, fields, start_ms, size, interval_ms) if stats else None
 
 
 def _counter(
@@ -65,13 +121,11 @@ def _counter(
 ) -> tuple[FloatArray, StatusArray, str] | None:
     """Energy, status and name of the first of ``quantities`` with data; one interval before the period gives the
     counter's value at its start."""
-    interval_ms = interval_s * 1000
-    before = start_ms - interval_ms
+    before = start_ms - interval_s * 1000
     for q in quantities:
-        stats = store.intervals(device, q, before, start_ms + n * interval_ms, interval_s)
-        if not stats:
+        c = _interval_arrays(store, device, q, before, n + 1, interval_s, COUNTER_FIELDS)
+        if c is None:
             continue
-        c = _stats_arrays(stats, before, n, interval_ms)
         e, status = counter_energy(c["first"], c["last"], c["minimum"], c["maximum"], c["count"])
         return e[1:], status[1:], q
     return None
@@ -93,11 +147,10 @@ def device_energy(
             used.append(got[2])
     supply, draw = parts
     if supply is None and draw is None:
-        stats = store.intervals(device.id, POWER, start_ms, start_ms + n * interval_s * 1000, interval_s)
-        if not stats:
+        c = _interval_arrays(store, device.id, POWER, start_ms, n, interval_s, POWER_FIELDS)
+        if c is None:
             return DeviceEnergy.missing(device.id, device.role, n, device.source), ()
-        c = _stats_arrays(stats, start_ms, n, interval_s * 1000)
-        e, status = power_energy(c["mean"][:n], c["count"][:n], interval_s)
+        e, status = power_energy(c["mean"], c["count"], interval_s)
         if device.role == "consumption":
             return DeviceEnergy(device.id, device.role, zeros, np.abs(e), status, device.source), (POWER,)
         return (
