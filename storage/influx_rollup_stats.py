@@ -53,25 +53,14 @@ def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[
     """Statistics of the good points of the series matching ``cond`` (an InfluxQL condition on
     tags, already quoted) in every bucket of ``run``; a series with no good point in a bucket has
     no entry. ``source`` is the quoted measurement of the raw readings."""
-    start, end = run[0], run[-1] + ROLLUP_15M_MS
-    where = f"FROM {source} WHERE ({cond}) AND quality = 'good'"
 
     def window(a: int, b: int) -> str:
-        return f"{where} AND time >= {ns(a)} AND time < {ns(b)}"
+        return _window(source, cond, a, b)
 
-    aggregates: dict[Key, list[Any]] = {}
+    aggregates = run_aggregates(query, source, cond, run)
     per_bucket: dict[int, int] = {}
-    grouped = f"SELECT count(value), min(value), max(value), mean(value) {window(start, end)}"
-    for s in query(f"{grouped} GROUP BY time(15m), device, quantity fill(none)"):
-        device, quantity = _series_key(s)
-        cols = s["columns"]
-        for values in s.get("values") or []:
-            row = dict(zip(cols, values, strict=True))
-            if not row.get("count"):
-                continue
-            b = int(row["time"])
-            aggregates[(device, quantity, b)] = [int(row["count"]), row["min"], row["max"], row["mean"]]
-            per_bucket[b] = per_bucket.get(b, 0) + int(row["count"])
+    for (_, _, b), (count, *_) in aggregates.items():
+        per_bucket[b] = per_bucket.get(b, 0) + count
 
     ends: dict[Key, tuple[int, float, int, float]] = {}  # first ts, first value, last ts, last value
     group: list[int] = []  # buckets whose raw points are fetched together
@@ -108,6 +97,50 @@ def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[
             last_ts_ms=e[2],
         )
     return out
+
+
+def _window(source: str, cond: str, start: int, end: int) -> str:
+    return f"FROM {source} WHERE ({cond}) AND quality = 'good' AND time >= {ns(start)} AND time < {ns(end)}"
+
+
+def run_aggregates(
+    query: Callable[[str], Series], source: str, cond: str, run: list[int]
+) -> dict[Key, tuple[int, float, float, float]]:
+    """Count, minimum, maximum and mean of the good points of each series and bucket of ``run``
+    (one query); a series with no good point in a bucket has no entry."""
+    out: dict[Key, tuple[int, float, float, float]] = {}
+    grouped = f"SELECT count(value), min(value), max(value), mean(value) {_window(source, cond, run[0], run[-1] + ROLLUP_15M_MS)}"
+    for s in query(f"{grouped} GROUP BY time(15m), device, quantity fill(none)"):
+        device, quantity = _series_key(s)
+        cols = s["columns"]
+        for values in s.get("values") or []:
+            row = dict(zip(cols, values, strict=True))
+            if row.get("count"):
+                out[(device, quantity, int(row["time"]))] = (
+                    int(row["count"]),
+                    float(row["min"]),
+                    float(row["max"]),
+                    float(row["mean"]),
+                )
+    return out
+
+
+def changed_since(
+    query: Callable[[str], Series], source: str, cond: str, run: list[int], written: dict[Key, IntervalStat]
+) -> set[Key]:
+    """The keys of ``written`` whose raw points no longer give what was written: another writer
+    stored points in the bucket between this refresh's read and its write, and its own refresh
+    may have landed first (this one would then have overwritten a newer rollup)."""
+    now = run_aggregates(query, source, cond, run)
+    changed = set()
+    for key, stat in written.items():
+        agg = now.get(key)
+        if stat.count == 0:
+            if agg is not None:
+                changed.add(key)
+        elif agg != (stat.count, stat.minimum, stat.maximum, stat.mean):
+            changed.add(key)
+    return changed
 
 
 def _ends_from_raw(query: Callable[[str], Series], window: str, ends: dict[Key, tuple[int, float, int, float]]) -> None:

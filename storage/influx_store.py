@@ -38,7 +38,7 @@ from storage.base import (
     WriteResult,
 )
 from storage.influx_http import InfluxHttp
-from storage.influx_rollup_stats import bucket_runs, run_stats
+from storage.influx_rollup_stats import bucket_runs, changed_since, run_stats
 from storage.influx_rows import (
     READINGS,
     context_from,
@@ -54,6 +54,8 @@ from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start
 from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 log = logging.getLogger(__name__)
+
+BucketKey = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
 
 ROLLUP_15M = "rollup_15m"
 ROLLUP_1D = "rollup_1d"
@@ -288,20 +290,30 @@ class InfluxStore:
         if not dirty:
             return 0
         try:
-            n = self._refresh(dirty)
+            n, stale = self._refresh(dirty)
         except Exception:
             with self._lock:
                 for k, v in dirty.items():
                     self._dirty.setdefault(k, v)
                     self._marked.add(k)  # its durable mark is still there
             raise
+        if stale:
+            # redone at the next refresh, and marked again durably (newer than the checkpoint below)
+            log.debug("%d rollup buckets changed while they were refreshed: redone next time", len(stale))
+            with self._lock:
+                for k, v in stale.items():
+                    self._dirty.setdefault(k, v)
+                self._last_refresh = 0.0
+            self._mark_pending(stale)
         # every mark older than this refresh's start is done (a write marks before it joins _dirty;
         # the start-up re-read keeps a margin for a write caught between the two)
         checkpoint = line(CHECKPOINT, {}, {"refreshed_ms": float(started_ms)}, started_ms)
         self.write_lines([(0, checkpoint)], raw=False)
         return n
 
-    def _refresh(self, dirty: dict[tuple[str, str, int], DeviceContext]) -> int:
+    def _refresh(self, dirty: dict[BucketKey, DeviceContext]) -> tuple[int, dict[BucketKey, DeviceContext]]:
+        """Recompute the rollups of ``dirty``; return how many 15-min rollups were written and the
+        buckets found stale right after (another writer's points landed meanwhile: redo them)."""
         cutoff = None
         if self._raw_rp and self.raw_retention_days is not None:
             cutoff = bucket_start(int(time.time() * 1000) - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
@@ -309,39 +321,60 @@ class InfluxStore:
         for (device, qty, b), ctx in dirty.items():
             if cutoff is None or b >= cutoff:
                 by_bucket.setdefault(b, {})[(device, qty)] = ctx
-        out: list[tuple[int, str]] = []
-        days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
+        written = 0
+        stale: dict[BucketKey, DeviceContext] = {}
+        days: dict[int, dict[tuple[str, str], tuple[DeviceContext, int]]] = {}  # day → series → (ctx, a bucket)
         series = len({k for keys in by_bucket.values() for k in keys})
+        source = self._from(READINGS)
         for run in bucket_runs(by_bucket, series):
             devices = sorted({d for b in run for d, _ in by_bucket[b]})
             cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
-            found = run_stats(self._series_of, self._from(READINGS), cond, run)
+            found = run_stats(self._series_of, source, cond, run)
+            stats: dict[BucketKey, IntervalStat] = {}
+            lines: list[tuple[int, str]] = []
             for b in run:
                 for (device, qty), ctx in by_bucket[b].items():
                     stat = found.get((device, qty, b)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
-                    out.append((len(out), stat_line(ROLLUP_15M, ctx, qty, stat)))
-                    days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = ctx
-        self._write_rollups(out)
-        day_lines: list[tuple[int, str]] = []
+                    stats[(device, qty, b)] = stat
+                    lines.append((len(lines), stat_line(ROLLUP_15M, ctx, qty, stat)))
+                    days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = (ctx, b)
+            self._write_rollups(lines)
+            written += len(lines)
+            for key in changed_since(self._series_of, source, cond, run, stats):
+                stale[key] = by_bucket[key[2]][key[:2]]
         for d, keys in sorted(days.items()):
-            devices = sorted({dev for dev, _ in keys})
-            cond = " OR ".join(f"device = {quote_string(dev)}" for dev in devices)
-            fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
-            q = (
-                f"SELECT {fields} FROM {self._from(ROLLUP_15M)} WHERE ({cond}) AND time >= {ns(d)} "
-                f"AND time < {ns(d + ROLLUP_1D_MS)} GROUP BY device, quantity"
+            merged = self._day_stats(d, keys)
+            self._write_rollups(
+                [(i, stat_line(ROLLUP_1D, keys[k][0], k[1], stat)) for i, (k, stat) in enumerate(merged.items())]
             )
-            per: dict[tuple[str, str], list[IntervalStat]] = {}
-            for tags, r in self._query(q):
-                s = stat_from_row(r)
-                if s.count > 0:
-                    per.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(s)
-            for (device, qty), ctx in keys.items():
-                merged = merge(sorted(per.get((device, qty), []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
-                stat = merged[0] if merged else IntervalStat(d, 0, 0.0, 0.0, 0.0, 0.0, 0.0, d, d)
-                day_lines.append((len(day_lines), stat_line(ROLLUP_1D, ctx, qty, stat)))
-        self._write_rollups(day_lines)
-        return len(out)
+            again = self._day_stats(d, keys)
+            for k, stat in merged.items():
+                if again[k] != stat:
+                    ctx, b = keys[k]
+                    stale[(k[0], k[1], b)] = ctx
+        return written, stale
+
+    def _day_stats(
+        self, d: int, keys: Mapping[tuple[str, str], tuple[DeviceContext, int]]
+    ) -> dict[tuple[str, str], IntervalStat]:
+        """The day ``d`` of each series of ``keys``, merged from its 15-min rollups."""
+        devices = sorted({dev for dev, _ in keys})
+        cond = " OR ".join(f"device = {quote_string(dev)}" for dev in devices)
+        fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
+        q = (
+            f"SELECT {fields} FROM {self._from(ROLLUP_15M)} WHERE ({cond}) AND time >= {ns(d)} "
+            f"AND time < {ns(d + ROLLUP_1D_MS)} GROUP BY device, quantity"
+        )
+        per: dict[tuple[str, str], list[IntervalStat]] = {}
+        for tags, r in self._query(q):
+            s = stat_from_row(r)
+            if s.count > 0:
+                per.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(s)
+        out = {}
+        for k in keys:
+            merged = merge(sorted(per.get(k, []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
+            out[k] = merged[0] if merged else IntervalStat(d, 0, 0.0, 0.0, 0.0, 0.0, 0.0, d, d)
+        return out
 
     def _write_rollups(self, lines: list[tuple[int, str]]) -> None:
         for i in range(0, len(lines), 5000):

@@ -15,6 +15,7 @@ from storage import influx_rollup_stats
 from storage.base import IntervalStat, Store
 from storage.factory import open_store
 from storage.influx_rollup_stats import bucket_runs
+from storage.influx_store import InfluxStore
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
 from tests.support.services import Influxd
 
@@ -96,3 +97,36 @@ def test_bucket_runs_are_consecutive_and_bounded() -> None:
     # a row per bucket and series: 10 000 series leave one bucket per aggregate query
     assert [len(r) for r in bucket_runs(long[:3], series=10_000)] == [1, 1, 1]
     assert [len(r) for r in bucket_runs(long[:300], series=500)] == [20] * 10
+
+
+def test_a_refresh_overtaken_by_another_writer_is_redone(influxd: Influxd, unique_name: str) -> None:
+    """Two writers (ingest workers) store points of one bucket. Writer A reads the bucket, then
+    writer B stores more points and refreshes, and only then A writes its rollup: A's is stale and
+    would overwrite B's for good. A notices it right after its write and redoes the bucket."""
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name, rollup_refresh_s=3600)
+    a, b = open_store(settings), open_store(settings)
+    assert isinstance(a, InfluxStore)
+    bucket = DAY0 + 40 * ROLLUP_15M_MS
+    try:
+        a.write([StoredReading(CTXS[0], "active_power_w", bucket + i * 1000, 1.0) for i in range(5)])
+        write_rollups = a._write_rollups
+        overtaken = []
+
+        def b_overtakes(lines: list[tuple[int, str]]) -> None:
+            if not overtaken:
+                overtaken.append(True)
+                b.write([StoredReading(CTXS[0], "active_power_w", bucket + 60_000 + i * 1000, 2.0) for i in range(7)])
+                b.refresh_rollups()
+            write_rollups(lines)
+
+        a._write_rollups = b_overtakes  # type: ignore[method-assign]
+        a.refresh_rollups()
+        a._write_rollups = write_rollups  # type: ignore[method-assign]
+        assert overtaken
+        assert a.refresh_rollups() > 0  # the stale bucket, again
+        for interval_s in (900, 86_400):
+            [stat] = a.intervals("dev-0", "active_power_w", DAY0, DAY0 + ROLLUP_1D_MS, interval_s)
+            assert (stat.count, stat.minimum, stat.maximum) == (12, 1.0, 2.0)
+    finally:
+        a.close()
+        b.close()

@@ -58,6 +58,16 @@ class CommandProcess:
             self.proc.wait(timeout=10)
             self.proc = None
 
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen (its sockets stay open, it sends nothing) until :meth:`resume`."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")

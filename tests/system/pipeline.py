@@ -142,12 +142,14 @@ class Ledger:
         self.envelopes: dict[int, tuple[Reading, ...]] = {}
         self.deliveries = 0
         self.conflicts = 0  # a sequence number seen twice with different readings (reused: never expected)
+        self.subscriptions = 0  # SUBACKs received: one per (re)connection
         self._lock = threading.Lock()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"{topic_root}-ledger", protocol=mqtt.MQTTv5
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
@@ -157,6 +159,10 @@ class Ledger:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         client.subscribe(self.topic, qos=1)  # again after a broker that lost its sessions (kill -9)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        with self._lock:
+            self.subscriptions += 1
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         env = decode(bytes(msg.payload))
@@ -354,6 +360,22 @@ class Pipeline:
             return time.monotonic() >= deadline
 
         wait_for(fault_over, timeout=seconds + 30, interval=0.2, what=f"the {seconds:.0f} s fault to end")
+
+    def kill_broker(self) -> None:
+        """kill -9 the broker and start it again. A broker killed -9 forgets the sessions it had not
+        saved, the ledger's subscription with them, and whatever the gateway published before the
+        ledger subscribed again would be missing from the produced set (the ingest may store and
+        acknowledge it first). So the gateway is frozen (SIGSTOP) from just before the kill until
+        the ledger has its subscription back; then it resumes, reconnects and re-sends by itself."""
+        assert self.ledger is not None
+        subscribed = self.ledger.subscriptions
+        self.gateway.pause()
+        try:
+            self.broker.kill()
+            self.broker.start()
+            wait_for(lambda: self.ledger is not None and self.ledger.subscriptions > subscribed, what="ledger back")
+        finally:
+            self.gateway.resume()
 
     # ------------------------------------------------------------------ accounting
 

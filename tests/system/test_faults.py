@@ -116,8 +116,7 @@ def test_broker_killed_9_end_to_end_acks_cover_its_lost_queue(
     broker = mosquitto_factory()
     p = pipeline_factory(broker, influxd)
     # 1. the broker dies under live traffic: every service reconnects by itself
-    broker.kill()
-    broker.start()
+    p.kill_broker()
     p.figures["recovery_s"] = round(recovered_by_itself(p, fault_end_ms=now_ms()), 2)
     # 2. the broker dies while nothing has been acknowledged for a while: the ingest workers are
     #    away, the gateway keeps publishing; kill -9 loses whatever the broker held (it saves only
@@ -126,8 +125,7 @@ def test_broker_killed_9_end_to_end_acks_cover_its_lost_queue(
         w.stop()
     wait_for(lambda: p.buffered() >= 15, timeout=30, what="15 envelopes queued for the absent ingest")
     p.figures["envelopes_queued_at_kill"] = p.buffered()
-    broker.kill()
-    broker.start()
+    p.kill_broker()
     for w in p.workers:
         w.start()
     t_up = now_ms()
