@@ -7,18 +7,20 @@ epoch, so 15-min and daily buckets nest. Daily rollups are merged from 15-min on
 The same stats also come as numpy columns (:data:`IntervalColumns`: ``start_ms`` and some of
 :data:`STAT_FIELDS`, one entry per interval with data, oldest first), which a backend can build
 without one Python object per interval (``SqliteStore.interval_columns``); :func:`merge_columns`
-gives exactly the numbers of :func:`merge`.
+gives exactly the numbers of :func:`merge`. numpy is imported by those functions only, so that a
+process that only writes (the ingest) does not load it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from storage.base import IntervalStat
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 ROLLUP_15M_MS = 15 * 60 * 1000
 ROLLUP_1D_MS = 24 * 3600 * 1000
@@ -26,7 +28,7 @@ ROLLUP_1D_MS = 24 * 3600 * 1000
 # the fields of an IntervalStat besides start_ms, in its order
 STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts_ms", "last_ts_ms")
 INT_FIELDS = frozenset({"start_ms", "count", "first_ts_ms", "last_ts_ms"})  # int64 columns; the rest float64
-IntervalColumns = dict[str, npt.NDArray[Any]]
+IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
 
 
 def bucket_start(ts_ms: int, interval_ms: int) -> int:
@@ -144,6 +146,8 @@ def merge_inputs(fields: Sequence[str]) -> tuple[str, ...]:
 
 def columns_from_stats(stats: Sequence[IntervalStat], fields: Sequence[str] = STAT_FIELDS) -> IntervalColumns:
     """``stats`` as columns: ``start_ms`` and ``fields``."""
+    import numpy as np
+
     out: IntervalColumns = {}
     for name in ("start_ms", *check_fields(fields)):
         dtype = np.int64 if name in INT_FIELDS else np.float64
@@ -154,6 +158,8 @@ def columns_from_stats(stats: Sequence[IntervalStat], fields: Sequence[str] = ST
 def columns_from_rows(rows: Iterable[Sequence[float]], names: Sequence[str]) -> IntervalColumns:
     """Result rows of ``SELECT <names>`` (a cursor: read as it goes) as columns, without keeping a
     Python object per row; times and counts as int64, exactly."""
+    import numpy as np
+
     table = np.fromiter(rows, dtype=[(name, np.int64 if name in INT_FIELDS else np.float64) for name in names])
     return {name: np.ascontiguousarray(table[name]) for name in names}
 
@@ -161,6 +167,8 @@ def columns_from_rows(rows: Iterable[Sequence[float]], names: Sequence[str]) -> 
 def _first_where(key: npt.NDArray[Any], group: npt.NDArray[np.intp], heads: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
     """Per run of ``group``, the index of its first element with the smallest ``key`` (what
     ``min(run, key=…)`` returns: the earliest of equal keys)."""
+    import numpy as np
+
     return np.lexsort((key, group))[heads]  # lexsort is stable
 
 
@@ -171,6 +179,8 @@ def merge_columns(cols: IntervalColumns, interval_ms: int) -> IntervalColumns:
     ``minimum``/``maximum`` (the earliest of equal values), the summed ``count``, and ``mean``
     weighted by count and summed in the same order by Python's ``sum``. ``cols`` must hold what
     :func:`merge_inputs` asks for its fields; the result has the same fields."""
+    import numpy as np
+
     start = cols["start_ms"]
     if not start.size:
         return dict(cols)
