@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from autonomy_queries import EnergyCache
+from autonomy_queries.cache import TtlCache
 from configuration.topology import PlatformConfig
 from dashboard_api.deps import RateLimiter
 from dashboard_api.errors import install_error_handlers
@@ -31,6 +32,7 @@ from storage.base import Store
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 ENERGY_CACHE_TTL_S = 60.0
+LIVE_AUTONOMY_TTL_S = 5.0  # today's autonomy in /stream is at most this old
 OPTIONAL_ROUTERS = ("dashboard_api.web.routes", "reports.routes")
 
 DESCRIPTION = """\
@@ -85,6 +87,8 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     app.state.telemetry = Telemetry()
     # device energies of recent autonomy queries, shared by requests (new data shows within ENERGY_CACHE_TTL_S)
     app.state.energy_cache = EnergyCache(ttl_s=ENERGY_CACHE_TTL_S, max_entries=2048)
+    # today's autonomy pushed by /stream: computed once for every open stream
+    app.state.live_autonomy = TtlCache(ttl_s=LIVE_AUTONOMY_TTL_S, max_entries=4)
     install_error_handlers(app)
     for module in (status, live, series, autonomy, operations):
         app.include_router(module.router, prefix=API_PREFIX)

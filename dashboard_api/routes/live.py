@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from autonomy_queries import compute_autonomy
+from autonomy_queries.cache import TtlCache
 from dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
 from dashboard_api.errors import ERROR_RESPONSES
 from dashboard_api.params import local_day_start_ms, now_ms
@@ -52,17 +53,19 @@ def live(key: ViewerKey, store: StoreDep, settings: ApiSettingsDep) -> LiveOut:
     return LiveOut(since_ms=since, values=[_live_value(v) for v in values])
 
 
-def _district_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
-    """Today's (Europe/Paris) autonomy of every district, up to ``t_ms``."""
+def _today_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
+    """Today's (Europe/Paris) autonomy of every district, then of the city, up to ``t_ms``."""
     out = []
     start = local_day_start_ms(t_ms)
     interval_s = config.services.metrics.interval_minutes * 60
-    for d in config.districts:
-        r = compute_autonomy(store, config, f"district:{d.id}", start, max(t_ms, start + 1), interval_s)
+    scopes = [(f"district:{d.id}", d.id) for d in config.districts] + [("city", None)]
+    for scope, district in scopes:
+        r = compute_autonomy(store, config, scope, start, max(t_ms, start + 1), interval_s)
         m = r.metrics
         out.append(
             {
-                "district": d.id,
+                "scope": scope,
+                "district": district,
                 "since_ms": start,
                 "self_sufficiency": m.self_sufficiency,
                 "self_consumption": m.self_consumption,
@@ -77,16 +80,24 @@ def _district_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, A
     return out
 
 
+def _shared_today_autonomy(request: Request, store: Store, config: Any) -> list[dict[str, Any]]:
+    """:func:`_today_autonomy` computed once for every open stream: kept LIVE_AUTONOMY_TTL_S."""
+    cache: TtlCache[list[dict[str, Any]]] = request.app.state.live_autonomy
+    t = now_ms()
+    return cache.get_or_compute(local_day_start_ms(t), lambda: _today_autonomy(store, config, t))
+
+
 def _event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 @router.get(
     "/stream",
-    summary="Server-Sent Events: `reading` for every new value, `autonomy` per district (today)",
+    summary="Server-Sent Events: `reading` for every new value, `autonomy` per district and city (today)",
     description=(
         "A `text/event-stream`. Events: `reading` (one new latest value, as in /live) and `autonomy` "
-        "(today's autonomy of every district, every `autonomy_every_s`). EventSource cannot send headers: "
+        "(today's autonomy of every district, then of the city, with its `scope`, every `autonomy_every_s`; "
+        "computed once for all streams every few seconds). EventSource cannot send headers: "
         "pass the key as `?api_key=`. `max_events` ends the stream after that many events."
     ),
     response_class=StreamingResponse,
@@ -124,8 +135,8 @@ async def stream(
                     batch.append(_event("reading", _live_value(v).model_dump()))
                 if loop.time() >= next_autonomy:
                     next_autonomy = loop.time() + autonomy_every_s
-                    districts = await asyncio.to_thread(_district_autonomy, store, config, now_ms())
-                    batch.append(_event("autonomy", districts))
+                    today = await asyncio.to_thread(_shared_today_autonomy, request, store, config)
+                    batch.append(_event("autonomy", today))
             except StoreError as exc:
                 log.warning("stream: store error: %s", exc)
                 batch = [_event("error", {"detail": f"the store did not answer: {exc}"})]

@@ -216,6 +216,8 @@ def test_a_viewer_key_sees_live_values_and_is_told_what_its_role_hides(
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = open_dashboard(browser, srv.url, "/", role="viewer")
         page.wait_text("#v-generation", lambda s: s == "42,0 kW")
+        # /autonomy is refused to a viewer: today's city autonomy comes from the stream
+        page.wait_text("#v-today-ss", lambda s: s.endswith("%"), what="today's city self-sufficiency from the stream")
         from tests.support.waiting import wait_for
 
         # the page learns from the refusals: no history choice is left, and it says why

@@ -155,4 +155,10 @@ def test_stream_over_http_sends_district_autonomy(base_url: str) -> None:
         text = "".join(r.iter_text())
     assert "event: autonomy" in text
     data = json.loads(text.split("event: autonomy\ndata: ")[1].split("\n")[0])
-    assert {d["district"] for d in data} == {"hopital-nord", "citadelle", "saint-leu", "gare-la-vallee"}
+    assert {d["district"] for d in data if d["scope"] != "city"} == {
+        "hopital-nord",
+        "citadelle",
+        "saint-leu",
+        "gare-la-vallee",
+    }
+    assert data[-1]["scope"] == "city"

@@ -167,8 +167,11 @@ async def test_stream_sends_readings_and_district_autonomy(client: httpx.AsyncCl
     assert data[0]["device"] == NOW_DEVICE
     r = await client.get("/api/v1/stream", params={"api_key": KEYS["viewer"], "max_events": "2", "poll_s": "0.2"})
     assert "event: autonomy" in r.text
-    district = json.loads(r.text.split("event: autonomy\ndata: ")[1].split("\n")[0])
-    assert {d["district"] for d in district} == {"north", "south"}
+    scopes = json.loads(r.text.split("event: autonomy\ndata: ")[1].split("\n")[0])
+    assert [d["scope"] for d in scopes] == ["district:north", "district:south", "city"]
+    assert [d["district"] for d in scopes] == ["north", "south", None]
+    city = scopes[-1]
+    assert city["load_wh"] == pytest.approx(sum(d["load_wh"] for d in scopes[:-1]))
 
 
 async def test_openapi_document_lists_every_route_with_examples(client: httpx.AsyncClient) -> None:

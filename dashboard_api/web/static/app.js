@@ -321,12 +321,12 @@
       };
       renderLive();
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e; // a viewer/operator key may not read /autonomy: the stream's districts stand in
+      if (!(e instanceof ApiError)) throw e; // a viewer/operator key may not read /autonomy: the stream's autonomy events stand in
     }
   }
-  function applyAutonomyEvent(districts) {
-    if (state.scope.kind !== "district") return;
-    const d = districts.find((x) => x.district === state.scope.id);
+  function applyAutonomyEvent(scopes) {
+    // today's autonomy of every district and of the city (what a key that may not read /autonomy sees)
+    const d = scopes.find((x) => x.scope === scopeParam());
     if (d) { state.today = Object.assign({}, state.today || {}, d); renderLive(); }
   }
 
