@@ -21,6 +21,7 @@ from typing import Any, cast
 import numpy as np
 
 from autonomy_queries import ScopeError, compute_autonomy, parse_scope, scope_sites
+from autonomy_queries.reading import columnar
 from configuration.topology import PlatformConfig
 from reports.days import daily_rows
 from reports.model import FloatArray, ReportData
@@ -74,14 +75,30 @@ class _CountingStore:
         self._seen: set[str] = set()
         self._progress = progress
 
-    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
+    def _count(self, device: str) -> None:
         if device in self._devices and device not in self._seen:
             self._seen.add(device)
             self._progress("read", len(self._seen), len(self._devices))
+
+    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
+        self._count(device)
         return self._store.intervals(device, quantity, start_ms, end_ms, interval_s)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+
+class _CountingColumnStore(_CountingStore):
+    """The same for a store that reads intervals as numpy columns (``SqliteStore``): the autonomy
+    engine keeps its fast path (``autonomy_queries.reading.columnar`` asks the class)."""
+
+    def interval_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+    ) -> Any:
+        self._count(device)
+        return self._store.interval_columns(  # type: ignore[attr-defined]
+            device, quantity, start_ms, end_ms, interval_s, fields=fields
+        )
 
 
 def battery_soc(store: Store, config: PlatformConfig, scope: str, start_ms: int, n: int, interval_s: int) -> FloatArray:
@@ -121,7 +138,8 @@ def build_report(
     reader: Store = store
     if progress is not None:
         devices = [dev.id for _, site in scope_sites(config, scope) for dev in site.devices]
-        reader = cast(Store, _CountingStore(store, devices, progress))
+        counting = _CountingColumnStore if columnar(store) is not None else _CountingStore
+        reader = cast(Store, counting(store, devices, progress))
     try:
         result = compute_autonomy(reader, config, scope, p.start_ms, p.end_ms, step_s)
     except ScopeError as exc:
