@@ -22,7 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import msgspec
+
 from storage.base import StoreError, StoreUnavailableError
+
+_JSON = msgspec.json.Decoder()
 
 
 class QueryError(StoreError):
@@ -167,9 +171,11 @@ class InfluxHttp:
         else:
             r = self.request("GET", "/query", params)
         try:
-            doc = json.loads(r.body)
-        except ValueError as exc:
+            doc = _JSON.decode(r.body)  # msgspec: a year of rollups is a JSON answer of megabytes
+        except msgspec.DecodeError as exc:
             raise QueryError(f"InfluxDB answered {r.status} with no JSON to {q[:120]!r}") from exc
+        if not isinstance(doc, dict):
+            raise QueryError(f"InfluxDB answered {r.status} with no JSON object to {q[:120]!r}")
         if r.status != 200 or "error" in doc:
             raise QueryError(f"InfluxDB refused {q[:120]!r}: {doc.get('error') or r.status}")
         result = (doc.get("results") or [{}])[0]

@@ -99,8 +99,9 @@ def reading_lines(
     return lines, refused, touched
 
 
-def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
-    fields: dict[str, float | str | bool] = {
+def stat_fields(s: IntervalStat) -> dict[str, float | str | bool]:
+    """The fields of a rollup point (docs/storage.md), every number a float."""
+    return {
         "count": float(s.count),
         "first": s.first,
         "last": s.last,
@@ -110,7 +111,29 @@ def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat
         "first_ts": float(s.first_ts_ms),
         "last_ts": float(s.last_ts_ms),
     }
-    return line(measurement, series_tags(c, quantity), fields, s.start_ms)
+
+
+def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
+    """``line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)``, written out for
+    speed (a year's backfill refreshes a million rollups); the same text, the same refusals."""
+    values = (
+        float(s.count),
+        float(s.first),
+        float(s.last),
+        float(s.minimum),
+        float(s.maximum),
+        float(s.mean),
+        float(s.first_ts_ms),
+        float(s.last_ts_ms),
+    )
+    if type(s.start_ms) is not int or not all(v - v == 0.0 for v in values):  # v - v is NaN unless finite
+        return line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)  # raises, naming why
+    prefix = series_key(measurement, tuple(series_tags(c, quantity).items()))
+    n, first, last, lo, hi, mean, first_ts, last_ts = values
+    return (
+        f"{prefix} count={n!r},first={first!r},last={last!r},minimum={lo!r},maximum={hi!r},mean={mean!r},"
+        f"first_ts={first_ts!r},last_ts={last_ts!r} {s.start_ms}"
+    )
 
 
 def rows_of(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:

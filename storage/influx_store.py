@@ -37,7 +37,7 @@ from storage.base import (
     StoreUnavailableError,
     WriteResult,
 )
-from storage.influx_http import InfluxHttp
+from storage.influx_http import InfluxHttp, QueryError
 from storage.influx_rollup_stats import bucket_runs, changed_since, run_stats
 from storage.influx_rows import (
     READINGS,
@@ -50,7 +50,22 @@ from storage.influx_rows import (
 )
 from storage.influxql import ns, quote_ident, quote_string
 from storage.line_protocol import LineProtocolError, join_lines, line
-from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, aggregate, bucket_start, merge, rollup_source
+from storage.rollups import (
+    INT_FIELDS,
+    ROLLUP_1D_MS,
+    ROLLUP_15M_MS,
+    STAT_FIELDS,
+    IntervalColumns,
+    aggregate,
+    bucket_start,
+    check_fields,
+    columns_from,
+    columns_from_stats,
+    intervals_from,
+    merge,
+    merge_inputs,
+    rollup_source,
+)
 from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 log = logging.getLogger(__name__)
@@ -72,6 +87,7 @@ COMPACTED = "_compacted"  # the worker tag of compacted sequence records
 COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 _STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts", "last_ts")
+_INFLUX_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # storage.rollups.STAT_FIELDS → field
 _REFUSED = (400, 413, 422)
 
 
@@ -99,7 +115,7 @@ class InfluxStore:
         self._lock = threading.Lock()
         self._dirty: dict[tuple[str, str, int], DeviceContext] = {}
         self._marked: set[tuple[str, str, int]] = set()  # buckets with a durable pending mark
-        self._mark_clock_ms = 0
+        self._mark_clock_ns = 0
         # marks of two writers (ingest workers) in the same ms would overwrite each other without it
         self._writer = uuid.uuid4().hex[:12]
         self._last_refresh = time.monotonic()
@@ -167,30 +183,32 @@ class InfluxStore:
 
     # ------------------------------------------------------------------ writes
 
-    def _post(self, body: bytes, *, raw: bool) -> tuple[int, str]:
+    def _post(self, body: bytes, *, raw: bool, precision: str = "ms") -> tuple[int, str]:
         rp = self._raw_rp if raw and self._raw_rp else self.retention_policy
         if self.http.major >= 2:
             bucket = f"{self.database}/{rp}" if rp else self.database
-            params = {"bucket": bucket, "precision": "ms"}
+            params = {"bucket": bucket, "precision": precision}
             if self.org:
                 params["org"] = self.org
             r = self.http.request("POST", "/api/v2/write", params, body, "text/plain; charset=utf-8")
         else:
-            params = {"db": self.database, "precision": "ms"}
+            params = {"db": self.database, "precision": precision}
             if rp:
                 params["rp"] = rp
             r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
         if r.status == 404 and self.http.major == 1:
             self.connect()  # the database was dropped under us: create it and try once more
-            return self._post(body, raw=raw)
+            return self._post(body, raw=raw, precision=precision)
         return r.status, r.text()
 
-    def write_lines(self, lines: Sequence[tuple[int, str]], *, raw: bool = True) -> dict[int, str]:
+    def write_lines(
+        self, lines: Sequence[tuple[int, str]], *, raw: bool = True, precision: str = "ms"
+    ) -> dict[int, str]:
         """Write ``(index, line)`` pairs; return index → reason for the lines the server refused.
         Raises :class:`StoreUnavailableError` when the server cannot take the write at all."""
         if not lines:
             return {}
-        status, text = self._post(join_lines(ln for _, ln in lines), raw=raw)
+        status, text = self._post(join_lines(ln for _, ln in lines), raw=raw, precision=precision)
         if status in (200, 204):
             return {}
         if status not in _REFUSED:
@@ -198,7 +216,9 @@ class InfluxStore:
         if len(lines) == 1:
             return {lines[0][0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
         mid = len(lines) // 2
-        return self.write_lines(lines[:mid], raw=raw) | self.write_lines(lines[mid:], raw=raw)
+        return self.write_lines(lines[:mid], raw=raw, precision=precision) | self.write_lines(
+            lines[mid:], raw=raw, precision=precision
+        )
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
         lines, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
@@ -213,19 +233,20 @@ class InfluxStore:
 
     def _mark_pending(self, touched: Mapping[tuple[str, str, int], DeviceContext]) -> None:
         """Write one ``rollup_pending`` point per bucket not yet marked since the last refresh.
-        Each mark has its own timestamp (a ms clock that only moves forward) and its writer's tag,
-        so that no mark ever overwrites another."""
+        Each mark has its own timestamp, in nanoseconds (a clock that only moves forward: a
+        backfill's million marks stay within a millisecond of the wall clock, so none looks newer
+        than a later checkpoint), and its writer's tag, so that no mark ever overwrites another."""
         with self._lock:
             new = [(k, ctx) for k, ctx in touched.items() if k not in self._marked]
             if not new:
                 return
-            base = max(int(time.time() * 1000), self._mark_clock_ms)
-            self._mark_clock_ms = base + len(new)
+            base = max(time.time_ns(), self._mark_clock_ns)
+            self._mark_clock_ns = base + len(new)
         lines = [
             (i, line(PENDING, {**series_tags(ctx, qty), "writer": self._writer}, {"bucket_ms": float(b)}, base + i))
             for i, ((_, qty, b), ctx) in enumerate(new)
         ]
-        refused = self.write_lines(lines, raw=True)  # StoreUnavailableError: nothing written, caller retries
+        refused = self.write_lines(lines, raw=True, precision="ns")  # unavailable: nothing written, caller retries
         if refused:
             log.error("InfluxDB refused %d rollup marks, e.g. %s", len(refused), next(iter(refused.values())))
         with self._lock:
@@ -277,7 +298,48 @@ class InfluxStore:
         fields = ", ".join(quote_ident(f) for f in _STAT_FIELDS)
         q = f"SELECT {fields} FROM {self._from(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
         stats = sorted((stat_from_row(r) for _, r in self._query(q)), key=lambda s: s.start_ms)
-        return merge([s for s in stats if s.count > 0], interval_ms)
+        return intervals_from([s for s in stats if s.count > 0], interval_ms, source)
+
+    def interval_columns(
+        self,
+        device: str,
+        quantity: str,
+        start_ms: int,
+        end_ms: int,
+        interval_s: int,
+        *,
+        fields: Sequence[str] = STAT_FIELDS,
+    ) -> IntervalColumns:
+        """:meth:`intervals` as numpy columns (``start_ms`` and ``fields`` of
+        ``storage.rollups.STAT_FIELDS``): the same numbers, only the asked fields read, no Python
+        object per interval. Not part of the Store protocol (``SqliteStore`` has it too)."""
+        import numpy as np
+
+        fields = check_fields(fields)
+        interval_ms = interval_s * 1000
+        source = rollup_source(start_ms, end_ms, interval_s)
+        if source is None:  # no rollup fits: raw points, as intervals()
+            return columns_from_stats(self.intervals(device, quantity, start_ms, end_ms, interval_s), fields)
+        self.refresh_rollups()
+        measurement = ROLLUP_1D if source == ROLLUP_1D_MS else ROLLUP_15M
+        names = tuple(dict.fromkeys(("count", *(fields if source == interval_ms else merge_inputs(fields)))))
+        columns = [_INFLUX_FIELD.get(n, n) for n in names]
+        select = ", ".join(quote_ident(c) for c in columns)
+        q = f"SELECT {select} FROM {self._from(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
+        rows: list[list[Any]] = []
+        for series in self.http.query(q, self.database):
+            if series["columns"] != ["time", *columns]:
+                raise QueryError(f"InfluxDB answered columns {series['columns']!r} to {q[:120]!r}")
+            rows.extend(series.get("values") or [])
+        # every number here is below 2**53: float64 holds times and counts exactly
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names) + 1)
+        table = table[np.argsort(table[:, 0], kind="stable")]
+        table = table[table[:, 1] > 0]  # count > 0, as intervals()
+        stored: IntervalColumns = {"start_ms": table[:, 0].astype(np.int64)}
+        for i, name in enumerate(names, start=1):
+            stored[name] = table[:, i].astype(np.int64 if name in INT_FIELDS else np.float64)
+        cols = columns_from(stored, interval_ms, source)
+        return {name: cols[name] for name in ("start_ms", *fields)}
 
     # ------------------------------------------------------------------ rollups
 

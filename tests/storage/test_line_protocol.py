@@ -8,6 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from readings.model import DeviceContext
+from storage.base import IntervalStat
+from storage.influx_rows import series_tags, stat_fields, stat_line
 from storage.influxql import quote_ident, quote_string
 from storage.line_protocol import LineProtocolError, identifier_problem, line
 
@@ -77,3 +80,31 @@ def test_influxql_quoting_never_closes_early(value: str) -> None:
         assert body[i] != "'"
         i += 1
     assert quote_ident('a"b') == '"a\\"b"'
+
+
+numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**40), 2**40)
+tag_text = st.text(alphabet=st.sampled_from("ab ,=\"'\\é\n"), max_size=6)
+
+
+@given(
+    st.tuples(tag_text, tag_text, tag_text),
+    st.integers(0, 10**6),
+    st.tuples(*[numbers] * 5),
+    st.integers(0, 2**45),
+)
+def test_rollup_lines_written_out_equal_the_generic_line(
+    tags: tuple[str, str, str], count: int, values: tuple[float, ...], start: int
+) -> None:
+    """``stat_line`` (the hot path of a rollup refresh) writes what ``line`` writes, and refuses
+    what it refuses (a non-finite number, an identifier line protocol cannot carry)."""
+    ctx = DeviceContext(tags[0], tags[1], tags[2] or "dev", "grid", "")
+    stat = IntervalStat(start, count, *values, start + 1, start + 2)
+    try:
+        expected: str | None = line("rollup_15m", series_tags(ctx, "energy_import_wh"), stat_fields(stat), start)
+    except LineProtocolError:
+        expected = None
+    if expected is None:
+        with pytest.raises(LineProtocolError):
+            stat_line("rollup_15m", ctx, "energy_import_wh", stat)
+    else:
+        assert stat_line("rollup_15m", ctx, "energy_import_wh", stat) == expected
