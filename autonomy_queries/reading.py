@@ -22,6 +22,7 @@ per interval; any other store (InfluxDB, a wrapper) through ``Store.intervals``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -55,6 +56,9 @@ QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 POWER = "active_power_w"
 COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum")  # what counter_energy reads
 POWER_FIELDS = ("count", "mean")  # what power_energy reads
+# device reads in flight at once for a store whose class says ``concurrent_reads = True``
+# (InfluxDB: each thread has its own HTTP connection, and the server answers them in parallel)
+READ_THREADS = 4
 
 
 class ColumnarIntervals(Protocol):
@@ -190,9 +194,19 @@ def scope_inputs(
     n = max(0, -(-(end_ms - start) // interval_ms))
     pairs = scope_sites(config, scope)
     latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
+    reads = [dev for _, site in pairs for dev in site.devices]
+
+    def read(dev: DeviceConfig) -> DeviceEnergy:
+        return _cached_energy(store, dev, start, n, interval_s, cache)
+
+    if getattr(type(store), "concurrent_reads", False) and len(reads) > 1:
+        with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="autonomy-read") as pool:
+            energies = dict(zip((id(dev) for dev in reads), pool.map(read, reads), strict=True))
+    else:
+        energies = {id(dev): read(dev) for dev in reads}
     sites = []
     for district, site in pairs:
-        devices = [_cached_energy(store, dev, start, n, interval_s, cache) for dev in site.devices]
+        devices = [energies[id(dev)] for dev in site.devices]
         batteries = [
             BatteryState(dev.id, dev.capacity_wh, latest_soc.get(dev.id))
             for dev in site.devices

@@ -94,6 +94,8 @@ _REFUSED = (400, 413, 422)
 class InfluxStore:
     """:class:`storage.base.Store` on InfluxDB. Build it with :func:`storage.factory.open_store`."""
 
+    concurrent_reads = True  # one HTTP connection per thread: readers may ask in parallel
+
     def __init__(
         self,
         http: InfluxHttp,
