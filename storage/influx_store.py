@@ -71,6 +71,7 @@ from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_rang
 log = logging.getLogger(__name__)
 
 BucketKey = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
+RUNS_PER_CHECK = 16  # runs of buckets refreshed (15 min, then days) before their aggregates are asked again
 
 ROLLUP_15M = "rollup_15m"
 ROLLUP_1D = "rollup_1d"
@@ -387,35 +388,37 @@ class InfluxStore:
                 by_bucket.setdefault(b, {})[(device, qty)] = ctx
         written = 0
         stale: dict[BucketKey, DeviceContext] = {}
-        days: dict[int, dict[tuple[str, str], tuple[DeviceContext, int]]] = {}  # day → series → (ctx, a bucket)
         series = len({k for keys in by_bucket.values() for k in keys})
         source = self._from(READINGS)
-        for run in bucket_runs(by_bucket, series):
-            devices = sorted({d for b in run for d, _ in by_bucket[b]})
-            cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
-            found = run_stats(self._series_of, source, cond, run)
-            stats: dict[BucketKey, IntervalStat] = {}
-            lines: list[tuple[int, str]] = []
-            for b in run:
-                for (device, qty), ctx in by_bucket[b].items():
-                    stat = found.get((device, qty, b)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
-                    stats[(device, qty, b)] = stat
-                    lines.append((len(lines), stat_line(ROLLUP_15M, ctx, qty, stat)))
-                    days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = (ctx, b)
-            self._write_rollups(lines)
-            written += len(lines)
-            for key in changed_since(self._series_of, source, cond, run, stats):
-                stale[key] = by_bucket[key[2]][key[:2]]
-        for d, keys in sorted(days.items()):
-            merged = self._day_stats(d, keys)
-            self._write_rollups(
-                [(i, stat_line(ROLLUP_1D, keys[k][0], k[1], stat)) for i, (k, stat) in enumerate(merged.items())]
-            )
-            again = self._day_stats(d, keys)
-            for k, stat in merged.items():
-                if again[k] != stat:
-                    ctx, b = keys[k]
-                    stale[(k[0], k[1], b)] = ctx
+        runs = bucket_runs(by_bucket, series)
+        for first in range(0, len(runs), RUNS_PER_CHECK):
+            checks: list[tuple[str, list[int], dict[BucketKey, IntervalStat]]] = []
+            days: dict[int, dict[tuple[str, str], tuple[DeviceContext, int]]] = {}  # day → series → (ctx, a bucket)
+            for run in runs[first : first + RUNS_PER_CHECK]:
+                devices = sorted({d for b in run for d, _ in by_bucket[b]})
+                cond = " OR ".join(f"device = {quote_string(d)}" for d in devices)
+                found = run_stats(self._series_of, source, cond, run)
+                stats: dict[BucketKey, IntervalStat] = {}
+                lines: list[tuple[int, str]] = []
+                for b in run:
+                    for (device, qty), ctx in by_bucket[b].items():
+                        stat = found.get((device, qty, b)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
+                        stats[(device, qty, b)] = stat
+                        lines.append((len(lines), stat_line(ROLLUP_15M, ctx, qty, stat)))
+                        days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = (ctx, b)
+                self._write_rollups(lines)
+                written += len(lines)
+                checks.append((cond, run, stats))
+            for d, keys in sorted(days.items()):  # a day cut by two groups of runs is merged twice: right both times
+                merged = self._day_stats(d, keys)
+                self._write_rollups(
+                    [(i, stat_line(ROLLUP_1D, keys[k][0], k[1], stat)) for i, (k, stat) in enumerate(merged.items())]
+                )
+            # asked last: a raw point that any rollup written above missed (another writer's, whose
+            # own refresh may have landed first) changes the aggregates; its buckets are redone
+            for cond, run, stats in checks:
+                for key in changed_since(self._series_of, source, cond, run, stats):
+                    stale[key] = by_bucket[key[2]][key[:2]]
         return written, stale
 
     def _day_stats(
