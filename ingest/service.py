@@ -51,6 +51,7 @@ BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 5.0
 COUNTERS_EVERY_S = 10.0
 GAPS_EVERY_S = 5.0
+IDLE_REFRESH_BUDGET_S = 5.0  # rollup work per idle moment; the next idle moment goes on
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,7 +468,7 @@ class IngestService:
         if self._store_down_since is not None or not self._housekeeping.acquire(blocking=False):
             return
         try:
-            self.store.refresh_rollups()
+            self.store.refresh_rollups(budget_s=IDLE_REFRESH_BUDGET_S)  # stop() never waits long for it
         except StoreError as exc:
             log.debug("rollups not refreshed: %s", exc)
         finally:

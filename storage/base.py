@@ -144,10 +144,18 @@ class Store(Protocol):
         """The latest counters of every service instance: service → counter name → value."""
         ...
 
-    def refresh_rollups(self) -> int:
+    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
         """Recompute the 15-min and daily rollups touched by writes since the last refresh; returns
-        how many 15-min buckets were recomputed. Backends also do this by themselves on write
-        (at most every ``StoreSettings.rollup_refresh_s``) and on close."""
+        how many 15-min buckets were recomputed. With ``budget_s``, stop after about that long
+        (always doing some work) and leave the rest, still durably marked, to the next call: a
+        writer that refreshes never holds its writes back for long after a large backfill.
+        Backends also do this by themselves on write (at most every
+        ``StoreSettings.rollup_refresh_s``, within ``WRITE_REFRESH_BUDGET_S``) and on close
+        (within ``CLOSE_REFRESH_BUDGET_S``; what is left is done after the next start)."""
         ...
 
     def close(self) -> None: ...
+
+
+WRITE_REFRESH_BUDGET_S = 2.0  # rollup work a write may do before it returns
+CLOSE_REFRESH_BUDGET_S = 10.0  # rollup work a store does when it closes

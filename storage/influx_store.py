@@ -30,6 +30,8 @@ from typing import Any
 from readings.health import DeviceHealth
 from readings.model import DeviceContext, Quality, StoredReading
 from storage.base import (
+    CLOSE_REFRESH_BUDGET_S,
+    WRITE_REFRESH_BUDGET_S,
     IntervalStat,
     LatestValue,
     SequenceGap,
@@ -71,7 +73,7 @@ from storage.sequences import format_ranges, gaps_from, merge_ranges, parse_rang
 log = logging.getLogger(__name__)
 
 BucketKey = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
-RUNS_PER_CHECK = 16  # runs of buckets refreshed (15 min, then days) before their aggregates are asked again
+RUNS_PER_CHECK = 4  # runs of buckets refreshed (15 min, then days) before their aggregates are asked again
 
 ROLLUP_15M = "rollup_15m"
 ROLLUP_1D = "rollup_1d"
@@ -231,7 +233,7 @@ class InfluxStore:
         with self._lock:
             self._dirty.update(touched)
         if written and time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
-            self.refresh_rollups()
+            self.refresh_rollups(budget_s=WRITE_REFRESH_BUDGET_S)
         return WriteResult(written=written, rejected=rejected)
 
     def _mark_pending(self, touched: Mapping[tuple[str, str, int], DeviceContext]) -> None:
@@ -346,8 +348,9 @@ class InfluxStore:
 
     # ------------------------------------------------------------------ rollups
 
-    def refresh_rollups(self) -> int:
+    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
         started_ms = int(time.time() * 1000)
+        deadline = time.monotonic() + budget_s if budget_s is not None else None
         with self._lock:
             dirty, self._dirty = self._dirty, {}
             self._marked.difference_update(dirty)
@@ -355,7 +358,7 @@ class InfluxStore:
         if not dirty:
             return 0
         try:
-            n, stale = self._refresh(dirty)
+            n, stale, left = self._refresh(dirty, deadline)
         except Exception:
             with self._lock:
                 for k, v in dirty.items():
@@ -370,15 +373,27 @@ class InfluxStore:
                     self._dirty.setdefault(k, v)
                 self._last_refresh = 0.0
             self._mark_pending(stale)
+        if left:
+            # not done within the budget: still dirty, and their durable marks stay valid because
+            # no checkpoint is written until a refresh has done everything it found
+            with self._lock:
+                for k, v in left.items():
+                    self._dirty.setdefault(k, v)
+                    self._marked.add(k)
+            log.info("%d rollup buckets left for the next refresh (budget %.1f s)", len(left), budget_s or 0.0)
+            return n
         # every mark older than this refresh's start is done (a write marks before it joins _dirty;
         # the start-up re-read keeps a margin for a write caught between the two)
         checkpoint = line(CHECKPOINT, {}, {"refreshed_ms": float(started_ms)}, started_ms)
         self.write_lines([(0, checkpoint)], raw=False)
         return n
 
-    def _refresh(self, dirty: dict[BucketKey, DeviceContext]) -> tuple[int, dict[BucketKey, DeviceContext]]:
-        """Recompute the rollups of ``dirty``; return how many 15-min rollups were written and the
-        buckets found stale right after (another writer's points landed meanwhile: redo them)."""
+    def _refresh(
+        self, dirty: dict[BucketKey, DeviceContext], deadline: float | None
+    ) -> tuple[int, dict[BucketKey, DeviceContext], dict[BucketKey, DeviceContext]]:
+        """Recompute the rollups of ``dirty`` (group after group of runs, until ``deadline``);
+        return how many 15-min rollups were written, the buckets found stale right after (another
+        writer's points landed meanwhile: redo them), and the buckets left for later."""
         cutoff = None
         if self._raw_rp and self.raw_retention_days is not None:
             cutoff = bucket_start(int(time.time() * 1000) - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
@@ -391,7 +406,13 @@ class InfluxStore:
         series = len({k for keys in by_bucket.values() for k in keys})
         source = self._from(READINGS)
         runs = bucket_runs(by_bucket, series)
+        left: dict[BucketKey, DeviceContext] = {}
         for first in range(0, len(runs), RUNS_PER_CHECK):
+            if first and deadline is not None and time.monotonic() >= deadline:
+                for run in runs[first:]:
+                    for b in run:
+                        left.update({(d, q, b): ctx for (d, q), ctx in by_bucket[b].items()})
+                break
             checks: list[tuple[str, list[int], dict[BucketKey, IntervalStat]]] = []
             days: dict[int, dict[tuple[str, str], tuple[DeviceContext, int]]] = {}  # day → series → (ctx, a bucket)
             for run in runs[first : first + RUNS_PER_CHECK]:
@@ -419,7 +440,7 @@ class InfluxStore:
             for cond, run, stats in checks:
                 for key in changed_since(self._series_of, source, cond, run, stats):
                     stale[key] = by_bucket[key[2]][key[:2]]
-        return written, stale
+        return written, stale, left
 
     def _day_stats(
         self, d: int, keys: Mapping[tuple[str, str], tuple[DeviceContext, int]]
@@ -573,7 +594,7 @@ class InfluxStore:
 
     def close(self) -> None:
         try:
-            self.refresh_rollups()
+            self.refresh_rollups(budget_s=CLOSE_REFRESH_BUDGET_S)
         except Exception as exc:
             log.warning("rollups not refreshed at close: %s", exc)
         finally:

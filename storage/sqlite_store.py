@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import sqlite3
 import threading
@@ -26,6 +27,8 @@ from typing import TypeVar
 from readings.health import DeviceHealth
 from readings.model import DeviceContext, Quality, StoredReading
 from storage.base import (
+    CLOSE_REFRESH_BUDGET_S,
+    WRITE_REFRESH_BUDGET_S,
     IntervalStat,
     LatestValue,
     SequenceGap,
@@ -98,6 +101,8 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 COMPACTED = "_compacted"  # the worker of compacted sequence records
+log = logging.getLogger(__name__)
+
 REFRESH_CHUNK = 500  # 15-min buckets recomputed per transaction
 COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
@@ -208,7 +213,7 @@ class SqliteStore:
         if rows:
             self._run(tx)
             if time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
-                self.refresh_rollups()
+                self.refresh_rollups(budget_s=WRITE_REFRESH_BUDGET_S)
         return WriteResult(written=len(rows), rejected=rejected)
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
@@ -284,7 +289,8 @@ class SqliteStore:
         cols = columns_from(stored, interval_ms, source)
         return {name: cols[name] for name in ("start_ms", *fields)}
 
-    def refresh_rollups(self) -> int:
+    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
+        deadline = time.monotonic() + budget_s if budget_s is not None else None
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             self._last_refresh = time.monotonic()
@@ -320,6 +326,12 @@ class SqliteStore:
         done = 0
         try:
             while pending:
+                if done and deadline is not None and time.monotonic() >= deadline:
+                    # the rest keeps its rollup_pending rows: the next refresh (or start) does it
+                    with self._lock:
+                        self._dirty.update(pending)
+                    log.info("%d rollup buckets left for the next refresh (budget %.1f s)", len(pending), budget_s)
+                    break
                 chunk, pending = pending[:REFRESH_CHUNK], pending[REFRESH_CHUNK:]
                 done += self._run(functools.partial(tx, chunk))
         except StoreUnavailableError:
@@ -427,7 +439,7 @@ class SqliteStore:
 
     def close(self) -> None:
         try:
-            self.refresh_rollups()
+            self.refresh_rollups(budget_s=CLOSE_REFRESH_BUDGET_S)
         finally:
             with self._lock:
                 self._db.close()

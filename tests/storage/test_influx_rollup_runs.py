@@ -4,6 +4,7 @@ buckets, or selectors for a dense bucket)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -11,12 +12,13 @@ import pytest
 
 from configuration.services import StoreSettings
 from readings.model import DeviceContext, Quality, StoredReading
-from storage import influx_rollup_stats
+from storage import influx_rollup_stats, influx_store
 from storage.base import IntervalStat, Store
 from storage.factory import open_store
 from storage.influx_rollup_stats import bucket_runs
 from storage.influx_store import InfluxStore
 from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
+from storage.sqlite_store import SqliteStore
 from tests.support.services import Influxd
 
 DAY0 = 1_763_683_200_000  # 2025-11-21 00:00 UTC
@@ -130,3 +132,46 @@ def test_a_refresh_overtaken_by_another_writer_is_redone(influxd: Influxd, uniqu
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("backend", ["influxdb", "sqlite"])
+def test_a_refresh_within_a_budget_leaves_the_rest_marked_for_later_and_for_the_next_start(
+    influxd: Influxd, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A budget of 0 s does one slice of work and returns; the rest stays dirty (the next refresh
+    goes on) and durably marked (a store started after a crash finds it): in the end every rollup
+    equals what one unbounded refresh gives."""
+    monkeypatch.setattr(influx_store, "RUNS_PER_CHECK", 1)  # a slice: one run of buckets (SQLite: 500 buckets)
+
+    def settings(database: str) -> StoreSettings:
+        if backend == "sqlite":
+            return StoreSettings(backend="sqlite", path=str(tmp_path / f"{database}.sqlite"), rollup_refresh_s=3600)
+        return StoreSettings(backend="influxdb", url=influxd.url, database=database, rollup_refresh_s=3600)
+
+    points = _points()
+    with contextlib.ExitStack() as stack:
+        reference = open_store(settings(f"{unique_name}_ref"))
+        stack.callback(reference.close)
+        sliced = open_store(settings(unique_name))
+        for store in (reference, sliced):
+            for i in range(0, len(points), 1000):
+                store.write(points[i : i + 1000])
+        total = reference.refresh_rollups()
+        first = sliced.refresh_rollups(budget_s=0.0)
+        # a crash: the store goes away without its refresh at close
+        if isinstance(sliced, InfluxStore):
+            sliced.http.close()
+        else:
+            assert isinstance(sliced, SqliteStore)
+            sliced._db.close()
+        assert 0 < first < total  # one slice done, the rest left
+        restarted = open_store(settings(unique_name))  # finds the leftovers from their durable marks
+        stack.callback(restarted.close)
+        done = first
+        while (n := restarted.refresh_rollups(budget_s=0.0)) > 0:
+            done += n
+        assert done >= total
+        for c in CTXS:
+            for q in ("active_power_w", "energy_import_wh"):
+                for interval_s in (900, 86_400):
+                    _same(_rollups(restarted, c.device, q, interval_s), _rollups(reference, c.device, q, interval_s))
