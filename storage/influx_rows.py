@@ -3,12 +3,13 @@ an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from readings.model import DeviceContext, Quality, StoredReading
 from storage.base import IntervalStat
 from storage.line_protocol import LineProtocolError, format_float, format_string_field, line, series_key
+from storage.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
 
 READINGS = "readings"
 
@@ -165,3 +166,41 @@ def context_from(tags: Mapping[str, Any], row: Mapping[str, Any]) -> DeviceConte
         return str(tags.get(k) or row.get(k) or "")
 
     return DeviceContext(get("district"), get("site"), get("device"), get("role"), get("source"))
+
+
+def empty_stat(start_ms: int) -> IntervalStat:
+    """The rollup of a bucket with no good value (written so that an emptied bucket reads empty)."""
+    return IntervalStat(start_ms, 0, 0.0, 0.0, 0.0, 0.0, 0.0, start_ms, start_ms)
+
+
+def day_stats(
+    rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], day_ms: int, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], IntervalStat]:
+    """The day starting at ``day_ms`` of each (device, quantity) of ``keys``, merged from the
+    ``rollup_15m`` rows of that day (grouped by device and quantity)."""
+    per: dict[tuple[str, str], list[IntervalStat]] = {}
+    for tags, r in rows:
+        s = stat_from_row(r)
+        if s.count > 0:
+            per.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), []).append(s)
+    out = {}
+    for k in keys:
+        merged = merge(sorted(per.get(k, []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
+        out[k] = merged[0] if merged else empty_stat(day_ms)
+    return out
+
+
+def rollup_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> IntervalColumns:
+    """The rows of ``SELECT <names> FROM rollup_…`` (time first, then ``names``, ``count`` first of
+    them) as columns ``start_ms`` and ``names``, in time order, the empty buckets left out (as
+    ``intervals()``)."""
+    import numpy as np
+
+    # every number here is below 2**53: float64 holds times and counts exactly
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names) + 1)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    table = table[table[:, 1] > 0]  # count > 0
+    out: IntervalColumns = {"start_ms": table[:, 0].astype(np.int64)}
+    for i, name in enumerate(names, start=1):
+        out[name] = table[:, i].astype(np.int64 if name in INT_FIELDS else np.float64)
+    return out

@@ -44,7 +44,10 @@ from storage.influx_rollup_stats import bucket_runs, changed_since, run_stats
 from storage.influx_rows import (
     READINGS,
     context_from,
+    day_stats,
+    empty_stat,
     reading_lines,
+    rollup_columns,
     rows_of,
     series_tags,
     stat_from_row,
@@ -53,7 +56,6 @@ from storage.influx_rows import (
 from storage.influxql import ns, quote_ident, quote_string
 from storage.line_protocol import LineProtocolError, join_lines, line
 from storage.rollups import (
-    INT_FIELDS,
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,
@@ -64,7 +66,6 @@ from storage.rollups import (
     columns_from,
     columns_from_stats,
     intervals_from,
-    merge,
     merge_inputs,
     rollup_source,
 )
@@ -318,8 +319,6 @@ class InfluxStore:
         """:meth:`intervals` as numpy columns (``start_ms`` and ``fields`` of
         ``storage.rollups.STAT_FIELDS``): the same numbers, only the asked fields read, no Python
         object per interval. Not part of the Store protocol (``SqliteStore`` has it too)."""
-        import numpy as np
-
         fields = check_fields(fields)
         interval_ms = interval_s * 1000
         source = rollup_source(start_ms, end_ms, interval_s)
@@ -336,14 +335,7 @@ class InfluxStore:
             if series["columns"] != ["time", *columns]:
                 raise QueryError(f"InfluxDB answered columns {series['columns']!r} to {q[:120]!r}")
             rows.extend(series.get("values") or [])
-        # every number here is below 2**53: float64 holds times and counts exactly
-        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names) + 1)
-        table = table[np.argsort(table[:, 0], kind="stable")]
-        table = table[table[:, 1] > 0]  # count > 0, as intervals()
-        stored: IntervalColumns = {"start_ms": table[:, 0].astype(np.int64)}
-        for i, name in enumerate(names, start=1):
-            stored[name] = table[:, i].astype(np.int64 if name in INT_FIELDS else np.float64)
-        cols = columns_from(stored, interval_ms, source)
+        cols = columns_from(rollup_columns(rows, names), interval_ms, source)
         return {name: cols[name] for name in ("start_ms", *fields)}
 
     # ------------------------------------------------------------------ rollups
@@ -423,7 +415,7 @@ class InfluxStore:
                 lines: list[tuple[int, str]] = []
                 for b in run:
                     for (device, qty), ctx in by_bucket[b].items():
-                        stat = found.get((device, qty, b)) or IntervalStat(b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, b, b)
+                        stat = found.get((device, qty, b)) or empty_stat(b)
                         stats[(device, qty, b)] = stat
                         lines.append((len(lines), stat_line(ROLLUP_15M, ctx, qty, stat)))
                         days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, qty)] = (ctx, b)
@@ -453,16 +445,7 @@ class InfluxStore:
             f"SELECT {fields} FROM {self._from(ROLLUP_15M)} WHERE ({cond}) AND time >= {ns(d)} "
             f"AND time < {ns(d + ROLLUP_1D_MS)} GROUP BY device, quantity"
         )
-        per: dict[tuple[str, str], list[IntervalStat]] = {}
-        for tags, r in self._query(q):
-            s = stat_from_row(r)
-            if s.count > 0:
-                per.setdefault((tags.get("device", ""), tags.get("quantity", "")), []).append(s)
-        out = {}
-        for k in keys:
-            merged = merge(sorted(per.get(k, []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
-            out[k] = merged[0] if merged else IntervalStat(d, 0, 0.0, 0.0, 0.0, 0.0, 0.0, d, d)
-        return out
+        return day_stats(self._query(q), d, keys)
 
     def _write_rollups(self, lines: list[tuple[int, str]]) -> None:
         for i in range(0, len(lines), 5000):
