@@ -115,7 +115,13 @@ class LiveSite:
         self._apply_commands(now, dt_h)
         for d in self.devices:
             skew = d.faults["clock_skew"].param("skew_s") if "clock_skew" in d.faults else 0.0
-            raw = {q: float(arr[pos[skew]]) for q, arr in evaluated[d.id].items()} if skew else now[d.id]
+            if skew:
+                # the device lives at t + skew: its model values, counters and own clock all read that time
+                raw = {q: float(arr[pos[skew]]) for q, arr in evaluated[d.id].items()}
+                self._finish(d, raw, t_s + skew)
+            else:
+                raw = now[d.id]
+                self._finish(d, raw, t_s)
             d.sim_ms = round((t_s + skew) * 1000.0)
             self._publish(d, raw)
 
@@ -166,29 +172,36 @@ class LiveSite:
                     v["apparent_power_va"] = abs(live_grid) / pf
                     v["reactive_power_var"] = live_grid * math.tan(math.acos(pf))
                     v["active_power_w"] = live_grid
-            for name in COUNTERS[d.sim.kind]:
-                if name in v:
-                    v[name] += self.deltas.get((d.id, name), 0.0)
-            if d.sim.kind == "battery":
-                discharged = v.get("energy_discharged_wh", 0.0)
-                capacity = d.sim.spec.capacity_wh if isinstance(d.sim.spec, BatterySpec) else 1.0
-                v["cycle_count"] = math.floor((discharged - d.sim.counter_base_wh(self.engine.seed)) / capacity)
-                v["soh_pct"] = max(70.0, 100.0 - 0.004 * v["cycle_count"])
-                v["heartbeat"] = float(int(self.last_t_s or 0.0))
-                v["voltage_v"] = 640.0 + 1.2 * v.get("soc_pct", 50.0)
-                v["temperature_c"] = 22.0 + 12.0 * abs(v["active_power_w"]) / max(d.sim.rated_power_w, 1.0)
-                alarms = 0
-                if v.get("soc_pct", 50.0) < 10.0:
-                    alarms |= 1
-                if v.get("soc_pct", 50.0) > 95.0:
-                    alarms |= 2
-                if v["temperature_c"] > 45.0:
-                    alarms |= 4
-                v["alarm_flags"] = float(alarms)
-            if d.sim.kind == "production" and "operating_state" not in v:
-                # SunSpec 103 St: 4 MPPT (producing), 2 sleeping (no sun/wind), 8 standby (CHP maintenance)
-                v["operating_state"] = 4.0 if v["active_power_w"] > 0.0 else (8.0 if v.get("running") == 0.0 else 2.0)
-                v.setdefault("temperature_c", 25.0 + 15.0 * v["active_power_w"] / max(d.sim.rated_power_w, 1.0))
+
+    def _finish(self, d: LiveDevice, v: dict[str, float], clock_s: float) -> None:
+        """Add the command deltas to ``v``'s counters and the values derived from the others.
+
+        ``clock_s`` is the device's own clock (epoch seconds): the simulated time, plus the skew
+        under a ``clock_skew`` fault. The battery's heartbeat register counts it.
+        """
+        for name in COUNTERS[d.sim.kind]:
+            if name in v:
+                v[name] += self.deltas.get((d.id, name), 0.0)
+        if d.sim.kind == "battery":
+            discharged = v.get("energy_discharged_wh", 0.0)
+            capacity = d.sim.spec.capacity_wh if isinstance(d.sim.spec, BatterySpec) else 1.0
+            v["cycle_count"] = math.floor((discharged - d.sim.counter_base_wh(self.engine.seed)) / capacity)
+            v["soh_pct"] = max(70.0, 100.0 - 0.004 * v["cycle_count"])
+            v["heartbeat"] = float(int(clock_s))
+            v["voltage_v"] = 640.0 + 1.2 * v.get("soc_pct", 50.0)
+            v["temperature_c"] = 22.0 + 12.0 * abs(v["active_power_w"]) / max(d.sim.rated_power_w, 1.0)
+            alarms = 0
+            if v.get("soc_pct", 50.0) < 10.0:
+                alarms |= 1
+            if v.get("soc_pct", 50.0) > 95.0:
+                alarms |= 2
+            if v["temperature_c"] > 45.0:
+                alarms |= 4
+            v["alarm_flags"] = float(alarms)
+        if d.sim.kind == "production" and "operating_state" not in v:
+            # SunSpec 103 St: 4 MPPT (producing), 2 sleeping (no sun/wind), 8 standby (CHP maintenance)
+            v["operating_state"] = 4.0 if v["active_power_w"] > 0.0 else (8.0 if v.get("running") == 0.0 else 2.0)
+            v.setdefault("temperature_c", 25.0 + 15.0 * v["active_power_w"] / max(d.sim.rated_power_w, 1.0))
 
     def _add_counters(self, d: LiveDevice, v: dict[str, float], model_w: float, live_w: float, dt_h: float) -> None:
         if model_w == live_w:

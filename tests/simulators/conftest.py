@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,24 @@ ROOT = Path(__file__).resolve().parents[2]
 AMIENS = ROOT / "config" / "amiens.yaml"
 
 ConfigFactory = Callable[..., PlatformConfig]
+
+# Simulated dates that date-sensitive tests run at besides today (UTC): the spring and autumn
+# changes of Paris time, New Year in Paris (23:00Z the day before), a leap day late in the UTC
+# evening (the next day in Paris), a date years past the scenario's start, and a time whose
+# 16-bit heartbeat is near its wrap.
+FIXED_DATES = (
+    "2026-03-29T00:59:50Z",
+    "2026-10-25T00:59:50Z",
+    "2026-12-31T23:00:00Z",
+    "2028-02-29T22:59:00Z",
+    "2030-12-31T12:00:00Z",
+    "2026-12-01T15:40:16Z",
+)
+
+
+def epoch_ms(iso: str) -> int:
+    """Epoch milliseconds of an ISO 8601 UTC time (``…Z``)."""
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def amiens_document(*, sites: set[str] | None = None, mqtt_url: str | None = None) -> dict[str, Any]:
