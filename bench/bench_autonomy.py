@@ -30,17 +30,17 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autonomy import ScopeInputs, SiteInputs, compute_scope  # noqa: E402
-from autonomy_queries import scope_inputs  # noqa: E402
-from configuration.loader import load_config  # noqa: E402
-from configuration.services import ApiKey, StoreSettings  # noqa: E402
-from configuration.topology import PlatformConfig  # noqa: E402
-from dashboard_api.deps import digest  # noqa: E402
-from dashboard_api.main import create_app  # noqa: E402
-from readings.model import DeviceContext, StoredReading  # noqa: E402
-from simulators.backfill import generate  # noqa: E402
-from storage.base import Store  # noqa: E402
-from storage.factory import open_store  # noqa: E402
+from ville_autonome.autonomy import ScopeInputs, SiteInputs, compute_scope  # noqa: E402
+from ville_autonome.autonomy_queries import scope_inputs  # noqa: E402
+from ville_autonome.configuration.loader import load_config  # noqa: E402
+from ville_autonome.configuration.services import ApiKey, StoreSettings  # noqa: E402
+from ville_autonome.configuration.topology import PlatformConfig  # noqa: E402
+from ville_autonome.dashboard_api.deps import digest  # noqa: E402
+from ville_autonome.dashboard_api.main import create_app  # noqa: E402
+from ville_autonome.readings.model import DeviceContext, StoredReading  # noqa: E402
+from ville_autonome.simulators.backfill import generate  # noqa: E402
+from ville_autonome.storage.base import Store  # noqa: E402
+from ville_autonome.storage.factory import open_store  # noqa: E402
 
 log = logging.getLogger("bench_autonomy")
 START = 1_767_222_000_000  # 2026-01-01T00:00+01:00

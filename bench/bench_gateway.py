@@ -34,13 +34,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from configuration.services import MqttSettings
-from configuration.topology import PlatformConfig
-from gateway.service import GatewayService
 from tests.gateway.acker import Acker
 from tests.gateway.modbus_devices import BASE, meter_image
 from tests.support.ports import free_port
 from tests.support.services import Mosquitto
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.gateway.service import GatewayService
 
 log = logging.getLogger("bench_gateway")
 

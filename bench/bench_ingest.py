@@ -28,16 +28,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from configuration.topology import PlatformConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from storage.influx_rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from storage.influx_store import InfluxStore  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.configuration.topology import PlatformConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.storage.influx_rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.storage.influx_store import InfluxStore  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 
 GATEWAY = "gw-bench"
 DEVICES = [f"dev-{i:03d}" for i in range(50)]
@@ -149,7 +149,16 @@ def start_ingest(workdir: Path, doc: dict[str, Any]) -> subprocess.Popen[bytes]:
     path = workdir / "bench.yaml"
     path.write_text(yaml.safe_dump(doc))
     log = (workdir / "ingest.log").open("ab")
-    argv = [sys.executable, "-m", "commands.main", "--log-level", "ERROR", "ingest", "--config", str(path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "ville_autonome.commands.main",
+        "--log-level",
+        "ERROR",
+        "ingest",
+        "--config",
+        str(path),
+    ]
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
     log.close()
     return proc

@@ -28,11 +28,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from configuration import load_config  # noqa: E402
-from configuration.topology import PlatformConfig  # noqa: E402
-from simulators.backfill import generate  # noqa: E402
-from simulators.scenario import BatterySpec, LoadSpec, MeterSpec, PvSpec, Scenario, resolve, scenario_for  # noqa: E402
-from simulators.sites import EPOCH_S, build_engines  # noqa: E402
+from ville_autonome.configuration import load_config  # noqa: E402
+from ville_autonome.configuration.topology import PlatformConfig  # noqa: E402
+from ville_autonome.simulators.backfill import generate  # noqa: E402
+from ville_autonome.simulators.scenario import BatterySpec, LoadSpec, MeterSpec, PvSpec, Scenario, resolve, scenario_for  # noqa: E402
+from ville_autonome.simulators.sites import EPOCH_S, build_engines  # noqa: E402
 
 UNITS_PER_PORT = 20
 
@@ -75,7 +75,7 @@ def big_config(n_devices: int, base_port: int) -> tuple[PlatformConfig, Scenario
 
 
 def serve(n_devices: int, base_port: int, ready: Any, stop: Any) -> None:
-    from simulators.service import SimulatorService
+    from ville_autonome.simulators.service import SimulatorService
 
     async def main() -> None:
         config, scenario = big_config(n_devices, base_port)

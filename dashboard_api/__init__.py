@@ -1,1 +1,1 @@
-"""dashboard_api package."""
+"""The HTTP API (FastAPI) and the web dashboard: live values, series, autonomy, reports, operations."""

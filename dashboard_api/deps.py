@@ -28,9 +28,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
-from configuration.services import ApiKey, ApiSettings
-from configuration.topology import PlatformConfig
-from storage.base import Store
+from ville_autonome.configuration.services import ApiKey, ApiSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.storage.base import Store
 
 Role = Literal["viewer", "operator", "staff", "admin"]
 ROLE_RANK: dict[str, int] = {"viewer": 0, "operator": 1, "staff": 2, "admin": 3}

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storage.base import StoreError
+from ville_autonome.storage.base import StoreError
 
 
 class ApiError(Exception):

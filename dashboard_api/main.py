@@ -6,34 +6,34 @@ shutdown (a store passed in belongs to the caller). CORS is closed unless
 ``services.api.cors_origins`` lists origins; request bodies are limited to
 ``services.api.max_request_bytes``; every key has its own rate limit.
 
-The dashboard pages (``dashboard_api.web.routes``) and the report downloads (``reports.routes``)
-are included when those packages are installed.
+The dashboard pages (``dashboard_api.web.routes``) and the report downloads
+(``dashboard_api.routes.reports``) are served by the same app.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from autonomy_queries import EnergyCache
-from autonomy_queries.cache import TtlCache
-from configuration.topology import PlatformConfig
-from dashboard_api.deps import RateLimiter
-from dashboard_api.errors import install_error_handlers
-from dashboard_api.routes import autonomy, live, operations, series, status
-from dashboard_api.telemetry import BodyLimitMiddleware, Telemetry, TelemetryMiddleware
-from storage.base import Store
+from ville_autonome.autonomy_queries import EnergyCache
+from ville_autonome.autonomy_queries.cache import TtlCache
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.deps import RateLimiter
+from ville_autonome.dashboard_api.errors import install_error_handlers
+from ville_autonome.dashboard_api.routes import autonomy, live, operations, reports, series, status
+from ville_autonome.dashboard_api.telemetry import BodyLimitMiddleware, Telemetry, TelemetryMiddleware
+from ville_autonome.dashboard_api.web import routes as web_routes
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 ENERGY_CACHE_TTL_S = 60.0
 LIVE_AUTONOMY_TTL_S = 5.0  # today's autonomy in /stream is at most this old
-OPTIONAL_ROUTERS = ("dashboard_api.web.routes", "reports.routes")
 
 DESCRIPTION = """\
 Energy autonomy of the city of Amiens: live values, series, autonomy metrics and platform
@@ -44,17 +44,6 @@ Energies in Wh, powers in W, ratios in [0, 1].
 """
 
 
-def _optional_router(name: str) -> APIRouter | None:
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None  # that package is not part of this build
-        raise
-    router: APIRouter = module.router
-    return router
-
-
 def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     """The API app for ``config``; opens (and later closes) the configured store if ``store`` is None."""
     settings = config.services.api
@@ -62,8 +51,6 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if store is None:
-            from storage.factory import open_store
-
             app.state.store = open_store(config.services.store)
             try:
                 yield
@@ -90,13 +77,10 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     # today's autonomy pushed by /stream: computed once for every open stream
     app.state.live_autonomy = TtlCache(ttl_s=LIVE_AUTONOMY_TTL_S, max_entries=4)
     install_error_handlers(app)
-    for module in (status, live, series, autonomy, operations):
+    for module in (status, live, series, autonomy, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)
-    for name in OPTIONAL_ROUTERS:
-        router = _optional_router(name)
-        if router is not None:
-            app.include_router(router)
+    app.include_router(web_routes.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

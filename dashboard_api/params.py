@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from configuration.services import ApiSettings
-from dashboard_api.errors import BadParameterError
+from ville_autonome.configuration.services import ApiSettings
+from ville_autonome.dashboard_api.errors import BadParameterError
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY_MS = 86_400_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autonomy import BatteryStatus, Coverage, Metrics
+from ville_autonome.autonomy import BatteryStatus, Coverage, Metrics
 
 
 class _Out(BaseModel):

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from autonomy import AutonomyResult, Metrics
-from dashboard_api.params import iso
+from ville_autonome.autonomy import AutonomyResult, Metrics
+from ville_autonome.dashboard_api.params import iso
 
 
 def _clean(value: Any) -> Any:

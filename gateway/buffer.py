@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from readings.envelope import Envelope, encode
-from readings.model import Reading
+from ville_autonome.readings.envelope import Envelope, encode
+from ville_autonome.readings.model import Reading
 
 log = logging.getLogger(__name__)
 

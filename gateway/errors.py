@@ -17,7 +17,7 @@ pymodbus errors (``ModbusException`` and subclasses, ``OSError``) are translated
 
 from __future__ import annotations
 
-from configuration.errors import ConfigError
+from ville_autonome.configuration.errors import ConfigError
 
 
 class GatewayConfigError(ConfigError):

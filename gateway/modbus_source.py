@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from configuration.topology import DeviceConfig, SerialSettings
-from gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
-from gateway.planning import ReadRequest, plan_reads
-from gateway.quality import ValueTracker, decode_point, failed_readings
-from readings.model import Quality, Reading
-from registers.catalog import AUTO_SUNSPEC
-from registers.codec import DecodedValue, decode
-from registers.profile import Profile, SunSpecLayout, profile_for_models
+from ville_autonome.configuration.topology import DeviceConfig, SerialSettings
+from ville_autonome.gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
+from ville_autonome.gateway.planning import ReadRequest, plan_reads
+from ville_autonome.gateway.quality import ValueTracker, decode_point, failed_readings
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.registers.catalog import AUTO_SUNSPEC
+from ville_autonome.registers.codec import DecodedValue, decode
+from ville_autonome.registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
 

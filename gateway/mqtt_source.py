@@ -15,10 +15,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from configuration.topology import MqttField
-from gateway.quality import ValueTracker
-from readings.model import Quality, Reading
-from registers.codec import DecodedValue, DecodeReason
+from ville_autonome.configuration.topology import MqttField
+from ville_autonome.gateway.quality import ValueTracker
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.registers.codec import DecodedValue, DecodeReason
 
 
 class PayloadError(ValueError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from registers.profile import MAX_REGISTERS_PER_READ, Point
+from ville_autonome.registers.profile import MAX_REGISTERS_PER_READ, Point
 
 
 @dataclass(frozen=True, slots=True)

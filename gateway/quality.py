@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from readings.model import Quality, Reading
-from readings.quantities import QUANTITIES, Kind
-from registers.codec import DecodedValue, DecodeReason, decode
-from registers.profile import Point
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.readings.quantities import QUANTITIES, Kind
+from ville_autonome.registers.codec import DecodedValue, DecodeReason, decode
+from ville_autonome.registers.profile import Point
 
 _REASON_QUALITY = {
     DecodeReason.NOT_IMPLEMENTED: Quality.NOT_IMPLEMENTED,

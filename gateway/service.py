@@ -25,18 +25,24 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
-from gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
-from gateway.errors import GatewayConfigError
-from gateway.modbus_source import Connection, DeviceState, ModbusPoller, connection_key, make_modbus_client
-from gateway.mqtt_source import PayloadError, readings_from_payload
-from gateway.quality import ValueTracker
-from gateway.uplink import Uplink
-from readings.ack import AckError, decode_ack
-from readings.health import DeviceHealth, encode_health
-from readings.model import Reading
-from registers.catalog import AUTO_SUNSPEC
-from registers.profile import Profile, ProfileError, load_profile
+from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
+from ville_autonome.gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
+from ville_autonome.gateway.errors import GatewayConfigError
+from ville_autonome.gateway.modbus_source import (
+    Connection,
+    DeviceState,
+    ModbusPoller,
+    connection_key,
+    make_modbus_client,
+)
+from ville_autonome.gateway.mqtt_source import PayloadError, readings_from_payload
+from ville_autonome.gateway.quality import ValueTracker
+from ville_autonome.gateway.uplink import Uplink
+from ville_autonome.readings.ack import AckError, decode_ack
+from ville_autonome.readings.health import DeviceHealth, encode_health
+from ville_autonome.readings.model import Reading
+from ville_autonome.registers.catalog import AUTO_SUNSPEC
+from ville_autonome.registers.profile import Profile, ProfileError, load_profile
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from configuration.services import MqttSettings
-from mqttlink.client import connect_properties, make_client
-from readings.topics import Topics
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.mqttlink.client import connect_properties, make_client
+from ville_autonome.readings.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.validation import Rejection
+from ville_autonome.ingest.validation import Rejection
 
 DEADLETTER_SCHEMA = 1
 PAYLOAD_EXCERPT_BYTES = 512

@@ -34,16 +34,16 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from configuration.topology import PlatformConfig
-from ingest.deadletter import encode_dead_letter
-from ingest.sequence_tracker import SeenSequences
-from ingest.validation import STORE_REFUSED, Rejection, Validator, Verdict, device_index
-from mqttlink.client import connect_blocking, make_client
-from readings.ack import Ack, encode_ack
-from readings.health import DeviceHealth, HealthError, decode_health
-from readings.model import StoredReading
-from readings.topics import Topics, is_valid_id
-from storage.base import Store, StoreError, StoreUnavailableError
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.ingest.deadletter import encode_dead_letter
+from ville_autonome.ingest.sequence_tracker import SeenSequences
+from ville_autonome.ingest.validation import STORE_REFUSED, Rejection, Validator, Verdict, device_index
+from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.readings.ack import Ack, encode_ack
+from ville_autonome.readings.health import DeviceHealth, HealthError, decode_health
+from ville_autonome.readings.model import StoredReading
+from ville_autonome.readings.topics import Topics, is_valid_id
+from ville_autonome.storage.base import Store, StoreError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

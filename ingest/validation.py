@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from configuration.services import IngestSettings
-from configuration.topology import PlatformConfig
-from readings.envelope import (
+from ville_autonome.configuration.services import IngestSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.readings.envelope import (
     MAX_ENVELOPE_BYTES,
     SCHEMA_VERSION,
     EnvelopeError,
@@ -30,9 +30,9 @@ from readings.envelope import (
     parse_reading,
     raw_reading,
 )
-from readings.model import DeviceContext, Quality, StoredReading
-from readings.quantities import QUANTITIES
-from readings.topics import is_valid_id
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.readings.quantities import QUANTITIES
+from ville_autonome.readings.topics import is_valid_id
 
 # reason codes (docs/ingest.md)
 NOT_AN_ENVELOPE = "not_an_envelope"

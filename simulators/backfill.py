@@ -25,13 +25,13 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from configuration.topology import PlatformConfig
-from mqttlink.client import connect_blocking, make_client
-from readings.envelope import Envelope, encode
-from readings.model import Reading
-from readings.topics import Topics
-from simulators.scenario import Scenario, effective_seed, resolve, scenario_for
-from simulators.sites import EPOCH_S, build_engines
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.readings.envelope import Envelope, encode
+from ville_autonome.readings.model import Reading
+from ville_autonome.readings.topics import Topics
+from ville_autonome.simulators.scenario import Scenario, effective_seed, resolve, scenario_for
+from ville_autonome.simulators.sites import EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.noise import FloatArray
+from ville_autonome.simulators.noise import FloatArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import json
 import logging
 from typing import Any, Protocol
 
-from configuration.errors import PortInUseError
+from ville_autonome.configuration.errors import PortInUseError
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024

@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from simulators.scenario import FAULT_NAMES
+from ville_autonome.simulators.scenario import FAULT_NAMES
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "silent": {},

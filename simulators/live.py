@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulators import battery as bat
-from simulators import register_images as ri
-from simulators.faults import Fault, apply_counter_offsets, apply_spike
-from simulators.physics import HYDRO_STOPPED
-from simulators.scenario import BatterySpec, HydroSpec
-from simulators.sites import COUNTERS, PHASE_SPLIT, SimDevice, SiteEngine, physics_params
+from ville_autonome.simulators import battery as bat
+from ville_autonome.simulators import register_images as ri
+from ville_autonome.simulators.faults import Fault, apply_counter_offsets, apply_spike
+from ville_autonome.simulators.physics import HYDRO_STOPPED
+from ville_autonome.simulators.scenario import BatterySpec, HydroSpec
+from ville_autonome.simulators.sites import COUNTERS, PHASE_SPLIT, SimDevice, SiteEngine, physics_params
 
 HYDRO_CMD_NONE, HYDRO_CMD_START, HYDRO_CMD_STOP, HYDRO_CMD_RESET = 0, 1, 2, 3
 

@@ -23,9 +23,9 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from configuration.errors import PortInUseError
-from simulators import register_images as ri
-from simulators.live import HYDRO_CMD_START, HYDRO_CMD_STOP, LiveDevice
+from ville_autonome.configuration.errors import PortInUseError
+from ville_autonome.simulators import register_images as ri
+from ville_autonome.simulators.live import HYDRO_CMD_START, HYDRO_CMD_STOP, LiveDevice
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from configuration.services import MqttSettings
-from configuration.topology import MqttField
-from mqttlink.client import connect_properties, make_client
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.configuration.topology import MqttField
+from ville_autonome.mqttlink.client import connect_properties, make_client
 
 log = logging.getLogger(__name__)
 

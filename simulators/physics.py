@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.noise import FloatArray, centred_noise, hash_uniform, value_noise
+from ville_autonome.simulators.noise import FloatArray, centred_noise, hash_uniform, value_noise
 
 RHO_WATER_KG_M3 = 1000.0
 G_M_S2 = 9.81

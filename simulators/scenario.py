@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from configuration.errors import ConfigError
-from configuration.topology import DeviceConfig, PlatformConfig
-from simulators.physics import LOAD_PROFILES
+from ville_autonome.configuration.errors import ConfigError
+from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
+from ville_autonome.simulators.physics import LOAD_PROFILES
 
 DEFAULT_SCENARIO = Path(__file__).with_name("scenarios") / "amiens.yaml"
 

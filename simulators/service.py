@@ -28,16 +28,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from configuration.errors import ConfigError
-from configuration.topology import PlatformConfig
-from simulators import register_images as ri
-from simulators.control import ControlServer, UnknownDeviceError
-from simulators.faults import make_fault
-from simulators.live import LiveDevice, LiveSite
-from simulators.modbus_endpoints import Endpoint
-from simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
-from simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
-from simulators.sites import COUNTERS, EPOCH_S, build_engines
+from ville_autonome.configuration.errors import ConfigError
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.simulators import register_images as ri
+from ville_autonome.simulators.control import ControlServer, UnknownDeviceError
+from ville_autonome.simulators.faults import make_fault
+from ville_autonome.simulators.live import LiveDevice, LiveSite
+from ville_autonome.simulators.modbus_endpoints import Endpoint
+from ville_autonome.simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
+from ville_autonome.simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
+from ville_autonome.simulators.sites import COUNTERS, EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
 

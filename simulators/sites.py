@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from configuration.topology import DeviceConfig, SiteConfig
-from simulators import battery as bat
-from simulators import physics as ph
-from simulators.noise import FloatArray, centred_noise, hash_uniform, key_of
-from simulators.scenario import (
+from ville_autonome.configuration.topology import DeviceConfig, SiteConfig
+from ville_autonome.simulators import battery as bat
+from ville_autonome.simulators import physics as ph
+from ville_autonome.simulators.noise import FloatArray, centred_noise, hash_uniform, key_of
+from ville_autonome.simulators.scenario import (
     BatterySpec,
     ChpSpec,
     DeviceSpec,

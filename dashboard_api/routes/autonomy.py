@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from autonomy_queries import ScopeError, compute_autonomy, scope_sites
-from dashboard_api.deps import ApiSettingsDep, ConfigDep, StaffKey, StoreDep
-from dashboard_api.errors import ERROR_RESPONSES, BadParameterError
-from dashboard_api.params import check_points, interval_s, time_range
-from dashboard_api.schemas import AutonomyOut
-from dashboard_api.serialize import autonomy_dict
+from ville_autonome.autonomy_queries import ScopeError, compute_autonomy, scope_sites
+from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StaffKey, StoreDep
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
+from ville_autonome.dashboard_api.params import check_points, interval_s, time_range
+from ville_autonome.dashboard_api.schemas import AutonomyOut
+from ville_autonome.dashboard_api.serialize import autonomy_dict
 
 router = APIRouter(tags=["autonomy"])
 

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from autonomy_queries import compute_autonomy
-from autonomy_queries.cache import TtlCache
-from dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
-from dashboard_api.errors import ERROR_RESPONSES
-from dashboard_api.params import local_day_start_ms, now_ms
-from dashboard_api.schemas import LiveOut, LiveValueOut
-from readings.quantities import QUANTITIES
-from storage.base import LatestValue, Store, StoreError
+from ville_autonome.autonomy_queries import compute_autonomy
+from ville_autonome.autonomy_queries.cache import TtlCache
+from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
+from ville_autonome.dashboard_api.params import local_day_start_ms, now_ms
+from ville_autonome.dashboard_api.schemas import LiveOut, LiveValueOut
+from ville_autonome.readings.quantities import QUANTITIES
+from ville_autonome.storage.base import LatestValue, Store, StoreError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])

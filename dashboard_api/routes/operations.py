@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from dashboard_api.deps import AdminKey, ConfigDep, OperatorKey, StoreDep
-from dashboard_api.errors import ERROR_RESPONSES, BadParameterError
-from dashboard_api.schemas import GapOut, GapsOut
-from dashboard_api.telemetry import LATENCY_BUCKETS_S, Telemetry
+from ville_autonome.dashboard_api.deps import AdminKey, ConfigDep, OperatorKey, StoreDep
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
+from ville_autonome.dashboard_api.schemas import GapOut, GapsOut
+from ville_autonome.dashboard_api.telemetry import LATENCY_BUCKETS_S, Telemetry
 
 router = APIRouter(tags=["operations"])
 root_router = APIRouter(tags=["operations"])

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from autonomy import Status
-from autonomy_queries import device_energy
-from configuration.topology import DeviceConfig, DistrictConfig, PlatformConfig, SiteConfig
-from dashboard_api.deps import ApiSettingsDep, ConfigDep, OperatorKey, StoreDep
-from dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
-from dashboard_api.params import check_points, interval_s, resolution_s, time_range
-from dashboard_api.schemas import DeviceEnergyOut, DeviceSeriesOut, PointOut, SeriesOut, SiteEnergyOut
-from readings.quantities import QUANTITIES, Kind
+from ville_autonome.autonomy import Status
+from ville_autonome.autonomy_queries import device_energy
+from ville_autonome.configuration.topology import DeviceConfig, DistrictConfig, PlatformConfig, SiteConfig
+from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, OperatorKey, StoreDep
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
+from ville_autonome.dashboard_api.params import check_points, interval_s, resolution_s, time_range
+from ville_autonome.dashboard_api.schemas import DeviceEnergyOut, DeviceSeriesOut, PointOut, SeriesOut, SiteEnergyOut
+from ville_autonome.readings.quantities import QUANTITIES, Kind
 
 router = APIRouter(tags=["series"])
 STATUS_NAMES = {int(s): s.name.lower() for s in Status}

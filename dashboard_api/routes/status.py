@@ -7,10 +7,17 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dashboard_api.deps import ConfigDep, OperatorKey, StoreDep, ViewerKey
-from dashboard_api.errors import ERROR_RESPONSES
-from dashboard_api.schemas import DeviceHealthOut, DeviceOut, DistrictOut, HealthOut, SiteOut, TopologyOut
-from storage.base import StoreError
+from ville_autonome.dashboard_api.deps import ConfigDep, OperatorKey, StoreDep, ViewerKey
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
+from ville_autonome.dashboard_api.schemas import (
+    DeviceHealthOut,
+    DeviceOut,
+    DistrictOut,
+    HealthOut,
+    SiteOut,
+    TopologyOut,
+)
+from ville_autonome.storage.base import StoreError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])

@@ -14,7 +14,7 @@ import plotly
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-STATIC_DIR = Path(str(resources.files("dashboard_api.web"))) / "static"
+STATIC_DIR = Path(str(resources.files("ville_autonome.dashboard_api.web"))) / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 # URL name → (file, media type)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from autonomy import DeviceEnergy, SiteInputs, Status
+from ville_autonome.autonomy import DeviceEnergy, SiteInputs, Status
 
 
 def device(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import StoreSettings
-from configuration.topology import PlatformConfig
-from storage.base import Store
-from storage.factory import open_store
 from tests.autonomy.stored_data import DAY_MS, T0, fill, make_config
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 DAYS = 7
 

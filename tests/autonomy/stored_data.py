@@ -11,10 +11,10 @@ import hashlib
 import math
 from collections.abc import Iterator
 
-from configuration.loader import load_config_text
-from configuration.topology import PlatformConfig
-from readings.model import DeviceContext, StoredReading
-from storage.base import Store
+from ville_autonome.configuration.loader import load_config_text
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.base import Store
 
 KEYS = {role: f"{role}-key-0123456789abcdef" for role in ("viewer", "operator", "staff", "admin")}
 T0 = 1_767_222_000_000  # 2026-01-01T00:00:00+01:00 (UTC 2025-12-31T23:00Z), aligned on 15 min
@@ -65,7 +65,7 @@ districts:
 
 
 def make_config(store_lines: str = "    backend: sqlite\n    path: ':memory:'", extra_api: str = "") -> PlatformConfig:
-    return load_config_text(config_text(store_lines, extra_api), environ={}, check_profiles=False)
+    return load_config_text(config_text(store_lines, extra_api), environ={})
 
 
 def powers_w(t_ms: int) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autonomy_queries import TtlCache
+from ville_autonome.autonomy_queries import TtlCache
 
 
 def test_entries_expire_after_their_ttl() -> None:

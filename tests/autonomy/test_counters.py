@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autonomy import Status, counter_energy, power_energy
+from ville_autonome.autonomy import Status, counter_energy, power_energy
 
 M, IMP, X = Status.MEASURED, Status.IMPUTED, Status.MISSING
 

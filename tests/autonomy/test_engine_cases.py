@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autonomy import (
+from tests.autonomy.builders import device, site
+from ville_autonome.autonomy import (
     METHOD_VERSION,
     BatteryState,
     DeviceEnergy,
@@ -15,7 +16,6 @@ from autonomy import (
     compute_scope,
     counter_energy,
 )
-from tests.autonomy.builders import device, site
 
 T0 = 1_767_222_000_000  # 2026-01-01T00:00+01:00
 

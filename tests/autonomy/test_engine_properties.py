@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autonomy import AutonomyResult, ScopeInputs, SiteInputs, compute_scope
 from tests.autonomy.builders import site
+from ville_autonome.autonomy import AutonomyResult, ScopeInputs, SiteInputs, compute_scope
 
 N = 12
 energy = st.floats(min_value=0, max_value=1e5, allow_nan=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autonomy import Status, compute_scope
-from autonomy_queries import ScopeError, compute_autonomy, parse_scope, scope_inputs, scope_sites
 from tests.autonomy.conftest import CityData
 from tests.autonomy.stored_data import T0, make_config, readings
+from ville_autonome.autonomy import Status, compute_scope
+from ville_autonome.autonomy_queries import ScopeError, compute_autonomy, parse_scope, scope_inputs, scope_sites
 
 
 def counter_at(device: str, quantity: str, t_ms: int) -> float:

@@ -16,13 +16,13 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from autonomy_queries import compute_autonomy, device_energy, scope_inputs
-from autonomy_queries.reading import columnar
-from configuration.topology import PlatformConfig
-from readings.model import Quality, StoredReading
-from storage.base import Store
-from storage.sqlite_store import SqliteStore
 from tests.autonomy.stored_data import DAY_MS, T0, make_config, readings
+from ville_autonome.autonomy_queries import compute_autonomy, device_energy, scope_inputs
+from ville_autonome.autonomy_queries.reading import columnar
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.readings.model import Quality, StoredReading
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 HOUR = 3_600_000
 

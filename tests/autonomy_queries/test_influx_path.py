@@ -11,17 +11,17 @@ from typing import cast
 
 import pytest
 
-from autonomy_queries import compute_autonomy
-from autonomy_queries.reading import columnar
-from configuration.services import StoreSettings
-from configuration.topology import PlatformConfig
-from storage.base import Store
-from storage.factory import open_store
-from storage.influx_store import InfluxStore
-from storage.sqlite_store import SqliteStore
 from tests.autonomy.stored_data import DAY_MS, T0, make_config, readings
 from tests.autonomy_queries.test_columnar_path import GRIDS, PlainIntervals, with_trouble
 from tests.support.services import Influxd
+from ville_autonome.autonomy_queries import compute_autonomy
+from ville_autonome.autonomy_queries.reading import columnar
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
+from ville_autonome.storage.influx_store import InfluxStore
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from configuration import ConfigError, load_config, load_config_text
+from ville_autonome.configuration import ConfigError, load_config, load_config_text
 
 REPO = Path(__file__).resolve().parents[2]
 

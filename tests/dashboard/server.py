@@ -7,12 +7,12 @@ from types import TracebackType
 
 import uvicorn
 
-from configuration import PlatformConfig
-from dashboard_api.deps import digest
-from dashboard_api.main import create_app
-from storage.base import Store
 from tests.support.ports import free_port, port_open
 from tests.support.waiting import wait_for
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.dashboard_api.deps import digest
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.storage.base import Store
 
 KEYS = {"viewer": "viewer-key-0001", "operator": "operator-key-0001", "staff": "staff-key-0001"}
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from configuration import PlatformConfig
-from readings.health import DeviceHealth
-from readings.model import DeviceContext, StoredReading
-from storage.base import Store
-from storage.factory import open_store
 from tests.dashboard.chromium import Chromium, Page
 from tests.dashboard.server import KEYS, ApiServer, with_keys
 from tests.reports.citydata import city_config, fill
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 pytestmark = pytest.mark.browser
 

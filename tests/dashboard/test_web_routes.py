@@ -8,10 +8,10 @@ import httpx
 import plotly
 import pytest
 
-from configuration import PlatformConfig
-from storage.factory import open_store
 from tests.dashboard.server import ApiServer, with_keys
 from tests.reports.citydata import city_config
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.storage.factory import open_store
 
 
 @pytest.fixture

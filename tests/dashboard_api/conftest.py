@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from dashboard_api.main import create_app
-from readings.health import DeviceHealth
-from readings.model import DeviceContext, StoredReading
-from storage.base import Store
 from tests.autonomy.conftest import DAYS, CityData, open_filled
 from tests.autonomy.stored_data import DAY_MS, KEYS, T0
 from tests.support.services import Influxd
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.base import Store
 
 NOW_DEVICE = "town-load"
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from configuration.services import StoreSettings
-from configuration.topology import PlatformConfig
-from dashboard_api.deps import RateLimiter, find_key
-from dashboard_api.main import create_app
-from storage.base import Store
-from storage.factory import open_store
 from tests.autonomy.stored_data import KEYS, make_config
 from tests.dashboard_api.conftest import auth
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.deps import RateLimiter, find_key
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 ROLES = ["viewer", "operator", "staff", "admin"]
 # route → the least role that may call it
@@ -141,8 +141,8 @@ async def test_request_bodies_over_the_limit_are_refused(client: httpx.AsyncClie
 
 async def test_health_reports_an_unreachable_store(tmp_path: Path) -> None:
     free = StoreSettings(backend="influxdb", url="http://127.0.0.1:9", database="x", timeout_s=1)
-    from storage.influx_http import InfluxHttp
-    from storage.influx_store import InfluxStore
+    from ville_autonome.storage.influx_http import InfluxHttp
+    from ville_autonome.storage.influx_store import InfluxStore
 
     store = InfluxStore(InfluxHttp(free.url, timeout_s=1), database="x")
     try:

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from configuration.errors import PortInUseError, StartupError
-from dashboard_api.cli import bind_socket
+from ville_autonome.commands.api import bind_socket
+from ville_autonome.configuration.errors import PortInUseError, StartupError
 
 
 def test_a_taken_port_is_one_clear_error() -> None:

@@ -16,19 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from autonomy import compute_scope
-from autonomy_queries import scope_inputs
-from configuration.loader import load_config
-from configuration.services import ApiKey, StoreSettings
-from configuration.topology import PlatformConfig
-from dashboard_api.deps import digest
-from dashboard_api.main import create_app
-from readings.model import DeviceContext, StoredReading
-from simulators.backfill import generate
-from storage.base import Store
-from storage.factory import open_store
 from tests.dashboard_api.serving import serve_in_thread
 from tests.support.services import Influxd
+from ville_autonome.autonomy import compute_scope
+from ville_autonome.autonomy_queries import scope_inputs
+from ville_autonome.configuration.loader import load_config
+from ville_autonome.configuration.services import ApiKey, StoreSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.deps import digest
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 START = 1_767_222_000_000  # 2026-01-01T00:00+01:00

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from dashboard_api.params import parse_time
-from storage.base import Store
 from tests.autonomy.stored_data import T0, make_config
 from tests.dashboard_api.conftest import auth
 from tests.dashboard_api.test_access import client_for, empty_store  # noqa: F401  (module fixture)
+from ville_autonome.dashboard_api.params import parse_time
+from ville_autonome.storage.base import Store
 
 DAY = 86_400_000
 S = str(T0)

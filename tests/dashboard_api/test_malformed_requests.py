@@ -15,13 +15,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from configuration.topology import PlatformConfig
-from dashboard_api.main import create_app
-from storage.base import Store
 from tests.autonomy.conftest import open_filled
 from tests.autonomy.stored_data import DAY_MS, T0
 from tests.dashboard_api.conftest import add_recent, auth
 from tests.support.services import Influxd
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.storage.base import Store
 
 S, E = str(T0), str(T0 + DAY_MS)
 DAY = {"start": S, "end": E}

@@ -8,10 +8,10 @@ import json
 import httpx
 import pytest
 
-from autonomy_queries import compute_autonomy
 from tests.autonomy.conftest import CityData
 from tests.autonomy.stored_data import DAY_MS, T0
 from tests.dashboard_api.conftest import NOW_DEVICE, auth
+from ville_autonome.autonomy_queries import compute_autonomy
 
 STAFF, OPERATOR, VIEWER, ADMIN = auth("staff"), auth("operator"), auth("viewer"), auth("admin")
 

@@ -30,18 +30,18 @@ from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 from schemathesis.schemas import BaseSchema
 
-from configuration.loader import load_config
-from configuration.services import ApiKey, StoreSettings
-from configuration.topology import PlatformConfig
-from dashboard_api.deps import digest
-from dashboard_api.errors import ERROR_SCHEMA
-from dashboard_api.main import create_app
-from readings.health import DeviceHealth
-from readings.model import DeviceContext, StoredReading
-from simulators.backfill import generate
-from storage.base import Store
-from storage.factory import open_store
 from tests.dashboard_api.serving import serve_in_thread
+from ville_autonome.configuration.loader import load_config
+from ville_autonome.configuration.services import ApiKey, StoreSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.deps import digest
+from ville_autonome.dashboard_api.errors import ERROR_SCHEMA
+from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "schemathesis-admin-key-0123456789"

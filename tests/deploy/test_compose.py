@@ -14,9 +14,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from commands.main import build_parser
-from configuration.loader import load_config
-from configuration.topology import PlatformConfig
 from tests.deploy.compose import (
     ACL_FILE,
     COMPOSE_FILE,
@@ -32,6 +29,9 @@ from tests.deploy.compose import (
     service_env,
     variables,
 )
+from ville_autonome.commands.main import build_parser
+from ville_autonome.configuration.loader import load_config
+from ville_autonome.configuration.topology import PlatformConfig
 
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|KEYS")
 STATE_PATHS = {
@@ -169,8 +169,8 @@ def _packages() -> list[str]:
     import tomllib
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = meta["tool"]["setuptools"]["packages"]["find"]["include"]
-    return [p.rstrip("*") for p in patterns]
+    folders: list[str] = list(meta["tool"]["setuptools"]["package-dir"].values())
+    return folders
 
 
 # ------------------------------------------------------------------ secrets
@@ -390,7 +390,7 @@ def test_api_health_check_calls_the_keyless_health_route(
 ) -> None:
     from urllib.parse import urlsplit
 
-    from dashboard_api.main import create_app
+    from ville_autonome.dashboard_api.main import create_app
 
     url = urlsplit(services["api"]["healthcheck"]["test"][3])
     assert url.port == deployed.services.api.port

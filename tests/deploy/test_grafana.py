@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
-from configuration.services import StoreSettings
-from readings.health import DeviceHealth
-from readings.model import DeviceContext, Quality, StoredReading
-from storage.factory import open_store
-from storage.influx_store import HEALTH, READINGS, ROLLUP_15M, InfluxStore
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage.factory import open_store
+from ville_autonome.storage.influx_store import HEALTH, READINGS, ROLLUP_15M, InfluxStore
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))

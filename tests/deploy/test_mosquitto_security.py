@@ -16,10 +16,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from pydantic import SecretStr
 
-from configuration.services import MqttSettings
-from mqttlink import BrokerUnreachableError, connect_blocking, make_client
 from tests.deploy.broker import MOSQUITTO_DIR, PROD_CONF, ProdMosquitto, run_entrypoint
 from tests.support.waiting import wait_for
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.mqttlink import BrokerUnreachableError, connect_blocking, make_client
 
 USERS = {
     "gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret-saint-leu"),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from configuration.loader import load_config
-from configuration.services import StoreSettings
-from storage.factory import open_store
 from tests.deploy.broker import ProdMosquitto, run_entrypoint
 from tests.e2e.skeleton import write_config
 from tests.support.ports import port_open
 from tests.support.processes import CommandProcess, run_command
 from tests.support.waiting import wait_for
+from ville_autonome.configuration.loader import load_config
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.storage.factory import open_store
 
 USERS = {
     "gw-a": ("MQTT_PASSWORD_GW_A", "pw-gateway-a"),

@@ -20,13 +20,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from readings.envelope import decode
-from readings.model import Reading
 from tests.e2e.skeleton import API_KEY, write_config
 from tests.support.ports import port_open
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.readings.envelope import decode
+from ville_autonome.readings.model import Reading
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 

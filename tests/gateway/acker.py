@@ -12,11 +12,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from configuration.services import MqttSettings
-from mqttlink.client import connect_blocking, make_client
-from readings.ack import Ack, encode_ack
-from readings.envelope import Envelope, decode
-from readings.topics import Topics
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.readings.ack import Ack, encode_ack
+from ville_autonome.readings.envelope import Envelope, decode
+from ville_autonome.readings.topics import Topics
 
 
 class Acker:

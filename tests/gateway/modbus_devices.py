@@ -18,9 +18,9 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from registers.codec import encode, swap_bytes
-from registers.profile import Profile, load_profile
 from tests.support.ports import free_port
+from ville_autonome.registers.codec import encode, swap_bytes
+from ville_autonome.registers.profile import Profile, load_profile
 
 BASE = 40000
 FILLER_MODEL = 64999

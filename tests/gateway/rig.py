@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from configuration.topology import PlatformConfig
-from gateway.service import GatewayService
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.gateway.service import GatewayService
 
 GATEWAY = "gw-test"
 

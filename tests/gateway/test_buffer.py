@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.buffer import EnvelopeBuffer
-from readings.envelope import decode
-from readings.model import Reading
+from ville_autonome.gateway.buffer import EnvelopeBuffer
+from ville_autonome.readings.envelope import decode
+from ville_autonome.readings.model import Reading
 
 
 def readings(n: int, start_ts: int = 1_000) -> list[Reading]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.planning import plan_reads
-from registers.profile import Point, load_profile
+from ville_autonome.gateway.planning import plan_reads
+from ville_autonome.registers.profile import Point, load_profile
 
 
 def pt(name: str, address: int, count: int = 1, table: str = "holding") -> Point:

@@ -9,13 +9,19 @@ import pytest
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient
 
-from configuration.topology import DeviceConfig
-from gateway.modbus_source import Connection, DeviceState, ModbusPoller, discover_sunspec, make_modbus_client
-from readings.model import Quality, Reading
-from registers.codec import encode
-from registers.profile import load_profile, profile_for_models
 from tests.gateway.modbus_devices import FILLER_MODEL, METER_VALUES, ModbusTestDevice, meter_image
 from tests.support.waiting import async_wait_for
+from ville_autonome.configuration.topology import DeviceConfig
+from ville_autonome.gateway.modbus_source import (
+    Connection,
+    DeviceState,
+    ModbusPoller,
+    discover_sunspec,
+    make_modbus_client,
+)
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.registers.codec import encode
+from ville_autonome.registers.profile import load_profile, profile_for_models
 
 
 @pytest.fixture

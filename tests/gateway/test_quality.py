@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from configuration.topology import MqttField
-from gateway.mqtt_source import PayloadError, readings_from_payload
-from gateway.quality import ValueTracker, decode_point
-from readings.model import Quality
-from registers.codec import DecodedValue, DecodeReason, decode, encode
-from registers.profile import load_profile
+from ville_autonome.configuration.topology import MqttField
+from ville_autonome.gateway.mqtt_source import PayloadError, readings_from_payload
+from ville_autonome.gateway.quality import ValueTracker, decode_point
+from ville_autonome.readings.model import Quality
+from ville_autonome.registers.codec import DecodedValue, DecodeReason, decode, encode
+from ville_autonome.registers.profile import load_profile
 
 
 def good(value: float) -> DecodedValue:

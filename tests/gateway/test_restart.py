@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from commands.main import main
-from configuration.services import MqttSettings
-from readings.envelope import decode
 from tests.gateway.acker import Acker
 from tests.gateway.modbus_devices import ModbusTestDevice, meter_image
 from tests.gateway.rig import GATEWAY
 from tests.support.services import Mosquitto
 from tests.support.waiting import async_wait_for
+from ville_autonome.commands.main import main
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.readings.envelope import decode
 
 CONFIG = """\
 city: {{id: test}}
@@ -39,7 +39,7 @@ districts:
 
 
 def gateway_process(config: Path, *extra: str) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "commands.main", "gateway", "--config", str(config), *extra]
+    argv = [sys.executable, "-m", "ville_autonome.commands.main", "gateway", "--config", str(config), *extra]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import MqttSettings
-from gateway.buffer import EnvelopeBuffer
-from mqttlink.client import connect_blocking, make_client
-from readings.health import decode_health
-from readings.model import Quality
 from tests.gateway.acker import Acker
 from tests.gateway.modbus_devices import ModbusTestDevice, meter_image
 from tests.gateway.rig import GATEWAY, RunningGateway, gateway_config, meter_device
 from tests.support.ports import free_port
 from tests.support.services import Mosquitto
 from tests.support.waiting import async_wait_for
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.gateway.buffer import EnvelopeBuffer
+from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.readings.health import decode_health
+from ville_autonome.readings.model import Quality
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import MqttSettings
-from configuration.topology import PlatformConfig
-from readings.model import Quality, Reading
-from simulators.service import SimulatorService
 from tests.gateway.acker import Acker
 from tests.gateway.rig import RunningGateway
 from tests.simulators.conftest import amiens_document
 from tests.support.services import Mosquitto
 from tests.support.waiting import async_wait_for
+from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.simulators.service import SimulatorService
 
 GW = "gw-saint-leu"
 

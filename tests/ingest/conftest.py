@@ -15,14 +15,14 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from configuration.loader import load_config_text
-from configuration.topology import PlatformConfig
-from readings.ack import decode_ack
-from readings.envelope import Envelope, encode
-from readings.model import Reading
-from readings.topics import Topics
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.configuration.loader import load_config_text
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.readings.ack import decode_ack
+from ville_autonome.readings.envelope import Envelope, encode
+from ville_autonome.readings.model import Reading
+from ville_autonome.readings.topics import Topics
 
 GATEWAY = "gw-test"
 DEVICES = ["dev-grid", "dev-pv", "dev-load"]
@@ -64,7 +64,7 @@ def config_doc(mqtt_url: str, root: str, store: dict[str, Any], ingest: dict[str
 
 
 def make_config(doc: dict[str, Any]) -> PlatformConfig:
-    return load_config_text(yaml.safe_dump(doc), source="test.yaml", environ={}, check_profiles=False)
+    return load_config_text(yaml.safe_dump(doc), source="test.yaml", environ={})
 
 
 @pytest.fixture

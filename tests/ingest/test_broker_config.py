@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from ingest.service import IngestService
-from readings.envelope import encode
-from storage.factory import open_store
 from tests.ingest.conftest import GATEWAY, Client, config_doc, envelope, make_config
 from tests.support.services import Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.ingest.service import IngestService
+from ville_autonome.readings.envelope import encode
+from ville_autonome.storage.factory import open_store
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 # lines of the shipped file that depend on the machine, replaced by the test's own

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.service import IngestService
-from readings.envelope import encode
-from storage.base import Store
-from storage.factory import open_store
 from tests.ingest.conftest import DEVICES, GATEWAY, Client, config_doc, envelope, make_config
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.ingest.service import IngestService
+from ville_autonome.readings.envelope import encode
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 T0 = int(time.time() * 1000) - 2 * 3_600_000
 
@@ -55,7 +55,7 @@ def ingest_process(tmp_path: Path) -> Iterator[Callable[[Path, dict[str, str]], 
 
     def spawn(config_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"ingest-{len(procs)}.log").open("wb")
-        argv = [sys.executable, "-m", "commands.main", "ingest", "--config", str(config_path)]
+        argv = [sys.executable, "-m", "ville_autonome.commands.main", "ingest", "--config", str(config_path)]
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
         log.close()
         procs.append(proc)

@@ -9,18 +9,18 @@ from typing import Any
 
 import pytest
 
-from configuration.errors import ServiceUnreachableError
-from configuration.topology import PlatformConfig
-from ingest.service import IngestService
-from readings.envelope import Envelope, encode
-from readings.health import DeviceHealth, encode_health
-from readings.model import Reading
-from storage.base import SequenceGap, Store
-from storage.factory import open_store
 from tests.ingest.conftest import GATEWAY, Client, config_doc, envelope, make_config
 from tests.support.ports import free_port
 from tests.support.services import Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.configuration.errors import ServiceUnreachableError
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.ingest.service import IngestService
+from ville_autonome.readings.envelope import Envelope, encode
+from ville_autonome.readings.health import DeviceHealth, encode_health
+from ville_autonome.readings.model import Reading
+from ville_autonome.storage.base import SequenceGap, Store
+from ville_autonome.storage.factory import open_store
 
 T0 = int(time.time() * 1000) - 3_600_000
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from configuration.services import IngestSettings
-from ingest.sequence_tracker import SeenSequences
-from ingest.validation import Validator
-from readings.envelope import RawReading, parse_reading
-from readings.model import DeviceContext, Quality, StoredReading
-from readings.quantities import QUANTITIES
+from ville_autonome.configuration.services import IngestSettings
+from ville_autonome.ingest.sequence_tracker import SeenSequences
+from ville_autonome.ingest.validation import Validator
+from ville_autonome.readings.envelope import RawReading, parse_reading
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.readings.quantities import QUANTITIES
 
 NOW = 1_763_762_400_000
 DEVICES = {"m1": DeviceContext("d", "s", "m1", "grid", ""), "pv1": DeviceContext("d", "s", "pv1", "production", "pv")}

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from readings.ack import Ack, AckError, decode_ack, encode_ack
-from readings.envelope import (
+from ville_autonome.readings.ack import Ack, AckError, decode_ack, encode_ack
+from ville_autonome.readings.envelope import (
     SCHEMA_VERSION,
     Envelope,
     EnvelopeError,
@@ -19,9 +19,9 @@ from readings.envelope import (
     encode,
     parse_reading,
 )
-from readings.health import DeviceHealth, HealthError, decode_health, encode_health
-from readings.model import Quality, Reading
-from readings.topics import Topics, is_valid_id
+from ville_autonome.readings.health import DeviceHealth, HealthError, decode_health, encode_health
+from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.readings.topics import Topics, is_valid_id
 
 ids = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True)
 readings_st = st.builds(

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registers.codec import (
+from ville_autonome.registers.codec import (
     DATATYPES,
     CodecError,
     DecodeReason,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from readings.quantities import QUANTITIES
-from registers.catalog import profile_names
-from registers.profile import ProfileError, load_profile, parse_profile
+from ville_autonome.readings.quantities import QUANTITIES
+from ville_autonome.registers.catalog import profile_names
+from ville_autonome.registers.profile import ProfileError, load_profile, parse_profile
 
 
 @pytest.mark.parametrize("name", profile_names())

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from configuration import PlatformConfig, load_config_text
-from readings.model import DeviceContext, StoredReading
-from storage.base import Store
+from ville_autonome.configuration import PlatformConfig, load_config_text
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.base import Store
 
 CITY_YAML = """
 city: {id: amiens, name: Amiens Métropole}
@@ -52,7 +52,7 @@ STEP_MS = 300_000
 
 
 def city_config(store_path: str) -> PlatformConfig:
-    return load_config_text(CITY_YAML.replace("PLACEHOLDER", store_path), check_profiles=False)
+    return load_config_text(CITY_YAML.replace("PLACEHOLDER", store_path))
 
 
 def _ctx(config: PlatformConfig, device: str) -> DeviceContext:

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from configuration import PlatformConfig
-from storage.base import Store
-from storage.factory import open_store
 from tests.reports.citydata import city_config, fill
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from autonomy import BatteryState, DeviceEnergy, ScopeInputs, SiteInputs, Status, compute_scope
-from reports.days import daily_rows
-from reports.model import ReportData
-from reports.periods import parse_period
+from ville_autonome.autonomy import BatteryState, DeviceEnergy, ScopeInputs, SiteInputs, Status, compute_scope
+from ville_autonome.reports.days import daily_rows
+from ville_autonome.reports.model import ReportData
+from ville_autonome.reports.periods import parse_period
 
 STEP_S = 900
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from reports.labels import Lang
-from reports.pdf import render_pdf
 from tests.reports.pdfcheck import ink_share, page_count, pdf_text, render_page
 from tests.reports.sample import sample_report
+from ville_autonome.reports.labels import Lang
+from ville_autonome.reports.pdf import render_pdf
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.periods import PeriodError, parse_period
+from ville_autonome.reports.periods import PeriodError, parse_period
 
 
 def _utc(ms: int) -> datetime:

@@ -11,13 +11,13 @@ import httpx
 import openpyxl
 import pytest
 
-from configuration import PlatformConfig, load_config
-from readings.model import DeviceContext, StoredReading
-from reports.periods import parse_period
-from simulators.backfill import generate
-from storage.factory import open_store
 from tests.dashboard.server import KEYS, ApiServer, with_keys
 from tests.reports.pdfcheck import ink_share, render_page
+from ville_autonome.configuration import PlatformConfig, load_config
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.reports.periods import parse_period
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.storage.factory import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-10-05"

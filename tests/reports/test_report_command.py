@@ -9,13 +9,13 @@ import openpyxl
 import pytest
 import yaml
 
-from autonomy_queries import compute_autonomy
-from commands.main import main
-from configuration import PlatformConfig
-from reports.compute import build_report
-from reports.periods import parse_period
-from storage.base import Store
 from tests.reports.pdfcheck import ink_share, pdf_text, render_page
+from ville_autonome.autonomy_queries import compute_autonomy
+from ville_autonome.commands.main import main
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.reports.compute import build_report
+from ville_autonome.reports.periods import parse_period
+from ville_autonome.storage.base import Store
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import httpx
 import openpyxl
 import pytest
 
-from configuration import PlatformConfig
-from reports.periods import parse_period
-from storage.base import Store
 from tests.dashboard.server import KEYS, ApiServer, with_keys
 from tests.reports.pdfcheck import ink_share, render_page
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.reports.periods import parse_period
+from ville_autonome.storage.base import Store
 
 
 @pytest.fixture

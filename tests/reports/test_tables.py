@@ -6,8 +6,8 @@ import io
 import openpyxl
 import pytest
 
-from reports.tables import to_csv, to_xlsx
 from tests.reports.sample import sample_report
+from ville_autonome.reports.tables import to_csv, to_xlsx
 
 # 24, 25 (clocks go back on 25 October) and 24 hours of 15-minute intervals
 N_INTERVALS = (24 + 25 + 24) * 4

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from configuration.topology import PlatformConfig
 from tests.support.ports import free_port
+from ville_autonome.configuration.topology import PlatformConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 AMIENS = ROOT / "config" / "amiens.yaml"

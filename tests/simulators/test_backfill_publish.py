@@ -14,11 +14,11 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
-from readings.envelope import decode
-from simulators.backfill import count_readings, generate, publish_backfill
 from tests.simulators.conftest import ConfigFactory, amiens_document
 from tests.support.services import Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.readings.envelope import decode
+from ville_autonome.simulators.backfill import count_readings, generate, publish_backfill
 
 START = int(dt.datetime(2025, 6, 1, tzinfo=dt.UTC).timestamp() * 1000)
 DAY_MS = 86_400_000
@@ -82,7 +82,7 @@ def test_cli_backfill_days_publishes_then_exits(tmp_path: Path, mosquitto: Mosqu
             [
                 sys.executable,
                 "-m",
-                "commands.main",
+                "ville_autonome.commands.main",
                 "simulate",
                 "-c",
                 str(path),

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 
-from simulators.service import SimulatorService
 from tests.simulators.conftest import ConfigFactory
 from tests.support.ports import free_port
 from tests.support.services import Mosquitto
 from tests.support.waiting import async_wait_for
+from ville_autonome.simulators.service import SimulatorService
 
 
 def _http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -11,9 +11,9 @@ import math
 
 import pytest
 
-from simulators.faults import make_fault
-from simulators.service import SimulatorService
 from tests.simulators.conftest import FIXED_DATES, ConfigFactory, epoch_ms
+from ville_autonome.simulators.faults import make_fault
+from ville_autonome.simulators.service import SimulatorService
 
 HEARTBEAT = 40088  # battery (sunspec-battery-802 map): the device's own clock, seconds modulo 2^16
 

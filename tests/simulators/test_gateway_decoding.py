@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import math
 
-from gateway.modbus_source import Connection, DeviceState, ModbusPoller, connection_key, make_modbus_client
-from readings.model import Reading
-from registers.profile import load_profile
-from simulators.service import SimulatorService
 from tests.simulators.conftest import ConfigFactory
+from ville_autonome.gateway.modbus_source import (
+    Connection,
+    DeviceState,
+    ModbusPoller,
+    connection_key,
+    make_modbus_client,
+)
+from ville_autonome.readings.model import Reading
+from ville_autonome.registers.profile import load_profile
+from ville_autonome.simulators.service import SimulatorService
 
 # decoded values are raw × 10^SF: tolerate one count of the coarsest scale factor in use (3 → 1 kW)
 COUNTERS = ("energy_import_wh", "energy_export_wh", "energy_consumed_wh", "energy_produced_wh")

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from configuration.topology import PlatformConfig
-from simulators import battery as bat
-from simulators import physics as ph
-from simulators.backfill import generate
-from simulators.scenario import resolve, scenario_for
-from simulators.sites import EPOCH_S, build_engines
 from tests.simulators.conftest import ConfigFactory
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.simulators import battery as bat
+from ville_autonome.simulators import physics as ph
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.simulators.scenario import resolve, scenario_for
+from ville_autonome.simulators.sites import EPOCH_S, build_engines
 
 START = int(dt.datetime(2025, 3, 1, tzinfo=dt.UTC).timestamp() * 1000)
 DAY_MS = 86_400_000
@@ -193,7 +193,7 @@ def test_chp_turns_biogas_into_electricity_and_heat() -> None:
 
 
 def test_scalar_and_vector_noise_paths_are_bit_identical() -> None:
-    from simulators.noise import hash_uniform
+    from ville_autonome.simulators.noise import hash_uniform
 
     idx = np.random.default_rng(1).integers(-(2**40), 2**40, 500)
     vector = hash_uniform(2050, 123_456_789_123, idx)

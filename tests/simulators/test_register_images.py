@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registers.codec import decode
-from simulators import register_images as ri
+from ville_autonome.registers.codec import decode
+from ville_autonome.simulators import register_images as ri
 
 IDENT = ri.Identity("chu-grid-meter", "sunspec-meter-203", "grid", 7)
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from configuration import load_config
-from configuration.errors import ConfigError
-from simulators.scenario import DEFAULT_SCENARIO, check_against, load_scenario, resolve
-from simulators.service import SimulatorService
 from tests.simulators.conftest import AMIENS, ConfigFactory
+from ville_autonome.configuration import load_config
+from ville_autonome.configuration.errors import ConfigError
+from ville_autonome.simulators.scenario import DEFAULT_SCENARIO, check_against, load_scenario, resolve
+from ville_autonome.simulators.service import SimulatorService
 
 
 def test_default_scenario_and_amiens_config_agree_exactly() -> None:

@@ -8,13 +8,13 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from configuration.errors import PortInUseError
-from registers.codec import decode
-from simulators.faults import FaultError
-from simulators.scenario import DEFAULT_SCENARIO, load_scenario
-from simulators.service import SimulatorService
 from tests.simulators.conftest import FIXED_DATES, ConfigFactory, epoch_ms
 from tests.support.waiting import async_wait_for
+from ville_autonome.configuration.errors import PortInUseError
+from ville_autonome.registers.codec import decode
+from ville_autonome.simulators.faults import FaultError
+from ville_autonome.simulators.scenario import DEFAULT_SCENARIO, load_scenario
+from ville_autonome.simulators.service import SimulatorService
 
 SITES = {"quai-innovation", "iko-hydro"}
 

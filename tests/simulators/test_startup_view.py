@@ -37,7 +37,17 @@ def _write_config(tmp_path: Path, mqtt_url: str) -> tuple[Path, dict[str, Any]]:
 
 def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "commands.main", "simulate", "--config", str(config), "--speed", "30", *extra],
+        [
+            sys.executable,
+            "-m",
+            "ville_autonome.commands.main",
+            "simulate",
+            "--config",
+            str(config),
+            "--speed",
+            "30",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import StoreSettings
-from storage.base import Store
-from storage.factory import open_store
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.storage.base import Store
+from ville_autonome.storage.factory import open_store
 
 
 @pytest.fixture(params=["sqlite", "influxdb"])

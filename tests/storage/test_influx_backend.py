@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from configuration.errors import ServiceUnreachableError
-from configuration.services import StoreSettings
-from readings.model import DeviceContext, StoredReading
-from storage.factory import StoreStartupError, open_store
-from storage.influx_store import InfluxStore
 from tests.support.ports import free_port
 from tests.support.services import Influxd
+from ville_autonome.configuration.errors import ServiceUnreachableError
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.factory import StoreStartupError, open_store
+from ville_autonome.storage.influx_store import InfluxStore
 
 CTX = DeviceContext("gare-la-vallee", "quai", "glv-pv-1", "production", "pv")
 NOW = 1_763_762_400_000

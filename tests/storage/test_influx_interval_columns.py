@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import StoreSettings
-from storage.factory import open_store
-from storage.influx_store import InfluxStore
-from storage.rollups import STAT_FIELDS, columns_from_stats
-from storage.sqlite_store import SqliteStore
 from tests.storage.test_sqlite_interval_columns import RANGES, SERIES, history
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.storage.factory import open_store
+from ville_autonome.storage.influx_store import InfluxStore
+from ville_autonome.storage.rollups import STAT_FIELDS, columns_from_stats
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from configuration.services import StoreSettings
-from readings.model import DeviceContext, Quality, StoredReading
-from storage import influx_rollup_stats, influx_store
-from storage.base import IntervalStat, Store
-from storage.factory import open_store
-from storage.influx_rollup_stats import bucket_runs
-from storage.influx_store import InfluxStore
-from storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
-from storage.sqlite_store import SqliteStore
 from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage import influx_rollup_stats, influx_store
+from ville_autonome.storage.base import IntervalStat, Store
+from ville_autonome.storage.factory import open_store
+from ville_autonome.storage.influx_rollup_stats import bucket_runs
+from ville_autonome.storage.influx_store import InfluxStore
+from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 DAY0 = 1_763_683_200_000  # 2025-11-21 00:00 UTC
 CTXS = [DeviceContext("d", f"s{i % 2}", f"dev-{i}", "consumption", "") for i in range(4)]

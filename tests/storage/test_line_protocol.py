@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from readings.model import DeviceContext
-from storage.base import IntervalStat
-from storage.influx_rows import series_tags, stat_fields, stat_line
-from storage.influxql import quote_ident, quote_string
-from storage.line_protocol import LineProtocolError, identifier_problem, line
+from ville_autonome.readings.model import DeviceContext
+from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.influx_rows import series_tags, stat_fields, stat_line
+from ville_autonome.storage.influxql import quote_ident, quote_string
+from ville_autonome.storage.line_protocol import LineProtocolError, identifier_problem, line
 
 
 def test_line_sorts_tags_omits_empty_ones_and_writes_floats() -> None:

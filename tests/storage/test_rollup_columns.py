@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.base import IntervalStat
-from storage.rollups import (
+from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.rollups import (
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from readings.model import DeviceContext, StoredReading
-from storage.sqlite_store import SqliteStore
+from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 
 def test_a_writer_killed_before_its_rollup_refresh_leaves_the_work_to_the_next_open(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from readings.model import DeviceContext, Quality, StoredReading
-from storage.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats
-from storage.sqlite_store import SqliteStore
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats
+from ville_autonome.storage.sqlite_store import SqliteStore
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z: aligned on days
 MIN = 60_000

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from readings.health import DeviceHealth
-from readings.model import DeviceContext, Quality, StoredReading
-from storage.base import SequenceGap, Store
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage.base import SequenceGap, Store
 
 T0 = 1_763_762_400_000  # 2025-11-21T22:00:00Z, aligned on a 15-min and on a UTC-day boundary? (15 min: yes)
 DAY0 = T0 - T0 % 86_400_000

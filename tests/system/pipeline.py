@@ -35,11 +35,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from readings.envelope import decode
-from readings.model import Reading
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from ville_autonome.readings.envelope import decode
+from ville_autonome.readings.model import Reading
 
 GATEWAY = "gw-sys"
 DEVICES = ("sys-meter", "sys-load", "sys-pv")
@@ -444,8 +444,8 @@ class Pipeline:
 
     def sequence_gaps(self) -> list[Any]:
         """The ingest's own gap detection (store.gaps()) for the gateway, read back through the store."""
-        from configuration.loader import load_config
-        from storage.factory import open_store
+        from ville_autonome.configuration.loader import load_config
+        from ville_autonome.storage.factory import open_store
 
         config = load_config(self.config)
         store = open_store(config.services.store)

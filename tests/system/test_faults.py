@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from configuration.loader import load_config
-from simulators.backfill import generate, publish_backfill
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
 from tests.system.pipeline import DEVICES, Pipeline, Produced, buffer_state, now_ms, stored_counts, stored_points
+from ville_autonome.configuration.loader import load_config
+from ville_autonome.simulators.backfill import generate, publish_backfill
 
 PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
 

@@ -1,0 +1,65 @@
+"""``ville-autonome api --config FILE``: serve the API (and the dashboard) with uvicorn on
+``services.api.host``/``port``. A taken port or an unreachable store is one clear line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import socket
+
+from ville_autonome.commands import config_file
+from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.configuration.errors import ConfigError, PortInUseError
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("api", help="serve the HTTP API and the dashboard")
+    add_config_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or :class:`PortInUseError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(f"API port {host}:{port} is already in use (services.api.port)") from None
+        raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ville_autonome.dashboard_api.main import create_app
+    from ville_autonome.storage.factory import open_store
+
+    config = config_file.load(args.config)
+    api = config.services.api
+    if config.services.environment == "production" and not api.keys:
+        raise ConfigError([f"{args.config}: services.api.keys: production needs at least one API key (VA_API_KEYS)"])
+    sock = bind_socket(api.host, api.port)
+    try:
+        store = open_store(config.services.store)  # fails here, in one line, if unreachable
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        app = create_app(config, store)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        log.info("API on http://%s:%d/api/v1 (docs: /api/v1/docs)", api.host, api.port)
+        server.run(sockets=[sock])
+    finally:
+        store.close()
+        sock.close()
+    return 0

@@ -1,0 +1,191 @@
+"""``ville-autonome demo``: the whole platform in one process, on embedded defaults.
+
+No Docker, no root, nothing to install: an in-process MQTT broker (amqtt), the embedded SQLite
+store, the simulators of every device of the configuration, one gateway per district, the ingest
+and the API with the dashboard. It first backfills recent history (``--backfill-days``, with a
+progress bar) so that dashboards and reports have something to show, then runs live. It prints the
+dashboard URL and a local API key; Ctrl-C stops every part cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ville_autonome.commands import config_file
+from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.configuration import PlatformConfig
+from ville_autonome.configuration.errors import PortInUseError
+from ville_autonome.configuration.services import ApiKey
+
+log = logging.getLogger("ville_autonome.demo")
+
+DEMO_MQTT_PORT = 18830
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("demo", help="run the whole platform on embedded defaults")
+    add_config_argument(p)
+    p.add_argument("--port", type=int, default=None, help="API/dashboard port (default: services.api.port)")
+    p.add_argument(
+        "--mqtt-port", type=int, default=DEMO_MQTT_PORT, help=f"embedded broker port (default {DEMO_MQTT_PORT})"
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="simulated clock speed (e.g. 60 for a fast-moving day)")
+    p.add_argument("--backfill-days", type=float, default=7.0, help="days of history to backfill first (0: none)")
+    p.add_argument("--data-dir", default="var/demo", help="where the embedded store and gateway buffers live")
+    p.set_defaults(handler=run)
+
+
+def demo_config(args: argparse.Namespace) -> PlatformConfig:
+    """The configuration with the embedded defaults forced: local broker, SQLite store."""
+    data = Path(args.data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    environ = dict(os.environ)
+    environ.update(
+        {
+            "VA_MQTT_URL": f"mqtt://127.0.0.1:{args.mqtt_port}",
+            "VA_MQTT_PROTOCOL": "3.1.1",
+            "VA_STORE_BACKEND": "sqlite",
+            "VA_STORE_PATH": str(data / "ville-autonome.sqlite"),
+        }
+    )
+    if args.port is not None:
+        environ["VA_API_PORT"] = str(args.port)
+    cfg = config_file.load(args.config, environ=environ)
+    for gw in cfg.gateways:
+        gw.buffer_path = str(data / f"{gw.id}.buffer.sqlite")
+    return cfg
+
+
+def add_demo_keys(cfg: PlatformConfig) -> dict[str, str]:
+    """Create one local key per role for this run; only their hashes enter the configuration."""
+    keys = {}
+    for role in ("viewer", "staff", "admin"):
+        key = secrets.token_urlsafe(24)
+        keys[role] = key
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        cfg.services.api.keys.append(ApiKey(name=f"demo-{role}", role=role, sha256=digest))
+    return keys
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    frac = done / total if total else 1.0
+    bar = "#" * int(frac * width)
+    sys.stderr.write(f"\rbackfill [{bar:<{width}}] {frac:6.1%} ({done}/{total} readings)")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the demo's event loop owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from ville_autonome.dashboard_api.main import create_app
+    from ville_autonome.gateway.service import GatewayService
+    from ville_autonome.ingest.service import IngestService
+    from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
+    from ville_autonome.simulators.backfill import publish_backfill
+    from ville_autonome.simulators.service import SimulatorService
+    from ville_autonome.storage.factory import open_store
+
+    keys = add_demo_keys(cfg)
+    api = cfg.services.api
+    broker = EmbeddedBroker("127.0.0.1", args.mqtt_port)
+    await broker.start()
+    store = await asyncio.to_thread(open_store, cfg.services.store)
+    ingest = IngestService(cfg, store)
+    simulators = SimulatorService(cfg, speed=args.speed)
+    gateway_tasks: list[asyncio.Task[None]] = []
+    server: _EmbeddedServer | None = None
+    server_task: asyncio.Task[None] | None = None
+    try:
+        await asyncio.to_thread(ingest.start)
+        if args.backfill_days > 0:
+            end_ms = int(time.time() * 1000) // 900_000 * 900_000
+            start_ms = end_ms - int(args.backfill_days * 86_400_000)
+            log.info("backfilling %.1f days of history", args.backfill_days)
+            await asyncio.to_thread(publish_backfill, cfg, start_ms, end_ms, progress=_progress)
+        await simulators.start()
+        for gw in cfg.gateways:
+            service = GatewayService(cfg, gw.id)
+            gateway_tasks.append(asyncio.create_task(service.run(stop), name=f"gateway-{gw.id}"))
+        app = create_app(cfg, store)
+        server = _EmbeddedServer(
+            uvicorn.Config(
+                app, host=api.host, port=api.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+            )
+        )
+        server_task = asyncio.create_task(server.serve(), name="api")
+        while not server.started:
+            if server_task.done():
+                await server_task
+                raise PortInUseError(f"the API could not listen on {api.host}:{api.port} (choose another with --port)")
+            await asyncio.sleep(0.05)
+        base = f"http://{api.host}:{api.port}"
+        print(
+            f"\nVille Autonome 2050 demo is running.\n"
+            f"  dashboard : {base}/?key={keys['staff']}\n"
+            f"  viewer key: {keys['viewer']}   (live values and topology: a wall screen)\n"
+            f"  staff key : {keys['staff']}   (+ history, autonomy, reports)\n"
+            f"  admin key : {keys['admin']}   (+ configuration view)\n"
+            f"  API docs  : {base}/api/v1/docs\n"
+            f"  MQTT      : {broker.url}\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+        if server_task is not None:
+            with contextlib.suppress(Exception):
+                await server_task
+        for task in gateway_tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 15)
+        await simulators.stop()
+        await asyncio.to_thread(ingest.stop)
+        await asyncio.to_thread(store.close)
+        await broker.stop()
+        log.info("demo stopped")
+
+
+# the embedded broker's libraries narrate every state change at INFO
+QUIET_LOGGERS = ("amqtt", "transitions")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = demo_config(args)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await _serve(cfg, args, stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,191 @@
+"""HTTP to InfluxDB 1.x, 2.x and 3 Core: one keep-alive connection, version detection, the two
+write paths and InfluxQL ``/query`` (the one read language all three answer).
+
+- ``/ping`` → ``X-Influxdb-Version`` (``1.6.7~rc0``, ``1.8.10``, ``v2.7.4``; 3 Core answers 200 with
+  a JSON body holding ``version``);
+- 1.x writes ``POST /write?db=&rp=&precision=ms`` with HTTP Basic auth when a user is set;
+- 2.x / 3.x write ``POST /api/v2/write?org=&bucket=&precision=ms`` with ``Authorization: Token …``;
+- reads ``/query?db=&q=&epoch=ms`` (2.x needs a DBRP mapping of the bucket, automatic since 2.5
+  for buckets created with one; 3 Core answers it natively).
+
+Failures to reach the server (refused, reset, timeout, 5xx, auth) raise
+:class:`storage.base.StoreUnavailableError`; the caller decides what a 4xx on a write means.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import msgspec
+
+from ville_autonome.storage.base import StoreError, StoreUnavailableError
+
+_JSON = msgspec.json.Decoder()
+
+
+class QueryError(StoreError):
+    """InfluxDB refused a query (syntax, unknown database): a bug or a configuration error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    version: str
+    major: int
+
+
+def parse_version(version: str) -> int:
+    """Major version from ``1.6.7~rc0``, ``v2.7.4``, ``3.0.1``; 0 if it cannot be read."""
+    head = version.strip().lstrip("vV").split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+class InfluxHttp:
+    """A small thread-safe HTTP client for one InfluxDB server."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"InfluxDB url must look like http://HOST:PORT, got {url!r}")
+        self.url = url.rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout_s
+        self._token = token
+        self._basic = None
+        if username:
+            raw = f"{username}:{password or ''}".encode()
+            self._basic = "Basic " + base64.b64encode(raw).decode()
+        # one keep-alive connection per thread: concurrent writers do not wait for each other
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self.major = 0
+
+    def _auth_header(self) -> dict[str, str]:
+        if self.major >= 2 and self._token:
+            return {"Authorization": f"Token {self._token}"}
+        if self._basic:
+            return {"Authorization": self._basic}
+        if self._token:
+            return {"Authorization": f"Token {self._token}"}
+        return {}
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = cls(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _drop(self) -> None:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            with self._lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+
+    def request(
+        self, method: str, path: str, params: dict[str, str], body: bytes | None = None, content_type: str = ""
+    ) -> Response:
+        query = urlencode(params)
+        target = self._prefix + path + ("?" + query if query else "")
+        headers = self._auth_header()
+        if content_type:
+            headers["Content-Type"] = content_type
+        # each thread has its own connection: no lock around the exchange
+        for attempt in (1, 2):
+            try:
+                conn = self._connection()
+                conn.request(method, target, body=body, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                resp = Response(r.status, data, {k.lower(): v for k, v in r.getheaders()})
+                if r.getheader("connection", "").lower() == "close":
+                    self._drop()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                # a kept-alive connection the server closed meanwhile: one fresh try (writes are idempotent)
+                self._drop()
+                if attempt == 2:
+                    raise StoreUnavailableError(f"InfluxDB at {self.url}: {exc}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop()
+                raise StoreUnavailableError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
+        if resp.status >= 500 or resp.status in (401, 403):
+            raise StoreUnavailableError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
+        return resp
+
+    def ping(self) -> ServerInfo:
+        r = self.request("GET", "/ping", {})
+        if r.status not in (200, 204):
+            raise StoreUnavailableError(f"InfluxDB at {self.url}: /ping answered {r.status}")
+        version = r.headers.get("x-influxdb-version", "")
+        if not version and r.body:
+            try:
+                doc = json.loads(r.body)
+                version = str(doc.get("version", "")) if isinstance(doc, dict) else ""
+            except ValueError:
+                version = ""
+        info = ServerInfo(version or "unknown", parse_version(version) if version else 0)
+        self.major = info.major
+        return info
+
+    def query(self, q: str, db: str, *, write: bool = False) -> list[dict[str, Any]]:
+        """Run one InfluxQL statement; return its series (each ``name``/``tags``/``columns``/``values``)."""
+        params = {"q": q, "epoch": "ms"}
+        if db:
+            params["db"] = db
+        if write:
+            r = self.request("POST", "/query", {}, urlencode(params).encode(), "application/x-www-form-urlencoded")
+        else:
+            r = self.request("GET", "/query", params)
+        try:
+            doc = _JSON.decode(r.body)  # msgspec: a year of rollups is a JSON answer of megabytes
+        except msgspec.DecodeError as exc:
+            raise QueryError(f"InfluxDB answered {r.status} with no JSON to {q[:120]!r}") from exc
+        if not isinstance(doc, dict):
+            raise QueryError(f"InfluxDB answered {r.status} with no JSON object to {q[:120]!r}")
+        if r.status != 200 or "error" in doc:
+            raise QueryError(f"InfluxDB refused {q[:120]!r}: {doc.get('error') or r.status}")
+        result = (doc.get("results") or [{}])[0]
+        if "error" in result:
+            raise QueryError(f"InfluxDB refused {q[:120]!r}: {result['error']}")
+        return list(result.get("series") or [])
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

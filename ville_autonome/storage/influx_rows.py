@@ -1,0 +1,206 @@
+"""The platform's InfluxDB schema as lines and rows (pure): a reading or a rollup to line protocol,
+an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: docs/storage.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.line_protocol import LineProtocolError, format_float, format_string_field, line, series_key
+from ville_autonome.storage.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
+
+READINGS = "readings"
+
+
+def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
+    return {
+        "district": c.district,
+        "site": c.site,
+        "device": c.device,
+        "role": c.role,
+        "source": c.source,
+        "quantity": quantity,
+    }
+
+
+_QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
+
+
+_SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quantity) → (context, escaped prefix)
+_SERIES_MAX = 100_000
+
+
+def _series_prefix(c: DeviceContext, quantity: str) -> str:
+    """The escaped ``readings,tag=value,…`` prefix of a reading's series, cached: a platform has a
+    bounded set of series, and escaping is most of the cost of a line. Keyed by device and
+    quantity, checked against the whole context (the validator hands over the same context object
+    for every reading of a device, so the check is an identity test)."""
+    cached = _SERIES.get((c.device, quantity))
+    if cached is not None and (cached[0] is c or cached[0] == c):
+        return cached[1]
+    names = ("district", "site", "device", "role", "source", "quantity")
+    tags = (c.district, c.site, c.device, c.role, c.source, quantity)
+    prefix = series_key(READINGS, tuple(zip(names, tags, strict=True)))
+    if len(_SERIES) >= _SERIES_MAX:
+        _SERIES.clear()
+    _SERIES[(c.device, quantity)] = (c, prefix)
+    return prefix
+
+
+def reading_line(p: StoredReading) -> str:
+    """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
+    left out when there is none) and quality (string)."""
+    lines, refused, _ = reading_lines([p], 1)
+    if refused:
+        raise LineProtocolError(refused[0])
+    return lines[0][1]
+
+
+def reading_lines(
+    points: Sequence[StoredReading], bucket_ms: int
+) -> tuple[list[tuple[int, str]], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
+    """The lines of a batch of readings, as ``(index, line)`` pairs; the readings that line protocol
+    cannot carry (index → reason); and the ``(device, quantity, bucket start)`` rollup buckets the
+    written ones touch. The hot path of every write, hence one loop with local names."""
+    lines: list[tuple[int, str]] = []
+    refused: dict[int, str] = {}
+    touched: dict[tuple[str, str, int], DeviceContext] = {}
+    qualities = _QUALITY_FIELD
+    last: tuple[DeviceContext | None, str, str] = (None, "", "")
+    for i, p in enumerate(points):
+        c, quantity, ts, value = p.context, p.quantity, p.ts_ms, p.value
+        if last[0] is c and last[1] == quantity:
+            prefix = last[2]
+        else:
+            try:
+                prefix = _series_prefix(c, quantity)
+            except LineProtocolError as exc:
+                refused[i] = str(exc)
+                continue
+            last = (c, quantity, prefix)
+        if type(ts) is not int:
+            refused[i] = f"timestamp {ts!r} is not integer milliseconds"
+            continue
+        quality = qualities.get(p.quality)
+        if quality is None:
+            quality = f"quality={format_string_field(str(p.quality))}"
+        if value is None:
+            lines.append((i, f"{prefix} {quality} {ts}"))
+        elif type(value) is float and value - value == 0.0:  # finite
+            lines.append((i, f"{prefix} value={value!r},{quality} {ts}"))
+        else:
+            try:
+                lines.append((i, f"{prefix} value={format_float(value)},{quality} {ts}"))
+            except (LineProtocolError, TypeError, ValueError) as exc:
+                refused[i] = str(exc)
+                continue
+        touched[(c.device, quantity, ts - ts % bucket_ms)] = c
+    return lines, refused, touched
+
+
+def stat_fields(s: IntervalStat) -> dict[str, float | str | bool]:
+    """The fields of a rollup point (docs/storage.md), every number a float."""
+    return {
+        "count": float(s.count),
+        "first": s.first,
+        "last": s.last,
+        "minimum": s.minimum,
+        "maximum": s.maximum,
+        "mean": s.mean,
+        "first_ts": float(s.first_ts_ms),
+        "last_ts": float(s.last_ts_ms),
+    }
+
+
+def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
+    """``line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)``, written out for
+    speed (a year's backfill refreshes a million rollups); the same text, the same refusals."""
+    values = (
+        float(s.count),
+        float(s.first),
+        float(s.last),
+        float(s.minimum),
+        float(s.maximum),
+        float(s.mean),
+        float(s.first_ts_ms),
+        float(s.last_ts_ms),
+    )
+    if type(s.start_ms) is not int or not all(v - v == 0.0 for v in values):  # v - v is NaN unless finite
+        return line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)  # raises, naming why
+    prefix = series_key(measurement, tuple(series_tags(c, quantity).items()))
+    n, first, last, lo, hi, mean, first_ts, last_ts = values
+    return (
+        f"{prefix} count={n!r},first={first!r},last={last!r},minimum={lo!r},maximum={hi!r},mean={mean!r},"
+        f"first_ts={first_ts!r},last_ts={last_ts!r} {s.start_ms}"
+    )
+
+
+def rows_of(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    out = []
+    for s in series:
+        tags = s.get("tags") or {}
+        cols = s["columns"]
+        for values in s.get("values") or []:
+            out.append((tags, dict(zip(cols, values, strict=True))))
+    return out
+
+
+def stat_from_row(row: Mapping[str, Any]) -> IntervalStat:
+    return IntervalStat(
+        start_ms=int(row["time"]),
+        count=int(row["count"]),
+        first=float(row["first"]),
+        last=float(row["last"]),
+        minimum=float(row["minimum"]),
+        maximum=float(row["maximum"]),
+        mean=float(row["mean"]),
+        first_ts_ms=int(row["first_ts"]),
+        last_ts_ms=int(row["last_ts"]),
+    )
+
+
+def context_from(tags: Mapping[str, Any], row: Mapping[str, Any]) -> DeviceContext:
+    def get(k: str) -> str:
+        return str(tags.get(k) or row.get(k) or "")
+
+    return DeviceContext(get("district"), get("site"), get("device"), get("role"), get("source"))
+
+
+def empty_stat(start_ms: int) -> IntervalStat:
+    """The rollup of a bucket with no good value (written so that an emptied bucket reads empty)."""
+    return IntervalStat(start_ms, 0, 0.0, 0.0, 0.0, 0.0, 0.0, start_ms, start_ms)
+
+
+def day_stats(
+    rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], day_ms: int, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], IntervalStat]:
+    """The day starting at ``day_ms`` of each (device, quantity) of ``keys``, merged from the
+    ``rollup_15m`` rows of that day (grouped by device and quantity)."""
+    per: dict[tuple[str, str], list[IntervalStat]] = {}
+    for tags, r in rows:
+        s = stat_from_row(r)
+        if s.count > 0:
+            per.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), []).append(s)
+    out = {}
+    for k in keys:
+        merged = merge(sorted(per.get(k, []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
+        out[k] = merged[0] if merged else empty_stat(day_ms)
+    return out
+
+
+def rollup_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> IntervalColumns:
+    """The rows of ``SELECT <names> FROM rollup_…`` (time first, then ``names``, ``count`` first of
+    them) as columns ``start_ms`` and ``names``, in time order, the empty buckets left out (as
+    ``intervals()``)."""
+    import numpy as np
+
+    # every number here is below 2**53: float64 holds times and counts exactly
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names) + 1)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    table = table[table[:, 1] > 0]  # count > 0
+    out: IntervalColumns = {"start_ms": table[:, 0].astype(np.int64)}
+    for i, name in enumerate(names, start=1):
+        out[name] = table[:, i].astype(np.int64 if name in INT_FIELDS else np.float64)
+    return out
