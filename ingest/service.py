@@ -43,7 +43,7 @@ from ville_autonome.readings.ack import Ack, encode_ack
 from ville_autonome.readings.health import DeviceHealth, HealthError, decode_health
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.readings.topics import Topics, is_valid_id
-from ville_autonome.storage.base import Store, StoreError, StoreUnavailableError
+from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 
 log = logging.getLogger(__name__)
 
@@ -491,7 +491,7 @@ class IngestService:
             if force or now - self._last_counters >= COUNTERS_EVERY_S:
                 self._last_counters = now
                 self.store.write_counters(f"ingest/{self.client_id}", self.stats.as_counters())
-        except StoreUnavailableError as exc:
+        except StoreTransientError as exc:
             log.debug("counters not published: %s", exc)
         except StoreError as exc:
             log.warning("counters not published: %s", exc)

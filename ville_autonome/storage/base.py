@@ -3,8 +3,10 @@
 ::
 
     StoreError                  base of every storage failure
-    ├── StoreUnavailableError   the store cannot be reached or refused the write as a whole:
-    │                           retry later, do not acknowledge
+    ├── StoreTransientError     the store cannot be reached, timed out or answered 5xx: nothing of
+    │                           the request is known to be done; back off and retry
+    ├── StoreAuthError          the store refused our credentials (HTTP 401/403): retrying will not
+    │                           help until an operator acts; say so loudly, retry slowly
     └── StoreRejectedError      the store refused these points for what they are (type conflict,
                                 malformed): do not retry them; dead-letter them
 
@@ -26,8 +28,12 @@ class StoreError(Exception):
     """Base of storage failures."""
 
 
-class StoreUnavailableError(StoreError):
-    """The store is down or unreachable; nothing of the batch is known to be written."""
+class StoreTransientError(StoreError):
+    """The store is down, unreachable, timed out or answered 5xx; nothing of the batch is known to be written."""
+
+
+class StoreAuthError(StoreError):
+    """The store refused the credentials (HTTP 401/403): a configuration or a revoked token, not a passing fault."""
 
 
 class StoreRejectedError(StoreError):
@@ -98,11 +104,11 @@ class Store(Protocol):
     """What every backend provides. Times are UTC milliseconds; ranges are [start, end)."""
 
     def ping(self) -> str:
-        """Version string of the backend; raises :class:`StoreUnavailableError` when down."""
+        """Version string of the backend; raises :class:`StoreTransientError` when down."""
         ...
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        """Upsert ``points``. Raises :class:`StoreUnavailableError` if nothing could be written;
+        """Upsert ``points``. Raises :class:`StoreTransientError` if nothing could be written;
         returns the per-point rejections otherwise (the rest is durably written)."""
         ...
 

@@ -9,7 +9,7 @@ write paths and InfluxQL ``/query`` (the one read language all three answer).
   for buckets created with one; 3 Core answers it natively).
 
 Failures to reach the server (refused, reset, timeout, 5xx, auth) raise
-:class:`storage.base.StoreUnavailableError`; the caller decides what a 4xx on a write means.
+:class:`storage.base.StoreTransientError`; the caller decides what a 4xx on a write means.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
-from ville_autonome.storage.base import StoreError, StoreUnavailableError
+from ville_autonome.storage.base import StoreAuthError, StoreError, StoreTransientError
 
 _JSON = msgspec.json.Decoder()
 
@@ -138,18 +138,20 @@ class InfluxHttp:
                 # a kept-alive connection the server closed meanwhile: one fresh try (writes are idempotent)
                 self._drop()
                 if attempt == 2:
-                    raise StoreUnavailableError(f"InfluxDB at {self.url}: {exc}") from exc
+                    raise StoreTransientError(f"InfluxDB at {self.url}: {exc}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
-                raise StoreUnavailableError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
-        if resp.status >= 500 or resp.status in (401, 403):
-            raise StoreUnavailableError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
+                raise StoreTransientError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
+        if resp.status in (401, 403):
+            raise StoreAuthError(f"InfluxDB at {self.url} refused the credentials ({resp.status}): {resp.text()[:200]}")
+        if resp.status >= 500:
+            raise StoreTransientError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
         return resp
 
     def ping(self) -> ServerInfo:
         r = self.request("GET", "/ping", {})
         if r.status not in (200, 204):
-            raise StoreUnavailableError(f"InfluxDB at {self.url}: /ping answered {r.status}")
+            raise StoreTransientError(f"InfluxDB at {self.url}: /ping answered {r.status}")
         version = r.headers.get("x-influxdb-version", "")
         if not version and r.body:
             try:

@@ -13,7 +13,7 @@ to the database (``rollup_pending``) *before* its raw points, and a checkpoint a
 so that a writer killed between its acknowledged write and the refresh leaves work that the next
 start-up finds and does: acknowledged data always reaches the rollups.
 
-Errors: :class:`StoreUnavailableError` (down, 5xx, auth), :class:`storage.influx_http.QueryError`
+Errors: :class:`StoreTransientError` (down, 5xx, auth), :class:`storage.influx_http.QueryError`
 (a refused query).
 """
 
@@ -36,7 +36,7 @@ from ville_autonome.storage.base import (
     LatestValue,
     SequenceGap,
     SeriesPoint,
-    StoreUnavailableError,
+    StoreTransientError,
     WriteResult,
 )
 from ville_autonome.storage.influx_http import InfluxHttp, QueryError
@@ -211,14 +211,14 @@ class InfluxStore:
         self, lines: Sequence[tuple[int, str]], *, raw: bool = True, precision: str = "ms"
     ) -> dict[int, str]:
         """Write ``(index, line)`` pairs; return index → reason for the lines the server refused.
-        Raises :class:`StoreUnavailableError` when the server cannot take the write at all."""
+        Raises :class:`StoreTransientError` when the server cannot take the write at all."""
         if not lines:
             return {}
         status, text = self._post(join_lines(ln for _, ln in lines), raw=raw, precision=precision)
         if status in (200, 204):
             return {}
         if status not in _REFUSED:
-            raise StoreUnavailableError(f"InfluxDB write answered {status}: {text[:200]}")
+            raise StoreTransientError(f"InfluxDB write answered {status}: {text[:200]}")
         if len(lines) == 1:
             return {lines[0][0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
         mid = len(lines) // 2
@@ -504,7 +504,7 @@ class InfluxStore:
         text = format_ranges(to_ranges(seqs))
         refused = self.write_lines([(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))])
         if refused:
-            raise StoreUnavailableError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
+            raise StoreTransientError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
         if compact:
             self.compact_sequences(received_ms - COMPACT_AFTER_MS)
 
@@ -564,7 +564,7 @@ class InfluxStore:
         ts = int(time.time() * 1000)
         refused = self.write_lines([(0, line(COUNTERS, {"service": service}, fields, ts))], raw=False)
         if refused:
-            raise StoreUnavailableError(f"InfluxDB refused the counters of {service!r}: {refused[0]}")
+            raise StoreTransientError(f"InfluxDB refused the counters of {service!r}: {refused[0]}")
 
     def counters(self) -> dict[str, dict[str, float]]:
         rows = self._query(f"SELECT * FROM {self._from(COUNTERS)} GROUP BY service ORDER BY time DESC LIMIT 1")

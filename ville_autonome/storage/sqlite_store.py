@@ -7,7 +7,7 @@ retention (rollups are kept). WAL lets the API read while the ingest writes from
 One connection per store object, guarded by a lock (usable from several threads).
 
 Errors: ``sqlite3.OperationalError`` / ``DatabaseError`` (locked, disk full, I/O) become
-:class:`storage.base.StoreUnavailableError`; a point that cannot be stored for what it is
+:class:`storage.base.StoreTransientError`; a point that cannot be stored for what it is
 (non-finite value, non-integer time) is returned in ``WriteResult.rejected``.
 """
 
@@ -33,7 +33,7 @@ from ville_autonome.storage.base import (
     LatestValue,
     SequenceGap,
     SeriesPoint,
-    StoreUnavailableError,
+    StoreTransientError,
     WriteResult,
 )
 from ville_autonome.storage.line_protocol import identifier_problem
@@ -158,7 +158,7 @@ class SqliteStore:
             # buckets written but not rolled up when the last writer stopped (killed): do them
             pending = self._db.execute("SELECT device, quantity, bucket_ms FROM rollup_pending").fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+            raise StoreTransientError(f"SQLite store {self.path}: {exc}") from exc
         if pending:
             self._dirty.update((d, q, int(b)) for d, q, b in pending)
             self._last_refresh = 0.0
@@ -172,7 +172,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+                raise StoreTransientError(f"SQLite store {self.path}: {exc}") from exc
 
     def ping(self) -> str:
         return self._run(lambda db: "sqlite " + str(db.execute("SELECT sqlite_version()").fetchone()[0]))
@@ -334,7 +334,7 @@ class SqliteStore:
                     break
                 chunk, pending = pending[:REFRESH_CHUNK], pending[REFRESH_CHUNK:]
                 done += self._run(functools.partial(tx, chunk))
-        except StoreUnavailableError:
+        except StoreTransientError:
             with self._lock:
                 self._dirty.update(chunk, pending)  # try again next time
             raise
