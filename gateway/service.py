@@ -109,7 +109,7 @@ class GatewayService:
                 self.profiles[dev.id] = None
                 continue
             try:
-                self.profiles[dev.id] = load_profile(dev.profile)
+                self.profiles[dev.id] = load_profile(dev.profile, config.profiles_dirs)
             except ProfileError as exc:
                 problems.extend(exc.problems)
         if problems:

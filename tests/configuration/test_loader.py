@@ -31,12 +31,16 @@ districts:
             source: pv
             protocol: mqtt
             topic: shellies/pv-a/status
+            fields: [{path: power, quantity: active_power_w}]
 """
 
 
 def load(text: str, **env: str):  # type: ignore[no-untyped-def]
     return load_config_text(
-        text, source="test.yaml", environ=env, profile_exists=lambda name: name == "sunspec-meter-203"
+        text,
+        source="test.yaml",
+        environ=env,
+        profile_check=lambda name, dirs: [] if name == "sunspec-meter-203" else [f"unknown register profile {name!r}"],
     )
 
 
@@ -139,7 +143,8 @@ def test_protocol_specific_fields_are_required() -> None:
     )
     assert problems(text) == [
         "test.yaml:11: districts[0].sites[0].devices[0].address: a modbus-tcp device needs an address",
-        "test.yaml:15: districts[0].sites[0].devices[1].topic: an mqtt device needs a topic",
+        "test.yaml:15: districts[0].sites[0].devices[1].topic: "
+        "an mqtt device needs a 'topic' with 'fields', a 'preset' or 'topics'",
     ]
 
 
