@@ -44,9 +44,7 @@ class CommandStatus(StrEnum):
     NO_RESULT = "no_result"  # the centre heard nothing back before expiry (gateway offline?)
 
 
-FINAL = frozenset(
-    {CommandStatus.APPLIED, CommandStatus.REFUSED, CommandStatus.TIMED_OUT, CommandStatus.EXPIRED}
-)
+FINAL = frozenset({CommandStatus.APPLIED, CommandStatus.REFUSED, CommandStatus.TIMED_OUT, CommandStatus.EXPIRED})
 
 
 @dataclass(frozen=True, slots=True)
