@@ -122,6 +122,16 @@ def check_port_free(host: str, port: int) -> None:
             raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def sim_devices(devices: dict[int, LiveDevice], stopping: asyncio.Event) -> list[SimDevice]:
+    """pymodbus devices (one per unit id) serving ``devices``' register images (TCP and RTU alike)."""
+    sims = []
+    for unit, dev in devices.items():
+        rmap = dev.register_map
+        if rmap is not None:
+            sims.append(SimDevice(id=unit, simdata=_blocks(rmap), action=make_action(dev, stopping)))
+    return sims
+
+
 @dataclass
 class Endpoint:
     """One listening Modbus TCP server and the devices (unit ids) behind it."""
@@ -133,12 +143,7 @@ class Endpoint:
 
     async def start(self, stopping: asyncio.Event) -> None:
         check_port_free(self.host, self.port)
-        sims = []
-        for unit, dev in self.devices.items():
-            rmap = dev.register_map
-            if rmap is None:
-                continue
-            sims.append(SimDevice(id=unit, simdata=_blocks(rmap), action=make_action(dev, stopping)))
+        sims = sim_devices(self.devices, stopping)
         self.server = ModbusTcpServer(sims, address=(self.host, self.port), ignore_missing_devices=True)
         try:
             await self.server.serve_forever(background=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ville_autonome.configuration.errors import ConfigError
-from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
+from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig, SerialSettings
 from ville_autonome.simulators import register_images as ri
 from ville_autonome.simulators.control import ControlServer, UnknownDeviceError
 from ville_autonome.simulators.faults import make_fault
@@ -37,6 +37,7 @@ from ville_autonome.simulators.live import LiveDevice, LiveSite
 from ville_autonome.simulators.modbus_endpoints import Endpoint
 from ville_autonome.simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payloads, next_slot
 from ville_autonome.simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
+from ville_autonome.simulators.serial_line import RtuEndpoint
 from ville_autonome.simulators.sites import COUNTERS, EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class SimulatorService:
                 live.devices.append(dev)
                 self.devices[cfg.id] = dev
             self.sites.append(live)
-        self._endpoints: list[Endpoint] = []
+        self._endpoints: list[Endpoint | RtuEndpoint] = []
         self._mqtt: MqttPublisher | None = None
         self._control: ControlServer | None = None
         self._tick_task: asyncio.Task[None] | None = None
@@ -131,10 +132,16 @@ class SimulatorService:
             if dev.protocol == "modbus-tcp" and dev.address:
                 h, _, p = dev.address.rpartition(":")
                 host, port = h, int(p)
+            elif dev.protocol == "modbus-rtu":
+                host = dev.address  # the serial line's path
             elif dev.protocol == "mqtt":
                 host, port = self.config.services.mqtt.host, self.config.services.mqtt.port
             out[dev.id] = ServedDevice(dev.id, dev.protocol, host, port, dev.unit_id, dev.profile or "", dev.topic)
         return out
+
+    def _serial_of(self, path: str) -> SerialSettings:
+        dev = next(d for _, _, d in self.config.devices() if d.protocol == "modbus-rtu" and d.address == path)
+        return dev.serial or SerialSettings()
 
     @property
     def control_url(self) -> str | None:
@@ -154,14 +161,23 @@ class SimulatorService:
             if f.device in self.devices:
                 self.inject_fault(f.device, f.fault, **f.params)
         groups: dict[tuple[str, int], dict[int, LiveDevice]] = {}
+        lines: dict[str, dict[int, LiveDevice]] = {}
         for dev_id, served in self.endpoints.items():
-            if served.protocol == "modbus-tcp" and self.devices[dev_id].register_map is not None:
+            if self.devices[dev_id].register_map is None:
+                continue
+            if served.protocol == "modbus-tcp":
                 groups.setdefault((served.host, served.port), {})[served.unit_id] = self.devices[dev_id]
+            elif served.protocol == "modbus-rtu":
+                lines.setdefault(served.host, {})[served.unit_id] = self.devices[dev_id]
         try:
             for (host, port), devices in sorted(groups.items()):
                 ep = Endpoint(host, port, devices)
                 await ep.start(self._stopping)
                 self._endpoints.append(ep)
+            for path, devices in sorted(lines.items()):
+                rtu = RtuEndpoint(path, devices, self._serial_of(path))
+                await rtu.start(self._stopping)
+                self._endpoints.append(rtu)
             if self.control_port is not None:
                 self._control = ControlServer(self, self.config.services.simulator.host, self.control_port)
                 await self._control.start()
