@@ -323,6 +323,7 @@ class SimulatorService:
         return {d.id: {n: dict(f.params) for n, f in d.faults.items()} for d in self.devices.values() if d.faults}
 
     def describe_devices(self) -> dict[str, dict[str, Any]]:
+        configs = {dev.id: dev for _, _, dev in self.config.devices()}
         return {
             k: {
                 "protocol": v.protocol,
@@ -331,6 +332,7 @@ class SimulatorService:
                 "unit_id": v.unit_id,
                 "profile": v.profile,
                 "topic": v.topic,
+                "topics": [t.topic for t in configs[k].mqtt_topics()],
             }
             for k, v in self.endpoints.items()
         }
