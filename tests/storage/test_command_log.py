@@ -11,7 +11,13 @@ import pytest
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.commands import CommandStatus
-from ville_autonome.storage.command_log import CommandRecord, expire_unanswered, open_command_log, settle
+from ville_autonome.storage.command_log import (
+    CommandRecord,
+    command_log_for,
+    expire_unanswered,
+    open_command_log,
+    settle,
+)
 from ville_autonome.storage.factory import open_store
 
 T0 = 1_767_225_600_000
@@ -82,3 +88,19 @@ def test_the_log_refuses_nothing_it_cannot_store(settings: StoreSettings) -> Non
         assert (got.issued_by, got.writes) == (odd.issued_by, odd.writes)
     finally:
         log.close()
+
+
+def test_the_api_keeps_the_log_beside_the_store_it_reads(settings: StoreSettings) -> None:
+    store = open_store(settings)
+    other = StoreSettings(backend="sqlite", path="/nonexistent/not-this-one.sqlite")
+    log = command_log_for(store, other)  # the store's own file or database, not the settings'
+    try:
+        log.record(_record(3))
+        reader = open_command_log(settings)
+        try:
+            assert reader.get("cmd-3") is not None
+        finally:
+            reader.close()
+    finally:
+        log.close()
+        store.close()
