@@ -31,7 +31,6 @@ districts:
             source: pv
             protocol: mqtt
             topic: shellies/pv-a/status
-            fields: [{path: power, quantity: active_power_w}]
 """
 
 
@@ -143,8 +142,7 @@ def test_protocol_specific_fields_are_required() -> None:
     )
     assert problems(text) == [
         "test.yaml:11: districts[0].sites[0].devices[0].address: a modbus-tcp device needs an address",
-        "test.yaml:15: districts[0].sites[0].devices[1].topic: "
-        "an mqtt device needs a 'topic' with 'fields', a 'preset' or 'topics'",
+        "test.yaml:15: districts[0].sites[0].devices[1].topic: an mqtt device needs a topic",
     ]
 
 

@@ -173,10 +173,10 @@ def _mqtt(devices: list[_Device]) -> list[Problem]:
         if ways > 1:
             problems.append(((*d.loc,), "an mqtt device has one mapping: 'preset', 'topics' or 'fields'"))
             continue
-        if dev.preset is not None and not dev.topic:
-            problems.append(((*d.loc, "topic"), "a preset needs the device's topic prefix in 'topic'"))
-        elif not dev.mqtt_topics():
-            problems.append(((*d.loc, "topic"), "an mqtt device needs a 'topic' with 'fields', a 'preset' or 'topics'"))
+        if not dev.topic:
+            problems.append(((*d.loc, "topic"), "an mqtt device needs a topic"))
+        # a topic without a mapping is a device the gateway cannot read (it says so at start);
+        # the ingest and the API know such a device by its id alone
         for t in dev.mqtt_topics():
             if t.topic in owners:
                 problems.append(((*d.loc, "topic"), f"topic {t.topic!r} is already read for {owners[t.topic]!r}"))
