@@ -24,7 +24,7 @@ from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter
 from ville_autonome.dashboard_api.errors import install_error_handlers
-from ville_autonome.dashboard_api.routes import autonomy, live, operations, reports, series, status
+from ville_autonome.dashboard_api.routes import autonomy, commands, live, operations, reports, series, status
 from ville_autonome.dashboard_api.telemetry import BodyLimitMiddleware, Telemetry, TelemetryMiddleware
 from ville_autonome.dashboard_api.web import routes as web_routes
 from ville_autonome.storage.base import Store
@@ -77,7 +77,7 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     # today's autonomy pushed by /stream: computed once for every open stream
     app.state.live_autonomy = TtlCache(ttl_s=LIVE_AUTONOMY_TTL_S, max_entries=4)
     install_error_handlers(app)
-    for module in (status, live, series, autonomy, operations, reports):
+    for module in (status, live, series, autonomy, operations, reports, commands):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)
     app.include_router(web_routes.router)

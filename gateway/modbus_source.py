@@ -109,6 +109,29 @@ class Connection:
             raise DeviceExceptionError(code, f"{self.key} unit {unit}: Modbus exception {code} at {address}+{count}")
         return list(rr.registers[:count])
 
+    async def write(self, address: int, words: list[int], unit: int, timeout_s: float) -> None:
+        """Write holding registers (FC 16); the same errors as :meth:`read`."""
+        async with self.lock:
+            try:
+                if not self.client.connected:
+                    async with asyncio.timeout(timeout_s):
+                        if not await self.client.connect():
+                            raise DeviceTimeoutError(f"{self.key}: cannot connect")
+                self.requests += 1
+                async with asyncio.timeout(timeout_s):
+                    rr = await self.client.write_registers(address, words, device_id=unit)
+            except TimeoutError:
+                self.client.close()
+                raise DeviceTimeoutError(f"{self.key}: no answer within {timeout_s:g} s") from None
+            except (ModbusException, OSError) as exc:
+                self.client.close()
+                raise DeviceTimeoutError(f"{self.key}: {exc}") from None
+            finally:
+                self._last_request = asyncio.get_running_loop().time()
+        if rr.isError():
+            code = int(getattr(rr, "exception_code", 0) or 0)
+            raise DeviceExceptionError(code, f"{self.key} unit {unit}: Modbus exception {code} writing {address}")
+
     def close(self) -> None:
         self.client.close()
 

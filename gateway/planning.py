@@ -1,6 +1,6 @@
-"""Read planning: the fewest Modbus read requests that cover a device's points.
+"""Read planning: each device's profile, and the fewest Modbus read requests that cover its points.
 
-Pure. Points of one table (holding / input) are sorted by address and merged into one request
+Pure but for reading profile files (:func:`device_profiles`). Points of one table (holding / input) are sorted by address and merged into one request
 while the request stays within the protocol's 125-register limit and the hole between two
 points is at most ``max_gap`` registers (a profile says how many unmapped registers its device
 lets us read: a SunSpec model is one readable block; many vendor maps refuse holes with
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ville_autonome.registers.profile import MAX_REGISTERS_PER_READ, Point
+from ville_autonome.configuration.topology import DeviceConfig
+from ville_autonome.registers.catalog import AUTO_SUNSPEC
+from ville_autonome.registers.profile import MAX_REGISTERS_PER_READ, Point, Profile, ProfileError, load_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +53,28 @@ def plan_reads(
     if group:
         requests.append(ReadRequest(group[0].table, start, end - start, tuple(group)))
     return requests
+
+
+def device_profiles(
+    devices: Iterable[DeviceConfig], dirs: Sequence[str]
+) -> tuple[dict[str, Profile | None], list[str]]:
+    """The profile of each Modbus device (``None`` for ``profile: sunspec``, chosen by discovery) and
+    the problems that stop a gateway from reading its devices (one line each)."""
+    profiles: dict[str, Profile | None] = {}
+    problems: list[str] = []
+    for dev in devices:
+        if dev.protocol == "mqtt":
+            if not dev.mqtt_topics():
+                problems.append(
+                    f"device {dev.id}: an mqtt device needs a 'topic' with 'fields', a 'preset' or 'topics'"
+                )
+        elif not dev.profile:
+            problems.append(f"device {dev.id}: a {dev.protocol} device needs a register profile")
+        elif dev.profile == AUTO_SUNSPEC:
+            profiles[dev.id] = None
+        else:
+            try:
+                profiles[dev.id] = load_profile(dev.profile, dirs)
+            except ProfileError as exc:
+                problems.extend(exc.problems)
+    return profiles, problems

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
 from ville_autonome.gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
+from ville_autonome.gateway.commands import CommandRunner
 from ville_autonome.gateway.errors import GatewayConfigError
 from ville_autonome.gateway.modbus_source import (
     Connection,
@@ -35,14 +36,13 @@ from ville_autonome.gateway.modbus_source import (
     connection_key,
     make_modbus_client,
 )
-from ville_autonome.gateway.mqtt_source import PayloadError, readings_from_payload
-from ville_autonome.gateway.quality import ValueTracker
+from ville_autonome.gateway.mqtt_source import MqttInputs, PayloadError
+from ville_autonome.gateway.planning import device_profiles
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
 from ville_autonome.readings.health import DeviceHealth, encode_health
 from ville_autonome.readings.model import Reading
-from ville_autonome.registers.catalog import AUTO_SUNSPEC
-from ville_autonome.registers.profile import Profile, ProfileError, load_profile
+from ville_autonome.readings.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -94,24 +94,10 @@ class GatewayService:
         self.devices: list[tuple[DeviceConfig, str]] = [
             (dev, dev.role) for _, _, dev in config.devices_of_gateway(gateway_id)
         ]
-        self.profiles: dict[str, Profile | None] = {}  # None: "sunspec", chosen by discovery
-        problems = []
         for dev, _ in self.devices:
             self.stats.devices[dev.id] = DeviceState(dev.id)
-            if dev.protocol == "mqtt":
-                if not dev.topic or not dev.fields:
-                    problems.append(f"device {dev.id}: an mqtt device needs 'topic' and 'fields'")
-                continue
-            if not dev.profile:
-                problems.append(f"device {dev.id}: a {dev.protocol} device needs a register profile")
-                continue
-            if dev.profile == AUTO_SUNSPEC:
-                self.profiles[dev.id] = None
-                continue
-            try:
-                self.profiles[dev.id] = load_profile(dev.profile)
-            except ProfileError as exc:
-                problems.extend(exc.problems)
+        # None: "sunspec", chosen by discovery
+        self.profiles, problems = device_profiles([d for d, _ in self.devices], config.profiles_dirs)
         if problems:
             raise GatewayConfigError(problems)
         self._pending: list[Reading] = []
@@ -121,10 +107,11 @@ class GatewayService:
         self._tokens = 0.0
         self._last_pump = 0.0
         self._reconnected = False
-        self._mqtt_devices = {dev.topic: dev for dev, _ in self.devices if dev.protocol == "mqtt" and dev.topic}
-        self._mqtt_trackers = {dev.id: ValueTracker() for dev in self._mqtt_devices.values()}
+        self._mqtt = MqttInputs(dev for dev, _ in self.devices if dev.protocol == "mqtt")
         self.buffer: EnvelopeBuffer | None = None
         self.uplink: Uplink | None = None
+        self.commands: CommandRunner | None = None  # the downlink (gateway.commands), once running
+        self._command_topic = Topics(self.settings.topic_root).command(gateway_id)
         self._closed = False
 
     # ------------------------------------------------------------ running
@@ -151,7 +138,7 @@ class GatewayService:
             loop,
             on_message=self._on_message,
             on_connected=self._on_connected,
-            device_topics=list(self._mqtt_devices),
+            device_topics=[*self._mqtt.topics, self._command_topic],
         )
         connections: dict[str, Connection] = {}
         pollers: list[ModbusPoller] = []
@@ -172,6 +159,7 @@ class GatewayService:
                     on_poll_start=self.stats.poll_lateness_s.append,
                 )
             )
+        self.commands = CommandRunner(self.gateway_id, {p.device.id: p for p in pollers}, self._publish_result)
         self.uplink.start()
         tasks = [asyncio.create_task(p.run(), name=f"poll-{p.device.id}") for p in pollers]
         tasks.append(asyncio.create_task(self._publish_loop(), name=f"publish-{self.gateway_id}"))
@@ -183,6 +171,7 @@ class GatewayService:
             for p in pollers:
                 p.stopping = True
             await _cancel_all(tasks)
+            await self.commands.stop()
             for conn in connections.values():
                 conn.close()
             self._seal()  # readings still in memory become durable
@@ -207,26 +196,33 @@ class GatewayService:
         if topic == self.uplink.topics.ack(self.gateway_id):
             self._on_ack(payload)
             return
-        dev = self._mqtt_devices.get(topic)
-        if dev is None:
+        if topic == self._command_topic and self.commands is not None:
+            self.commands.receive(payload)
             return
-        self.stats.mqtt_messages += 1
-        state = self.stats.devices[dev.id]
         received = now_ms()
         try:
-            readings = readings_from_payload(dev.id, dev.fields, payload, received, self._mqtt_trackers[dev.id])
+            found = self._mqtt.decode(topic, payload, received)
         except PayloadError as exc:
+            self.stats.mqtt_messages += 1
             self.stats.mqtt_rejected += 1
+            state = self.stats.devices[self._mqtt.by_topic[topic][0].id]
             state.count("decode_error")
             state.last_quality = "decode_error"
             log.warning("%s", exc)
             return
+        if found is None:
+            return
+        dev, decoded = found
+        self.stats.mqtt_messages += 1
+        state = self.stats.devices[dev.id]
         state.online, state.last_seen_ms = True, received
-        bad = [str(r.quality) for r in readings if not r.is_good]
+        if decoded.clock_skewed:
+            state.count("clock_skew")
+        bad = [str(r.quality) for r in decoded.readings if not r.is_good]
         for q in bad:
             state.count(q)
         state.last_quality = bad[0] if bad else "good"
-        self._emit(readings)
+        self._emit(decoded.readings)
 
     # ------------------------------------------------------------ uplink side
 
@@ -236,6 +232,13 @@ class GatewayService:
         self._live.clear()
         self._cursor = 0
         self._publish_health()
+        if self.commands is not None:
+            self.commands.flush()
+
+    def _publish_result(self, payload: bytes) -> bool:
+        return self.uplink is not None and self.uplink.publish(
+            self.uplink.topics.command_result(self.gateway_id), payload, qos=1
+        )
 
     def _on_ack(self, payload: bytes) -> None:
         assert self.buffer is not None

@@ -3,7 +3,7 @@
 Routes (JSON in and out, docs/simulators.md)::
 
     GET    /health                       {"status": "ok", "sim_ms": …}
-    GET    /devices                      {device: {"host", "port", "unit_id", "profile", "protocol", "topic"}}
+    GET    /devices                      {device: {"host", "port", "unit_id", "profile", "protocol", "topic", "topics"}}
     GET    /faults                       {device: {fault: {param: value}}}
     POST   /faults/{device}/{fault}      body: {"param": number, …} (optional) → 200 / 400 / 404
     DELETE /faults/{device}              clear one device's faults

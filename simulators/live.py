@@ -17,6 +17,7 @@ import numpy as np
 
 from ville_autonome.simulators import battery as bat
 from ville_autonome.simulators import register_images as ri
+from ville_autonome.simulators import storage_controls as sc
 from ville_autonome.simulators.faults import Fault, apply_counter_offsets, apply_spike
 from ville_autonome.simulators.physics import HYDRO_STOPPED
 from ville_autonome.simulators.scenario import BatterySpec, HydroSpec
@@ -36,7 +37,7 @@ class LiveDevice:
     faults: dict[str, Fault] = field(default_factory=dict)
     counter_offsets: dict[str, float] = field(default_factory=dict)
     stuck: tuple[dict[str, float], list[int]] | None = None
-    controls: ri.BatteryControls = field(default_factory=ri.BatteryControls)
+    controls: sc.BatteryControls = field(default_factory=sc.BatteryControls)
     hydro_command: int = HYDRO_CMD_NONE
     hydro_stopped: bool = False
     values: dict[str, float] = field(default_factory=dict)
@@ -61,17 +62,12 @@ class LiveDevice:
         if isinstance(spec, HydroSpec) and self.hydro_stopped:
             return 0.0
         if isinstance(spec, BatterySpec):
-            ctl = self.controls
-            if ctl.set_op == 2:
-                return 0.0
-            if ctl.stor_ctl_mod == 0:
+            self.controls = self.controls.reverted(self.sim_ms)
+            target = sc.commanded_power_w(self.controls, model_w, spec.rated_power_w)
+            if target is None:
                 return None
             params = physics_params(spec)
             assert isinstance(params, bat.BatteryParams)
-            if ctl.stor_ctl_mod == 2:
-                target = ctl.out_w_rte_raw / 1000.0 * spec.rated_power_w
-            else:
-                target = -ctl.in_w_rte_raw / 1000.0 * spec.rated_power_w
             return bat.clamp_power_w(target, soc_pct, max(dt_h, 1.0 / 3600.0), params)
         return None
 

@@ -15,7 +15,7 @@ import errno
 import logging
 import socket
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.constants import ExcCodes
@@ -25,6 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from ville_autonome.configuration.errors import PortInUseError
 from ville_autonome.simulators import register_images as ri
+from ville_autonome.simulators import storage_controls as sc
 from ville_autonome.simulators.live import HYDRO_CMD_START, HYDRO_CMD_STOP, LiveDevice
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,13 @@ WRITE_CODES = frozenset({6, 16, 22, 23})
 Action = Callable[[int, int, int, int, list[int], Any], Coroutine[None, None, ExcCodes | None]]
 
 
-def _signed(word: int) -> int:
-    return word - 0x10000 if word & 0x8000 else word
+_BATTERY_WRITES = {
+    ri.BATTERY_SET_OP: lambda ctl, word, now: sc.with_set_op(ctl, word),
+    ri.BATTERY_STOR_CTL_MOD: sc.with_mode,
+    ri.BATTERY_OUT_W_RTE: lambda ctl, word, now: sc.with_rate(ctl, word, now, charge=False),
+    ri.BATTERY_IN_W_RTE: lambda ctl, word, now: sc.with_rate(ctl, word, now, charge=True),
+    ri.BATTERY_RVRT_TMS: sc.with_revert,
+}
 
 
 def validate_write(dev: LiveDevice, address: int, values: list[int]) -> ExcCodes | None:
@@ -42,26 +48,15 @@ def validate_write(dev: LiveDevice, address: int, values: list[int]) -> ExcCodes
     if dev.profile == "sunspec-battery-802":
         ctl = dev.controls
         for offset, word in enumerate(values):
-            addr = address + offset
-            if addr == ri.BATTERY_SET_OP:
-                if word not in (1, 2):
-                    return ExcCodes.ILLEGAL_VALUE
-                ctl = replace(ctl, set_op=word)
-            elif addr == ri.BATTERY_STOR_CTL_MOD:
-                if word not in (0, 1, 2):
-                    return ExcCodes.ILLEGAL_VALUE
-                ctl = replace(ctl, stor_ctl_mod=word)
-            elif addr in (ri.BATTERY_OUT_W_RTE, ri.BATTERY_IN_W_RTE):
-                if not 0 <= _signed(word) <= 1000:
-                    return ExcCodes.ILLEGAL_VALUE
-                ctl = (
-                    replace(ctl, out_w_rte_raw=word)
-                    if addr == ri.BATTERY_OUT_W_RTE
-                    else replace(ctl, in_w_rte_raw=word)
-                )
-            else:
+            apply = _BATTERY_WRITES.get(address + offset)
+            if apply is None:
                 return ExcCodes.ILLEGAL_ADDRESS
-        dev.controls = ctl
+            try:
+                ctl = apply(ctl, word, dev.sim_ms)
+            except sc.ControlRefusedError as exc:
+                log.info("%s: write refused: %s", dev.id, exc)
+                return ExcCodes.ILLEGAL_VALUE
+        dev.controls = ctl  # all or nothing: one refused register refuses the whole write
         log.info("%s: storage controls now %s", dev.id, ctl)
         return None
     if dev.profile == "va-hydro-iko":
@@ -127,6 +122,16 @@ def check_port_free(host: str, port: int) -> None:
             raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def sim_devices(devices: dict[int, LiveDevice], stopping: asyncio.Event) -> list[SimDevice]:
+    """pymodbus devices (one per unit id) serving ``devices``' register images (TCP and RTU alike)."""
+    sims = []
+    for unit, dev in devices.items():
+        rmap = dev.register_map
+        if rmap is not None:
+            sims.append(SimDevice(id=unit, simdata=_blocks(rmap), action=make_action(dev, stopping)))
+    return sims
+
+
 @dataclass
 class Endpoint:
     """One listening Modbus TCP server and the devices (unit ids) behind it."""
@@ -138,12 +143,7 @@ class Endpoint:
 
     async def start(self, stopping: asyncio.Event) -> None:
         check_port_free(self.host, self.port)
-        sims = []
-        for unit, dev in self.devices.items():
-            rmap = dev.register_map
-            if rmap is None:
-                continue
-            sims.append(SimDevice(id=unit, simdata=_blocks(rmap), action=make_action(dev, stopping)))
+        sims = sim_devices(self.devices, stopping)
         self.server = ModbusTcpServer(sims, address=(self.host, self.port), ignore_missing_devices=True)
         try:
             await self.server.serve_forever(background=True)

@@ -1,22 +1,27 @@
-"""MQTT devices (Shelly/Tasmota-like): JSON status payloads on each device's own topic.
+"""MQTT devices (Shelly Pro 3EM, Shelly Gen1 EM, Tasmota, or a custom mapping), in their real shapes.
 
-The payload shape follows the device's ``fields`` in the configuration: each ``path`` (dotted,
-numeric parts are list indices, e.g. ``emeters.0.power``) receives ``value / scale`` of its
-``quantity``, so that the gateway's mapping reads back the standard value. A top-level
-``unixtime`` (epoch seconds, as Shelly devices send) carries the device's clock.
+Each device publishes what its mapping (``DeviceConfig.mqtt_topics()``: a preset of
+``configuration.mqtt_presets``, or its own ``topics``/``fields``) says it publishes: one message
+per topic, JSON where the fields have paths (each ``path``, dotted, numeric parts are list
+indices, receives ``value / scale`` of its ``quantity``), a plain number where the field's path is
+empty (Shelly Gen1: ``shellies/<id>/emeter/0/power`` → ``231.5``). A topic that names a
+``timestamp`` carries the device's clock there (epoch seconds, ms, or ISO 8601 with its offset, as
+Tasmota sends it with ``SetOption52 1``); the Shelly Gen2 status topics have none, as on the wire.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from ville_autonome.configuration.mqtt_mapping import MqttTopic
 from ville_autonome.configuration.services import MqttSettings
-from ville_autonome.configuration.topology import MqttField
+from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.mqttlink.client import connect_properties, make_client
 
 log = logging.getLogger(__name__)
@@ -24,7 +29,7 @@ log = logging.getLogger(__name__)
 MALFORMED_PAYLOAD = b'{"emeters": [{"power": 12.5, "total": '  # truncated JSON (malformed_mqtt fault)
 
 
-def _set_path(doc: dict[str, Any], path: str, value: float) -> None:
+def _set_path(doc: dict[str, Any], path: str, value: float | str) -> None:
     parts = path.split(".")
     node: Any = doc
     for i, part in enumerate(parts):
@@ -47,14 +52,54 @@ def _set_path(doc: dict[str, Any], path: str, value: float) -> None:
                 node = node.setdefault(part, [] if nxt_is_index else {})
 
 
-def build_payload(fields: Sequence[MqttField], values: Mapping[str, float], unixtime_s: float) -> bytes:
-    """The JSON status document of one device (pure)."""
+def _value(values: Mapping[str, float], quantity: str) -> float | None:
+    """A quantity of the device, or what a single-phase plug derives from the three-phase detail."""
+    if quantity in values:
+        return values[quantity]
+    if quantity == "voltage_v" and "voltage_l1_v" in values:
+        return values["voltage_l1_v"]
+    if quantity == "current_a" and "active_power_w" in values:
+        return abs(values["active_power_w"]) / values.get("voltage_l1_v", 230.0)
+    return None
+
+
+def _stamp(fmt: str, clock_ms: int) -> float | str:
+    if fmt == "iso":
+        return dt.datetime.fromtimestamp(clock_ms // 1000, dt.UTC).isoformat()
+    return clock_ms if fmt == "epoch_ms" else clock_ms // 1000
+
+
+def build_payload(topic: MqttTopic, values: Mapping[str, float], clock_ms: int) -> bytes | None:
+    """The payload of one topic (pure); ``None`` when the device has none of its values."""
+    if all(f.path == "" for f in topic.fields):
+        value = _value(values, topic.fields[0].quantity)
+        return None if value is None else str(round(value / topic.fields[0].scale, 3)).encode()
     doc: dict[str, Any] = {}
-    for f in fields:
-        if f.quantity in values:
-            _set_path(doc, f.path, round(values[f.quantity] / f.scale, 3))
-    doc.setdefault("unixtime", int(unixtime_s))
+    for f in topic.fields:
+        value = _value(values, f.quantity)
+        if value is not None:
+            _set_path(doc, f.path, round(value / f.scale, 3))
+    if not doc:
+        return None
+    if topic.timestamp is not None:
+        _set_path(doc, topic.timestamp, _stamp(topic.timestamp_format, clock_ms))
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
+def next_slot(due: float, now: float, interval: float) -> float:
+    """The next publication time after the slot ``due`` was served at ``now``: slots stay on the
+    ``due + k × interval`` grid (a late tick does not stretch the period), a missed slot is skipped."""
+    return due + interval * (int(max(now - due, 0.0) // interval) + 1)
+
+
+def build_payloads(device: DeviceConfig, values: Mapping[str, float], clock_ms: int) -> list[tuple[str, bytes]]:
+    """Every (topic, payload) one device publishes now."""
+    out = []
+    for topic in device.mqtt_topics():
+        payload = build_payload(topic, values, clock_ms)
+        if payload is not None:
+            out.append((topic.topic, payload))
+    return out
 
 
 class MqttPublisher:

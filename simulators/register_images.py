@@ -1,8 +1,9 @@
 """Register images: device values → the 16-bit words a Modbus client reads (pure).
 
 One encoder per register map of docs/registers/: the SunSpec header and common model 1, meter
-model 203, inverter model 103, battery model 802 + storage controls 124 + vendor model 64101,
-and the IKO hydro vendor map. Words are big-endian, 32/64-bit values high word first. Values
+model 203, inverter model 103, battery model 802 + storage controls 124 + a model 203 meter on
+the battery's AC side (its energy counters; standard models only, so that any SunSpec client
+decodes every model), and the IKO hydro vendor map. Words are big-endian, 32/64-bit values high word first. Values
 out of a type's range saturate (a real meter pins, it does not wrap) except accumulators, which
 wrap modulo 2^32 as SunSpec acc32 does.
 """
@@ -14,6 +15,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ville_autonome.simulators.storage_controls import SET_OP_DISCONNECT, BatteryControls
+
 SUNSPEC_BASE = 40000
 SUNSPEC_MARKER = (0x5375, 0x6E53)
 COMMON_LEN = 66
@@ -22,6 +25,9 @@ NI_INT16 = 0x8000
 NI_UINT16 = 0xFFFF
 NI_SF = 0x8000
 VERSION = "0.1.0"
+NOMINAL_PHASE_V = 230.0
+MIN_POWER_FACTOR = 0.8
+BATTERY_MIN_V = 600.0  # the battery's lowest DC voltage (802 VMin)
 MANUFACTURER = "Ville Autonome"
 
 
@@ -39,7 +45,7 @@ MAPS: dict[str, RegisterMap] = {
     "sunspec-meter-203": RegisterMap("sunspec-meter-203", SUNSPEC_BASE, 179, frozenset()),
     "sunspec-inverter-103": RegisterMap("sunspec-inverter-103", SUNSPEC_BASE, 124, frozenset()),
     "sunspec-battery-802": RegisterMap(
-        "sunspec-battery-802", SUNSPEC_BASE, 170, frozenset({40120, 40139, 40146, 40147})
+        "sunspec-battery-802", SUNSPEC_BASE, 269, frozenset({40120, 40139, 40146, 40147, 40149})
     ),
     "va-hydro-iko": RegisterMap("va-hydro-iko", 0, 16, frozenset({1})),
 }
@@ -49,6 +55,7 @@ BATTERY_SET_OP = 40120
 BATTERY_STOR_CTL_MOD = 40139
 BATTERY_OUT_W_RTE = 40146
 BATTERY_IN_W_RTE = 40147
+BATTERY_RVRT_TMS = 40149
 HYDRO_COMMAND = 1
 
 
@@ -78,8 +85,13 @@ class Scales:
 
     @classmethod
     def for_rating(cls, rated_power_w: float) -> Scales:
+        """Sized from the largest value each register can hold: the total current (model 203 ``A``,
+        the sum of three phases) at rated power and a power factor down to 0.8; apparent power at
+        that power factor; powers at rating (``sf_for`` adds 50 % headroom to each)."""
         return cls(
-            w=sf_for(rated_power_w, 0), a=sf_for(rated_power_w / 230.0 / 3.0 * 1.2, -2), wh=energy_sf(rated_power_w)
+            w=sf_for(rated_power_w / MIN_POWER_FACTOR, 0),
+            a=sf_for(rated_power_w / NOMINAL_PHASE_V / MIN_POWER_FACTOR, -2),
+            wh=energy_sf(rated_power_w),
         )
 
 
@@ -149,8 +161,8 @@ def _g(values: Mapping[str, float], name: str, default: float = float("nan")) ->
     return float(values.get(name, default))
 
 
-def meter_203(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int]:
-    """Model 203 image from 40000 (docs/registers/sunspec-meter-203.md)."""
+def model_203(v: Mapping[str, float], s: Scales) -> list[int]:
+    """Model 203 (ID, L and 105 registers) of a three-phase wye meter."""
     phases = (1, 2, 3)
     amps = [_g(v, f"current_l{i}_a", 0.0) for i in phases]
     volts = [_g(v, f"voltage_l{i}_v", 230.0) for i in phases]
@@ -161,7 +173,7 @@ def meter_203(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int]:
     ll = [x * math.sqrt(3.0) for x in volts]
     imported = _g(v, "energy_import_wh", _g(v, "energy_consumed_wh", 0.0))
     exported = _g(v, "energy_export_wh", 0.0)
-    w: list[int] = [*common_model(ident), 203, 105]
+    w: list[int] = [203, 105]
     w += [i16(sum(amps), s.a), *(i16(a, s.a) for a in amps), sunssf(s.a)]
     w += [i16(sum(volts) / 3.0, -1), *(i16(x, -1) for x in volts), i16(sum(ll) / 3.0, -1), *(i16(x, -1) for x in ll)]
     w += [sunssf(-1), i16(_g(v, "frequency_hz", 50.0), -2), sunssf(-2)]
@@ -171,8 +183,12 @@ def meter_203(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int]:
     w += [i16(pf, -2), *(i16(pf, -2) for _ in phases), sunssf(-2)]
     w += acc32(exported, s.wh) + [0] * 6 + acc32(imported, s.wh) + [0] * 6 + [sunssf(s.wh)]
     w += [0] * 16 + [NI_SF] + [0] * 32 + [NI_SF] + [0, 0]
-    w += [0xFFFF, 0]
     return w
+
+
+def meter_203(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int]:
+    """Model 203 image from 40000 (docs/registers/sunspec-meter-203.md)."""
+    return [*common_model(ident), *model_203(v, s), 0xFFFF, 0]
 
 
 def inverter_103(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int]:
@@ -203,20 +219,10 @@ def inverter_103(ident: Identity, v: Mapping[str, float], s: Scales) -> list[int
     return w
 
 
-@dataclass(frozen=True, slots=True)
-class BatteryControls:
-    """The writable registers of the battery, as last written."""
-
-    set_op: int = 0
-    stor_ctl_mod: int = 0
-    out_w_rte_raw: int = 0
-    in_w_rte_raw: int = 0
-
-
 def battery_802(
     ident: Identity, v: Mapping[str, float], s: Scales, capacity_wh: float, rated_w: float, ctl: BatteryControls
 ) -> list[int]:
-    """Models 802 + 124 + 64101 image from 40000 (docs/registers/sunspec-battery-802.md)."""
+    """Models 802 + 124 + 203 (AC meter) image from 40000 (docs/registers/sunspec-battery-802.md)."""
     soc = _g(v, "soc_pct", 50.0)
     soh = _g(v, "soh_pct", 100.0)
     power = _g(v, "active_power_w", 0.0)
@@ -225,7 +231,7 @@ def battery_802(
     cap_sf = sf_for(capacity_wh, 0)
     ah = capacity_wh / 700.0
     ah_sf = sf_for(ah, 0)
-    a_sf = sf_for(rated_w / 700.0, -1)
+    a_sf = sf_for(rated_w / BATTERY_MIN_V, -1)  # DC current at rated power and the lowest voltage
     if power < -1.0:
         cha_st = 4
     elif power > 1.0:
@@ -236,22 +242,28 @@ def battery_802(
     w += [u16(ah, ah_sf), u16(capacity_wh * soh / 100.0, cap_sf), u16(rated_w, s.w), u16(rated_w, s.w), NI_UINT16]
     w += [u16(95.0, -1), u16(10.0, -1), NI_UINT16, NI_UINT16, u16(soc, -1), u16(100.0 - soc, -1), u16(soh, -1)]
     w += u32(_g(v, "cycle_count", 0.0))
-    w += [cha_st, 1 if ctl.stor_ctl_mod == 0 else 0, int(_g(v, "heartbeat", 0.0)) & 0xFFFF, NI_UINT16, 0, 4]
-    w += [1 if ctl.set_op == 2 else 3, 0, 0, 0]
+    w += [cha_st, 0 if ctl.stor_ctl_mod else 1, int(_g(v, "heartbeat", 0.0)) & 0xFFFF, NI_UINT16, 0, 4]
+    w += [1 if ctl.set_op == SET_OP_DISCONNECT else 3, 0, 0, 0]
     w += u32(_g(v, "alarm_flags", 0.0)) + [0] * 6
-    w += [u16(volts, -1), u16(800.0, -1), u16(600.0, -1)] + [NI_UINT16] * 7
-    w += [i16(amps, a_sf), u16(rated_w / 600.0, a_sf), u16(rated_w / 600.0, a_sf), i16(power, s.w), NI_UINT16, NI_INT16]
-    w += [ctl.set_op, 0]
+    w += [u16(volts, -1), u16(800.0, -1), u16(BATTERY_MIN_V, -1)] + [NI_UINT16] * 7
+    w += [i16(amps, a_sf), u16(rated_w / BATTERY_MIN_V, a_sf), u16(rated_w / BATTERY_MIN_V, a_sf), i16(power, s.w)]
+    w += [NI_UINT16, NI_INT16, ctl.set_op, 0]
     w += [sunssf(ah_sf), sunssf(cap_sf), sunssf(s.w), 0, sunssf(-1), sunssf(-1), sunssf(-1), sunssf(-1)]
     w += [sunssf(-3), sunssf(a_sf), sunssf(a_sf), sunssf(s.w)]
-    # model 124 at 40134
+    # model 124 at 40134: WChaMax, gradients, StorCtl_Mod … (storage_controls holds the rules)
     w += [124, 24, u16(rated_w, s.w), 100, 100, ctl.stor_ctl_mod, NI_UINT16, u16(10.0, -1), u16(soc, -1)]
-    w += [NI_UINT16, u16(volts, -1), cha_st, ctl.out_w_rte_raw & 0xFFFF, ctl.in_w_rte_raw & 0xFFFF, 0, 0, 0, 1]
+    w += [NI_UINT16, u16(volts, -1), cha_st, ctl.out_w_rte_raw & 0xFFFF, ctl.in_w_rte_raw & 0xFFFF]
+    w += [0, ctl.rvrt_tms & 0xFFFF, 0, 1]
     w += [sunssf(s.w), 0, NI_SF, sunssf(-1), sunssf(-1), NI_SF, sunssf(-1), sunssf(-1)]
-    # vendor model 64101 at 40160
-    w += [64101, 6]
-    w += acc32(_g(v, "energy_charged_wh", 0.0)) + acc32(_g(v, "energy_discharged_wh", 0.0)) + [0]
-    w += [i16(_g(v, "power_setpoint_w", power), s.w)]
+    # model 203 at 40160: the battery's AC meter; import = charge, export = discharge
+    ac = {
+        "active_power_w": -power,
+        "energy_import_wh": _g(v, "energy_charged_wh", 0.0),
+        "energy_export_wh": _g(v, "energy_discharged_wh", 0.0),
+        "power_factor": 1.0,
+        **{f"current_l{i}_a": abs(power) / 3.0 / NOMINAL_PHASE_V for i in (1, 2, 3)},
+    }
+    w += model_203(ac, s)
     w += [0xFFFF, 0]
     return w
 

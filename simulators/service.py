@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ville_autonome.configuration.errors import ConfigError
-from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig, SerialSettings
 from ville_autonome.simulators import register_images as ri
 from ville_autonome.simulators.control import ControlServer, UnknownDeviceError
 from ville_autonome.simulators.faults import make_fault
 from ville_autonome.simulators.live import LiveDevice, LiveSite
 from ville_autonome.simulators.modbus_endpoints import Endpoint
-from ville_autonome.simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payload
+from ville_autonome.simulators.mqtt_devices import MALFORMED_PAYLOAD, MqttPublisher, build_payloads, next_slot
 from ville_autonome.simulators.scenario import Scenario, check_against, effective_seed, resolve, scenario_for
+from ville_autonome.simulators.serial_line import RtuEndpoint
 from ville_autonome.simulators.sites import COUNTERS, EPOCH_S, build_engines
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,12 @@ class SimulatorService:
                 live.devices.append(dev)
                 self.devices[cfg.id] = dev
             self.sites.append(live)
-        self._endpoints: list[Endpoint] = []
+        self._endpoints: list[Endpoint | RtuEndpoint] = []
         self._mqtt: MqttPublisher | None = None
         self._control: ControlServer | None = None
         self._tick_task: asyncio.Task[None] | None = None
+        self._mqtt_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._mqtt_due: dict[str, float] = {}
         self._running = False
 
     # --- life cycle ----------------------------------------------------------------------
@@ -131,10 +132,16 @@ class SimulatorService:
             if dev.protocol == "modbus-tcp" and dev.address:
                 h, _, p = dev.address.rpartition(":")
                 host, port = h, int(p)
+            elif dev.protocol == "modbus-rtu":
+                host = dev.address  # the serial line's path
             elif dev.protocol == "mqtt":
                 host, port = self.config.services.mqtt.host, self.config.services.mqtt.port
             out[dev.id] = ServedDevice(dev.id, dev.protocol, host, port, dev.unit_id, dev.profile or "", dev.topic)
         return out
+
+    def _serial_of(self, path: str) -> SerialSettings:
+        dev = next(d for _, _, d in self.config.devices() if d.protocol == "modbus-rtu" and d.address == path)
+        return dev.serial or SerialSettings()
 
     @property
     def control_url(self) -> str | None:
@@ -154,14 +161,23 @@ class SimulatorService:
             if f.device in self.devices:
                 self.inject_fault(f.device, f.fault, **f.params)
         groups: dict[tuple[str, int], dict[int, LiveDevice]] = {}
+        lines: dict[str, dict[int, LiveDevice]] = {}
         for dev_id, served in self.endpoints.items():
-            if served.protocol == "modbus-tcp" and self.devices[dev_id].register_map is not None:
+            if self.devices[dev_id].register_map is None:
+                continue
+            if served.protocol == "modbus-tcp":
                 groups.setdefault((served.host, served.port), {})[served.unit_id] = self.devices[dev_id]
+            elif served.protocol == "modbus-rtu":
+                lines.setdefault(served.host, {})[served.unit_id] = self.devices[dev_id]
         try:
             for (host, port), devices in sorted(groups.items()):
                 ep = Endpoint(host, port, devices)
                 await ep.start(self._stopping)
                 self._endpoints.append(ep)
+            for path, devices in sorted(lines.items()):
+                rtu = RtuEndpoint(path, devices, self._serial_of(path))
+                await rtu.start(self._stopping)
+                self._endpoints.append(rtu)
             if self.control_port is not None:
                 self._control = ControlServer(self, self.config.services.simulator.host, self.control_port)
                 await self._control.start()
@@ -173,6 +189,8 @@ class SimulatorService:
             self._mqtt.start()
         self._running = True
         self._tick_task = asyncio.create_task(self._tick_loop(), name="simulator-tick")
+        if self._mqtt is not None:
+            self._mqtt_task = asyncio.create_task(self._mqtt_loop(), name="simulator-mqtt")
         log.info(
             "simulating %d devices on %d Modbus endpoints, speed %gx, seed %d",
             len(self.devices),
@@ -188,11 +206,12 @@ class SimulatorService:
 
     async def _shutdown(self) -> None:
         self._stopping.set()
-        task, self._tick_task = self._tick_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._tick_task, self._mqtt_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tick_task = self._mqtt_task = None
         endpoints, self._endpoints = self._endpoints, []
         for ep in endpoints:
             await ep.stop()
@@ -230,26 +249,41 @@ class SimulatorService:
                     site.update(t_s)
                     if i % 8 == 7:
                         await asyncio.sleep(0)  # let Modbus requests through between sites
-                self._publish_mqtt(loop.time())
             except Exception:  # a bug in one tick must not stop the simulator; it is logged
                 log.exception("simulator tick failed")
 
-    def _publish_mqtt(self, now: float) -> None:
-        if self._mqtt is None:
+    async def _mqtt_loop(self) -> None:
+        """Publish each MQTT device every ``poll_interval_s`` of real time, on its own schedule (a
+        slot missed is skipped, the phase kept); ``slow`` delays a publication, ``silent`` skips it."""
+        loop = asyncio.get_running_loop()
+        devices = [cfg for _, _, cfg in self.config.devices() if cfg.protocol == "mqtt" and cfg.mqtt_topics()]
+        due = dict.fromkeys((cfg.id for cfg in devices), loop.time())
+        while devices:
+            await asyncio.sleep(max(0.0, min(due.values()) - loop.time()))
+            now = loop.time()
+            for cfg in devices:
+                if now < due[cfg.id]:
+                    continue
+                interval = cfg.poll_interval_s
+                due[cfg.id] = next_slot(due[cfg.id], now, interval)
+                dev = self.devices[cfg.id]
+                if "silent" in dev.faults:
+                    continue
+                if "slow" in dev.faults:
+                    due[cfg.id] += dev.faults["slow"].param("delay_s")
+                try:
+                    self._publish_device(cfg, dev)
+                except Exception:  # a bug in one device's payload must not stop the others; it is logged
+                    log.exception("MQTT publication of %s failed", cfg.id)
+
+    def _publish_device(self, cfg: DeviceConfig, dev: LiveDevice) -> None:
+        assert self._mqtt is not None
+        if "malformed_mqtt" in dev.faults:
+            for mapping in cfg.mqtt_topics():
+                self._mqtt.publish(mapping.topic, MALFORMED_PAYLOAD)
             return
-        for _, _, cfg in self.config.devices():
-            if cfg.protocol != "mqtt" or not cfg.topic:
-                continue
-            dev = self.devices[cfg.id]
-            if "silent" in dev.faults or now < self._mqtt_due.get(cfg.id, 0.0):
-                continue
-            delay = dev.faults["slow"].param("delay_s") if "slow" in dev.faults else 0.0
-            self._mqtt_due[cfg.id] = now + cfg.poll_interval_s + delay
-            if "malformed_mqtt" in dev.faults:
-                payload = MALFORMED_PAYLOAD
-            else:
-                payload = build_payload(cfg.fields, dev.values, dev.sim_ms / 1000.0)
-            self._mqtt.publish(cfg.topic, payload)
+        for topic, payload in build_payloads(cfg, dev.values, dev.sim_ms):
+            self._mqtt.publish(topic, payload)
 
     # --- faults --------------------------------------------------------------------------
 
@@ -289,6 +323,7 @@ class SimulatorService:
         return {d.id: {n: dict(f.params) for n, f in d.faults.items()} for d in self.devices.values() if d.faults}
 
     def describe_devices(self) -> dict[str, dict[str, Any]]:
+        configs = {dev.id: dev for _, _, dev in self.config.devices()}
         return {
             k: {
                 "protocol": v.protocol,
@@ -297,6 +332,7 @@ class SimulatorService:
                 "unit_id": v.unit_id,
                 "profile": v.profile,
                 "topic": v.topic,
+                "topics": [t.topic for t in configs[k].mqtt_topics()],
             }
             for k, v in self.endpoints.items()
         }

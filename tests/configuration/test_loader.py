@@ -36,7 +36,10 @@ districts:
 
 def load(text: str, **env: str):  # type: ignore[no-untyped-def]
     return load_config_text(
-        text, source="test.yaml", environ=env, profile_exists=lambda name: name == "sunspec-meter-203"
+        text,
+        source="test.yaml",
+        environ=env,
+        profile_check=lambda name, dirs: [] if name == "sunspec-meter-203" else [f"unknown register profile {name!r}"],
     )
 
 

@@ -277,11 +277,12 @@ def test_acl_lets_each_gateway_read_its_mqtt_field_devices(deployed: PlatformCon
     for _, site, device in deployed.devices():
         if device.protocol != "mqtt":
             continue
-        assert device.topic
+        assert device.mqtt_topics()
         reads = [t for a, t in blocks.get(site.gateway, []) if a in ("read", "readwrite")]
-        assert any(mqtt.topic_matches_sub(t, device.topic) for t in reads), (site.gateway, device.topic)
         writes = [t for a, t in blocks.get("va-simulators", []) if a in ("write", "readwrite")]
-        assert any(mqtt.topic_matches_sub(t, device.topic) for t in writes), device.topic
+        for topic in (t.topic for t in device.mqtt_topics()):
+            assert any(mqtt.topic_matches_sub(t, topic) for t in reads), (site.gateway, topic)
+            assert any(mqtt.topic_matches_sub(t, topic) for t in writes), topic
 
 
 def test_acl_confines_gateways_to_their_own_id_and_follows_the_topic_root(deployed: PlatformConfig) -> None:
@@ -293,6 +294,8 @@ def test_acl_confines_gateways_to_their_own_id_and_follows_the_topic_root(deploy
             ("write", f"{root}/v1/health/%u"),
             ("write", f"{root}/v1/status/%u"),
             ("read", f"{root}/v1/ack/%u"),
+            ("read", f"{root}/v1/command/%u"),
+            ("write", f"{root}/v1/command-result/%u"),
         ]
     )
 

@@ -265,6 +265,6 @@ async def test_profile_sunspec_without_a_known_model_is_counted(rigs: list[Rig])
 
 def test_profile_for_models() -> None:
     assert profile_for_models([1, 203]).name == "sunspec-meter-203"  # type: ignore[union-attr]
-    assert profile_for_models([1, 802, 124, 64101]).name == "sunspec-battery-802"  # type: ignore[union-attr]
+    assert profile_for_models([1, 802, 124, 203]).name == "sunspec-battery-802"  # type: ignore[union-attr]
     assert profile_for_models([1, 64999, 103]).name == "sunspec-inverter-103"  # type: ignore[union-attr]
     assert profile_for_models([1, 701]) is None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ville_autonome.configuration.topology import MqttField
-from ville_autonome.gateway.mqtt_source import PayloadError, readings_from_payload
 from ville_autonome.gateway.quality import ValueTracker, decode_point
 from ville_autonome.readings.model import Quality
 from ville_autonome.registers.codec import DecodedValue, DecodeReason, decode, encode
@@ -65,37 +63,3 @@ def test_decode_point_uses_its_scale_factor() -> None:
     assert decode_point(w, encode(723, "int16"), factors).value == 7230.0
     missing = decode_point(w, encode(723, "int16"), {"W_SF": decode([0x8000], "sunssf")})
     assert missing.reason is DecodeReason.NOT_IMPLEMENTED
-
-
-FIELDS = [
-    MqttField(path="emeters.0.power", quantity="active_power_w"),
-    MqttField(path="emeters.0.total", quantity="energy_import_wh", scale=1000.0),
-    MqttField(path="temp", quantity="temperature_c"),
-]
-
-
-def test_mqtt_fields_map_to_quantities() -> None:
-    payload = b'{"ts": 1700000000000, "emeters": [{"power": 1500.5, "total": 12.5}], "temp": 21}'
-    readings = readings_from_payload("plug", FIELDS, payload, 5, ValueTracker())
-    assert [(r.quantity, r.value, r.quality, r.ts_ms) for r in readings] == [
-        ("active_power_w", 1500.5, Quality.GOOD, 1700000000000),
-        ("energy_import_wh", 12500.0, Quality.GOOD, 1700000000000),
-        ("temperature_c", 21.0, Quality.GOOD, 1700000000000),
-    ]
-
-
-def test_mqtt_missing_or_bad_fields_are_flagged_not_dropped() -> None:
-    payload = b'{"emeters": [{"power": "n/a"}], "temp": 900}'
-    readings = readings_from_payload("plug", FIELDS, payload, 42, ValueTracker())
-    assert [(r.quantity, r.quality) for r in readings] == [
-        ("active_power_w", Quality.DECODE_ERROR),
-        ("energy_import_wh", Quality.DECODE_ERROR),
-        ("temperature_c", Quality.OUT_OF_RANGE),
-    ]
-    assert all(r.ts_ms == 42 for r in readings)  # no 'ts' in the payload: receive time
-
-
-@pytest.mark.parametrize("payload", [b"not json", b"[1, 2]", b"\xff\xfe"])
-def test_mqtt_unusable_payload_is_refused(payload: bytes) -> None:
-    with pytest.raises(PayloadError, match="plug"):
-        readings_from_payload("plug", FIELDS, payload, 0, ValueTracker())

@@ -4,6 +4,7 @@ health and status, broker outage and replay, buffer-full policy, broker down at 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -163,11 +164,20 @@ async def test_mqtt_device_input(
         "protocol": "mqtt",
         "topic": topic,
         "poll_interval_s": 10,
-        "fields": [
-            {"path": "emeters.0.power", "quantity": "active_power_w"},
-            {"path": "emeters.0.total", "quantity": "energy_consumed_wh", "scale": 1000},
+        "topics": [
+            {
+                "topic": "{prefix}",
+                "fields": [
+                    {"path": "emeters.0.power", "quantity": "active_power_w"},
+                    {"path": "emeters.0.total", "quantity": "energy_consumed_wh", "scale": 1000},
+                ],
+                "timestamp": "ts",  # the device's clock, used when it agrees with the gateway's
+                "timestamp_format": "epoch_ms",
+            }
         ],
     }
+    device_ms = time.time_ns() // 1_000_000 - 2_000
+    payload = b'{"ts": %d, "emeters": [{"power": 850.5, "total": 1.25}]}' % device_ms
     config = gateway_config(mosquitto.url, unique_name, [plug], tmp_path / "b.sqlite")
     settings = MqttSettings(url=mosquitto.url, topic_root=unique_name)
     device = make_client(settings, f"{unique_name}-plug")
@@ -177,10 +187,7 @@ async def test_mqtt_device_input(
             await async_wait_for(lambda: gw.uplink is not None and gw.uplink.connected, timeout=20, what="uplink")
             # publish until the gateway's subscription is in place (it subscribes on connect)
             await async_wait_for(
-                lambda: (
-                    device.publish(topic, b'{"ts": 1700000000000, "emeters": [{"power": 850.5, "total": 1.25}]}', qos=1)
-                    and gw.stats.mqtt_messages > 0
-                ),
+                lambda: device.publish(topic, payload, qos=1) and gw.stats.mqtt_messages > 0,
                 timeout=20,
                 what="the gateway to take the device's message",
             )
@@ -194,7 +201,7 @@ async def test_mqtt_device_input(
         device.disconnect()
         device.loop_stop()
     readings = [r for env in acker.envelopes.values() for r in env.readings]
-    assert ("plug-1", "active_power_w", 1700000000000, 850.5) in {
+    assert ("plug-1", "active_power_w", device_ms, 850.5) in {
         (r.device, r.quantity, r.ts_ms, r.value) for r in readings
     }
     assert ("plug-1", "energy_consumed_wh", 1250.0) in {(r.device, r.quantity, r.value) for r in readings}

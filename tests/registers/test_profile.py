@@ -72,7 +72,7 @@ def _errors(text: str) -> list[str]:
         ("  - {name: X, quantity: active_power_w, unit: W, address: 20, datatype: int16}\n", 4, "already measured"),
         ("  - {name: X, address: 20, datatype: int16, scale_factor: NOPE}\n", 4, "not a sunssf point"),
         ("  - {name: X, address: 20, datatype: int16, table: input, writable: true}\n", 4, "only holding"),
-        ("  - {name: X, address: 20, datatype: int16, colour: red}\n", 4, "unknown key"),
+        ("  - {name: X, address: 20, datatype: int16, colour: red}\n", 4, "unknown field"),
         ("  - {name: P, address: 20, datatype: int16}\n", 4, "duplicate point name"),
         ("  - {name: X, address: 65535, datatype: int32}\n", 4, "end of the address space"),
         ("  - {name: X, address: 20, datatype: int16, word_order: middle}\n", 4, "'middle'"),
@@ -99,7 +99,7 @@ def test_sunspec_offsets_are_checked() -> None:
 def test_yaml_syntax_error_has_a_line() -> None:
     problems = _errors("name: t\npoints:\n  - {name: X, address: 1\n")
     assert problems[0].startswith("bad.yaml:")
-    assert "not valid YAML" in problems[0]
+    assert "YAML syntax error" in problems[0]
 
 
 def test_missing_file_is_one_clear_line(tmp_path: Path) -> None:

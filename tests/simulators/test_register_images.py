@@ -49,8 +49,9 @@ def test_model_chain_lengths_match_the_docs() -> None:
     b = ri.battery_802(IDENT, {}, s, 2e5, 1e5, ri.BatteryControls())
     assert b[70:72] == [802, 62]
     assert b[134:136] == [124, 24]
-    assert b[160:162] == [64101, 6]
-    assert b[168:170] == [0xFFFF, 0]
+    assert b[160:162] == [203, 105]  # the battery's AC meter: a standard model, no vendor id
+    assert b[267:269] == [0xFFFF, 0]
+    assert len(b) == ri.MAPS["sunspec-battery-802"].length
     assert len(ri.hydro_iko({}, 0, 1e5)) == ri.MAPS["va-hydro-iko"].length
 
 
@@ -109,7 +110,7 @@ def test_inverter_103_round_trip(rated_w: float, frac: float, produced: float) -
     rated_w=st.floats(5_000, 2_000_000),
     frac=st.floats(-1.0, 1.0),
     soc=st.floats(0, 100),
-    charged=st.floats(1, 4e9),
+    charged=st.floats(1e4, 4e9),
 )
 def test_battery_802_round_trip(capacity: float, rated_w: float, frac: float, soc: float, charged: float) -> None:
     s = ri.Scales.for_rating(rated_w)
@@ -117,7 +118,8 @@ def test_battery_802_round_trip(capacity: float, rated_w: float, frac: float, so
     image = ri.battery_802(IDENT, values, s, capacity, rated_w, ri.BatteryControls())
     assert _close(_value(image, 40000, 40117, "int16", 40133), frac * rated_w, s.w)
     assert _close(_value(image, 40000, 40081, "uint16", 40126), soc, -1)
-    assert abs(_value(image, 40000, 40162, "acc32", 40166) - charged) <= 1.0
+    wh_sf = _sf(image, 40000, 40214)
+    assert abs(_value(image, 40000, 40206, "acc32", 40214) - charged) <= 10.0**wh_sf  # AC TotWhImp
     assert _close(_value(image, 40000, 40073, "uint16", 40123), capacity, _sf(image, 40000, 40123))
 
 
@@ -155,3 +157,16 @@ def test_values_out_of_range_saturate_instead_of_wrapping() -> None:
     assert decode(_at(image, 40000, 40088, 1), "int16").value == 32767
     assert ri.sf_for(3_000_000, 0) == 3
     assert ri.energy_sf(2_200_000) == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(rated_w=st.floats(1_000, 5_000_000), pf=st.floats(0.8, 1.0))
+def test_meter_total_current_holds_three_phases_at_rating(rated_w: float, pf: float) -> None:
+    # the A register is the sum of the phases: its scale factor is sized for that, not for one phase
+    s = ri.Scales.for_rating(rated_w)
+    amps = rated_w / 3.0 / 230.0 / pf
+    values = {"active_power_w": rated_w, "apparent_power_va": rated_w / pf, "power_factor": pf}
+    values.update({f"current_l{i}_a": amps for i in (1, 2, 3)})
+    image = ri.meter_203(IDENT, values, s)
+    assert _close(_value(image, 40000, 40072, "int16", 40076), 3 * amps, s.a)
+    assert _close(_value(image, 40000, 40093, "int16", 40097), rated_w / pf, s.w)  # VA

@@ -92,15 +92,16 @@ async def test_battery_setpoint_written_over_modbus_drives_the_battery(make_conf
     async with service(make_config) as svc:
         c, unit = await client_for(svc, "hub-energie-battery")
         try:
-            bad = await c.write_register(40139, 7, device_id=unit)
+            bad = await c.write_register(40139, 4, device_id=unit)  # bit 2 is not a StorCtl_Mod bit
             assert bad.isError()
             assert bad.exception_code == 3
             bad = await c.write_register(40146, 1001, device_id=unit)
             assert bad.isError()
             assert bad.exception_code == 3
-            assert not (await c.write_register(40147, 400, device_id=unit)).isError()  # charge at 40 %
-            assert not (await c.write_register(40139, 1, device_id=unit)).isError()
-            assert (await regs(c, unit, 40139, 1)) == [1]
+            # SunSpec model 124: charge limited to 40 %, discharge limited to −40 % (a forced charge)
+            assert not (await c.write_registers(40146, [(-400) & 0xFFFF, 400], device_id=unit)).isError()
+            assert not (await c.write_register(40139, 3, device_id=unit)).isError()
+            assert (await regs(c, unit, 40139, 1)) == [3]
 
             async def charging_at_40kw() -> bool:
                 words = await regs(c, unit, 40117, 17)
@@ -121,6 +122,24 @@ async def test_battery_setpoint_written_over_modbus_drives_the_battery(make_conf
             assert v["qi-load"]["active_power_w"] == pytest.approx(
                 generation + v["hub-energie-battery"]["active_power_w"] + grid, abs=1e-6
             )
+        finally:
+            c.close()
+
+
+async def test_battery_rates_revert_after_the_revert_timeout(make_config: ConfigFactory) -> None:
+    async with service(make_config) as svc:  # speed 60: one real second is a device minute
+        c, unit = await client_for(svc, "hub-energie-battery")
+        try:
+            assert not (await c.write_register(40149, 120, device_id=unit)).isError()  # revert after 120 s
+            assert not (await c.write_registers(40146, [0, 0], device_id=unit)).isError()  # hold at 0 W
+            assert not (await c.write_register(40139, 3, device_id=unit)).isError()
+            assert (await regs(c, unit, 40146, 4)) == [0, 0, 0, 120]
+
+            async def reverted() -> bool:
+                return (await regs(c, unit, 40139, 1)) == [0] and (await regs(c, unit, 40146, 2)) == [1000, 1000]
+
+            await async_wait_for(reverted, timeout=20, what="the rates to revert to no limit")
+            assert svc.devices["hub-energie-battery"].controls.stor_ctl_mod == 0
         finally:
             c.close()
 

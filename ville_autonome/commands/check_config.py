@@ -1,4 +1,5 @@
-"""``ville-autonome check-config FILE``: validate a configuration and print "ok" or every problem."""
+"""``ville-autonome check-config FILE``: validate a configuration and every register profile it uses,
+and print "ok" or every problem (of the file and of its profiles) with its file and line."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_file.load(args.file)  # raises ConfigError: printed line by line by commands.main
     devices = len(cfg.devices())
+    profiles = len({dev.profile for _, _, dev in cfg.devices() if dev.profile})
     print(
-        f"ok: {len(cfg.districts)} districts, {len(cfg.sites())} sites, {devices} devices, {len(cfg.gateways)} gateways"
+        f"ok: {len(cfg.districts)} districts, {len(cfg.sites())} sites, {devices} devices, "
+        f"{len(cfg.gateways)} gateways, {profiles} register profiles"
     )
     return 0

@@ -27,6 +27,7 @@ import uvicorn
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.commands.port_offset import with_port_offset
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.configuration.errors import PortInUseError
 from ville_autonome.configuration.services import ApiKey
@@ -41,16 +42,25 @@ def register(sub: Any) -> None:
     add_config_argument(p)
     p.add_argument("--port", type=int, default=None, help="API/dashboard port (default: services.api.port)")
     p.add_argument(
-        "--mqtt-port", type=int, default=DEMO_MQTT_PORT, help=f"embedded broker port (default {DEMO_MQTT_PORT})"
+        "--mqtt-port", type=int, default=None, help=f"embedded broker port (default {DEMO_MQTT_PORT} + the offset)"
+    )
+    p.add_argument(
+        "--port-offset", type=int, default=0, help="move every port (devices, broker, API) by N: a second demo beside"
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulated clock speed (e.g. 60 for a fast-moving day)")
     p.add_argument("--backfill-days", type=float, default=7.0, help="days of history to backfill first (0: none)")
-    p.add_argument("--data-dir", default="var/demo", help="where the embedded store and gateway buffers live")
+    p.add_argument(
+        "--data-dir", default=None, help="where the embedded store and buffers live (default var/demo, var/demo-N)"
+    )
     p.set_defaults(handler=run)
 
 
 def demo_config(args: argparse.Namespace) -> PlatformConfig:
-    """The configuration with the embedded defaults forced: local broker, SQLite store."""
+    """The configuration with the embedded defaults forced: local broker, SQLite store, ports moved."""
+    if args.mqtt_port is None:
+        args.mqtt_port = DEMO_MQTT_PORT + args.port_offset
+    if args.data_dir is None:
+        args.data_dir = f"var/demo-{args.port_offset}" if args.port_offset else "var/demo"
     data = Path(args.data_dir)
     data.mkdir(parents=True, exist_ok=True)
     environ = dict(os.environ)
@@ -62,9 +72,10 @@ def demo_config(args: argparse.Namespace) -> PlatformConfig:
             "VA_STORE_PATH": str(data / "ville-autonome.sqlite"),
         }
     )
+    cfg = with_port_offset(config_file.load(args.config, environ=environ), args.port_offset)
+    cfg.services.mqtt.url = f"mqtt://127.0.0.1:{args.mqtt_port}"  # the embedded broker, as given
     if args.port is not None:
-        environ["VA_API_PORT"] = str(args.port)
-    cfg = config_file.load(args.config, environ=environ)
+        cfg.services.api.port = args.port
     for gw in cfg.gateways:
         gw.buffer_path = str(data / f"{gw.id}.buffer.sqlite")
     return cfg
@@ -171,14 +182,36 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
         log.info("demo stopped")
 
 
-# the embedded broker's libraries narrate every state change at INFO
-QUIET_LOGGERS = ("amqtt", "transitions")
+# the embedded broker's libraries narrate every state change at INFO, and amqtt logs a traceback
+# for each QoS 1 delivery whose PUBACK comes late (the ingest acknowledges after its write: during a
+# long backfill, often) although it delivers again and nothing is lost: their records go to a file
+BROKER_LOGGERS = ("amqtt", "transitions")
+BROKER_LOG = "broker.log"
+
+
+@contextlib.contextmanager
+def broker_logs_to(path: Path) -> Iterator[None]:
+    """While inside, the embedded broker's log records go to ``path``, not to the terminal."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in BROKER_LOGGERS]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+            logger.propagate = True
+        handler.close()
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = demo_config(args)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    broker_log = Path(args.data_dir) / BROKER_LOG
+    log.info("the embedded broker logs to %s", broker_log)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -187,5 +220,6 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await _serve(cfg, args, stop)
 
-    asyncio.run(main())
+    with broker_logs_to(broker_log):
+        asyncio.run(main())
     return 0

@@ -1,6 +1,6 @@
 """``ville-autonome simulate``: run the living lab, or publish a past period into the uplink.
 
-    ville-autonome simulate --config config/amiens.yaml [--speed N] [--seed N] [--control-port P]
+    ville-autonome simulate --config config/amiens.yaml [--speed N] [--seed N] [--control-port P] [--port-offset N]
     ville-autonome simulate --backfill-days 365 [--step-s 900] [--gateway-id backfill]
     ville-autonome simulate --backfill-start 2025-01-01 --backfill-end 2026-01-01
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.commands.port_offset import with_port_offset
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.simulators.scenario import check_against, scenario_for, unknown_devices
 
@@ -36,6 +37,12 @@ def register(sub: Any) -> None:
     p.add_argument("--speed", type=float, default=None, help="simulated seconds per real second (default: config)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument("--control-port", type=int, default=None, help="HTTP control endpoint port (faults at run time)")
+    p.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="move every configured port (devices, broker, API) by N: a second lab beside the first",
+    )
     p.add_argument("--start", default=None, help="simulated start instant, ISO 8601 UTC (default: now)")
     p.add_argument("--backfill-days", type=float, default=None, help="publish the last N days of history, then exit")
     p.add_argument("--backfill-start", default=None, help="backfill from this UTC date/instant (ISO 8601)")
@@ -72,7 +79,7 @@ def backfill_period(args: argparse.Namespace, now_ms: int) -> tuple[int, int] | 
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_file.load(args.config)
+    config = with_port_offset(config_file.load(args.config), args.port_offset)
     scenario = scenario_for(config)
     problems = check_against(config, scenario, strict=True)
     if problems:

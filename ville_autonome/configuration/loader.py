@@ -1,93 +1,32 @@
 """Load the YAML configuration, apply ``VA_*`` environment overrides, validate, and report
-every problem as ``FILE:LINE: path.in[0].document: reason``.
+every problem as ``FILE:LINE: path.in[0].document: reason`` (``configuration.yaml_source``).
 
-Three passes: YAML syntax (with its own line), structure and types (pydantic, mapped back to the
-YAML node's line), then cross-references (unique ids, known gateways and profiles, a source for
-every production device). Secret values never appear in a message.
+Passes, all reported together: YAML syntax (with its own line; nothing else can be said), then
+structure and types (pydantic, mapped back to the YAML node's line) *and* cross-references
+(``configuration.checks``: unique ids, known gateways, profiles and presets, ports, a source for
+every production device), then production rules. Secret values never appear in a message.
+Relative paths (``profiles_dirs``, a ``profile:`` given as a path) are relative to the file.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
+from ville_autonome.configuration.checks import ProfileCheck, production_problems, profile_reference, topology_problems
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.services import OVERRIDABLE_SECTIONS, SECRET_FIELDS
 from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.configuration.yaml_source import Loc, Problems, format_loc, parse_yaml
 
-Loc = tuple[str | int, ...]
+__all__ = ["ENV_PREFIX", "ProfileCheck", "format_loc", "load_config", "load_config_text"]
+
 ENV_PREFIX = "VA_"
-
-# Knowledge from outside this package that validation uses, passed in by the caller.
-ProfileCheck = Callable[[str], bool]
-
-
-def format_loc(loc: Iterable[str | int]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(document)"
-
-
-class _Lines:
-    """Line numbers of every node of a YAML document, addressed by path."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
-
-    def line(self, loc: Loc) -> int | None:
-        node = self.root
-        best = node.start_mark.line + 1 if node is not None else None
-        for part in loc:
-            if node is None:
-                break
-            nxt: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == part:
-                        nxt = value
-                        best = key.start_mark.line + 1
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                nxt = node.value[part]
-                best = nxt.start_mark.line + 1
-            if nxt is None:
-                break
-            node = nxt
-        return best
-
-
-def _describe(err: ErrorDetails) -> str:
-    loc = err["loc"]
-    field = str(loc[-1]) if loc else ""
-    secret = field in SECRET_FIELDS
-    kind = err["type"]
-    given = err.get("input")
-    if kind == "literal_error" and not secret:
-        expected = str(err.get("ctx", {}).get("expected", ""))
-        options = ", ".join(o.strip().strip("'") for o in expected.replace(" or ", ", ").split(","))
-        return f"{given!r} is not one of {options}"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (not part of the configuration schema)"
-    if kind == "string_pattern_mismatch" and not secret:
-        return f"{given!r} is not a valid identifier (lower-case letters, digits, '-' and '_', at most 64)"
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if secret or isinstance(given, dict | list):
-        return msg
-    return f"{msg} (got {given!r})"
 
 
 def _scalar(text: str) -> Any:
@@ -124,87 +63,12 @@ def _env_overrides(doc: dict[str, Any], environ: Mapping[str, str]) -> dict[tupl
     return applied
 
 
-def _cross_checks(cfg: PlatformConfig, profile_exists: ProfileCheck | None) -> list[tuple[Loc, str]]:
-    problems: list[tuple[Loc, str]] = []
-    gateway_ids: set[str] = set()
-    for gi, gw in enumerate(cfg.gateways):
-        if gw.id in gateway_ids:
-            problems.append((("gateways", gi, "id"), f"duplicate gateway id {gw.id!r}"))
-        gateway_ids.add(gw.id)
-    seen: dict[str, str] = {}
-    endpoints: dict[tuple[str, int], str] = {}
-    for di, district in enumerate(cfg.districts):
-        if district.id in seen:
-            problems.append((("districts", di, "id"), f"duplicate id {district.id!r}"))
-        seen.setdefault(district.id, "district")
-        for si, site in enumerate(district.sites):
-            sloc: Loc = ("districts", di, "sites", si)
-            if site.id in seen:
-                problems.append(((*sloc, "id"), f"duplicate id {site.id!r} (already a {seen[site.id]})"))
-            seen.setdefault(site.id, "site")
-            if site.gateway not in gateway_ids:
-                known = ", ".join(sorted(gateway_ids)) or "none declared"
-                problems.append(((*sloc, "gateway"), f"unknown gateway {site.gateway!r} (known: {known})"))
-            grid_meters = 0
-            for vi, dev in enumerate(site.devices):
-                dloc: Loc = (*sloc, "devices", vi)
-                if dev.id in seen:
-                    problems.append(((*dloc, "id"), f"duplicate id {dev.id!r} (already a {seen[dev.id]})"))
-                seen.setdefault(dev.id, "device")
-                if dev.role == "production" and dev.source is None:
-                    problems.append(((*dloc, "source"), "a production device needs a source (hydro, pv, wind, chp)"))
-                if dev.role != "production" and dev.source is not None:
-                    problems.append(((*dloc, "source"), f"only production devices have a source, not {dev.role}"))
-                if dev.role == "grid":
-                    grid_meters += 1
-                    if grid_meters > 1:
-                        problems.append(((*dloc, "role"), f"site {site.id!r} has more than one grid connection point"))
-                if dev.protocol in ("modbus-tcp", "modbus-rtu"):
-                    if not dev.profile:
-                        problems.append(((*dloc, "profile"), f"a {dev.protocol} device needs a register profile"))
-                    elif profile_exists is not None and not profile_exists(dev.profile):
-                        problems.append(((*dloc, "profile"), f"unknown register profile {dev.profile!r}"))
-                    if not dev.address:
-                        problems.append(((*dloc, "address"), f"a {dev.protocol} device needs an address"))
-                if dev.protocol == "modbus-tcp" and dev.address:
-                    host, _, port = dev.address.rpartition(":")
-                    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                        problems.append(((*dloc, "address"), f"{dev.address!r} is not HOST:PORT"))
-                    else:
-                        key = (dev.address, dev.unit_id)
-                        if key in endpoints:
-                            problems.append(
-                                (
-                                    (*dloc, "unit_id"),
-                                    f"{dev.address} unit {dev.unit_id} is already {endpoints[key]!r}",
-                                )
-                            )
-                        endpoints[key] = dev.id
-                if dev.protocol == "mqtt" and not dev.topic:
-                    problems.append(((*dloc, "topic"), "an mqtt device needs a topic"))
-    return problems
-
-
-PLACEHOLDER_SECRETS = frozenset(
-    {"", "change-me", "changeme", "change_me", "password", "secret", "admin", "token", "xxx"}
-)
-
-
-def _production_checks(cfg: PlatformConfig) -> list[tuple[Loc, str]]:
-    """In production, placeholder secrets are refused (never echoing their values)."""
-    if cfg.services.environment != "production":
-        return []
-    problems: list[tuple[Loc, str]] = []
-    svc = cfg.services
-    secrets = {
-        ("services", "mqtt", "password"): svc.mqtt.password,
-        ("services", "store", "token"): svc.store.token,
-        ("services", "store", "password"): svc.store.password,
-    }
-    for loc, secret in secrets.items():
-        if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-            problems.append((loc, "a placeholder secret is refused in production: set a real one"))
-    return problems
+def _absolute(cfg: PlatformConfig, base_dir: Path) -> None:
+    """Relative profile folders and profile paths become relative to the configuration file."""
+    cfg.profiles_dirs = [str(base_dir / d) for d in cfg.profiles_dirs]
+    for _, _, dev in cfg.devices():
+        if dev.profile:
+            dev.profile = profile_reference(dev.profile, base_dir)
 
 
 def load_config_text(
@@ -212,52 +76,54 @@ def load_config_text(
     *,
     source: str = "<config>",
     environ: Mapping[str, str] | None = None,
-    profile_exists: ProfileCheck | None = None,
+    profile_check: ProfileCheck | None = None,
+    base_dir: Path | None = None,
 ) -> PlatformConfig:
     """Parse and validate configuration text; ``source`` names it in error messages.
 
-    ``profile_exists`` answers whether a register profile name is known; without it, profile
-    names are not checked (this package knows no profiles: ``commands.config_file`` passes the
-    register catalogue's check).
+    ``profile_check`` tells the problems of a register profile (``configuration.checks``); without
+    it, profiles are not checked (this package knows no profiles: ``commands.config_file`` passes
+    the register catalogue's). ``base_dir`` anchors relative paths (default: the current folder).
     """
     environ = os.environ if environ is None else environ
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        at = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ConfigError([f"{at}: YAML syntax error: {exc.problem}"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{source}: YAML error: {exc}"]) from None
-    if not isinstance(doc, dict):
+    base = base_dir if base_dir is not None else Path.cwd()
+    doc = parse_yaml(text, source)
+    if not isinstance(doc.data, dict):
         raise ConfigError([f"{source}:1: the document must be a mapping with 'city', 'districts', ..."])
-    lines = _Lines(root)
-    applied = _env_overrides(doc, environ)
+    data: dict[str, Any] = doc.data
+    applied = _env_overrides(data, environ)
 
-    def where(loc: Loc) -> str:
+    def where(loc: Loc) -> str | None:
         if len(loc) >= 3 and loc[0] == "services" and (str(loc[1]), str(loc[2])) in applied:
             return f"environment variable {applied[(str(loc[1]), str(loc[2]))]}"
         if len(loc) >= 2 and loc[0] == "services" and (str(loc[1]), "") in applied:
             return f"environment variable {applied[(str(loc[1]), '')]}"
-        line = lines.line(loc)
-        return f"{source}:{line}" if line else source
+        return None
 
+    problems = Problems(doc)
+    cfg: PlatformConfig | None = None
     try:
-        cfg = PlatformConfig.model_validate(doc)
+        cfg = PlatformConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{where(e['loc'])}: {format_loc(e['loc'])}: {_describe(e)}" for e in exc.errors()]
-        raise ConfigError(problems) from None
-    cross = _cross_checks(cfg, profile_exists) + _production_checks(cfg)
-    if cross:
-        raise ConfigError([f"{where(loc)}: {format_loc(loc)}: {msg}" for loc, msg in cross])
+        problems.add_validation_error(exc, secret_fields=SECRET_FIELDS, where=where)
+    cross = topology_problems(data, base, profile_check)
+    if cfg is not None:
+        cross += production_problems(cfg)
+    for loc, message in cross:
+        if loc is None:
+            problems.extend([message])
+        else:
+            problems.add(loc, message, where=where(loc))
+    problems.raise_if_any()
+    assert cfg is not None
+    _absolute(cfg, base)
     return cfg
 
 
 def load_config(
-    path: str | Path, *, environ: Mapping[str, str] | None = None, profile_exists: ProfileCheck | None = None
+    path: str | Path, *, environ: Mapping[str, str] | None = None, profile_check: ProfileCheck | None = None
 ) -> PlatformConfig:
-    """Load and validate the configuration file at ``path`` (``profile_exists``: see :func:`load_config_text`)."""
+    """Load and validate the configuration file at ``path`` (``profile_check``: see :func:`load_config_text`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -265,4 +131,6 @@ def load_config(
         raise ConfigError([f"{p}: no such configuration file"]) from None
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
-    return load_config_text(text, source=str(p), environ=environ, profile_exists=profile_exists)
+    return load_config_text(
+        text, source=str(p), environ=environ, profile_check=profile_check, base_dir=p.resolve().parent
+    )

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ville_autonome.configuration import mqtt_presets
+from ville_autonome.configuration.mqtt_mapping import MqttField, MqttTopic
 from ville_autonome.configuration.services import ServiceSettings
 
 Role = Literal["production", "consumption", "storage", "grid"]
@@ -34,14 +36,6 @@ class SerialSettings(_Node):
     bytesize: Literal[7, 8] = 8
 
 
-class MqttField(_Node):
-    """Map one JSON field of an MQTT device's payload to a standard quantity."""
-
-    path: str = Field(description="dotted path into the JSON payload, e.g. 'emeters.0.power'")
-    quantity: str
-    scale: float = 1.0
-
-
 class DeviceConfig(_Node):
     id: str = Field(pattern=SLUG)
     name: str = ""
@@ -49,19 +43,38 @@ class DeviceConfig(_Node):
     source: Source | None = None
     protocol: Protocol = "modbus-tcp"
     address: str = Field(default="", description="HOST:PORT for modbus-tcp, a serial port for modbus-rtu")
-    unit_id: int = Field(default=1, ge=0, le=247)
+    # Modbus TCP devices answer 1-247, 0 or 255 (the "direct" id of many TCP-only devices);
+    # on a serial line (modbus-rtu) only 1-247 address a device (configuration.checks)
+    unit_id: int = Field(default=1, ge=0, le=255)
     profile: str | None = None
     poll_interval_s: float = Field(default=1.0, gt=0, le=86_400)
     timeout_s: float = Field(default=1.0, gt=0, le=60)
     serial: SerialSettings | None = None
+    # MQTT: one topic with its fields, or a preset (configuration.mqtt_presets) under the topic
+    # prefix ``topic``, or explicit ``topics``
     topic: str | None = None
     fields: list[MqttField] = Field(default_factory=list)
+    preset: str | None = None
+    topics: list[MqttTopic] = Field(default_factory=list)
+    max_clock_skew_s: float = Field(
+        default=30.0, ge=0, le=86_400, description="use the device's own timestamp only within this of reception"
+    )
     capacity_wh: float | None = Field(default=None, gt=0, description="storage: usable capacity")
     rated_power_w: float | None = Field(default=None, gt=0)
     # gateway acquisition (docs/gateway.md)
     stuck_after_s: float | None = Field(default=None, gt=0, description="flag a gauge unchanged this long as stuck")
     max_backoff_s: float = Field(default=60.0, gt=0, le=3600, description="cap of the retry delay of a silent device")
     sunspec_discovery: bool = Field(default=True, description="walk the SunSpec model chain on connect")
+
+    def mqtt_topics(self) -> list[MqttTopic]:
+        """What an MQTT device publishes: its preset's topics, its ``topics``, or ``topic`` + ``fields``."""
+        if self.preset is not None:
+            return mqtt_presets.expand(self.preset, self.topic or self.id, self.role)
+        if self.topics:
+            return [t.model_copy(update={"topic": t.topic.replace("{prefix}", self.topic or "")}) for t in self.topics]
+        if self.topic and self.fields:
+            return [MqttTopic(topic=self.topic, fields=self.fields)]
+        return []
 
 
 class SiteConfig(_Node):
@@ -101,6 +114,8 @@ class CityConfig(_Node):
 
 class PlatformConfig(_Node):
     city: CityConfig
+    # folders of register profiles searched before the shipped ones (relative to the file)
+    profiles_dirs: list[str] = Field(default_factory=list)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     gateways: list[GatewayConfig] = Field(default_factory=list)
     districts: list[DistrictConfig] = Field(default_factory=list)

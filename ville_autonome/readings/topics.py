@@ -7,6 +7,8 @@ All topics live under a configurable root (default ``va``) and a protocol versio
 - ``{root}/v1/health/{gateway}``      device health snapshot, gateway → central, retained
 - ``{root}/v1/status/{gateway}``      "online"/"offline" (last will), retained
 - ``{root}/v1/deadletter/{gateway}``  rejected readings with their reason, ingest → anyone
+- ``{root}/v1/command/{gateway}``     commands to the gateway's devices, centre → gateway, QoS 1
+- ``{root}/v1/command-result/{gateway}``  what became of each command, gateway → centre, QoS 1
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ class Topics:
 
     def deadletter(self, gateway: str) -> str:
         return self._t("deadletter", gateway)
+
+    def command(self, gateway: str) -> str:
+        return self._t("command", gateway)
+
+    def command_result(self, gateway: str) -> str:
+        return self._t("command-result", gateway)
+
+    def command_result_filter(self) -> str:
+        return self._t("command-result", "+")
 
     def uplink_filter(self) -> str:
         return self._t("uplink", "+")
