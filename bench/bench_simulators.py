@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import multiprocessing as mp
+import socket
 import statistics
 import sys
 import time
@@ -37,7 +38,7 @@ from ville_autonome.simulators.sites import EPOCH_S, build_engines  # noqa: E402
 UNITS_PER_PORT = 20
 
 
-def big_config(n_devices: int, base_port: int) -> tuple[PlatformConfig, Scenario]:
+def big_config(n_devices: int, ports: list[int]) -> tuple[PlatformConfig, Scenario]:
     sites = []
     specs: dict[str, Any] = {}
     kinds = [
@@ -56,7 +57,7 @@ def big_config(n_devices: int, base_port: int) -> tuple[PlatformConfig, Scenario
         devices = []
         for role, source, profile, spec in kinds:
             dev_id = f"d{i:05d}"
-            port = base_port + i // UNITS_PER_PORT
+            port = ports[i // UNITS_PER_PORT]
             devices.append(
                 {
                     "id": dev_id,
@@ -74,11 +75,11 @@ def big_config(n_devices: int, base_port: int) -> tuple[PlatformConfig, Scenario
     return PlatformConfig.model_validate(doc), Scenario(seed=1, devices=specs)
 
 
-def serve(n_devices: int, base_port: int, ready: Any, stop: Any) -> None:
+def serve(n_devices: int, ports: list[int], ready: Any, stop: Any) -> None:
     from ville_autonome.simulators.service import SimulatorService
 
     async def main() -> None:
-        config, scenario = big_config(n_devices, base_port)
+        config, scenario = big_config(n_devices, ports)
         svc = SimulatorService(config, scenario=scenario, start_ms=(EPOCH_S + 86_400) * 1000, speed=1.0)
         async with svc:
             ready.set()
@@ -87,16 +88,15 @@ def serve(n_devices: int, base_port: int, ready: Any, stop: Any) -> None:
     asyncio.run(main())
 
 
-async def poll(n_devices: int, base_port: int, seconds: float) -> tuple[int, int, list[float]]:
+async def poll(n_devices: int, ports: list[int], seconds: float) -> tuple[int, int, list[float]]:
     from pymodbus.client import AsyncModbusTcpClient
 
-    ports = sorted({base_port + i // UNITS_PER_PORT for i in range(n_devices)})
     ok = failed = 0
     latencies: list[float] = []
 
-    async def one_port(port: int) -> None:
+    async def one_port(index: int, port: int) -> None:
         nonlocal ok, failed
-        units = [1 + i % UNITS_PER_PORT for i in range(n_devices) if base_port + i // UNITS_PER_PORT == port]
+        units = [1 + i % UNITS_PER_PORT for i in range(n_devices) if i // UNITS_PER_PORT == index]
         client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
         if not await client.connect():
             raise RuntimeError(f"cannot connect to the simulator on port {port}")
@@ -121,7 +121,7 @@ async def poll(n_devices: int, base_port: int, seconds: float) -> tuple[int, int
         finally:
             client.close()
 
-    await asyncio.gather(*(one_port(p) for p in ports))
+    await asyncio.gather(*(one_port(i, p) for i, p in enumerate(ports)))
     return ok, failed, latencies
 
 
@@ -133,11 +133,23 @@ def measure(proc: psutil.Process, seconds: float) -> tuple[float, float]:
     return cpu, proc.memory_info().rss / 1e6
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports, chosen by the OS (nothing hard-coded to collide with)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def bench_devices(n_devices: int, seconds: float) -> None:
-    base_port = 31000
+    ports = free_ports(-(-n_devices // UNITS_PER_PORT))
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
-    child = ctx.Process(target=serve, args=(n_devices, base_port, ready, stop))
+    child = ctx.Process(target=serve, args=(n_devices, ports, ready, stop))
     t0 = time.monotonic()
     child.start()
     try:
@@ -150,7 +162,7 @@ def bench_devices(n_devices: int, seconds: float) -> None:
         result: dict[str, Any] = {}
 
         def run_poll() -> None:
-            result["poll"] = asyncio.run(poll(n_devices, base_port, seconds))
+            result["poll"] = asyncio.run(poll(n_devices, ports, seconds))
 
         import threading
 
