@@ -21,7 +21,8 @@ from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
 from tests.system.pipeline import DEVICES, Pipeline, Produced, buffer_state, now_ms, stored_counts, stored_points
 from ville_autonome.configuration.loader import load_config
-from ville_autonome.simulators.backfill import generate, publish_backfill
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.simulators.backfill_publish import publish_backfill
 
 PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
 

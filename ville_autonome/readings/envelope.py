@@ -35,6 +35,7 @@ from ville_autonome.readings.wire_limits import (
     MAX_PAYLOAD_BYTES,
     MAX_TEXT_CHARS,
     WireLimitError,
+    excerpt,
     is_int,
     is_text,
     load_json,
@@ -164,19 +165,19 @@ def decode_header(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Dec
         raise EnvelopeError("not a JSON object")
     schema = doc.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
-        raise EnvelopeError(f"unsupported schema version {str(schema)[:20]!r} (expected {SCHEMA_VERSION})")
+        raise EnvelopeError(f"unsupported schema version {excerpt(schema, 40)} (expected {SCHEMA_VERSION})")
     gateway = doc.get("gateway")
     if not isinstance(gateway, str) or not gateway:
         raise EnvelopeError("missing or non-string 'gateway'")
     seq = doc.get("seq")
     if not is_int(seq):
-        raise EnvelopeError(f"'seq' must be an integer in [0, 2^63), got {str(seq)[:40]!r}")
+        raise EnvelopeError(f"'seq' must be a non-negative integer below 2^63, got {excerpt(seq, 40)}")
     sent_ms = doc.get("sent_ms", 0)
     if not is_int(sent_ms, minimum=-MAX_INT):
-        raise EnvelopeError(f"'sent_ms' must be an integer, got {str(sent_ms)[:40]!r}")
+        raise EnvelopeError(f"'sent_ms' must be an integer, got {excerpt(sent_ms, 40)}")
     epoch = doc.get("epoch", 0)
     if not is_int(epoch):
-        raise EnvelopeError(f"'epoch' must be an integer in [0, 2^63), got {str(epoch)[:40]!r}")
+        raise EnvelopeError(f"'epoch' must be a non-negative integer below 2^63, got {excerpt(epoch, 40)}")
     raw = doc.get("readings")
     if not isinstance(raw, list):
         raise EnvelopeError("'readings' must be a list")
@@ -203,10 +204,10 @@ def parse_reading(raw: RawReading) -> Reading:
     if not is_text(qty):
         raise ValueError(f"'quantity' must be a non-empty string of at most {MAX_ID_CHARS} characters")
     if not is_int(ts, minimum=-MAX_INT):
-        raise ValueError(f"'ts' must be integer milliseconds, got {str(ts)[:40]!r}")
+        raise ValueError(f"'ts' must be integer milliseconds, got {excerpt(ts, 40)}")
     q = f.get("quality", "good")
     if not is_text(q, MAX_TEXT_CHARS) or q not in _QUALITIES:
-        raise ValueError(f"unknown quality {str(q)[:40]!r}")
+        raise ValueError(f"unknown quality {excerpt(q, 40)}")
     quality = _QUALITIES[q]
     unit = f.get("unit")
     if unit is not None and not is_text(unit, MAX_TEXT_CHARS):
