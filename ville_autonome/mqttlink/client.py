@@ -31,7 +31,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ville_autonome.configuration.errors import ConfigError, ServiceUnreachableError
 from ville_autonome.configuration.services import MqttSettings
 
-
 LOST_BEFORE_CONNACK = "the connection was closed before the broker answered"
 
 
