@@ -3,11 +3,14 @@ every problem as ``FILE:LINE: path.in[0].document: reason``.
 
 Three passes: YAML syntax (with its own line), structure and types (pydantic, mapped back to the
 YAML node's line), then cross-references (unique ids, known gateways and profiles, a source for
-every production device). Secret values never appear in a message.
+every production device). Secret values never appear in a message. A ``VA_*`` variable that no
+setting reads is a warning naming the nearest known one (a typo must not pass silently).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,8 +24,38 @@ from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.services import OVERRIDABLE_SECTIONS, SECRET_FIELDS
 from ville_autonome.configuration.topology import PlatformConfig
 
+log = logging.getLogger(__name__)
+
 Loc = tuple[str | int, ...]
 ENV_PREFIX = "VA_"
+# VA_* variables read elsewhere than services.<section>.<field>: the configuration file, the log
+# level (commands.main), and the deployment's own (docker-compose.yml's image, Grafana's datasource)
+OTHER_VARIABLES = frozenset(
+    {"VA_CONFIG", "VA_ENVIRONMENT", "VA_LOG_LEVEL", "VA_IMAGE", "VA_INFLUXDB_BUCKET", "VA_INFLUXDB_TOKEN"}
+)
+
+
+def known_variables() -> frozenset[str]:
+    """Every ``VA_*`` environment variable the platform reads."""
+    fields = {
+        f"{ENV_PREFIX}{section}_{name}".upper()
+        for section, model in OVERRIDABLE_SECTIONS.items()
+        for name in model.model_fields
+    }
+    return frozenset(fields) | OTHER_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning per ``VA_*`` variable nothing reads, naming the nearest known one."""
+    known = known_variables()
+    out = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            out.append(f"environment variable {name} is not a setting of the platform and is ignored{hint}")
+    return out
+
 
 # Knowledge from outside this package that validation uses, passed in by the caller.
 ProfileCheck = Callable[[str], bool]
@@ -234,6 +267,8 @@ def load_config_text(
         raise ConfigError([f"{source}:1: the document must be a mapping with 'city', 'districts', ..."])
     lines = _Lines(root)
     applied = _env_overrides(doc, environ)
+    for warning in unknown_variables(environ):
+        log.warning("%s", warning)
 
     def where(loc: Loc) -> str:
         if len(loc) >= 3 and loc[0] == "services" and (str(loc[1]), str(loc[2])) in applied:
