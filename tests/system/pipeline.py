@@ -336,14 +336,19 @@ class Pipeline:
             with urllib.request.urlopen(url, timeout=1) as r:
                 return bool(r.status == 200)
 
-        wait_for(answers, timeout=30, what="simulator control endpoint")
+        wait_for(answers, timeout=30, what="simulator control endpoint", retry_on=(OSError,))
 
     # ------------------------------------------------------------------ observation
 
     def wait_flowing(self, *, since_ms: int, timeout: float = 60, what: str = "new readings stored") -> float:
         """Wait until a reading measured after ``since_ms`` is stored; return the seconds it took."""
         t0 = time.monotonic()
-        wait_for(lambda: newest_stored_ms(self.influxd, self.database) > since_ms, timeout=timeout, what=what)
+        wait_for(
+            lambda: newest_stored_ms(self.influxd, self.database) > since_ms,
+            timeout=timeout,
+            what=what,
+            retry_on=(OSError,),  # influxd restarting after its own fault
+        )
         return time.monotonic() - t0
 
     def buffered(self) -> int:
@@ -359,7 +364,14 @@ class Pipeline:
                 assert check(), "a check failed while the fault lasted"
             return time.monotonic() >= deadline
 
-        wait_for(fault_over, timeout=seconds + 30, interval=0.2, what=f"the {seconds:.0f} s fault to end")
+        # a failed check fails at once; reading the buffer file or the store may meet a lock or a restart
+        wait_for(
+            fault_over,
+            timeout=seconds + 30,
+            interval=0.2,
+            what=f"the {seconds:.0f} s fault to end",
+            retry_on=(sqlite3.OperationalError, OSError),
+        )
 
     def kill_broker(self) -> None:
         """kill -9 the broker and start it again. A broker killed -9 forgets the sessions it had not
@@ -392,6 +404,7 @@ class Pipeline:
             timeout=timeout / 2,
             interval=0.2,
             what=f"gateway envelopes before seq {upto} acknowledged",
+            retry_on=(sqlite3.OperationalError,),
         )
         code = self.gateway.stop()
         assert code == 0, f"gateway exit status {code}"
@@ -413,7 +426,9 @@ class Pipeline:
             return stored_counts(self.influxd, self.database, "quality", live) == want_all
 
         try:
-            wait_for(counts_match, timeout=timeout, interval=0.5, what="stored counts = produced counts")
+            wait_for(
+                counts_match, timeout=timeout, interval=0.5, what="stored counts = produced counts", retry_on=(OSError,)
+            )
         except AssertionError:
             have = stored_counts(self.influxd, self.database, "quality", live)
             diff = {

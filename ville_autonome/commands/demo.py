@@ -118,6 +118,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     simulators = SimulatorService(cfg, speed=args.speed)
     gateway_tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
+    app: Any = None
     server_task: asyncio.Task[None] | None = None
     try:
         await asyncio.to_thread(ingest.start)
@@ -169,6 +170,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     finally:
         stop.set()
         if server is not None:
+            app.state.shutting_down.set()  # open event streams end at once
             server.should_exit = True
         if server_task is not None:
             with contextlib.suppress(Exception):
