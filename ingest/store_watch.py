@@ -84,7 +84,7 @@ class StoreWatch:
             else:
                 log.debug("store still unavailable: %s", exc)
             lo, hi = BACKOFF_MIN_S, BACKOFF_MAX_S
-        if previous_delay is None or not lo <= previous_delay <= hi:
+        if changed or previous_delay is None or not lo <= previous_delay <= hi:
             return lo
         return min(previous_delay * 2, hi)
 
