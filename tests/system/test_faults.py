@@ -13,36 +13,19 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from tests.system.conftest import PipelineFactory
 from tests.system.pipeline import DEVICES, Pipeline, Produced, buffer_state, now_ms, stored_counts, stored_points
 from ville_autonome.configuration.loader import load_config
 from ville_autonome.simulators.backfill import generate
 from ville_autonome.simulators.backfill_publish import publish_backfill
 
-PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
 BUFFER_BUSY = (sqlite3.OperationalError,)  # the gateway writing its buffer file while the test reads it
-
-
-@pytest.fixture
-def pipeline_factory(tmp_path: Path, unique_name: str) -> Iterator[PipelineFactory]:
-    made: list[Pipeline] = []
-
-    def make(broker: Mosquitto, influxd: Influxd) -> Pipeline:
-        p = Pipeline(tmp_path, broker, influxd, unique_name)
-        made.append(p)
-        p.start()
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-        print(p.logs())
 
 
 def recovered_by_itself(p: Pipeline, *, fault_end_ms: int) -> float:
