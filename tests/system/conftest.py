@@ -10,15 +10,15 @@ import pytest
 from tests.support.services import Influxd, Mosquitto
 from tests.system.pipeline import Pipeline
 
-PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
+PipelineFactory = Callable[..., Pipeline]  # (broker, influxd, *, users=None) -> a started Pipeline
 
 
 @pytest.fixture
 def pipeline_factory(tmp_path: Path, unique_name: str) -> Iterator[PipelineFactory]:
     made: list[Pipeline] = []
 
-    def make(broker: Mosquitto, influxd: Influxd) -> Pipeline:
-        p = Pipeline(tmp_path, broker, influxd, unique_name)
+    def make(broker: Mosquitto, influxd: Influxd, *, users: dict[str, str] | None = None) -> Pipeline:
+        p = Pipeline(tmp_path, broker, influxd, unique_name, users=users)
         made.append(p)
         p.start()
         return p

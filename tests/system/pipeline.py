@@ -137,7 +137,7 @@ districts:
 class Ledger:
     """Every envelope published on the gateway's uplink, by sequence number (QoS 1, persistent session)."""
 
-    def __init__(self, broker: Mosquitto, topic_root: str) -> None:
+    def __init__(self, broker: Mosquitto, topic_root: str, credentials: tuple[str, str] | None = None) -> None:
         self.topic = f"{topic_root}/v1/uplink/{GATEWAY}"
         # by (epoch, seq): a buffer rolled back by a power cut seals sequence numbers again, in a new epoch
         self.envelopes: dict[tuple[int, int], tuple[Reading, ...]] = {}
@@ -149,6 +149,8 @@ class Ledger:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"{topic_root}-ledger", protocol=mqtt.MQTTv5
         )
+        if credentials is not None:
+            self.client.username_pw_set(*credentials)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
@@ -271,8 +273,12 @@ def now_ms() -> int:
 class Pipeline:
     """Simulators, one gateway and two ingest workers as processes, wired to a broker and a database."""
 
-    def __init__(self, workdir: Path, broker: Mosquitto, influxd: Influxd, name: str) -> None:
+    def __init__(
+        self, workdir: Path, broker: Mosquitto, influxd: Influxd, name: str, *, users: dict[str, str] | None = None
+    ) -> None:
+        """``users``: the broker's passwords by user name, when it authenticates (BrokerUsers)."""
         self.workdir = workdir
+        self.users = users
         self.broker = broker
         self.influxd = influxd
         self.database = name
@@ -285,12 +291,15 @@ class Pipeline:
         self.simulator = CommandProcess(
             "simulate", ["simulate", *c, "--control-port", str(self.control_port)], workdir=workdir
         )
-        self.gateway = CommandProcess("gateway", ["gateway", *c, "--id", GATEWAY], workdir=workdir)
+        self.gateway = CommandProcess(
+            "gateway", ["gateway", *c, "--id", GATEWAY], workdir=workdir, env=self._login(GATEWAY)
+        )
         self.workers = [
             CommandProcess(
                 f"ingest-{i}",
                 ["ingest", *c, "--client-id", f"{name}-ingest-{i}", "--shared-group", SHARED_GROUP],
                 workdir=workdir,
+                env=self._login(f"{name}-ingest-{i}"),
             )
             for i in (1, 2)
         ]
@@ -304,9 +313,16 @@ class Pipeline:
     def processes(self) -> list[CommandProcess]:
         return [self.simulator, *self.workers, self.gateway]
 
+    def _login(self, user: str) -> dict[str, str]:
+        if self.users is None:
+            return {}
+        return {"VA_MQTT_USERNAME": user, "VA_MQTT_PASSWORD": self.users[user]}
+
     def start(self) -> None:
         self.since_ms = now_ms() - 60_000
-        self.ledger = Ledger(self.broker, self.database)
+        ledger_user = f"{self.database}-ledger"
+        credentials = (ledger_user, self.users[ledger_user]) if self.users is not None else None
+        self.ledger = Ledger(self.broker, self.database, credentials)
         for p in self.processes:
             p.start()
         self.wait_flowing(since_ms=now_ms(), timeout=60, what="first readings stored")

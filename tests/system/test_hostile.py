@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +271,60 @@ def test_a_buffer_rolled_back_by_a_power_cut_while_an_old_ack_is_in_flight(
         p.report("buffer rolled back with an old ack in flight")
     finally:
         recorder.close()
+
+
+SHIPPED_PROD_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.prod.conf"
+
+
+def _identities(workdir: Path, users: dict[str, str]) -> str:
+    """Broker configuration lines: a password per user, and the shipped production broker's
+    client-id setting (read from deploy/mosquitto/mosquitto.prod.conf, so the suite runs it)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    passwd = workdir / "passwd"
+    passwd.write_text("".join(f"{u}:{pw}\n" for u, pw in users.items()))
+    subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True, capture_output=True, timeout=30)
+    shipped = [ln for ln in SHIPPED_PROD_CONF.read_text().splitlines() if ln.startswith("use_username_as_clientid")]
+    assert shipped, "the production broker no longer sets use_username_as_clientid"
+    return f"allow_anonymous false\npassword_file {passwd}\n" + "\n".join(shipped) + "\n"
+
+
+def test_a_takeover_attempt(
+    pipeline_factory: PipelineFactory,
+    mosquitto_factory: Callable[..., Mosquitto],
+    influxd: Influxd,
+    tmp_path: Path,
+    unique_name: str,
+) -> None:
+    """Another user's credentials with the gateway's and an ingest worker's client ids. Before:
+    each was thrown off the broker (the gateway's last will marked its devices offline)."""
+    names = [GATEWAY, f"{unique_name}-ingest-1", f"{unique_name}-ingest-2", f"{unique_name}-ledger", "gw-evil", "watch"]
+    users = {n: f"pw-{n}" for n in names}
+    broker = mosquitto_factory(extra_conf=_identities(tmp_path / "broker-users", users))
+    p = pipeline_factory(broker, influxd, users=users)
+    status: list[bytes] = []
+    watch = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watch")
+    watch.username_pw_set("watch", users["watch"])
+    watch.on_message = lambda _c, _u, m: status.append(bytes(m.payload))
+    watch.connect(broker.host, broker.port)
+    watch.subscribe(f"{unique_name}/v1/status/{GATEWAY}", qos=1)
+    watch.loop_start()
+    intruders = []
+    try:
+        wait_for(lambda: status[-1:] == [b"online"], what="the gateway online (retained)")
+        for victim_id in ("va-gateway-" + GATEWAY, f"{unique_name}-ingest-1"):
+            intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=victim_id)
+            intruder.username_pw_set("gw-evil", users["gw-evil"])
+            intruder.connect(broker.host, broker.port)
+            intruder.loop_start()
+            intruders.append(intruder)
+            wait_for(intruder.is_connected, what=f"the intruder connected as {victim_id}")
+        p.ride_out(3.0, check=p.all_running)
+        assert b"offline" not in status, "the gateway's last will fired: it was thrown off"
+        assert "MQTT uplink lost" not in p.gateway.log()
+        p.figures["takeovers_refused"] = len(intruders)
+    finally:
+        for c in [*intruders, watch]:
+            c.disconnect()
+            c.loop_stop()
+    recovered_by_itself(p, fault_end_ms=now_ms())
+    finish(p, "a takeover attempt")
