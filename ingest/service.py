@@ -9,14 +9,13 @@ At-least-once end to end (docs/ingest.md):
 - paho runs with ``manual_ack=True``: a message is acknowledged to the broker only after its
   readings are durably written, so a crash in between means re-delivery, not loss; re-delivered
   readings overwrite themselves in the store;
-- ``on_message`` only enqueues; one validate thread classifies each message under a guard
-  (:mod:`ingest.classify`: nothing a message holds can stop it) and gathers batches by size and
-  time; writer threads write each batch durably (:mod:`ingest.batch`), then publish its dead
-  letters and end-to-end acks (:mod:`ingest.settle`), then ack the broker;
-- store down: the writer keeps the batch, backs off and retries (:mod:`ingest.store_watch`: refused
-  credentials are loud and turn the worker's health red); it acks nothing meanwhile, so the broker
-  stops sending once ``max_pending_messages`` are unacknowledged (MQTT 5 Receive Maximum) and
-  holds the rest: bounded memory, nothing dropped, resumes by itself;
+- ``on_message`` only enqueues; a validate thread classifies each message under a guard
+  (:mod:`ingest.classify`) and gathers batches; writer threads write each batch durably
+  (:mod:`ingest.batch`), publish its dead letters and end-to-end acks (:mod:`ingest.settle`),
+  then ack the broker;
+- store failing: the writer keeps the batch and retries (:mod:`ingest.store_watch`); it acks
+  nothing meanwhile, so the broker stops sending at ``max_pending_messages`` unacknowledged
+  (MQTT 5 Receive Maximum): bounded memory, nothing dropped, resumes by itself;
 - ``stop()`` (SIGTERM) ends every thread promptly, even mid-retry: what is not written stays
   unacknowledged in the broker session and comes back.
 

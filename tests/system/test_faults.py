@@ -20,7 +20,8 @@ import pytest
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
 from tests.system.conftest import PipelineFactory
-from tests.system.pipeline import DEVICES, Pipeline, Produced, buffer_state, now_ms, stored_counts, stored_points
+from tests.system.counting import Produced, buffer_state, stored_counts, stored_points
+from tests.system.pipeline import DEVICES, Pipeline, now_ms
 from ville_autonome.configuration.loader import load_config
 from ville_autonome.simulators.backfill import generate
 from ville_autonome.simulators.backfill_publish import publish_backfill

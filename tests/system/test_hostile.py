@@ -22,7 +22,8 @@ from tests.ingest.conftest import Client
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
 from tests.system.conftest import PipelineFactory
-from tests.system.pipeline import GATEWAY, Pipeline, Produced, buffer_state, now_ms, stored_counts
+from tests.system.counting import GATEWAY, Produced, buffer_state, stored_counts
+from tests.system.pipeline import Pipeline, now_ms
 from tests.system.test_faults import finish, recovered_by_itself
 from ville_autonome.configuration.loader import load_config
 from ville_autonome.readings.ack import decode_ack
