@@ -57,7 +57,8 @@ def settle(work: Work, topics: Topics, seen: SeenSequences, dead_log: RateLimite
                 )
             if v.gateway is not None and v.seq is not None:
                 acks.setdefault((v.gateway, v.epoch), []).append(v.seq)
-                if not seen.add(f"{v.gateway}#{v.epoch}" if v.epoch else v.gateway, v.seq) or item.dup:
+                # by gateway only: epochs come from the wire, and the statistic must stay bounded
+                if not seen.add(v.gateway, v.seq) or item.dup:
                     out.duplicates += 1
         if c.refusal is not None:
             _letter(out, c.refusal, item.payload, item.received_ms, topics, dead_log)
