@@ -12,6 +12,7 @@ shape, naming the first parameter at fault.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ville_autonome.storage.base import StoreError
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -133,9 +136,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     async def on_store_error(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"error": "store_unavailable", "detail": f"the store did not answer: {exc}"}, status_code=503
-        )
+        # the store's error names its internal address: logged here, never sent to the client
+        log.warning("%s %s: store error: %s", request.method, request.url.path, exc)
+        return JSONResponse({"error": "store_unavailable", "detail": "the store did not answer"}, status_code=503)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -12,6 +12,7 @@ The dashboard pages (``dashboard_api.web.routes``) and the report downloads
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,12 @@ from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter
 from ville_autonome.dashboard_api.errors import install_error_handlers
 from ville_autonome.dashboard_api.routes import autonomy, commands, live, operations, reports, series, status
-from ville_autonome.dashboard_api.telemetry import BodyLimitMiddleware, Telemetry, TelemetryMiddleware
+from ville_autonome.dashboard_api.telemetry import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    Telemetry,
+    TelemetryMiddleware,
+)
 from ville_autonome.dashboard_api.web import routes as web_routes
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
@@ -70,6 +76,8 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.config = config
     app.state.store = store
+    # set when the server is asked to stop: open event streams end at once (routes.live)
+    app.state.shutting_down = asyncio.Event()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.telemetry = Telemetry()
     # device energies of recent autonomy queries, shared by requests (new data shows within ENERGY_CACHE_TTL_S)
@@ -90,4 +98,5 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TelemetryMiddleware, telemetry=app.state.telemetry)
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=f"{API_PREFIX}/docs")
     return app

@@ -1,5 +1,10 @@
 """The API's own figures for ``/metrics``: request counts and latency per route, as an ASGI
-middleware (pure ASGI, so streamed responses pass through untouched), plus the request body limit.
+middleware (pure ASGI, so streamed responses pass through untouched), plus the request body limit
+and the security headers of every response.
+
+Label values are bounded, whatever anonymous clients send: the route is the matched route's
+template or ``(unmatched)``, the method one of ``KNOWN_METHODS`` or ``OTHER``, the status an HTTP
+status code (so ``/metrics`` keeps its size however many junk requests arrive).
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "OTHER"
 
 
 class Telemetry:
@@ -77,7 +87,8 @@ class TelemetryMiddleware:
                 return
             recorded = True
             template = route_template(scope)
-            self.telemetry.observe(template, scope.get("method", ""), status, time.perf_counter() - t0)
+            method = method_label(scope.get("method", ""))
+            self.telemetry.observe(template, method, status, time.perf_counter() - t0)
 
         async def timed_send(message: Message) -> None:
             nonlocal status
@@ -137,3 +148,53 @@ class BodyLimitMiddleware:
 
 class BodyTooLargeError(Exception):
     pass
+
+
+# The dashboard loads only its own files (no CDN, no inline script); Plotly adds <style> elements,
+# hence 'unsafe-inline' for styles only. The API docs page (FastAPI's Swagger UI) loads its assets
+# from jsDelivr with an inline start-up script: it gets its own, wider policy.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds ``nosniff``, ``Referrer-Policy`` and ``X-Frame-Options`` to every response, and a
+    Content-Security-Policy to every HTML one (``docs_path``: the docs page's own policy)."""
+
+    def __init__(self, app: ASGIApp, docs_path: str) -> None:
+        self.app = app
+        self.docs_path = docs_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = (DOCS_CSP if scope.get("path") == self.docs_path else PAGE_CSP).encode()
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SET_HERE]
+                headers.extend(COMMON_HEADERS)
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if content_type.startswith(b"text/html"):
+                    headers.append((b"content-security-policy", csp))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+_SET_HERE = frozenset({b"x-content-type-options", b"referrer-policy", b"x-frame-options", b"content-security-policy"})

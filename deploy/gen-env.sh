@@ -27,7 +27,8 @@ umask 077
     echo "# written by deploy/gen-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); see .env.example"
     for name in INFLUXDB_ADMIN_PASSWORD INFLUXDB_TOKEN GRAFANA_ADMIN_PASSWORD \
         MQTT_PASSWORD_GW_HOPITAL_NORD MQTT_PASSWORD_GW_CITADELLE MQTT_PASSWORD_GW_SAINT_LEU \
-        MQTT_PASSWORD_GW_GARE_LA_VALLEE MQTT_PASSWORD_INGEST MQTT_PASSWORD_SIMULATORS; do
+        MQTT_PASSWORD_GW_GARE_LA_VALLEE MQTT_PASSWORD_INGEST_1 MQTT_PASSWORD_INGEST_2 \
+        MQTT_PASSWORD_SIMULATORS; do
         echo "$name=$(random_secret)"
     done
     echo "VA_API_KEYS='[{name: admin, role: admin, sha256: $api_hash}]'"

@@ -8,7 +8,10 @@ when not. Standard library only, Linux ``/proc/net/tcp*`` for socket states:
 - ``va-healthcheck connected PORT...``     an established TCP connection to each remote PORT
                                           (a gateway or ingest worker connected to the broker);
 - ``va-healthcheck listening PORT...``     a listening TCP socket on each local PORT
-                                          (the simulators' Modbus servers).
+                                          (the simulators' Modbus servers);
+- ``va-healthcheck status FILE``           the service's own status file says healthy and is
+                                          fresh (an ingest worker: connected to the broker, its
+                                          store accepting its credentials; ``--max-age`` s).
 
 Inside a container the network namespace is the service's own, so the sockets seen are its own.
 """
@@ -16,7 +19,9 @@ Inside a container the network namespace is the service's own, so the sockets se
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -68,6 +73,22 @@ def check_http(url: str, timeout_s: float) -> str | None:
         return f"{url} unreachable: {exc}"
 
 
+def check_status(path: str, max_age_s: float, now_ms: int) -> str | None:
+    """The problem a status file (``ingest.stats.write_status_file``) reports, or ``None``."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"no readable status in {path}: {exc}"
+    if not isinstance(doc, dict):
+        return f"{path} is not a status document"
+    age_s = (now_ms - int(doc.get("updated_ms", 0))) / 1000
+    if age_s > max_age_s:
+        return f"status in {path} is {age_s:.0f} s old (the service is stuck or gone)"
+    if doc.get("healthy") is not True:
+        return "; ".join(str(p) for p in doc.get("problems", [])) or "unhealthy"
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="va-healthcheck", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="check", required=True)
@@ -78,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("ports", type=int, nargs="+")
     listen = sub.add_parser("listening", help="a listening TCP socket on each local port")
     listen.add_argument("ports", type=int, nargs="+")
+    status = sub.add_parser("status", help="the service's status file says healthy and is fresh")
+    status.add_argument("file")
+    status.add_argument("--max-age", type=float, default=60.0, help="seconds (default 60)")
     return parser
 
 
@@ -86,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.check == "http":
         problem = check_http(args.url, args.timeout)
+    elif args.check == "status":
+        problem = check_status(args.file, args.max_age, int(time.time() * 1000))
     elif args.check == "connected":
         missing = missing_connections(args.ports, sockets())
         problem = f"no established connection to port(s) {missing}" if missing else None

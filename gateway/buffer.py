@@ -3,8 +3,14 @@
 An envelope is *sealed* when the gateway groups the latest readings under the next sequence
 number: the envelope row and the new ``next_seq`` are written in one transaction, so a crash
 (kill -9 included) never reuses a sequence number nor loses a sealed envelope. SQLite runs in WAL
-mode with ``synchronous=NORMAL``: every committed transaction survives a process crash (a power
-loss may lose the last transactions; set ``durable_power_loss=True`` for ``synchronous=FULL``).
+mode with ``synchronous=NORMAL``: every committed transaction survives a process crash.
+
+A power loss may lose the last transactions (``next_seq`` with them), and then sequence numbers
+are sealed again with other readings. So every opening of the buffer draws a new random
+**epoch** (a boot of the gateway), sealed into each envelope it makes (``readings.envelope``) and
+kept with it; the ingest acknowledges ``(epoch, seqs)`` and :meth:`EnvelopeBuffer.ack` frees only
+envelopes of that epoch. An acknowledgement from before the power cut can no longer free a new
+envelope that was never delivered (``durable_power_loss=True`` adds ``synchronous=FULL`` on top).
 
 Bounds (``GatewayConfig.buffer_max_bytes`` / ``buffer_max_age_days``): when sealing would make
 the stored bodies exceed the size bound, or envelopes pass the age bound, the **oldest**
@@ -20,6 +26,7 @@ Errors::
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +45,8 @@ CREATE TABLE IF NOT EXISTS envelopes (
     readings INTEGER NOT NULL,
     first_ts_ms INTEGER NOT NULL,
     last_ts_ms INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS gaps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,6 +60,11 @@ CREATE TABLE IF NOT EXISTS gaps (
     recorded_ms INTEGER NOT NULL
 );
 """
+
+
+def new_epoch() -> int:
+    """A random, non-zero epoch in [1, 2^62]: two boots never share one in practice."""
+    return secrets.randbits(62) + 1
 
 
 class BufferFileError(Exception):
@@ -95,12 +108,16 @@ class EnvelopeBuffer:
         self.gateway = gateway
         self.max_bytes = max_bytes
         self.max_age_ms = max_age_ms
+        self.epoch = new_epoch()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable_power_loss else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(envelopes)")}
+            if "epoch" not in columns:  # a buffer file from before epochs: its envelopes have epoch 0
+                self._db.execute("ALTER TABLE envelopes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
             row = self._db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
             self._next_seq = int(row[0]) if row else 1
             size = self._db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0), COUNT(*) FROM envelopes").fetchone()
@@ -141,17 +158,17 @@ class EnvelopeBuffer:
         added_bytes = 0
         for i in range(0, len(readings), max_batch):
             chunk = tuple(readings[i : i + max_batch])
-            body = encode(Envelope(gateway=self.gateway, seq=seq, sent_ms=now_ms, readings=chunk))
+            body = encode(Envelope(gateway=self.gateway, seq=seq, sent_ms=now_ms, readings=chunk, epoch=self.epoch))
             ts = [r.ts_ms for r in chunk]
-            rows.append((seq, now_ms, len(chunk), min(ts), max(ts), body))
+            rows.append((seq, now_ms, len(chunk), min(ts), max(ts), body, self.epoch))
             added_bytes += len(body)
             seqs.append(seq)
             seq += 1
         try:
             with self._transaction():
                 self._db.executemany(
-                    "INSERT INTO envelopes (seq, created_ms, readings, first_ts_ms, last_ts_ms, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO envelopes (seq, created_ms, readings, first_ts_ms, last_ts_ms, body, epoch)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_seq', ?)", (seq,))
@@ -221,8 +238,9 @@ class EnvelopeBuffer:
         )
         return gap
 
-    def ack(self, seqs: Iterable[int]) -> int:
-        """Free acknowledged envelopes; return how many were still stored."""
+    def ack(self, seqs: Iterable[int], *, epoch: int = 0) -> int:
+        """Free the acknowledged envelopes of ``epoch`` (an acknowledgement names the epoch of the
+        envelopes it acknowledges); return how many were still stored."""
         wanted = sorted(set(seqs))
         if not wanted:
             return 0
@@ -233,10 +251,10 @@ class EnvelopeBuffer:
                 marks = ",".join("?" * len(part))
                 row = self._db.execute(
                     f"SELECT COUNT(*), COALESCE(SUM(readings), 0), COALESCE(SUM(LENGTH(body)), 0)"  # noqa: S608
-                    f" FROM envelopes WHERE seq IN ({marks})",
-                    part,
+                    f" FROM envelopes WHERE epoch = ? AND seq IN ({marks})",
+                    (epoch, *part),
                 ).fetchone()
-                self._db.execute(f"DELETE FROM envelopes WHERE seq IN ({marks})", part)  # noqa: S608
+                self._db.execute(f"DELETE FROM envelopes WHERE epoch = ? AND seq IN ({marks})", (epoch, *part))  # noqa: S608
                 freed += int(row[0])
                 self._count -= int(row[0])
                 self._readings -= int(row[1])

@@ -251,9 +251,10 @@ class GatewayService:
         if ack.gateway != self.gateway_id:
             self.stats.bad_acks += 1
             return
+        self.stats.acked += self.buffer.ack(ack.seqs, epoch=ack.epoch)  # only envelopes of that epoch
         for seq in ack.seqs:
-            self._inflight.pop(seq, None)
-        self.stats.acked += self.buffer.ack(ack.seqs)
+            if self.buffer.get(seq) is None:
+                self._inflight.pop(seq, None)
         self._sync_buffer_stats()
 
     async def _publish_loop(self) -> None:

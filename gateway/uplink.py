@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ville_autonome.configuration.services import MqttSettings
-from ville_autonome.mqttlink.client import connect_properties, make_client
+from ville_autonome.mqttlink.client import connect_problem, connect_properties, make_client
 from ville_autonome.readings.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class Uplink:
             log.warning("MQTT uplink lost (%s): buffering until the broker is back", reason)
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._warn_once("is unreachable")
+        self._warn_once(connect_problem(client))  # a certificate problem is named as such
 
     def _warn_once(self, what: str) -> None:
         if not self._warned:

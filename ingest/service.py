@@ -9,17 +9,21 @@ At-least-once end to end (docs/ingest.md):
 - paho runs with ``manual_ack=True``: a message is acknowledged to the broker only after its
   readings are durably written, so a crash in between means re-delivery, not loss; re-delivered
   readings overwrite themselves in the store;
-- ``on_message`` only enqueues; one worker thread batches by size and time, validates, writes,
-  records sequence numbers, publishes dead letters and end-to-end acks, then acks the broker;
-- store down: the worker keeps the batch, backs off and retries; it acks nothing meanwhile, so
-  the broker stops sending once ``max_pending_messages`` are unacknowledged (MQTT 5 Receive
-  Maximum) and holds the rest: bounded memory, nothing dropped, resumes by itself.
+- ``on_message`` only enqueues; a validate thread classifies each message under a guard
+  (:mod:`ingest.classify`) and gathers batches; writer threads write each batch durably
+  (:mod:`ingest.batch`), publish its dead letters and end-to-end acks (:mod:`ingest.settle`),
+  then ack the broker;
+- store failing: the writer keeps the batch and retries (:mod:`ingest.store_watch`); it acks
+  nothing meanwhile, so the broker stops sending at ``max_pending_messages`` unacknowledged
+  (MQTT 5 Receive Maximum): bounded memory, nothing dropped, resumes by itself;
+- ``stop()`` (SIGTERM) ends every thread promptly, even mid-retry: what is not written stays
+  unacknowledged in the broker session and comes back.
 
 Exceptions::
 
     configuration.errors.ServiceUnreachableError
     └── mqttlink.client.BrokerUnreachableError   broker unreachable at start() (one line)
-    storage.base.StoreError                      handled inside: unavailable → retry, rejected → dead letter
+    storage.base.StoreError                      handled inside (ingest.store_watch, ingest.batch)
 """
 
 from __future__ import annotations
@@ -29,71 +33,28 @@ import queue
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.ingest.deadletter import encode_dead_letter
+from ville_autonome.ingest.batch import BatchWriter, Work
+from ville_autonome.ingest.catalog import DeviceCatalog
+from ville_autonome.ingest.classify import Classifier, Incoming
+from ville_autonome.ingest.lograte import RateLimitedLog
 from ville_autonome.ingest.sequence_tracker import SeenSequences
-from ville_autonome.ingest.validation import STORE_REFUSED, Rejection, Validator, Verdict, device_index
+from ville_autonome.ingest.settle import settle
+from ville_autonome.ingest.stats import IngestStats, health_problems, write_status_file
+from ville_autonome.ingest.store_watch import StoreWatch
 from ville_autonome.mqttlink.client import connect_blocking, make_client
-from ville_autonome.readings.ack import Ack, encode_ack
-from ville_autonome.readings.health import DeviceHealth, HealthError, decode_health
-from ville_autonome.readings.model import StoredReading
-from ville_autonome.readings.topics import Topics, is_valid_id
+from ville_autonome.readings.topics import Topics
 from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 
 log = logging.getLogger(__name__)
 
-BACKOFF_MIN_S = 0.2
-BACKOFF_MAX_S = 5.0
 COUNTERS_EVERY_S = 10.0
 GAPS_EVERY_S = 5.0
-IDLE_REFRESH_BUDGET_S = 5.0  # rollup work per idle moment; the next idle moment goes on
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-    received_ms: int
-    dup: bool
-
-
-@dataclass(slots=True)
-class IngestStats:
-    """Counters of one ingest worker since it started (a snapshot: see :attr:`IngestService.stats`)."""
-
-    received: int = 0  # uplink messages received
-    readings_received: int = 0
-    written: int = 0  # readings durably written
-    rejected: dict[str, int] = field(default_factory=dict)  # reason → readings (or envelopes) dead-lettered
-    acked: int = 0  # envelopes acknowledged end to end
-    duplicates: int = 0  # envelopes received again (re-delivery): written again, idempotently
-    gaps: dict[str, int] = field(default_factory=dict)  # gateway → envelopes missing (from the store)
-    health_records: int = 0
-    store_failures: int = 0  # write attempts that found the store unavailable
-    pending: int = 0  # messages received and not yet acknowledged to the broker
-
-    def as_counters(self) -> dict[str, float]:
-        out = {
-            "received": float(self.received),
-            "readings_received": float(self.readings_received),
-            "written": float(self.written),
-            "acked": float(self.acked),
-            "duplicates": float(self.duplicates),
-            "health_records": float(self.health_records),
-            "store_failures": float(self.store_failures),
-            "pending": float(self.pending),
-            "dead_lettered": float(sum(self.rejected.values())),
-        }
-        out.update({f"rejected_{k}": float(v) for k, v in self.rejected.items()})
-        out.update({f"gap_{k}": float(v) for k, v in self.gaps.items()})
-        return out
+STATUS_EVERY_S = 5.0
 
 
 def _now_ms() -> int:
@@ -118,7 +79,11 @@ class IngestService:
         self.client_id = client_id or self.settings.client_id
         self.shared_group = shared_group if shared_group is not None else self.settings.shared_group
         self.topics = Topics(self.mqtt_settings.topic_root)
-        self.validator = Validator(device_index(config), self.settings)
+        catalog = DeviceCatalog.from_config(config, trusted=self.settings.backfill_gateways)
+        self.classifier = Classifier(catalog, self.settings, self.topics)
+        self.writer = BatchWriter(config, store, chunk=self.settings.batch_size, worker=self.client_id)
+        self.watch = StoreWatch()
+        self._dead_log = RateLimitedLog(log)
         self._queue: queue.Queue[Incoming] = queue.Queue()
         self._stop = threading.Event()
         self._stats = IngestStats()
@@ -127,15 +92,18 @@ class IngestService:
         self._room = threading.Condition(self._stats_lock)  # signalled when pending messages are acknowledged
         self._seen = SeenSequences()
         self._threads: list[threading.Thread] = []
-        self._ready: queue.Queue[tuple[list[Incoming], _Work] | None] = queue.Queue(maxsize=1)
+        self._ready: queue.Queue[tuple[list[Incoming], Work] | None] = queue.Queue(maxsize=1)
         self._writer_done = threading.Event()  # set once every writer thread has ended
+        self._validator_done = threading.Event()
         self._writers_alive = 0
         self._seen_lock = threading.Lock()
-        self._housekeeping = threading.Lock()  # counters and idle rollups: one writer at a time
+        self._housekeeping = threading.Lock()  # counters and health: one writer at a time
         self._client: mqtt.Client | None = None
+        self._connected = threading.Event()
         self._last_counters = 0.0
         self._last_gaps = 0.0
-        self._store_down_since: float | None = None
+        self._last_status = 0.0
+        self._status_problems: list[str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -148,13 +116,20 @@ class IngestService:
                 readings_received=s.readings_received,
                 written=s.written,
                 rejected=dict(self._rejected),
+                dead_letters=s.dead_letters,
                 acked=s.acked,
                 duplicates=s.duplicates,
                 gaps=dict(s.gaps),
                 health_records=s.health_records,
-                store_failures=s.store_failures,
+                store_failures=self.watch.failures,
+                store_auth_failures=self.watch.auth_failures,
+                store_state=self.watch.state,
                 pending=s.pending,
             )
+
+    def health_problems(self) -> list[str]:
+        """Why this worker is unhealthy now (empty when healthy); see ``ingest.stats``."""
+        return health_problems(self.stats, connected=self._connected.is_set())
 
     def start(self) -> None:
         """Connect (raises :class:`mqttlink.client.BrokerUnreachableError` with one clear line) and
@@ -166,10 +141,12 @@ class IngestService:
         client.manual_ack_set(True)
         client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
         self._stop.clear()
         self._writer_done.clear()
+        self._validator_done.clear()
         # what a previous run left unacknowledged comes back from the broker session
         writers = self.settings.writers
         self._queue = queue.Queue()
@@ -203,28 +180,40 @@ class IngestService:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Flush what can be written, acknowledge it, disconnect; leaves no thread behind. Messages
-        not written (store down) stay unacknowledged in the broker session and come back."""
+        not written (store down) stay unacknowledged in the broker session and come back. Prompt
+        even while the store is failing: a writer waiting to retry gives up at once."""
         self._stop.set()
+        deadline = time.monotonic() + timeout_s
         for t in self._threads:
-            t.join(timeout_s)
+            t.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:
+            log.error("threads still busy after %.0f s (left to end with the process): %s", timeout_s, stuck)
         self._threads = []
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
             self._client = None
-        self._publish_counters(force=True)
+        self._connected.clear()
+        if not self.watch.down:
+            self._publish_counters(force=True)
+        self._report_status(force=True)
 
     # ------------------------------------------------------------------ MQTT callbacks (network thread)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if getattr(reason, "is_failure", False):
             return
+        self._connected.set()
         uplink = (
             self.topics.shared_uplink_filter(self.shared_group) if self.shared_group else self.topics.uplink_filter()
         )
         client.subscribe(
             [(uplink, 1), (self.topics.health("+"), 1), (self.topics.status("+"), 1)],
         )
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._connected.clear()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # The broker should send no more than Receive Maximum unacknowledged messages, but Mosquitto
@@ -237,17 +226,27 @@ class IngestService:
                     return  # not acknowledged: the broker re-delivers it to the next session
                 self._room.wait(0.5)
             self._stats.pending += 1
-        self._queue.put(Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup)))
+        item = Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup), bool(msg.retain))
+        self._queue.put(item)
 
     # ------------------------------------------------------------------ worker threads
     #
-    # validate: queue of messages → decode, validate, gather a batch (by readings and time)
-    # write:    one ready batch at a time → durable write (retried while the store is down) → acks
+    # validate: queue of messages → classify (guarded), gather a batch (by readings and time)
+    # write:    one ready batch at a time → durable write (retried while the store fails) → acks
     # The two overlap: the next batch is validated while the store takes the current one.
 
     def _run_validate(self) -> None:
+        try:
+            self._validate_loop()
+        except BaseException:
+            log.critical("the validate thread failed; the worker stops taking messages", exc_info=True)
+            raise
+        finally:
+            self._validator_done.set()
+
+    def _validate_loop(self) -> None:
         batch: list[Incoming] = []
-        work = _Work()
+        work = Work()
         deadline = 0.0
         while True:
             stopping = self._stop.is_set()
@@ -258,7 +257,7 @@ class IngestService:
                 if batch and (stopping or time.monotonic() >= deadline):
                     if not self._hand_over((batch, work)):
                         return
-                    batch, work = [], _Work()
+                    batch, work = [], Work()
                 elif stopping:
                     for _ in range(self.settings.writers):  # one end marker per writer
                         if not self._hand_over(None):
@@ -272,9 +271,9 @@ class IngestService:
             if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
                 if not self._hand_over((batch, work)):
                     return
-                batch, work = [], _Work()
+                batch, work = [], Work()
 
-    def _hand_over(self, item: tuple[list[Incoming], _Work] | None) -> bool:
+    def _hand_over(self, item: tuple[list[Incoming], Work] | None) -> bool:
         """Give a batch (or an end marker) to the writers; ``False`` once every writer has ended."""
         while True:
             try:
@@ -290,13 +289,14 @@ class IngestService:
                 try:
                     item = self._ready.get(timeout=0.5)
                 except queue.Empty:
+                    if self._stop.is_set() and self._validator_done.is_set():
+                        return  # no end marker will come
                     self._publish_counters()
-                    self._refresh_rollups_while_idle()
                     continue
                 if item is None:
                     return
                 if not self._process(*item):
-                    return  # store down while stopping: the rest stays unacknowledged, for re-delivery
+                    return  # the store failing while stopping: the rest stays unacknowledged, for re-delivery
                 self._publish_counters()
         finally:
             with self._stats_lock:
@@ -304,179 +304,79 @@ class IngestService:
                 if self._writers_alive <= 0:
                     self._writer_done.set()
 
-    def _process(self, batch: list[Incoming], work: _Work) -> bool:
-        """Write one validated batch durably (retrying while the store is down) unless the service
+    def _process(self, batch: list[Incoming], work: Work) -> bool:
+        """Write one validated batch durably (retrying while the store fails) unless the service
         stops first, then acknowledge it. Returns whether it was written and acknowledged."""
-        backoff = BACKOFF_MIN_S
+        delay: float | None = None
         while True:
             try:
-                self._write(work)
+                self.writer.write(work, _now_ms())
                 break
-            except Exception as exc:
-                if not isinstance(exc, StoreError):
-                    log.exception("unexpected failure writing a batch; it is retried")
-                with self._stats_lock:
-                    self._stats.store_failures += 1
-                if self._store_down_since is None:
-                    self._store_down_since = time.monotonic()
-                    log.error("store unavailable, holding %d messages unacknowledged: %s", len(batch), exc)
-                else:
-                    log.debug("store still unavailable: %s", exc)
-                if self._stop.wait(backoff):
+            except Exception as exc:  # by kind in StoreWatch; a bug in a write is retried, not fatal
+                delay = self.watch.failed(exc, len(batch), delay)
+                self._report_status()
+                if self._stop.wait(delay):
                     return False
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
-        if self._store_down_since is not None:
-            log.warning("store available again after %.1f s", time.monotonic() - self._store_down_since)
-            self._store_down_since = None
+        if self.watch.down:
+            self.watch.succeeded()
+            self._report_status(force=True)
         self._finish(batch, work)
         return True
 
-    def _classify(self, item: Incoming, work: _Work) -> None:
-        parts = item.topic.split("/")
-        kind = parts[2] if len(parts) == 4 else ""
-        gateway = self.topics.gateway_of(item.topic) or ""
-        if kind == "uplink":
-            verdict = self.validator.check(gateway, item.payload, item.received_ms)
-            work.uplinks.append((item, gateway, verdict))
-            work.size += len(verdict.points)
+    def _classify(self, item: Incoming, work: Work) -> None:
+        c = self.classifier.classify(item)
+        work.add(item, c)
+        if c.kind == "uplink" and c.verdict is not None:
+            v = c.verdict
             with self._stats_lock:
                 self._stats.received += 1
-                self._stats.readings_received += len(verdict.points) + sum(
-                    1 for r in verdict.rejections if r.index is not None
-                )
-            return
-        if kind == "health":
-            try:
-                records = decode_health(item.payload)
-            except HealthError as exc:
-                log.warning("health from %r ignored: %s", gateway, exc)
-                return
-            kept = [h for h in records if h.gateway == gateway and is_valid_id(h.device)]
-            work.health.extend(kept)
-            work.size += len(kept)
-        elif kind == "status" and is_valid_id(gateway) and item.payload.strip().lower() == b"offline":
-            work.offline.append((gateway, item.received_ms))
+                self._stats.readings_received += len(v.points) + sum(1 for r in v.rejections if r.index is not None)
 
-    def _write(self, work: _Work) -> None:
-        """Everything the batch must make durable; idempotent, so a retry after a failure is safe."""
-        points: list[StoredReading] = []
-        owners: list[tuple[int, int]] = []  # per point: (uplink index, reading index in the envelope)
-        for u, (_, _, verdict) in enumerate(work.uplinks):
-            for p, index in zip(verdict.points, verdict.indexes, strict=True):
-                points.append(p)
-                owners.append((u, index))
-        if not work.written_readings and points:
-            refused: dict[int, str] = {}
-            size = self.settings.batch_size
-            for start in range(0, len(points), size):
-                result = self.store.write(points[start : start + size])
-                refused.update({start + i: reason for i, reason in result.rejected.items()})
-            work.refused = [(*owners[i], points[i], reason) for i, reason in refused.items()]
-            work.written_count = len(points) - len(refused)
-            work.written_readings = True
-        if work.health and not work.written_health:
-            self.store.write_health(work.health)
-            work.written_health = True
-        if work.offline and not work.written_offline:
-            self._mark_offline(work.offline)
-            work.written_offline = True
-        per_gateway: dict[str, list[int]] = {}
-        for _, _, verdict in work.uplinks:
-            if verdict.gateway is not None and verdict.seq is not None:
-                per_gateway.setdefault(verdict.gateway, []).append(verdict.seq)
-        for gw, seqs in per_gateway.items():
-            if gw not in work.recorded:
-                self.store.record_sequences(gw, seqs, worker=self.client_id, received_ms=_now_ms())
-                work.recorded.add(gw)
-
-    def _mark_offline(self, offline: list[tuple[str, int]]) -> None:
-        known = {h.device: h for h in self.store.health()}
-        records = []
-        for gateway, at_ms in offline:
-            for _, _, dev in self.config.devices_of_gateway(gateway):
-                old = known.get(dev.id)
-                records.append(
-                    DeviceHealth(
-                        device=dev.id,
-                        gateway=gateway,
-                        online=False,
-                        last_seen_ms=old.last_seen_ms if old else None,
-                        updated_ms=at_ms,
-                        last_quality=old.last_quality if old else "timeout",
-                        errors=dict(old.errors) if old else {},
-                    )
-                )
-            log.warning("gateway %s is offline: %d devices marked offline", gateway, len(records))
-        if records:
-            self.store.write_health(records)
-
-    def _finish(self, batch: list[Incoming], work: _Work) -> None:
+    def _finish(self, batch: list[Incoming], work: Work) -> None:
         """After the durable write: dead letters, end-to-end acks, then broker acks."""
         client = self._client
-        acks: dict[str, list[int]] = {}
-        rejected: Counter[str] = Counter()
-        duplicates = 0
-        letters: list[tuple[str, bytes]] = []
-        refused_by_uplink: dict[int, list[tuple[int, StoredReading, str]]] = {}
-        for u, index, point, reason in work.refused:
-            refused_by_uplink.setdefault(u, []).append((index, point, reason))
-        for u, (item, topic_gw, verdict) in enumerate(work.uplinks):
-            rejections = list(verdict.rejections)
-            for index, point, reason in refused_by_uplink.get(u, []):
-                reading = {"device": point.device, "quantity": point.quantity, "ts": point.ts_ms, "value": point.value}
-                rejections.append(Rejection(STORE_REFUSED, reason, index, reading))
-            for rej in rejections:
-                rejected[rej.reason] += 1
-                log.warning(
-                    "dead letter: gateway=%s seq=%s reason=%s index=%s: %s",
-                    topic_gw or "?",
-                    verdict.seq,
-                    rej.reason,
-                    rej.index,
-                    rej.detail,
-                )
-                if is_valid_id(topic_gw):
-                    payload = encode_dead_letter(topic_gw, verdict.seq, rej, item.payload, item.received_ms)
-                    letters.append((self.topics.deadletter(topic_gw), payload))
-            if verdict.gateway is not None and verdict.seq is not None:
-                acks.setdefault(verdict.gateway, []).append(verdict.seq)
-                with self._seen_lock:
-                    new = self._seen.add(verdict.gateway, verdict.seq)
-                if not new or item.dup:
-                    duplicates += 1
+        with self._seen_lock:
+            out = settle(work, self.topics, self._seen, self._dead_log)
         # counted before anything is published, so that whoever sees an ack also sees the counts
         with self._stats_lock:
             self._stats.written += work.written_count
-            self._stats.acked += sum(len(s) for s in acks.values())
-            self._stats.duplicates += duplicates
-            self._stats.health_records += len(work.health)
+            self._stats.acked += out.acked
+            self._stats.duplicates += out.duplicates
+            self._stats.dead_letters += out.dead_letters
+            self._stats.health_records += len(work.health) - work.health_refused
             self._stats.pending -= len(batch)
-            self._rejected.update(rejected)
+            self._rejected.update(out.rejected)
             self._room.notify_all()
         if client is not None:
-            for topic, payload in letters:
+            for topic, payload in out.letters:
                 client.publish(topic, payload, qos=1)
-            for gw, seqs in acks.items():
-                client.publish(self.topics.ack(gw), encode_ack(Ack(gw, tuple(sorted(seqs)))), qos=1)
+            for topic, payload in out.acks:
+                client.publish(topic, payload, qos=1)
             for item in batch:
                 if item.qos > 0:
                     client.ack(item.mid, item.qos)
 
-    def _refresh_rollups_while_idle(self) -> None:
-        """Quiet moments bring the rollups up to date (under load the store refreshes them itself at
-        most every ``rollup_refresh_s``)."""
-        if self._store_down_since is not None or not self._housekeeping.acquire(blocking=False):
+    # ------------------------------------------------------------------ housekeeping (writer threads)
+
+    def _report_status(self, *, force: bool = False) -> None:
+        """Keep ``services.ingest.status_file`` (the container's health check) up to date."""
+        path = self.settings.status_file
+        if path is None:
             return
+        now = time.monotonic()
+        problems = self.health_problems()
+        if not force and problems == self._status_problems and now - self._last_status < STATUS_EVERY_S:
+            return
+        self._status_problems, self._last_status = problems, now
         try:
-            self.store.refresh_rollups(budget_s=IDLE_REFRESH_BUDGET_S)  # stop() never waits long for it
-        except StoreError as exc:
-            log.debug("rollups not refreshed: %s", exc)
-        finally:
-            self._housekeeping.release()
+            write_status_file(path, problems, self.stats)
+        except OSError as exc:
+            log.warning("status file %s not written: %s", path, exc)
 
     def _publish_counters(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and self._store_down_since is not None:
+        self._report_status()
+        if not force and self.watch.down:
             return
         if not self._housekeeping.acquire(blocking=False):
             return  # another writer is at it
@@ -497,17 +397,3 @@ class IngestService:
             log.warning("counters not published: %s", exc)
         finally:
             self._housekeeping.release()
-
-
-@dataclass(slots=True)
-class _Work:
-    uplinks: list[tuple[Incoming, str, Verdict]] = field(default_factory=list)
-    size: int = 0  # readings and health records gathered
-    health: list[DeviceHealth] = field(default_factory=list)
-    offline: list[tuple[str, int]] = field(default_factory=list)
-    refused: list[tuple[int, int, StoredReading, str]] = field(default_factory=list)
-    written_count: int = 0
-    written_readings: bool = False
-    written_health: bool = False
-    written_offline: bool = False
-    recorded: set[str] = field(default_factory=set)

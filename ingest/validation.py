@@ -1,27 +1,29 @@
 """Validation of uplink envelopes, reading by reading (pure: configuration in, verdicts out).
 
-An envelope whose header is unusable (not JSON, wrong schema version, oversize, gateway id not a
-slug or not the topic's) is rejected whole; otherwise each reading is checked on its own and the
-valid rest goes on. Every rejection carries a short ``reason`` code (counted and sent to the dead
-letter topic) and a ``detail`` line for people.
+An envelope whose header is unusable (not JSON, beyond a decoding limit, wrong schema version,
+oversize, gateway id not a slug or not the topic's) is rejected whole; otherwise each reading is
+checked on its own and the valid rest goes on. Every rejection carries a short ``reason`` code
+(counted and sent to the dead letter topic) and a ``detail`` line for people.
 
-Checks per reading: shape and types (:func:`readings.envelope.parse_reading`: strings, integer
-ms, finite numbers, known quality), known device (per configuration: its district/site/role/source
-become the stored tags), known quantity, unit (when the reading states one) equal to the
-quantity's SI unit, timestamp not later than ``max_future_s`` after now nor older than
-``max_past_days``. The device does not have to belong to the topic's gateway: the simulators'
-backfill publishes as gateway ``backfill``.
+Checks per reading: shape, types and sizes (:func:`readings.envelope.parse_reading`: strings,
+integer ms, finite numbers, known quality), a device the configuration places behind the
+publishing gateway (:class:`ingest.catalog.DeviceCatalog`: its district/site/role/source become
+the stored tags), known quantity, unit (when the reading states one) equal to the quantity's SI
+unit, timestamp not later than ``max_future_s`` after now nor older than ``max_past_days``, a good
+value inside the device's physical range.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ville_autonome.configuration.services import IngestSettings
-from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.ingest.catalog import DeviceCatalog
 from ville_autonome.readings.envelope import (
     MAX_ENVELOPE_BYTES,
+    MAX_READINGS,
     SCHEMA_VERSION,
     EnvelopeError,
     WireEnvelope,
@@ -30,9 +32,10 @@ from ville_autonome.readings.envelope import (
     parse_reading,
     raw_reading,
 )
-from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.readings.model import DeviceContext, Quality, Reading, StoredReading
 from ville_autonome.readings.quantities import QUANTITIES
 from ville_autonome.readings.topics import is_valid_id
+from ville_autonome.readings.wire_limits import MAX_INT
 
 # reason codes (docs/ingest.md)
 NOT_AN_ENVELOPE = "not_an_envelope"
@@ -41,11 +44,16 @@ BAD_GATEWAY_ID = "bad_gateway_id"
 GATEWAY_MISMATCH = "gateway_mismatch"
 BAD_READING = "bad_reading"
 UNKNOWN_DEVICE = "unknown_device"
+FOREIGN_DEVICE = "foreign_device"
+OUT_OF_RANGE = "out_of_range"
 UNKNOWN_QUANTITY = "unknown_quantity"
 UNIT_MISMATCH = "unit_mismatch"
 FUTURE_TIMESTAMP = "future_timestamp"
 PAST_TIMESTAMP = "past_timestamp"
 STORE_REFUSED = "store_refused"
+STORE_REJECTED = "store_rejected"
+SEQ_CONFLICT = "seq_conflict"
+UNDECODABLE = "undecodable"
 
 _QUALITY = {str(q): q for q in Quality}
 
@@ -65,22 +73,16 @@ class Verdict:
 
     gateway: str | None
     seq: int | None
+    epoch: int = 0
     points: list[StoredReading] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)  # each point's index in the envelope
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def device_index(config: PlatformConfig) -> dict[str, DeviceContext]:
-    """Device id → the tags its readings are stored with."""
-    return {
-        dev.id: DeviceContext(district=d.id, site=s.id, device=dev.id, role=dev.role, source=dev.source or "")
-        for d, s, dev in config.devices()
-    }
-
-
 class Validator:
-    def __init__(self, devices: dict[str, DeviceContext], settings: IngestSettings) -> None:
-        self.devices = devices
+    def __init__(self, catalog: DeviceCatalog, settings: IngestSettings) -> None:
+        self.catalog = catalog
+        self.devices = catalog.devices
         self.max_future_ms = int(settings.max_future_s * 1000)
         self.max_past_ms = int(settings.max_past_days * 86_400_000)
         self.max_bytes = MAX_ENVELOPE_BYTES
@@ -102,8 +104,9 @@ class Validator:
         if env.gateway != topic_gateway:
             detail = f"envelope gateway {env.gateway!r} published on the topic of {topic_gateway!r}"
             return _whole(None, env.seq, GATEWAY_MISMATCH, detail)
-        verdict = Verdict(env.gateway, env.seq)
-        devices, points, indexes = self.devices, verdict.points, verdict.indexes
+        verdict = Verdict(env.gateway, env.seq, env.epoch)
+        devices, points, indexes = self.catalog.allowed(env.gateway), verdict.points, verdict.indexes
+        limits = self.catalog.limits
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
         new_point = StoredReading
         for index, f in enumerate(env.items):
@@ -132,6 +135,7 @@ class Validator:
                     and qty in QUANTITIES
                     and "unit" not in f
                     and len(f) <= 5
+                    and (quality is not Quality.GOOD or _inside(limits[ctx.device][qty], value))
                 ):
                     points.append(new_point(ctx, qty, ts, value, quality))
                     indexes.append(index)
@@ -142,14 +146,12 @@ class Validator:
             except ValueError as exc:
                 verdict.rejections.append(Rejection(BAD_READING, str(exc), raw.index, raw.fields))
                 continue
-            problem = self._problem(raw.fields, reading.device, reading.quantity, reading.ts_ms, now_ms)
+            problem = self._problem(raw.fields, devices, reading, now_ms)
             if problem:
                 verdict.rejections.append(Rejection(problem[0], problem[1], raw.index, raw.fields))
                 continue
             verdict.points.append(
-                StoredReading(
-                    self.devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality
-                )
+                StoredReading(devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality)
             )
             verdict.indexes.append(raw.index)
         return verdict
@@ -157,10 +159,18 @@ class Validator:
     def _check_wire(self, topic_gateway: str, env: WireEnvelope, now_ms: int) -> Verdict | None:
         """The verdict on an envelope of well-formed readings when all of them pass, else ``None``
         (the full path then names each problem, with the readings as received)."""
-        if env.schema != SCHEMA_VERSION or env.seq < 0 or env.gateway != topic_gateway or not is_valid_id(env.gateway):
+        if (
+            env.schema != SCHEMA_VERSION
+            or not 0 <= env.seq <= MAX_INT
+            or not 0 <= env.epoch <= MAX_INT
+            or env.gateway != topic_gateway
+            or not is_valid_id(env.gateway)
+            or len(env.readings) > MAX_READINGS
+        ):
             return None
-        verdict = Verdict(env.gateway, env.seq)
-        devices, points, qualities, quantities = self.devices, verdict.points, _QUALITY, QUANTITIES
+        verdict = Verdict(env.gateway, env.seq, env.epoch)
+        devices, points, qualities, quantities = self.catalog.allowed(env.gateway), verdict.points, _QUALITY, QUANTITIES
+        limits = self.catalog.limits
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
         new_point, finite, good = StoredReading, math.isfinite, Quality.GOOD
         for r in env.readings:
@@ -174,6 +184,7 @@ class Validator:
                 or not lo <= r.ts <= hi
                 or r.quantity not in quantities
                 or r.unit is not None
+                or (quality is good and not _inside(limits[r.device][r.quantity], value))  # type: ignore[arg-type]
             ):
                 return None
             points.append(new_point(ctx, r.quantity, r.ts, value, quality))
@@ -181,13 +192,16 @@ class Validator:
         return verdict
 
     def _problem(
-        self, fields: dict[str, object], device: str, quantity: str, ts_ms: int, now_ms: int
+        self, fields: dict[str, object], allowed: Mapping[str, DeviceContext], reading: Reading, now_ms: int
     ) -> tuple[str, str] | None:
-        if device not in self.devices:
-            return UNKNOWN_DEVICE, f"device {device[:80]!r} is not in the configuration"
+        device, quantity, ts_ms = reading.device, reading.quantity, reading.ts_ms
+        if device not in allowed:
+            if device in self.devices:
+                return FOREIGN_DEVICE, f"device {device!r} is not behind this gateway in the configuration"
+            return UNKNOWN_DEVICE, f"device {device!r} is not in the configuration"
         q = QUANTITIES.get(quantity)
         if q is None:
-            return UNKNOWN_QUANTITY, f"quantity {quantity[:80]!r} is not a standard quantity"
+            return UNKNOWN_QUANTITY, f"quantity {quantity!r} is not a standard quantity"
         unit = fields.get("unit")
         if unit is not None and unit != q.unit:
             return UNIT_MISMATCH, f"unit {str(unit)[:40]!r} does not match {quantity} [{q.unit}]"
@@ -195,8 +209,24 @@ class Validator:
             return FUTURE_TIMESTAMP, f"timestamp {ts_ms} is {(ts_ms - now_ms) / 1000:.0f} s in the future"
         if ts_ms < now_ms - self.max_past_ms:
             return PAST_TIMESTAMP, f"timestamp {ts_ms} is older than the accepted past"
+        if reading.quality is Quality.GOOD and reading.value is not None:
+            lo, hi = self.catalog.limits[device][quantity]
+            if not lo <= reading.value <= hi:
+                return (
+                    OUT_OF_RANGE,
+                    f"{quantity} {reading.value:g} is outside {device}'s physical range [{lo:g}, {hi:g}]",
+                )
         return None
+
+
+def _inside(limits: tuple[float, float], value: float) -> bool:
+    return limits[0] <= value <= limits[1]
 
 
 def _whole(gateway: str | None, seq: int | None, reason: str, detail: str) -> Verdict:
     return Verdict(gateway, seq, rejections=[Rejection(reason, detail)])
+
+
+def undecodable(detail: str) -> Verdict:
+    """The verdict on a message whose decoding failed in an unforeseen way (the ingest's guard)."""
+    return _whole(None, None, UNDECODABLE, detail)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real services the test suite runs against, from Debian's packages, when missing:
-# mosquitto (broker), influxdb 1.6 (influxd), chromium (dashboard tests), poppler-utils (PDF check).
+# mosquitto (broker), influxdb 1.6 (influxd), chromium (dashboard tests), poppler-utils (PDF check),
+# openssl (certificates of the mutual-TLS tests), stress-ng (a CPU hog to run the suite under load:
+# `stress-ng --cpu 2 --timeout 600 & make test`).
 # Needs root or sudo only when something is missing.
 set -euo pipefail
 need=()
@@ -8,8 +10,10 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v influxd   >/dev/null 2>&1 || [ -x /usr/bin/influxd ]    || need+=(influxdb)
 command -v chromium  >/dev/null 2>&1 || need+=(chromium)
 command -v pdftoppm  >/dev/null 2>&1 || need+=(poppler-utils)
+command -v openssl   >/dev/null 2>&1 || need+=(openssl)
+command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test services present: mosquitto influxd chromium pdftoppm"
+  echo "test services present: mosquitto influxd chromium pdftoppm openssl stress-ng"
   exit 0
 fi
 echo "installing missing test services: ${need[*]}"

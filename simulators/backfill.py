@@ -1,35 +1,25 @@
 """Backfill: the readings every device would have produced over a past period, straight into the uplink.
 
 :func:`generate` is pure (the same models as the live service, :mod:`simulators.sites`, evaluated
-on a regular grid); :func:`publish_backfill` wraps the readings in uplink envelopes
-(:mod:`readings.envelope`) and publishes them at QoS 1 on ``Topics(root).uplink(gateway_id)``,
-waiting for the broker's PUBACKs with a bounded number in flight.
+on a regular grid); :mod:`simulators.backfill_publish` publishes them into the uplink.
 
 Per interval and site, from the counters: Δconsumed = Δproduced + Δdischarged − Δcharged +
 Δimport − Δexport (exactly, up to float rounding).
 
 Errors::
 
-    configuration.errors.StartupError
-    └── ServiceUnreachableError / mqttlink BrokerUnreachableError   the broker does not answer
     ValueError                                                      a bad period or step
-    BackfillError (RuntimeError)                                    the broker stopped acknowledging
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.mqttlink.client import connect_blocking, make_client
-from ville_autonome.readings.envelope import Envelope, encode
 from ville_autonome.readings.model import Reading
-from ville_autonome.readings.topics import Topics
 from ville_autonome.simulators.scenario import Scenario, effective_seed, resolve, scenario_for
 from ville_autonome.simulators.sites import EPOCH_S, build_engines
 
@@ -47,10 +37,6 @@ BACKFILL_QUANTITIES: dict[str, tuple[str, ...]] = {
     "hydro": ("active_power_w", "energy_produced_wh", "flow_m3_s", "head_m", "water_level_m", "operating_state"),
     "chp": ("active_power_w", "energy_produced_wh", "gas_flow_m3_h", "heat_power_w"),
 }
-
-
-class BackfillError(RuntimeError):
-    """The broker stopped acknowledging the backfill's messages."""
 
 
 def _check_period(start_ms: int, end_ms: int, step_s: int) -> None:
@@ -117,95 +103,3 @@ def count_readings(config: PlatformConfig, start_ms: int, end_ms: int, step_s: i
         else:
             per_step += len(BACKFILL_QUANTITIES["production"])
     return max(n, 0) * per_step
-
-
-class _Inflight:
-    """Counts unacknowledged QoS 1 publishes; ``wait_below`` blocks while too many are in flight."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._pending: set[int] = set()
-        self._early: set[int] = set()  # acknowledged before ``add`` saw the message id
-
-    def add(self, mid: int) -> None:
-        with self._cond:
-            if mid in self._early:
-                self._early.discard(mid)
-            else:
-                self._pending.add(mid)
-
-    def done(self, mid: int) -> None:
-        with self._cond:
-            if mid in self._pending:
-                self._pending.discard(mid)
-            else:
-                self._early.add(mid)
-            self._cond.notify_all()
-
-    def wait_below(self, limit: int, timeout_s: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self._pending) < limit, timeout_s)
-
-
-def publish_backfill(
-    config: PlatformConfig,
-    start_ms: int,
-    end_ms: int,
-    *,
-    step_s: int = 900,
-    gateway_id: str = "backfill",
-    batch: int = 5000,
-    progress: ProgressFn | None = None,
-    seed: int | None = None,
-    max_inflight: int = 20,
-    seq_start: int | None = None,
-    ack_timeout_s: float = 60.0,
-) -> int:
-    """Publish the period's readings as uplink envelopes; return how many envelopes were sent.
-
-    ``seq_start`` defaults to the current epoch milliseconds, so a second run's sequence numbers
-    continue above the first run's (the ingest sees a gap, not a replay).
-    """
-    _check_period(start_ms, end_ms, step_s)
-    if batch < 1:
-        raise ValueError("batch must be ≥ 1")
-    settings = config.services.mqtt
-    topic = Topics(settings.topic_root).uplink(gateway_id)
-    client = make_client(settings, f"va-backfill-{gateway_id}-{int(time.time() * 1000) & 0xFFFFFF:x}")
-    inflight = _Inflight()
-    client.on_publish = lambda _c, _u, mid, _rc, _p: inflight.done(mid)
-    connect_blocking(client, settings)
-    total = count_readings(config, start_ms, end_ms, step_s)
-    seq = seq_start if seq_start is not None else int(time.time() * 1000)
-    sent = 0
-    envelopes = 0
-    try:
-        chunk: list[Reading] = []
-
-        def flush() -> None:
-            nonlocal seq, sent, envelopes
-            if not inflight.wait_below(max_inflight, ack_timeout_s):
-                raise BackfillError(f"no PUBACK from the broker within {ack_timeout_s:g} s (topic {topic})")
-            env = Envelope(gateway=gateway_id, seq=seq, sent_ms=int(time.time() * 1000), readings=tuple(chunk))
-            info = client.publish(topic, encode(env), qos=1)
-            inflight.add(info.mid)
-            seq += 1
-            envelopes += 1
-            sent += len(chunk)
-            chunk.clear()
-            if progress is not None:
-                progress(sent, total)
-
-        for reading in generate(config, start_ms, end_ms, step_s, seed):
-            chunk.append(reading)
-            if len(chunk) >= batch:
-                flush()
-        if chunk:
-            flush()
-        if not inflight.wait_below(1, ack_timeout_s):
-            raise BackfillError(f"the broker did not acknowledge the last envelopes within {ack_timeout_s:g} s")
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    log.info("backfill: %d readings in %d envelopes on %s", sent, envelopes, topic)
-    return envelopes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -115,6 +116,8 @@ async def stream(
     autonomy_every_s: Annotated[float, Query(ge=1, le=3600, description="live autonomy period [s]")] = 60.0,
     max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="end after this many events")] = None,
 ) -> StreamingResponse:
+    shutting_down: asyncio.Event = request.app.state.shutting_down
+
     async def events() -> AsyncIterator[bytes]:
         sent = 0
         since = now_ms() - config.services.api.live_window_s * 1000
@@ -139,7 +142,7 @@ async def stream(
                     batch.append(_event("autonomy", today))
             except StoreError as exc:
                 log.warning("stream: store error: %s", exc)
-                batch = [_event("error", {"detail": f"the store did not answer: {exc}"})]
+                batch = [_event("error", {"detail": "the store did not answer"})]
             for chunk in batch:
                 yield chunk
                 sent += 1
@@ -147,7 +150,12 @@ async def stream(
                     return
             if await request.is_disconnected():
                 return
-            await asyncio.sleep(poll_s)  # pacing between polls of the store
+            # pacing between polls of the store; a server asked to stop ends the stream at once
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(shutting_down.wait(), poll_s)
+            if shutting_down.is_set():
+                yield _event("end", {"detail": "the server is stopping"})
+                return
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

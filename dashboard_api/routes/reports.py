@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, require_role
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
+from ville_autonome.dashboard_api.params import MAX_MS, MIN_MS
 from ville_autonome.reports.compute import ReportPeriodError, ReportScopeError, build_report, check_period
 from ville_autonome.reports.formats import MEDIA_TYPES, filename, render
 
@@ -50,8 +51,13 @@ def report(
 ) -> Response:
     try:
         p = check_period(period)
+        start_ms, end_ms = p.start_ms, p.end_ms
     except ReportPeriodError as exc:
         raise BadParameterError(str(exc), "period") from None
+    except (OverflowError, ValueError):  # a calendar date beyond what the date types hold (9999-12-31)
+        raise BadParameterError(f"period {period[:40]!r} is outside the years 2000..2999", "period") from None
+    if start_ms < MIN_MS or end_ms > MAX_MS:
+        raise BadParameterError(f"period {p.label} is outside the years 2000..2999", "period")
     if len(p.days) > settings.max_range_days:
         raise BadParameterError(
             f"period {p.label} spans {len(p.days)} days, more than services.api.max_range_days "

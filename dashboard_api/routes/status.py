@@ -32,9 +32,9 @@ router = APIRouter(tags=["status"])
 def health(store: StoreDep) -> HealthOut | JSONResponse:
     try:
         version = store.ping()
-    except StoreError as exc:
+    except StoreError as exc:  # the detail (an internal address) goes to the log, not to the public
         log.warning("health: store does not answer: %s", exc)
-        return JSONResponse({"status": "degraded", "store": f"unreachable: {exc}"}, status_code=503)
+        return JSONResponse({"status": "degraded", "store": "unreachable"}, status_code=503)
     return HealthOut(status="ok", store=version)
 
 

@@ -4,7 +4,7 @@
 #
 #   MOSQUITTO_USERS   space-separated USER=VARIABLE pairs: the password of USER is the value of the
 #                     environment variable VARIABLE, e.g.
-#                     "gw-saint-leu=MQTT_PASSWORD_GW_SAINT_LEU va-ingest=MQTT_PASSWORD_INGEST"
+#                     "gw-saint-leu=MQTT_PASSWORD_GW_SAINT_LEU va-ingest-1=MQTT_PASSWORD_INGEST_1"
 #   MOSQUITTO_RUN_DIR where the password file and the ACL copy go (default /mosquitto/run)
 #   MOSQUITTO_ACL     the ACL to install (default /mosquitto/config/acl)
 #

@@ -61,7 +61,7 @@ class Chromium:
         argv = [chromium_binary(), *FLAGS, f"--remote-debugging-port={self.port}", f"--user-data-dir={profile}"]
         self.proc = subprocess.Popen([*argv, "about:blank"], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        wait_for(self._version, timeout=30, what="chromium's DevTools endpoint")
+        wait_for(self._version, timeout=30, what="chromium's DevTools endpoint", retry_on=(OSError,))
         return self
 
     def _version(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ville_autonome.mqttlink import BrokerUnreachableError, connect_blocking, ma
 USERS = {
     "gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret-saint-leu"),
     "gw-citadelle": ("MQTT_PASSWORD_GW_CITADELLE", "s3cret/citadelle"),
-    "va-ingest": ("MQTT_PASSWORD_INGEST", "s3cret-ingest"),
+    "va-ingest-1": ("MQTT_PASSWORD_INGEST_1", "s3cret-ingest-1"),
 }
 NOT_AUTHORIZED = 135  # MQTT 5 reason code 0x87
 
@@ -125,6 +125,60 @@ def connect(broker: ProdMosquitto) -> Iterator[Any]:
         _close(c)
 
 
+@dataclass
+class Victim:
+    """A client holding a session under its own id, with a last will; records any disconnection."""
+
+    client: mqtt.Client
+    disconnects: list[Any] = field(default_factory=list)
+
+
+def _victim(broker: ProdMosquitto, user: str, client_id: str, will_topic: str) -> Victim:
+    settings = _settings(broker, user, USERS[user][1])
+    client = make_client(settings, client_id)
+    client.will_set(will_topic, b"offline", qos=1, retain=True)
+    victim = Victim(client)
+    client.on_disconnect = lambda c, u, flags, reason, props: victim.disconnects.append(reason)
+    connect_blocking(client, settings)
+    return victim
+
+
+@pytest.mark.parametrize(
+    ("victim_user", "victim_id"),
+    [("gw-saint-leu", "va-gateway-gw-saint-leu"), ("va-ingest-1", "va-ingest-1")],
+)
+def test_a_client_id_cannot_be_taken_over_with_another_users_credentials(
+    broker: ProdMosquitto, connect: Any, victim_user: str, victim_id: str
+) -> None:
+    """gw-citadelle's credentials with the victim's client id: without use_username_as_clientid the
+    broker disconnects the victim and fires its last will ("offline": every device of a gateway
+    marked offline); with it, the intruder only gets a session named after its own user."""
+    observer = connect("va-ingest-1") if victim_user != "va-ingest-1" else connect("gw-saint-leu")
+    watch = "va/v1/status/+" if victim_user != "va-ingest-1" else "va/v1/ack/gw-saint-leu"
+    assert observer.subscribe(watch) == 1
+    will_topic = "va/v1/status/gw-saint-leu" if victim_user == "gw-saint-leu" else "va/v1/deadletter/gw-saint-leu"
+    victim = _victim(broker, victim_user, victim_id, will_topic)
+    try:
+        intruder_settings = _settings(broker, "gw-citadelle", USERS["gw-citadelle"][1])
+        intruder = make_client(intruder_settings, victim_id)
+        connect_blocking(intruder, intruder_settings)  # CONNACK: a takeover would have happened by now
+        try:
+            # a round trip of the victim after the intruder's CONNACK: it is still connected...
+            probe_topic = "va/v1/status/gw-saint-leu" if victim_user == "gw-saint-leu" else "va/v1/ack/gw-saint-leu"
+            info = victim.client.publish(probe_topic, b"still-here", qos=1)
+            info.wait_for_publish(timeout=10)
+            assert info.is_published()
+            got: list[tuple[str, bytes]] = []
+            wait_for(lambda: observer.drain(got) and any(p == b"still-here" for _, p in got), what="the victim's probe")
+            # ... was never disconnected, and its last will never fired (it would arrive before the probe)
+            assert victim.disconnects == []
+            assert all(p != b"offline" for _, p in got), got
+        finally:
+            _close(intruder)
+    finally:
+        _close(victim.client)
+
+
 def _refused(broker: ProdMosquitto, user: str | None, password: str | None) -> str:
     settings = _settings(broker, user, password)
     client = make_client(settings, "intruder")
@@ -142,7 +196,7 @@ def test_anonymous_and_wrong_passwords_are_refused(broker: ProdMosquitto) -> Non
 
 
 def test_gateway_publishes_under_its_own_id_only(connect: Any) -> None:
-    ingest = connect("va-ingest")
+    ingest = connect("va-ingest-1")
     assert ingest.subscribe("$share/ingest/va/v1/uplink/+") == 1
     assert ingest.subscribe("va/v1/status/+") == 1
     gateway = connect("gw-saint-leu")
@@ -166,7 +220,7 @@ def test_gateway_reads_only_its_own_acknowledgements(connect: Any) -> None:
     assert other.publish("va/v1/uplink/gw-citadelle", b"their batch") == 0
     assert other.publish("va/v1/health/gw-citadelle", b"their health") == 0
 
-    ingest = connect("va-ingest")
+    ingest = connect("va-ingest-1")
     assert ingest.publish("va/v1/ack/gw-citadelle", b"their ack") == 0
     assert ingest.publish("va/v1/deadletter/gw-saint-leu", b"rejected") == 0
     # the ingest cannot forge a gateway's uplink
@@ -197,10 +251,10 @@ def test_password_file_holds_hashes_never_the_secrets(broker: ProdMosquitto) -> 
 
 
 def test_entrypoint_refuses_a_missing_secret_and_names_it(tmp_path: Path) -> None:
-    users = {"gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret"), "va-ingest": ("MQTT_PASSWORD_INGEST", "")}
+    users = {"gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret"), "va-ingest-1": ("MQTT_PASSWORD_INGEST_1", "")}
     done = run_entrypoint(tmp_path / "run", users, command=("echo", "broker started"))
     assert done.returncode != 0
-    assert "MQTT_PASSWORD_INGEST" in done.stderr
+    assert "MQTT_PASSWORD_INGEST_1" in done.stderr
     assert "s3cret" not in done.stderr + done.stdout
     assert "broker started" not in done.stdout
     assert not (tmp_path / "run" / "passwd").exists()

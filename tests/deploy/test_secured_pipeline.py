@@ -16,7 +16,8 @@ from ville_autonome.storage.factory import open_store
 
 USERS = {
     "gw-a": ("MQTT_PASSWORD_GW_A", "pw-gateway-a"),
-    "va-ingest": ("MQTT_PASSWORD_INGEST", "pw-ingest"),
+    "va-ingest-1": ("MQTT_PASSWORD_INGEST_1", "pw-ingest-1"),
+    "va-ingest-2": ("MQTT_PASSWORD_INGEST_2", "pw-ingest-2"),
 }
 
 
@@ -44,13 +45,13 @@ def test_readings_flow_through_the_secured_broker_to_two_ingest_workers(tmp_path
             "ingest-1",
             ["ingest", *c, "--shared-group", "va-ingest"],
             workdir=tmp_path,
-            env={**_mqtt_env("va-ingest"), "VA_INGEST_CLIENT_ID": "va-ingest-1"},
+            env={**_mqtt_env("va-ingest-1"), "VA_INGEST_CLIENT_ID": "va-ingest-1"},
         ),
         CommandProcess(
             "ingest-2",
             ["ingest", *c, "--shared-group", "va-ingest"],
             workdir=tmp_path,
-            env={**_mqtt_env("va-ingest"), "VA_INGEST_CLIENT_ID": "va-ingest-2"},
+            env={**_mqtt_env("va-ingest-2"), "VA_INGEST_CLIENT_ID": "va-ingest-2"},
         ),
         CommandProcess("gateway", ["gateway", *c, "--id", "gw-a"], workdir=tmp_path, env=_mqtt_env("gw-a")),
     ]
@@ -100,7 +101,7 @@ def test_a_service_with_a_wrong_password_says_so_without_echoing_it(tmp_path: Pa
             store={"backend": "sqlite", "path": str(tmp_path / "s.sqlite")},
         )
         result = run_command(
-            ["ingest", "-c", str(cfg)], cwd=tmp_path, env=_mqtt_env("va-ingest", "not-the-password"), timeout=60
+            ["ingest", "-c", str(cfg)], cwd=tmp_path, env=_mqtt_env("va-ingest-1", "not-the-password"), timeout=60
         )
         assert result.returncode == 2, result.stderr
         assert "refused" in result.stderr

@@ -152,7 +152,12 @@ def test_meter_readings_travel_from_modbus_to_the_api(
     cfg, store, observer = platform
     base = f"http://127.0.0.1:{api_port(cfg)}"
     with httpx.Client(base_url=base, headers=HEADERS, timeout=5) as api:
-        wait_for(lambda: api.get("/api/v1/health").status_code == 200, timeout=30, what="API healthy")
+        wait_for(
+            lambda: api.get("/api/v1/health").status_code == 200,
+            timeout=30,
+            what="API healthy",
+            retry_on=(httpx.TransportError,),
+        )
 
         # the meter's values change every second: wait for several distinct power readings
         def enough() -> bool:

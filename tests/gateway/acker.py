@@ -49,7 +49,7 @@ class Acker:
             self.arrivals.append(env.seq)
             self.envelopes[env.seq] = env
         if self.ack:
-            client.publish(self.topics.ack(self.gateway), encode_ack(Ack(self.gateway, (env.seq,))), qos=1)
+            client.publish(self.topics.ack(self.gateway), encode_ack(Ack(self.gateway, (env.seq,), env.epoch)), qos=1)
 
     def seqs(self) -> set[int]:
         with self._lock:

@@ -1,7 +1,10 @@
-"""The SQLite store-and-forward buffer: durable seqs, acks free space, bounds record gaps."""
+"""The SQLite store-and-forward buffer: durable seqs, acks free space, bounds record gaps, and an
+epoch per opening so that a rolled-back file (power cut) cannot be freed by a stale ack."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from pathlib import Path
 
 from ville_autonome.gateway.buffer import EnvelopeBuffer
@@ -33,8 +36,8 @@ def test_seal_assigns_consecutive_seqs_that_survive_reopening(tmp_path: Path) ->
 def test_ack_frees_only_what_is_stored(tmp_path: Path) -> None:
     buf = EnvelopeBuffer(tmp_path / "b.sqlite", "gw")
     buf.seal(readings(30), 10, max_batch=10)
-    assert buf.ack([1, 3, 99]) == 2
-    assert buf.ack([1]) == 0
+    assert buf.ack([1, 3, 99], epoch=buf.epoch) == 2
+    assert buf.ack([1], epoch=buf.epoch) == 0
     assert [e.seq for e in buf.after(0, 10)] == [2]
     assert (buf.envelope_count, buf.reading_count) == (1, 10)
     buf.close()
@@ -67,3 +70,73 @@ def test_age_bound(tmp_path: Path) -> None:
     assert [(g.first_seq, g.last_seq, g.readings, g.reason) for g in gaps] == [(1, 1, 5, "age")]
     assert [e.seq for e in buf.after(0, 10)] == [2]
     buf.close()
+
+
+def test_each_opening_seals_with_a_new_epoch_and_acks_free_only_their_own_epoch(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    first = EnvelopeBuffer(path, "gw")
+    assert first.seal(readings(3), 10) == [1]
+    e1 = first.epoch
+    assert decode(first.get(1).body).epoch == e1  # type: ignore[union-attr]
+    first.close()
+    second = EnvelopeBuffer(path, "gw")
+    assert second.epoch not in (0, e1)
+    assert second.seal(readings(3), 11) == [2]
+    assert decode(second.get(2).body).epoch == second.epoch  # type: ignore[union-attr]
+    assert second.ack([1, 2], epoch=second.epoch) == 1  # envelope 1 belongs to the first boot
+    assert second.ack([1], epoch=e1) == 1  # its own epoch's ack frees it (a replay of the old body)
+    assert second.envelope_count == 0
+    second.close()
+
+
+def test_a_rolled_back_file_is_not_freed_by_an_ack_of_the_envelope_it_lost(tmp_path: Path) -> None:
+    """A power cut loses the last transactions: simulated by restoring an older copy of the file.
+    The ack of the lost envelope 2 (epoch of the first boot) is late, and the new envelope 2 is
+    another one: it must stay until its own acknowledgement."""
+    path = tmp_path / "b.sqlite"
+    buf = EnvelopeBuffer(path, "gw")
+    buf.seal(readings(3), 10)
+    _checkpoint_copy(path, tmp_path / "older.sqlite")  # the state a power cut would roll back to
+    assert buf.seal(readings(3, start_ts=5000), 11) == [2]  # sealed and published, then the power goes
+    lost_epoch = buf.epoch
+    buf.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "older.sqlite", path)
+    after = EnvelopeBuffer(path, "gw")
+    assert after.next_seq == 2  # rolled back: seq 2 is sealed again, with other readings
+    assert after.seal(readings(3, start_ts=9000), 12) == [2]
+    assert after.ack([2], epoch=lost_epoch) == 0  # the late ack of the lost envelope 2
+    assert after.get(2) is not None
+    assert after.ack([2], epoch=after.epoch) == 1
+    after.close()
+
+
+def test_a_buffer_file_from_before_epochs_is_upgraded_and_acked_with_epoch_0(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL, readings INTEGER NOT NULL,"
+        " first_ts_ms INTEGER NOT NULL, last_ts_ms INTEGER NOT NULL, body BLOB NOT NULL);"
+        "INSERT INTO envelopes VALUES (1, 10, 1, 1, 1, x'7b7d');"
+        "INSERT INTO meta VALUES ('next_seq', 2);"
+    )
+    db.commit()
+    db.close()
+    buf = EnvelopeBuffer(path, "gw")
+    assert buf.next_seq == 2
+    assert buf.ack([1], epoch=buf.epoch) == 0
+    assert buf.ack([1]) == 1
+    buf.close()
+
+
+def _checkpoint_copy(path: Path, target: Path) -> None:
+    """A consistent copy of a WAL database as another process would see it now."""
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()

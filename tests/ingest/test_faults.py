@@ -109,7 +109,12 @@ def test_ingest_killed_9_mid_stream_then_restarted_stores_every_reading_once(
     publisher = threading.Thread(target=client.publish_envelopes, args=(envs,), name="burst-publisher")
     publisher.start()
     try:
-        wait_for(lambda: influx_count(influxd, unique_name) > 3, timeout=30, what="a first batch written")
+        wait_for(
+            lambda: influx_count(influxd, unique_name) > 3,
+            timeout=30,
+            what="a first batch written",
+            retry_on=(OSError,),
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:

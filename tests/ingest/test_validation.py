@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ville_autonome.configuration.services import IngestSettings
+from ville_autonome.ingest.catalog import DeviceCatalog
 from ville_autonome.ingest.sequence_tracker import SeenSequences
 from ville_autonome.ingest.validation import Validator
 from ville_autonome.readings.envelope import RawReading, parse_reading
@@ -19,7 +20,7 @@ from ville_autonome.readings.quantities import QUANTITIES
 
 NOW = 1_763_762_400_000
 DEVICES = {"m1": DeviceContext("d", "s", "m1", "grid", ""), "pv1": DeviceContext("d", "s", "pv1", "production", "pv")}
-V = Validator(DEVICES, IngestSettings(max_future_s=300, max_past_days=10))
+V = Validator(DeviceCatalog.open(DEVICES), IngestSettings(max_future_s=300, max_past_days=10))
 
 
 def env(readings: list[Any], gateway: str = "gw-a") -> bytes:
@@ -55,6 +56,10 @@ def test_a_good_reading_takes_its_tags_from_the_configuration() -> None:
         ({"device": ["m1"]}, "bad_reading"),
         ({"quality": ["good"]}, "bad_reading"),
         ({"quantity": {"x": 1}}, "bad_reading"),
+        ({"device": "m" * 65}, "bad_reading"),
+        ({"value": 10**400}, "not_an_envelope"),  # an integer beyond 19 digits: beyond the decoding limit
+        ({"value": 1e308 * 10}, "bad_reading"),
+        ({"quantity": "soc_pct", "value": 100.5}, "out_of_range"),
     ],
 )
 def test_each_rule_has_its_reason(change: dict[str, Any], reason: str) -> None:
@@ -93,6 +98,8 @@ def _oracle(fields: dict[str, Any]) -> StoredReading | None:
     if "unit" in fields and fields["unit"] != q.unit:
         return None
     if not NOW - 10 * 86_400_000 <= r.ts_ms <= NOW + 300_000:
+        return None
+    if r.is_good and not q.minimum <= r.value <= q.maximum:  # type: ignore[operator]
         return None
     return StoredReading(DEVICES[r.device], r.quantity, r.ts_ms, r.value, r.quality)
 

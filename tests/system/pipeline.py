@@ -1,4 +1,5 @@
-"""The whole pipeline as real processes, and a lossless ledger of what the gateway produced.
+"""The whole pipeline as real processes, and a lossless ledger of what the gateway produced
+(tests/system/counting.py).
 
 Simulators → gateway → Mosquitto → two ingest workers (one shared subscription) → InfluxDB.
 Each part is a ``ville-autonome`` child process; the broker and the database are real processes
@@ -22,26 +23,25 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
-import threading
 import time
 import urllib.request
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
-from ville_autonome.readings.envelope import decode
-from ville_autonome.readings.model import Reading
+from tests.system.counting import (
+    GATEWAY,
+    Ledger,
+    Produced,
+    buffer_state,
+    newest_stored_ms,
+    oldest_held,
+    stored_counts,
+    stored_points,
+)
 
-GATEWAY = "gw-sys"
 DEVICES = ("sys-meter", "sys-load", "sys-pv")
 POLL_INTERVAL_S = 0.5
 SHARED_GROUP = "sys-ingest"
@@ -53,8 +53,6 @@ devices:
   sys-load: {model: load, profile: office, peak_w: 120000, base_fraction: 0.4}
   sys-pv: {model: pv, peak_w: 60000, rated_power_w: 50000}
 """
-
-Key = tuple[str, str, int]  # (device, quantity, ts_ms)
 
 
 def distinct_free_ports(n: int) -> list[int]:
@@ -134,128 +132,6 @@ districts:
     return path
 
 
-class Ledger:
-    """Every envelope published on the gateway's uplink, by sequence number (QoS 1, persistent session)."""
-
-    def __init__(self, broker: Mosquitto, topic_root: str) -> None:
-        self.topic = f"{topic_root}/v1/uplink/{GATEWAY}"
-        self.envelopes: dict[int, tuple[Reading, ...]] = {}
-        self.deliveries = 0
-        self.conflicts = 0  # a sequence number seen twice with different readings (reused: never expected)
-        self.subscriptions = 0  # SUBACKs received: one per (re)connection
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"{topic_root}-ledger", protocol=mqtt.MQTTv5
-        )
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.reconnect_delay_set(min_delay=1, max_delay=1)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 3600
-        self.client.connect(broker.host, broker.port, clean_start=False, properties=props)
-        self.client.loop_start()
-        wait_for(self.client.is_connected, what="ledger connected")
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        client.subscribe(self.topic, qos=1)  # again after a broker that lost its sessions (kill -9)
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
-        with self._lock:
-            self.subscriptions += 1
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        env = decode(bytes(msg.payload))
-        with self._lock:
-            self.deliveries += 1
-            if env.seq in self.envelopes and self.envelopes[env.seq] != env.readings:
-                self.conflicts += 1
-            self.envelopes[env.seq] = env.readings
-
-    def seqs(self) -> set[int]:
-        with self._lock:
-            return set(self.envelopes)
-
-    def readings(self) -> list[Reading]:
-        with self._lock:
-            return [r for rs in self.envelopes.values() for r in rs]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-@dataclass
-class Produced:
-    """The produced set: every reading sealed by the gateway, keyed by (device, quantity, ts)."""
-
-    readings: dict[Key, Reading] = field(default_factory=dict)
-    duplicates: int = 0  # the same key in two envelopes (never expected)
-
-    @classmethod
-    def of(cls, readings: Iterable[Reading]) -> Produced:
-        out = cls()
-        for r in readings:
-            key = (r.device, r.quantity, r.ts_ms)
-            if key in out.readings:
-                out.duplicates += 1
-            out.readings[key] = r
-
-        return out
-
-    def counts(self, *, with_value: bool) -> Counter[tuple[str, str]]:
-        return Counter((d, q) for (d, q, _), r in self.readings.items() if not with_value or r.value is not None)
-
-
-def stored_counts(influxd: Influxd, database: str, field_name: str, where: str = "") -> Counter[tuple[str, str]]:
-    """InfluxQL ``count(<field>) … GROUP BY device, quantity``: distinct points per series."""
-    query = f'SELECT count("{field_name}") FROM readings {where} GROUP BY device, quantity'  # noqa: S608 (test's own)
-    doc = influxd.query(query, database)
-    out: Counter[tuple[str, str]] = Counter()
-    for series in doc["results"][0].get("series", []):
-        out[(series["tags"]["device"], series["tags"]["quantity"])] = int(series["values"][0][1])
-    return out
-
-
-def stored_points(influxd: Influxd, database: str, where: str = "") -> dict[Key, tuple[float | None, str]]:
-    """Every stored reading point: (device, quantity, ts) → (value, quality)."""
-    query = f"SELECT value, quality FROM readings {where} GROUP BY device, quantity"  # noqa: S608 (test's own)
-    doc = influxd.query(query, database)
-    out: dict[Key, tuple[float | None, str]] = {}
-    for series in doc["results"][0].get("series", []):
-        device, quantity = series["tags"]["device"], series["tags"]["quantity"]
-        for ts, value, quality in series["values"]:
-            out[(device, quantity, int(ts))] = (value, quality)
-    return out
-
-
-def newest_stored_ms(influxd: Influxd, database: str) -> int:
-    doc = influxd.query("SELECT last(quality) FROM readings", database)
-    series = doc["results"][0].get("series")
-    return int(series[0]["values"][0][0]) if series else 0
-
-
-def buffer_state(buffer_path: Path) -> tuple[int, int]:
-    """(next_seq, envelopes held) from the gateway's buffer file, read by another process (WAL)."""
-    db = sqlite3.connect(buffer_path, timeout=5)
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
-        held = db.execute("SELECT count(*) FROM envelopes").fetchone()[0]
-        return (int(row[0]) if row else 1), int(held)
-    finally:
-        db.close()
-
-
-def oldest_held(buffer_path: Path) -> float:
-    """The oldest sequence number still held (unacknowledged) in the gateway's buffer; inf if none."""
-    db = sqlite3.connect(buffer_path, timeout=5)
-    try:
-        row = db.execute("SELECT min(seq) FROM envelopes").fetchone()
-        return float(row[0]) if row and row[0] is not None else float("inf")
-    finally:
-        db.close()
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -263,8 +139,12 @@ def now_ms() -> int:
 class Pipeline:
     """Simulators, one gateway and two ingest workers as processes, wired to a broker and a database."""
 
-    def __init__(self, workdir: Path, broker: Mosquitto, influxd: Influxd, name: str) -> None:
+    def __init__(
+        self, workdir: Path, broker: Mosquitto, influxd: Influxd, name: str, *, users: dict[str, str] | None = None
+    ) -> None:
+        """``users``: the broker's passwords by user name, when it authenticates (BrokerUsers)."""
         self.workdir = workdir
+        self.users = users
         self.broker = broker
         self.influxd = influxd
         self.database = name
@@ -277,12 +157,15 @@ class Pipeline:
         self.simulator = CommandProcess(
             "simulate", ["simulate", *c, "--control-port", str(self.control_port)], workdir=workdir
         )
-        self.gateway = CommandProcess("gateway", ["gateway", *c, "--id", GATEWAY], workdir=workdir)
+        self.gateway = CommandProcess(
+            "gateway", ["gateway", *c, "--id", GATEWAY], workdir=workdir, env=self._login(GATEWAY)
+        )
         self.workers = [
             CommandProcess(
                 f"ingest-{i}",
                 ["ingest", *c, "--client-id", f"{name}-ingest-{i}", "--shared-group", SHARED_GROUP],
                 workdir=workdir,
+                env=self._login(f"{name}-ingest-{i}"),
             )
             for i in (1, 2)
         ]
@@ -296,9 +179,16 @@ class Pipeline:
     def processes(self) -> list[CommandProcess]:
         return [self.simulator, *self.workers, self.gateway]
 
+    def _login(self, user: str) -> dict[str, str]:
+        if self.users is None:
+            return {}
+        return {"VA_MQTT_USERNAME": user, "VA_MQTT_PASSWORD": self.users[user]}
+
     def start(self) -> None:
         self.since_ms = now_ms() - 60_000
-        self.ledger = Ledger(self.broker, self.database)
+        ledger_user = f"{self.database}-ledger"
+        credentials = (ledger_user, self.users[ledger_user]) if self.users is not None else None
+        self.ledger = Ledger(self.broker, self.database, credentials)
         for p in self.processes:
             p.start()
         self.wait_flowing(since_ms=now_ms(), timeout=60, what="first readings stored")
@@ -336,14 +226,19 @@ class Pipeline:
             with urllib.request.urlopen(url, timeout=1) as r:
                 return bool(r.status == 200)
 
-        wait_for(answers, timeout=30, what="simulator control endpoint")
+        wait_for(answers, timeout=30, what="simulator control endpoint", retry_on=(OSError,))
 
     # ------------------------------------------------------------------ observation
 
     def wait_flowing(self, *, since_ms: int, timeout: float = 60, what: str = "new readings stored") -> float:
         """Wait until a reading measured after ``since_ms`` is stored; return the seconds it took."""
         t0 = time.monotonic()
-        wait_for(lambda: newest_stored_ms(self.influxd, self.database) > since_ms, timeout=timeout, what=what)
+        wait_for(
+            lambda: newest_stored_ms(self.influxd, self.database) > since_ms,
+            timeout=timeout,
+            what=what,
+            retry_on=(OSError,),  # influxd restarting after its own fault
+        )
         return time.monotonic() - t0
 
     def buffered(self) -> int:
@@ -359,7 +254,14 @@ class Pipeline:
                 assert check(), "a check failed while the fault lasted"
             return time.monotonic() >= deadline
 
-        wait_for(fault_over, timeout=seconds + 30, interval=0.2, what=f"the {seconds:.0f} s fault to end")
+        # a failed check fails at once; reading the buffer file or the store may meet a lock or a restart
+        wait_for(
+            fault_over,
+            timeout=seconds + 30,
+            interval=0.2,
+            what=f"the {seconds:.0f} s fault to end",
+            retry_on=(sqlite3.OperationalError, OSError),
+        )
 
     def kill_broker(self) -> None:
         """kill -9 the broker and start it again. A broker killed -9 forgets the sessions it had not
@@ -379,9 +281,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ accounting
 
-    def account(self, *, timeout: float = 90) -> Produced:
+    def account(self, *, timeout: float = 90, rolled_back: bool = False) -> Produced:
         """Stop the gateway cleanly, prove the ledger complete, then wait until the store holds
-        exactly the produced set. Returns the produced set (for further checks)."""
+        exactly the produced set. Returns the produced set (for further checks). ``rolled_back``:
+        the buffer file was restored to an older copy, so sequence numbers above the current
+        ``next_seq`` were sealed (and delivered) in an earlier epoch."""
         assert self.ledger is not None
         # what the gateway still holds unacknowledged would be re-sent only after its restart: let
         # every envelope sealed so far be acknowledged (re-sent if need be) before the clean stop
@@ -392,6 +296,7 @@ class Pipeline:
             timeout=timeout / 2,
             interval=0.2,
             what=f"gateway envelopes before seq {upto} acknowledged",
+            retry_on=(sqlite3.OperationalError,),
         )
         code = self.gateway.stop()
         assert code == 0, f"gateway exit status {code}"
@@ -399,7 +304,7 @@ class Pipeline:
         sealed = set(range(1, next_seq))
         wait_for(lambda: self.ledger is not None and self.ledger.seqs() >= sealed, timeout=30, what="ledger complete")
         extra = self.ledger.seqs() - sealed
-        assert not extra, f"envelopes observed that the gateway never sealed: {sorted(extra)[:10]}"
+        assert rolled_back or not extra, f"envelopes observed that the gateway never sealed: {sorted(extra)[:10]}"
         assert self.ledger.conflicts == 0, "a sequence number reused for other readings"
         produced = Produced.of(self.ledger.readings())
         assert all(k[2] >= self.since_ms for k in produced.readings), "a live reading older than the pipeline"
@@ -413,7 +318,9 @@ class Pipeline:
             return stored_counts(self.influxd, self.database, "quality", live) == want_all
 
         try:
-            wait_for(counts_match, timeout=timeout, interval=0.5, what="stored counts = produced counts")
+            wait_for(
+                counts_match, timeout=timeout, interval=0.5, what="stored counts = produced counts", retry_on=(OSError,)
+            )
         except AssertionError:
             have = stored_counts(self.influxd, self.database, "quality", live)
             diff = {

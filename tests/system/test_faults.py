@@ -11,35 +11,22 @@ Method and measured figures: docs/reliability.md.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
-from tests.system.pipeline import DEVICES, Pipeline, Produced, buffer_state, now_ms, stored_counts, stored_points
+from tests.system.conftest import PipelineFactory
+from tests.system.counting import Produced, buffer_state, stored_counts, stored_points
+from tests.system.pipeline import DEVICES, Pipeline, now_ms
 from ville_autonome.configuration.loader import load_config
-from ville_autonome.simulators.backfill import generate, publish_backfill
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.simulators.backfill_publish import publish_backfill
 
-PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
-
-
-@pytest.fixture
-def pipeline_factory(tmp_path: Path, unique_name: str) -> Iterator[PipelineFactory]:
-    made: list[Pipeline] = []
-
-    def make(broker: Mosquitto, influxd: Influxd) -> Pipeline:
-        p = Pipeline(tmp_path, broker, influxd, unique_name)
-        made.append(p)
-        p.start()
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-        print(p.logs())
+BUFFER_BUSY = (sqlite3.OperationalError,)  # the gateway writing its buffer file while the test reads it
 
 
 def recovered_by_itself(p: Pipeline, *, fault_end_ms: int) -> float:
@@ -77,7 +64,12 @@ def test_one_ingest_worker_killed_9(pipeline_factory: PipelineFactory, mosquitto
     p.figures["peak_unacked_envelopes_while_dead"] = peak[0]
     t0 = time.monotonic()
     try:
-        wait_for(lambda: p.buffered() <= 5, timeout=20, what="gateway buffer drained by the survivor alone")
+        wait_for(
+            lambda: p.buffered() <= 5,
+            timeout=20,
+            what="gateway buffer drained by the survivor alone",
+            retry_on=BUFFER_BUSY,
+        )
         drained_alone = ""
         p.figures["drained_by_survivor_s"] = round(time.monotonic() - t0, 2)
     except AssertionError:
@@ -106,7 +98,7 @@ def test_broker_restarted_cleanly(
     broker.start()
     t_up = now_ms()
     p.figures["recovery_s"] = round(recovered_by_itself(p, fault_end_ms=t_up), 2)
-    wait_for(lambda: p.buffered() <= 5, timeout=60, what="gateway buffer drained")
+    wait_for(lambda: p.buffered() <= 5, timeout=60, what="gateway buffer drained", retry_on=BUFFER_BUSY)
     finish(p, "broker restarted cleanly")
 
 
@@ -123,7 +115,9 @@ def test_broker_killed_9_end_to_end_acks_cover_its_lost_queue(
     #    every autosave_interval) — the gateway's buffer still holds it all
     for w in p.workers:
         w.stop()
-    wait_for(lambda: p.buffered() >= 15, timeout=30, what="15 envelopes queued for the absent ingest")
+    wait_for(
+        lambda: p.buffered() >= 15, timeout=30, what="15 envelopes queued for the absent ingest", retry_on=BUFFER_BUSY
+    )
     p.figures["envelopes_queued_at_kill"] = p.buffered()
     p.kill_broker()
     for w in p.workers:
@@ -131,7 +125,7 @@ def test_broker_killed_9_end_to_end_acks_cover_its_lost_queue(
     t_up = now_ms()
     p.figures["recovery_with_lost_queue_s"] = round(recovered_by_itself(p, fault_end_ms=t_up), 2)
     t0 = time.monotonic()
-    wait_for(lambda: p.buffered() <= 5, timeout=60, what="gateway re-sent what the broker lost")
+    wait_for(lambda: p.buffered() <= 5, timeout=60, what="gateway re-sent what the broker lost", retry_on=BUFFER_BUSY)
     p.figures["lost_queue_resent_s"] = round(time.monotonic() - t0, 2)
     finish(p, "broker killed -9")
 
@@ -150,7 +144,7 @@ def test_network_to_the_broker_cut_for_a_while(
     t_up = now_ms()
     p.figures["recovery_s"] = round(recovered_by_itself(p, fault_end_ms=t_up), 2)
     t0 = time.monotonic()
-    wait_for(lambda: p.buffered() <= 5, timeout=60, what="backlog replayed")
+    wait_for(lambda: p.buffered() <= 5, timeout=60, what="backlog replayed", retry_on=BUFFER_BUSY)
     p.figures["backlog_replayed_s"] = round(time.monotonic() - t0, 2)
     finish(p, "network to the broker cut 8 s")
 
@@ -173,7 +167,7 @@ def test_influxdb_down_30_s(
     t_up = now_ms()
     p.figures["recovery_s"] = round(recovered_by_itself(p, fault_end_ms=t_up), 2)
     t0 = time.monotonic()
-    wait_for(lambda: p.buffered() <= 5, timeout=90, what="backlog written and acknowledged")
+    wait_for(lambda: p.buffered() <= 5, timeout=90, what="backlog written and acknowledged", retry_on=BUFFER_BUSY)
     p.figures["backlog_acked_s"] = round(time.monotonic() - t0, 2)
     finish(p, "InfluxDB down 30 s")
 
@@ -187,7 +181,9 @@ def test_gateway_killed_9_with_a_full_buffer(
     p = pipeline_factory(mosquitto, influxd)
     for w in p.workers:
         w.stop()  # nothing acknowledged: the buffer fills with published, unacknowledged envelopes
-    wait_for(lambda: p.buffered() >= 25, timeout=30, what="25 unacknowledged envelopes in the buffer")
+    wait_for(
+        lambda: p.buffered() >= 25, timeout=30, what="25 unacknowledged envelopes in the buffer", retry_on=BUFFER_BUSY
+    )
     p.gateway.kill()
     p.figures["envelopes_in_buffer_at_kill"] = p.buffered()
     p.gateway.start()  # what a supervisor does; the buffer file is all it has
@@ -196,7 +192,7 @@ def test_gateway_killed_9_with_a_full_buffer(
     t_up = now_ms()
     p.figures["recovery_s"] = round(recovered_by_itself(p, fault_end_ms=t_up), 2)
     t0 = time.monotonic()
-    wait_for(lambda: p.buffered() <= 5, timeout=60, what="buffer replayed and acknowledged")
+    wait_for(lambda: p.buffered() <= 5, timeout=60, what="buffer replayed and acknowledged", retry_on=BUFFER_BUSY)
     p.figures["buffer_replayed_s"] = round(time.monotonic() - t0, 2)
     finish(p, "gateway killed -9 with a full buffer")
     assert p.ledger is not None
@@ -236,7 +232,7 @@ def test_a_device_silent(pipeline_factory: PipelineFactory, mosquitto: Mosquitto
         pts = stored_points(p.influxd, p.database, f"WHERE device = '{silent}' AND time > {t_off}ms")
         return any(q == "good" for (_, q) in pts.values())
 
-    wait_for(speaks_again, timeout=30, what="the silent device's good readings stored again")
+    wait_for(speaks_again, timeout=30, what="the silent device's good readings stored again", retry_on=(OSError,))
     p.figures["recovery_s"] = round(time.monotonic() - t0, 2)
     p.ride_out(1.0)
     finish(p, "a device silent 6 s")
@@ -286,6 +282,7 @@ def test_a_burst_of_100000_readings(pipeline_factory: PipelineFactory, mosquitto
         timeout=90,
         interval=0.25,
         what="the whole burst stored",
+        retry_on=(OSError,),
     )
     stored_s = time.monotonic() - t0
     t_end = now_ms()
@@ -299,7 +296,13 @@ def test_a_burst_of_100000_readings(pipeline_factory: PipelineFactory, mosquitto
     # the 15-minute rollups the API reads catch up with the burst (no fault: the ingest's own refresh)
     t_roll = time.monotonic()
     want_good = dict(expected.counts(with_value=True))
-    wait_for(lambda: rollup_counts(p, window) == want_good, timeout=60, interval=0.5, what="rollups = raw")
+    wait_for(
+        lambda: rollup_counts(p, window) == want_good,
+        timeout=60,
+        interval=0.5,
+        what="rollups = raw",
+        retry_on=(OSError,),
+    )
     p.figures["burst_rollups_caught_up_s"] = round(time.monotonic() - t_roll, 2)
     # the live pipeline kept going through the burst, and lost nothing either
     p.figures.update(
@@ -339,6 +342,7 @@ def test_both_ingest_workers_killed_9_right_after_a_burst_rollups_catch_up(
         timeout=60,
         interval=0.1,
         what="the backfill stored",
+        retry_on=(OSError,),
     )
     for w in p.workers:
         w.kill()  # acknowledged and durable: the raw points are safe; what about the rollups?
@@ -347,7 +351,13 @@ def test_both_ingest_workers_killed_9_right_after_a_burst_rollups_catch_up(
     recovered_by_itself(p, fault_end_ms=now_ms())
     t0 = time.monotonic()
     try:
-        wait_for(lambda: rollup_counts(p, window) == dict(want), timeout=40, interval=0.5, what="rollups = raw")
+        wait_for(
+            lambda: rollup_counts(p, window) == dict(want),
+            timeout=40,
+            interval=0.5,
+            what="rollups = raw",
+            retry_on=(OSError,),
+        )
         stale = ""
         p.figures["rollups_caught_up_s"] = round(time.monotonic() - t0, 2)
     except AssertionError:

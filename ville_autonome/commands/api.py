@@ -1,18 +1,27 @@
 """``ville-autonome api --config FILE``: serve the API (and the dashboard) with uvicorn on
-``services.api.host``/``port``. A taken port or an unreachable store is one clear line, exit 2."""
+``services.api.host``/``port``. A taken port or an unreachable store is one clear line, exit 2.
+
+SIGTERM or Ctrl-C ends every open event stream at once (``/api/v1/stream`` says ``end``) and the
+process exits within ``GRACEFUL_S`` seconds, whatever the clients do."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import errno
 import logging
 import socket
+from types import FrameType
+from typing import Any
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
 from ville_autonome.configuration.errors import ConfigError, PortInUseError
 
 log = logging.getLogger(__name__)
+
+GRACEFUL_S = 3  # requests still running this long after the signal are cancelled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +50,18 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    class ApiServer(uvicorn.Server):
+        """uvicorn, which on SIGTERM/SIGINT also tells the app's event streams to end."""
+
+        def __init__(self, config: uvicorn.Config, stopping: asyncio.Event) -> None:
+            super().__init__(config)
+            self.stopping = stopping
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            with contextlib.suppress(RuntimeError):  # no loop running yet: nothing is streaming
+                asyncio.get_running_loop().call_soon_threadsafe(self.stopping.set)
+
     from ville_autonome.dashboard_api.main import create_app
     from ville_autonome.storage.factory import open_store
 
@@ -56,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     try:
         app = create_app(config, store)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        uv: Any = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_S)
+        server = ApiServer(uv, app.state.shutting_down)
         log.info("API on http://%s:%d/api/v1 (docs: /api/v1/docs)", api.host, api.port)
         server.run(sockets=[sock])
     finally:

@@ -18,6 +18,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,7 +116,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     from ville_autonome.gateway.service import GatewayService
     from ville_autonome.ingest.service import IngestService
     from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
-    from ville_autonome.simulators.backfill import publish_backfill
+    from ville_autonome.simulators.backfill_publish import BackfillInterruptedError, publish_backfill
     from ville_autonome.simulators.service import SimulatorService
     from ville_autonome.storage.factory import open_store
 
@@ -128,6 +129,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     simulators = SimulatorService(cfg, speed=args.speed)
     gateway_tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
+    app: Any = None
     server_task: asyncio.Task[None] | None = None
     try:
         await asyncio.to_thread(ingest.start)
@@ -135,7 +137,18 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             end_ms = int(time.time() * 1000) // 900_000 * 900_000
             start_ms = end_ms - int(args.backfill_days * 86_400_000)
             log.info("backfilling %.1f days of history", args.backfill_days)
-            await asyncio.to_thread(publish_backfill, cfg, start_ms, end_ms, progress=_progress)
+            interrupted = threading.Event()  # Ctrl-C during the backfill stops it at once
+            watcher = asyncio.create_task(_relay(stop, interrupted), name="backfill-stop")
+            try:
+                await asyncio.to_thread(publish_backfill, cfg, start_ms, end_ms, progress=_progress, stop=interrupted)
+            except BackfillInterruptedError as exc:
+                log.warning("%s", exc)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            if stop.is_set():
+                return
         await simulators.start()
         for gw in cfg.gateways:
             service = GatewayService(cfg, gw.id)
@@ -168,6 +181,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     finally:
         stop.set()
         if server is not None:
+            app.state.shutting_down.set()  # open event streams end at once
             server.should_exit = True
         if server_task is not None:
             with contextlib.suppress(Exception):
@@ -206,6 +220,12 @@ def broker_logs_to(path: Path) -> Iterator[None]:
             logger.removeHandler(handler)
             logger.propagate = True
         handler.close()
+
+
+async def _relay(stop: asyncio.Event, to: threading.Event) -> None:
+    """Set the thread-side event ``to`` when the asyncio event ``stop`` is set."""
+    await stop.wait()
+    to.set()
 
 
 def run(args: argparse.Namespace) -> int:

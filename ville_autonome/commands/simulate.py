@@ -5,7 +5,9 @@
     ville-autonome simulate --backfill-start 2025-01-01 --backfill-end 2026-01-01
 
 Live mode runs until SIGINT/SIGTERM and exits 0. Start-up failures (configuration, scenario,
-port in use, broker unreachable for a backfill) print one line and exit 2.
+port in use, broker unreachable for a backfill) print one line and exit 2. A backfill exits 0 once
+the ingest has acknowledged every envelope; 1 naming the envelopes it never acknowledged; 130 on
+SIGINT/SIGTERM (within a fraction of a second), saying how far it got.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import datetime as dt
 import logging
 import signal
 import sys
+import threading
 import time
+from types import FrameType
 from typing import Any
 
 from ville_autonome.commands import config_file
@@ -95,16 +99,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_backfill(args: argparse.Namespace, config: Any, start_ms: int, end_ms: int) -> int:
-    from ville_autonome.simulators.backfill import publish_backfill
+    from ville_autonome.simulators.backfill_publish import (
+        BackfillError,
+        BackfillInterruptedError,
+        publish_backfill,
+    )
 
     began = time.monotonic()
+    stop = threading.Event()
 
-    def progress(sent: int, total: int) -> None:
-        pct = 100.0 * sent / total if total else 100.0
-        rate = sent / max(time.monotonic() - began, 1e-6)
-        sys.stderr.write(f"\rbackfill: {sent}/{total} readings ({pct:5.1f} %), {rate:,.0f} readings/s")
+    def progress(acked: int, total: int) -> None:
+        pct = 100.0 * acked / total if total else 100.0
+        rate = acked / max(time.monotonic() - began, 1e-6)
+        sys.stderr.write(f"\rbackfill: {acked}/{total} readings ({pct:5.1f} %), {rate:,.0f} readings/s")
         sys.stderr.flush()
 
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         envelopes = publish_backfill(
             config,
@@ -114,11 +127,19 @@ def _run_backfill(args: argparse.Namespace, config: Any, start_ms: int, end_ms: 
             gateway_id=args.gateway_id,
             progress=progress,
             seed=args.seed,
+            stop=stop,
         )
     except ValueError as exc:
         raise ConfigError([f"backfill: {exc}"]) from None
+    except BackfillError as exc:
+        sys.stderr.write("\n")
+        log.error("%s", exc)
+        return 130 if isinstance(exc, BackfillInterruptedError) else 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     sys.stderr.write("\n")
-    log.info("backfill done: %d envelopes in %.1f s", envelopes, time.monotonic() - began)
+    log.info("backfill done: %d envelopes acknowledged in %.1f s", envelopes, time.monotonic() - began)
     return 0
 
 

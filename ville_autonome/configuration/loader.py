@@ -6,10 +6,14 @@ structure and types (pydantic, mapped back to the YAML node's line) *and* cross-
 (``configuration.checks``: unique ids, known gateways, profiles and presets, ports, a source for
 every production device), then production rules. Secret values never appear in a message.
 Relative paths (``profiles_dirs``, a ``profile:`` given as a path) are relative to the file.
+A ``VA_*`` variable that no setting reads is a warning naming the nearest known one (a typo
+must not pass silently).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +30,35 @@ from ville_autonome.configuration.yaml_source import Loc, Problems, format_loc, 
 
 __all__ = ["ENV_PREFIX", "ProfileCheck", "format_loc", "load_config", "load_config_text"]
 
+log = logging.getLogger(__name__)
 ENV_PREFIX = "VA_"
+# VA_* variables read elsewhere than services.<section>.<field>: the configuration file, the log
+# level (commands.main), and the deployment's own (docker-compose.yml's image, Grafana's datasource)
+OTHER_VARIABLES = frozenset(
+    {"VA_CONFIG", "VA_ENVIRONMENT", "VA_LOG_LEVEL", "VA_IMAGE", "VA_INFLUXDB_BUCKET", "VA_INFLUXDB_TOKEN"}
+)
+
+
+def known_variables() -> frozenset[str]:
+    """Every ``VA_*`` environment variable the platform reads."""
+    fields = {
+        f"{ENV_PREFIX}{section}_{name}".upper()
+        for section, model in OVERRIDABLE_SECTIONS.items()
+        for name in model.model_fields
+    }
+    return frozenset(fields) | OTHER_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning per ``VA_*`` variable nothing reads, naming the nearest known one."""
+    known = known_variables()
+    out = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            out.append(f"environment variable {name} is not a setting of the platform and is ignored{hint}")
+    return out
 
 
 def _scalar(text: str) -> Any:
@@ -92,6 +124,8 @@ def load_config_text(
         raise ConfigError([f"{source}:1: the document must be a mapping with 'city', 'districts', ..."])
     data: dict[str, Any] = doc.data
     applied = _env_overrides(data, environ)
+    for warning in unknown_variables(environ):
+        log.warning("%s", warning)
 
     def where(loc: Loc) -> str | None:
         if len(loc) >= 3 and loc[0] == "services" and (str(loc[1]), str(loc[2])) in applied:

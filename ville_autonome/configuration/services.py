@@ -26,6 +26,9 @@ class MqttSettings(_Section):
     password: SecretStr | None = None
     tls: bool = False
     ca_file: str | None = None
+    # mutual TLS: the client's own certificate and key (PEM), when the broker asks for one
+    cert_file: str | None = None
+    key_file: str | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     # "5" for Mosquitto/EMQX/HiveMQ; "3.1.1" for the embedded demo broker (amqtt speaks 3.1.1 only)
     protocol: Literal["5", "3.1.1"] = "5"
@@ -89,6 +92,11 @@ class IngestSettings(_Section):
     # ingest in a $share group: keep a persistent session? Mosquitto routes a share of the group's
     # messages to an offline persistent member, where they wait for its return (docs/ingest.md)
     shared_persistent_session: bool = False
+    # ingest: gateway ids that may publish readings of every configured device (the simulators'
+    # history); every other gateway speaks only for the devices of its own sites (docs/security.md)
+    backfill_gateways: list[str] = Field(default_factory=lambda: ["backfill"])
+    # ingest: its health as JSON for the container's health check (va-healthcheck status FILE)
+    status_file: str | None = None
 
 
 class ApiKey(_Section):

@@ -7,9 +7,14 @@ Wire format (docs/uplink.md)::
                    "ts": 1763762399000, "value": 1234.5, "quality": "good"}, ...]}
 
 ``seq`` is a per-gateway sequence number, strictly increasing by one per envelope, kept across
-restarts; the central side uses it for acknowledgements and gap detection. Encoding and decoding
-here are pure; validation of individual readings (known device, unit, plausible time) is the
-ingest's job, so that one bad reading never costs the rest of the batch.
+restarts; the central side uses it for acknowledgements and gap detection. ``epoch`` (optional,
+default 0) names the boot of the gateway's buffer that sealed the envelope: a new random number at
+every start, carried back in the acknowledgement, so that an acknowledgement of another boot never
+frees an envelope (a power cut can roll the buffer back and reuse sequence numbers; docs/uplink.md).
+
+Encoding and decoding here are pure; validation of individual readings (known device, unit,
+plausible time) is the ingest's job, so that one bad reading never costs the rest of the batch.
+Decoding stays within the explicit limits of :mod:`readings.wire_limits`.
 """
 
 from __future__ import annotations
@@ -22,9 +27,23 @@ from typing import Any
 import msgspec
 
 from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.readings.wire_limits import (
+    MAX_ID_CHARS,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_KEYS,
+    MAX_PAYLOAD_BYTES,
+    MAX_TEXT_CHARS,
+    WireLimitError,
+    excerpt,
+    is_int,
+    is_text,
+    load_json,
+)
 
 SCHEMA_VERSION = 1
-MAX_ENVELOPE_BYTES = 1_000_000
+MAX_ENVELOPE_BYTES = MAX_PAYLOAD_BYTES
+MAX_READINGS = MAX_ITEMS
 
 
 class EnvelopeError(ValueError):
@@ -38,6 +57,7 @@ class Envelope:
     sent_ms: int
     readings: tuple[Reading, ...]
     schema: int = SCHEMA_VERSION
+    epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +78,7 @@ class DecodedEnvelope:
     sent_ms: int
     schema: int
     items: list[Any]
+    epoch: int = 0
 
     @property
     def readings(self) -> tuple[RawReading, ...]:
@@ -89,6 +110,7 @@ class WireEnvelope(msgspec.Struct):
     seq: int
     readings: list[WireReading]
     sent_ms: int = 0
+    epoch: int = 0
 
 
 _WIRE = msgspec.json.Decoder(WireEnvelope)
@@ -101,7 +123,7 @@ def decode_wire(payload: bytes) -> WireEnvelope | None:
     times faster than :func:`json.loads` (bench/bench_ingest.py)."""
     try:
         return _WIRE.decode(payload)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
 
 
@@ -120,74 +142,92 @@ def reading_to_dict(r: Reading) -> dict[str, Any]:
 
 def encode(envelope: Envelope) -> bytes:
     """Serialise an envelope to compact UTF-8 JSON."""
-    doc = {
+    doc: dict[str, Any] = {
         "schema": envelope.schema,
         "gateway": envelope.gateway,
         "seq": envelope.seq,
         "sent_ms": envelope.sent_ms,
-        "readings": [reading_to_dict(r) for r in envelope.readings],
     }
+    if envelope.epoch:
+        doc["epoch"] = envelope.epoch
+    doc["readings"] = [reading_to_dict(r) for r in envelope.readings]
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def decode_header(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> DecodedEnvelope:
-    """Parse the envelope's header; raise :class:`EnvelopeError` naming what is wrong."""
-    if len(payload) > max_bytes:
-        raise EnvelopeError(f"payload of {len(payload)} bytes exceeds the limit of {max_bytes}")
+    """Parse the envelope's header; raise :class:`EnvelopeError` naming what is wrong (a payload
+    beyond a limit of :mod:`readings.wire_limits` included)."""
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EnvelopeError(f"not JSON: {exc}") from exc
+        doc = load_json(payload, max_bytes=max_bytes)
+    except WireLimitError as exc:
+        raise EnvelopeError(str(exc)) from None
     if not isinstance(doc, dict):
         raise EnvelopeError("not a JSON object")
     schema = doc.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
-        raise EnvelopeError(f"unsupported schema version {schema!r} (expected {SCHEMA_VERSION})")
+        raise EnvelopeError(f"unsupported schema version {excerpt(schema, 40)} (expected {SCHEMA_VERSION})")
     gateway = doc.get("gateway")
     if not isinstance(gateway, str) or not gateway:
         raise EnvelopeError("missing or non-string 'gateway'")
     seq = doc.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise EnvelopeError(f"'seq' must be a non-negative integer, got {seq!r}")
+    if not is_int(seq):
+        raise EnvelopeError(f"'seq' must be a non-negative integer below 2^63, got {excerpt(seq, 40)}")
     sent_ms = doc.get("sent_ms", 0)
-    if not isinstance(sent_ms, int) or isinstance(sent_ms, bool):
-        raise EnvelopeError(f"'sent_ms' must be an integer, got {sent_ms!r}")
+    if not is_int(sent_ms, minimum=-MAX_INT):
+        raise EnvelopeError(f"'sent_ms' must be an integer, got {excerpt(sent_ms, 40)}")
+    epoch = doc.get("epoch", 0)
+    if not is_int(epoch):
+        raise EnvelopeError(f"'epoch' must be a non-negative integer below 2^63, got {excerpt(epoch, 40)}")
     raw = doc.get("readings")
     if not isinstance(raw, list):
         raise EnvelopeError("'readings' must be a list")
-    return DecodedEnvelope(gateway=gateway, seq=seq, sent_ms=sent_ms, schema=schema, items=raw)
+    if len(raw) > MAX_READINGS:
+        raise EnvelopeError(f"{len(raw)} readings exceed the limit of {MAX_READINGS} per envelope")
+    return DecodedEnvelope(gateway=gateway, seq=seq, sent_ms=sent_ms, schema=schema, items=raw, epoch=epoch)
 
 
 def parse_reading(raw: RawReading) -> Reading:
     """Structural parse of one raw reading; raises ``ValueError`` naming the bad field.
 
-    Checks shape and types only (strings, finite numbers, a known quality); the ingest adds the
-    checks that need configuration (known device, unit, plausible time).
+    Checks shape, types and sizes only (strings of at most ``MAX_ID_CHARS``, integer ms, finite
+    numbers, a known quality, at most ``MAX_KEYS`` fields); the ingest adds the checks that need
+    configuration (known device, unit, plausible time, physical range).
     """
     f = raw.fields
     if "_not_an_object" in f:
         raise ValueError("reading is not a JSON object")
+    if len(f) > MAX_KEYS:
+        raise ValueError(f"reading has {len(f)} fields, more than {MAX_KEYS}")
     device, qty, ts = f.get("device"), f.get("quantity"), f.get("ts")
-    if not isinstance(device, str) or not device:
-        raise ValueError("'device' must be a non-empty string")
-    if not isinstance(qty, str) or not qty:
-        raise ValueError("'quantity' must be a non-empty string")
-    if not isinstance(ts, int) or isinstance(ts, bool):
-        raise ValueError(f"'ts' must be integer milliseconds, got {ts!r}")
-    try:
-        quality = Quality(f.get("quality", "good"))
-    except ValueError as exc:
-        raise ValueError(f"unknown quality {f.get('quality')!r}") from exc
+    if not is_text(device):
+        raise ValueError(f"'device' must be a non-empty string of at most {MAX_ID_CHARS} characters")
+    if not is_text(qty):
+        raise ValueError(f"'quantity' must be a non-empty string of at most {MAX_ID_CHARS} characters")
+    if not is_int(ts, minimum=-MAX_INT):
+        raise ValueError(f"'ts' must be integer milliseconds, got {excerpt(ts, 40)}")
+    q = f.get("quality", "good")
+    if not is_text(q, MAX_TEXT_CHARS) or q not in _QUALITIES:
+        raise ValueError(f"unknown quality {excerpt(q, 40)}")
+    quality = _QUALITIES[q]
+    unit = f.get("unit")
+    if unit is not None and not is_text(unit, MAX_TEXT_CHARS):
+        raise ValueError(f"'unit' must be a string of at most {MAX_TEXT_CHARS} characters")
     value = f.get("value")
     if value is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if type(value) is int:
+            if not -MAX_INT <= value <= MAX_INT:
+                raise ValueError("'value' is beyond the integer range")
+            value = float(value)
+        elif type(value) is not float:
             raise ValueError(f"'value' must be a number or null, got {type(value).__name__}")
-        value = float(value)
         if not math.isfinite(value):
             raise ValueError("'value' is not finite")
     if value is None and quality is Quality.GOOD:
         raise ValueError("a good reading needs a value")
     return Reading(device=device, quantity=qty, ts_ms=ts, value=value, quality=quality)
+
+
+_QUALITIES = {str(q): q for q in Quality}
 
 
 def decode(payload: bytes) -> Envelope:
@@ -200,4 +240,5 @@ def decode(payload: bytes) -> Envelope:
         sent_ms=header.sent_ms,
         readings=readings,
         schema=header.schema,
+        epoch=header.epoch,
     )

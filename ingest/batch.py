@@ -1,0 +1,133 @@
+"""One batch of messages and its durable write (the store side of the ingest).
+
+:meth:`BatchWriter.write` makes everything a batch holds durable — readings, health, devices of
+gateways gone offline, the sequence numbers stored — and is idempotent, so the ingest can call it
+again after a failure. Store errors by kind (:mod:`storage.base`):
+
+- :class:`StoreTransientError` (and anything unforeseen) propagates: the caller backs off and
+  retries, acknowledging nothing meanwhile;
+- :class:`StoreAuthError` propagates: the caller says so loudly and retries slowly;
+- :class:`StoreRejectedError` is final for what it names: those readings become dead letters
+  (``store_rejected``, or ``store_refused`` for single points a successful write refused), the rest
+  of the batch goes on and is acknowledged. A health or sequence record refused this way is logged
+  and counted, never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.ingest.classify import Classified, Incoming
+from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED
+from ville_autonome.readings.health import DeviceHealth
+from ville_autonome.readings.model import StoredReading
+from ville_autonome.storage.base import Store, StoreRejectedError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Work:
+    """A batch: the classified messages, and how far its durable write got."""
+
+    messages: list[tuple[Incoming, Classified]] = field(default_factory=list)
+    size: int = 0  # readings and health records gathered
+    health: list[DeviceHealth] = field(default_factory=list)
+    offline: list[tuple[str, int]] = field(default_factory=list)
+    # points the store refused: (message index, reading index, point, reason, detail)
+    refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
+    written_count: int = 0
+    written_readings: bool = False
+    written_health: bool = False
+    written_offline: bool = False
+    recorded: set[str] = field(default_factory=set)
+    health_refused: int = 0
+
+    def add(self, item: Incoming, classified: Classified) -> None:
+        self.messages.append((item, classified))
+        self.size += classified.size
+        self.health.extend(classified.health)
+        if classified.offline:
+            self.offline.append((classified.gateway, item.received_ms))
+
+
+class BatchWriter:
+    def __init__(self, config: PlatformConfig, store: Store, *, chunk: int, worker: str) -> None:
+        self.config = config
+        self.store = store
+        self.chunk = chunk
+        self.worker = worker
+
+    def write(self, work: Work, now_ms: int) -> None:
+        """Everything the batch must make durable; idempotent, so a retry after a failure is safe."""
+        points: list[StoredReading] = []
+        owners: list[tuple[int, int]] = []  # per point: (message index, reading index in the envelope)
+        for m, (_, c) in enumerate(work.messages):
+            if c.verdict is not None:
+                for p, index in zip(c.verdict.points, c.verdict.indexes, strict=True):
+                    points.append(p)
+                    owners.append((m, index))
+        if not work.written_readings and points:
+            work.refused = []
+            for start in range(0, len(points), self.chunk):
+                part = points[start : start + self.chunk]
+                try:
+                    refused = {i: (STORE_REFUSED, why) for i, why in self.store.write(part).rejected.items()}
+                except StoreRejectedError as exc:
+                    log.error("the store rejected %d readings for good: %s (dead-lettered)", len(part), exc)
+                    named = exc.rejected or dict.fromkeys(range(len(part)), str(exc))
+                    refused = {i: (STORE_REJECTED, why) for i, why in named.items()}
+                for i, (reason, why) in refused.items():
+                    work.refused.append((*owners[start + i], part[i], reason, why))
+            work.written_count = len(points) - len(work.refused)
+            work.written_readings = True
+        if work.health and not work.written_health:
+            try:
+                self.store.write_health(work.health)
+            except StoreRejectedError as exc:
+                work.health_refused = len(work.health)
+                log.error("the store rejected %d health records for good: %s", len(work.health), exc)
+            work.written_health = True
+        if work.offline and not work.written_offline:
+            self._mark_offline(work.offline)
+            work.written_offline = True
+        per_gateway: dict[str, list[int]] = {}
+        for _, c in work.messages:
+            v = c.verdict
+            if v is not None and v.gateway is not None and v.seq is not None:
+                per_gateway.setdefault(v.gateway, []).append(v.seq)
+        for gw, seqs in per_gateway.items():
+            if gw not in work.recorded:
+                try:
+                    self.store.record_sequences(gw, seqs, worker=self.worker, received_ms=now_ms)
+                except StoreRejectedError as exc:
+                    log.error("the store rejected the sequence numbers of %s: %s", gw, exc)
+                work.recorded.add(gw)
+
+    def _mark_offline(self, offline: list[tuple[str, int]]) -> None:
+        known = {h.device: h for h in self.store.health()}
+        records = []
+        for gateway, at_ms in offline:
+            devices = self.config.devices_of_gateway(gateway)
+            for _, _, dev in devices:
+                old = known.get(dev.id)
+                records.append(
+                    DeviceHealth(
+                        device=dev.id,
+                        gateway=gateway,
+                        online=False,
+                        last_seen_ms=old.last_seen_ms if old else None,
+                        updated_ms=at_ms,
+                        last_quality=old.last_quality if old else "timeout",
+                        errors=dict(old.errors) if old else {},
+                    )
+                )
+            if devices:
+                log.warning("gateway %s is offline: %d devices marked offline", gateway, len(devices))
+        if records:
+            try:
+                self.store.write_health(records)
+            except StoreRejectedError as exc:
+                log.error("the store rejected the offline records: %s", exc)
