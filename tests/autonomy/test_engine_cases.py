@@ -88,8 +88,8 @@ def test_all_missing_interval_is_counted_as_missing_and_marks_the_result() -> No
 
 def test_counter_reset_mid_interval_through_the_engine() -> None:
     # load counter: before 100 | 105,110,reset,2,7 | 9,13 → 15 Wh then 6 Wh
-    load_wh, load_status = counter_energy([105, 9], [7, 13], [2, 9], [110, 13], [4, 2], prev_last=100)
-    grid_wh, grid_status = counter_energy([50, 65], [65, 71], [50, 65], [65, 71], [4, 2], prev_last=50)
+    load_wh, load_status, _ = counter_energy([105, 9], [7, 13], [2, 9], [110, 13], [4, 2], prev_last=100)
+    grid_wh, grid_status, _ = counter_energy([50, 65], [65, 71], [50, 65], [65, 71], [4, 2], prev_last=50)
     a = SiteInputs(
         "a",
         "d",
