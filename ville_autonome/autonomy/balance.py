@@ -11,6 +11,11 @@ floor_wh)`` (throughput ``= max(G + D + I, L + C + X)``) is **unbalanced**: a me
 drop or invent energy there. Such an interval makes the result incomplete (``unbalanced:<site>``).
 Where a side is derived from the others (no grid or no load meter) the balance closes by
 construction and is not checked.
+
+Where the grid and load meters both have a value but some side is not measured (a counter rise
+spread over a gap), the residual is unknown; an import beyond what the load and the battery could
+take (``I − Cg − L``, what the cap ``min(I, L)`` would drop) above the same tolerance is still
+unbalanced: surplus import is never silently dropped.
 """
 
 from __future__ import annotations
@@ -50,7 +55,10 @@ def residual(f: SiteFlows) -> tuple[FloatArray, FloatArray]:
 def unbalanced(f: SiteFlows, tolerance: float, floor_wh: float) -> tuple[BoolArray, FloatArray, FloatArray]:
     """(unbalanced mask, residual, throughput) of one site per interval (only metered intervals can be unbalanced)."""
     r, through = residual(f)
-    bad = f.metered & (np.abs(r) > np.maximum(tolerance * through, floor_wh))
+    limit = np.maximum(tolerance * through, floor_wh)
+    bad = f.metered & (np.abs(r) > limit)
+    cg = np.clip(f.charge_wh - np.maximum(f.generation_wh - f.load_wh, 0.0), 0.0, f.import_wh)
+    bad |= f.sides_known & (f.import_wh - cg - f.load_wh > limit)  # import the cap would drop
     return bad, r, through
 
 

@@ -86,8 +86,8 @@ def coverage(
     if sum(sorted(weights.values())) < 1e-6:  # nothing carried any energy: every device counts the same
         weights = dict.fromkeys(weights, 1.0)
     total_w = 0.0
-    for d in sorted(weights):
-        total_w += weights[d]
+    for name in sorted(weights):
+        total_w += weights[name]
     per_interval = np.zeros(n)
     per_device: list[DeviceCoverage] = []
     implausible_total = 0

@@ -54,6 +54,7 @@ class SiteFlows:
     counted: BoolArray  # no device of the site is missing in the interval
     metered: BoolArray  # every side of the balance measured by a counter: the residual means something
     has_data: BoolArray  # at least one device of the site has data in the interval
+    sides_known: BoolArray  # grid and load both from their meters (measured or imputed), not derived
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,22 @@ def site_flows(site: SiteInputs, n: int) -> SiteFlows:
         derive = ~grid_present
     imp = np.where(derive, np.maximum(net, 0.0), imp)
     exp = np.where(derive, np.maximum(-net, 0.0), exp)
+    sides_known = (grid_present & load_present) if (has_grid and has_load) else np.zeros(n, dtype=bool)
     return SiteFlows(
-        site.site, site.district, by_source, g, load, c, d, imp, exp, tuple(flags), counted, metered, has_data
+        site.site,
+        site.district,
+        by_source,
+        g,
+        load,
+        c,
+        d,
+        imp,
+        exp,
+        tuple(flags),
+        counted,
+        metered,
+        has_data,
+        sides_known,
     )
 
 
