@@ -24,7 +24,7 @@ STEP_S = 900
 OFFSETS_S = (100, 450, 800)  # readings inside each interval
 RATED = {"pv": 10_000.0, "load": 8_000.0, "grid": 20_000.0}
 MARGIN = 1.5
-TOLERANCE_SS = 0.02  # self-sufficiency, absolute
+TOLERANCE_SS = 0.05  # self-sufficiency, absolute: the balance tolerance (an interval off by less is not flagged)
 TOLERANCE_ENERGY = 0.02  # load and generation, relative
 
 Reading = tuple[float, float]  # (t [s], value [Wh])
@@ -150,7 +150,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[float], list[float], dict[str, float
     return pv, load, bases, faults
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(scenario())
 def test_a_faulty_result_is_either_flagged_or_within_tolerance(
     case: tuple[list[float], list[float], dict[str, float], list[Fault]],

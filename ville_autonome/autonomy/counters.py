@@ -68,6 +68,7 @@ class Anomaly(IntFlag):
     RESET = 4  # the counter was reset and stayed low: counter_reset
     WRAP = 8  # the register rolled over (exact)
     REJECTED = 16  # an impossible power value (NaN, beyond rating, negative consumption): implausible_power
+    STALE = 32  # the device went silent in this interval and never came back: its energy stops early
 
 
 class CounterEnergy(NamedTuple):
@@ -214,6 +215,22 @@ def counter_energy(
     status = np.where(counted, Status.MEASURED, np.where(fill, Status.IMPUTED, Status.MISSING)).astype(np.int8)
     s = int(lead)
     return CounterEnergy(energy[s:], status[s:], anomaly[s:])
+
+
+def stale_tail(count: npt.ArrayLike, last_ts_ms: npt.ArrayLike, ends_ms: npt.ArrayLike, max_age_ms: float) -> BoolArray:
+    """The interval holding a device's last reading when that reading is older than ``max_age_ms``
+    at the interval's end (``ends_ms``: each interval's end, or now for the open one) and nothing
+    came after it: the device went silent there, and the interval's energy stops at its last
+    reading (``STALE``). An interval whose device comes back later is not stale: the next rise
+    is spread over the gap."""
+    present = np.asarray(count) > 0
+    out = np.zeros(present.shape[0], dtype=bool)
+    if not present.any():
+        return out
+    i = int(np.flatnonzero(present)[-1])
+    age = float(np.asarray(ends_ms, dtype=np.float64)[i]) - float(np.asarray(last_ts_ms, dtype=np.float64)[i])
+    out[i] = age > max_age_ms
+    return out
 
 
 def power_energy(

@@ -160,7 +160,7 @@ def _flags(inputs: ScopeInputs, flows: list[SiteFlows], balance: Balance, cov: C
         status, anomaly = d.status[w0:], d.anomalies[w0:]
         if np.any(status == Status.INTEGRATED):
             named.add(f"power_integrated:{d.device}")
-        if np.any(status == Status.MISSING):
+        if np.any(status == Status.MISSING) or np.any(anomaly & Anomaly.STALE):
             named.add(f"missing_data:{d.device}")
         for bit, name in ANOMALY_FLAGS:
             if np.any(anomaly & bit):
@@ -169,7 +169,7 @@ def _flags(inputs: ScopeInputs, flows: list[SiteFlows], balance: Balance, cov: C
             named.add(f"unrated:{d.device}")
     flags += sorted(named)
     flags += [f"unbalanced:{s}" for s in balance.unbalanced_sites]
-    if cov.ratio < cov.threshold:
+    if cov.ratio < cov.threshold or any(v < cov.threshold for v in cov.by_role.values()):
         flags.append("below_coverage_threshold")
     return flags
 

@@ -5,7 +5,8 @@ export X (all [Wh], ≥ 0) and the balance G + D + I = L + C + X:
 
 - a site without a grid meter gets I and X from its balance (flag ``grid_derived``); a missing
   grid-meter interval likewise (status ``IMPUTED``); a site without a consumption meter gets L
-  from its balance (flag ``load_derived``);
+  from its balance (flag ``load_derived``); a missing consumption interval, or the one missing
+  producer of an interval, gets its energy from the balance when every other side has data;
 - charge from the grid ``Cg = clip(C − max(G − L, 0), 0, I)``: generation serves the load first,
   then the battery; the rest of the charge came from the grid;
 - import serving the load directly ``Id = clip(I − Cg, 0, L)``;
@@ -81,15 +82,20 @@ def site_flows(site: SiteInputs, n: int) -> SiteFlows:
     has_data = np.zeros(n, dtype=bool)
     has_grid = has_load = False
     flags: list[str] = []
+    producers_missing = np.zeros(n, dtype=np.int64)
+    others_present = np.ones(n, dtype=bool)  # storage devices all have data
     for dev in sorted(site.devices, key=lambda x: x.device):
         ok = dev.status != Status.MISSING
         counted &= ok
         has_data |= ok
         metered &= dev.status == Status.MEASURED
+        if dev.role == "storage":
+            others_present &= ok
         if dev.role == "production":
             key = dev.source or "other"
             by_source[key] = by_source.get(key, zeros) + dev.supply_wh
             g += dev.supply_wh
+            producers_missing += ~ok
         elif dev.role == "consumption":
             load += dev.draw_wh
             has_load = True
@@ -111,8 +117,17 @@ def site_flows(site: SiteInputs, n: int) -> SiteFlows:
         load = np.maximum(g + d + imp - c - exp, 0.0)
     elif has_grid:
         # a missing consumption interval with a grid reading: take the load from the balance
-        fill = ~load_present & grid_present
+        fill = ~load_present & grid_present & (producers_missing == 0) & others_present
         load = np.where(fill, np.maximum(g + d + imp - c - exp, 0.0), load)
+        # the one missing producer of an interval whose other sides all have data: from the balance
+        one = (producers_missing == 1) & load_present & grid_present & others_present
+        if one.any():
+            gap = np.where(one, np.maximum(load + c + exp - d - imp - g, 0.0), 0.0)
+            for dev in site.devices:
+                if dev.role == "production":
+                    key = dev.source or "other"
+                    by_source[key] = by_source[key] + np.where(dev.status == Status.MISSING, gap, 0.0)
+            g = g + gap
     net = load + c - g - d  # what the grid must have delivered (+) or taken (−)
     if not has_grid:
         flags.append(f"grid_derived:{site.site}")

@@ -51,7 +51,7 @@ from ville_autonome.autonomy import (
     counter_energy,
     power_energy,
 )
-from ville_autonome.autonomy.counters import AnomalyArray, FloatArray, StatusArray
+from ville_autonome.autonomy.counters import Anomaly, AnomalyArray, FloatArray, StatusArray, stale_tail
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.autonomy_queries.scopes import scope_sites
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
@@ -72,6 +72,8 @@ POWER = "active_power_w"
 COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum", "first_ts_ms", "last_ts_ms")
 POWER_FIELDS = ("count", "mean")  # what power_energy reads
 PLAUSIBILITY_MARGIN = 1.5  # a device may run at up to 1.5 × its rated power before a rise is implausible
+STALE_AFTER_S = 60.0  # a device silent this long (or 3 poll intervals) at an interval's end went silent there
+NOW_STEP_MS = 10_000  # "now" of an open interval, to this step (cache entries shared within it)
 WARMUP_DAYS = 7
 # device reads in flight at once for a store whose class says ``concurrent_reads = True``
 # (InfluxDB: each thread has its own HTTP connection, and the server answers them in parallel)
@@ -123,11 +125,18 @@ def max_counter_power_w(device: DeviceConfig, clock_rate: float) -> float | None
 
 
 def _counter(
-    store: Store, device: DeviceConfig, quantities: tuple[str, ...], start_ms: int, n: int, interval_s: int, rate: float
+    store: Store,
+    device: DeviceConfig,
+    quantities: tuple[str, ...],
+    start_ms: int,
+    n: int,
+    interval_s: int,
+    rate: float,
+    now_ms: int | None,
 ) -> tuple[FloatArray, StatusArray, AnomalyArray, str] | None:
     """Energy, status, anomalies and name of the first of ``quantities`` with data over ``n``
     intervals from ``start_ms``; one interval before gives the counter's starting value, one after
-    closes the last interval."""
+    closes the last interval; the interval where the counter went silent for good is ``STALE``."""
     interval_ms = interval_s * 1000
     before = start_ms - interval_ms
     for q in quantities:
@@ -148,21 +157,35 @@ def _counter(
             max_power_w=max_counter_power_w(device, rate),
             wrap_wh=counter_wrap_wh(device, q, highest),
         )
-        return got.energy[1:], got.status[1:], got.anomaly[1:], q
+        ends = before + (np.arange(n + 1, dtype=np.float64) + 1) * interval_ms
+        if now_ms is not None:
+            ends = np.minimum(ends, float(now_ms))
+        max_age = max(STALE_AFTER_S, 3.0 * device.poll_interval_s) * 1000.0
+        stale = stale_tail(c["count"][:-1], c["last_ts_ms"][:-1], ends, max_age)
+        anomaly = np.where(stale, got.anomaly | Anomaly.STALE, got.anomaly).astype(np.int8)
+        return got.energy[1:], got.status[1:], anomaly[1:], q
     return None
 
 
 def device_energy(
-    store: Store, device: DeviceConfig, start_ms: int, n: int, interval_s: int, *, clock_rate: float = 1.0
+    store: Store,
+    device: DeviceConfig,
+    start_ms: int,
+    n: int,
+    interval_s: int,
+    *,
+    clock_rate: float = 1.0,
+    now_ms: int | None = None,
 ) -> tuple[DeviceEnergy, tuple[str, ...]]:
     """One device's :class:`DeviceEnergy` over ``n`` intervals from ``start_ms``, and the stored
-    quantities it came from. ``clock_rate``: the lab's clock rate (module docstring)."""
+    quantities it came from. ``clock_rate``: the lab's clock rate (module docstring); ``now_ms``:
+    the open interval ends now (a device silent since then went silent in it)."""
     supply_q, draw_q = QUANTITIES_BY_ROLE[device.role]
     zeros = np.zeros(n)
     used: list[str] = []
     parts: list[tuple[FloatArray, StatusArray, AnomalyArray, str] | None] = []
     for qs in (supply_q, draw_q):
-        got = _counter(store, device, qs, start_ms, n, interval_s, clock_rate) if qs else None
+        got = _counter(store, device, qs, start_ms, n, interval_s, clock_rate, now_ms) if qs else None
         parts.append(got)
         if got is not None:
             used.append(got[3])
@@ -207,6 +230,7 @@ def scope_inputs(
     *,
     cache: EnergyCache | None = None,
     progress: Progress | None = None,
+    now_ms: int | None = None,
 ) -> ScopeInputs:
     """The engine's inputs for ``scope`` over [start_ms, end_ms) cut in ``interval_s`` intervals
     (``start_ms`` is aligned down and ``end_ms`` up to the interval), with ``WARMUP_DAYS`` before.
@@ -223,7 +247,7 @@ def scope_inputs(
     done = [0]
 
     def read(dev: DeviceConfig) -> DeviceEnergy:
-        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, cache)
+        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, cache)
         if progress is not None:
             done[0] += 1
             progress("read", done[0], len(reads))
@@ -247,12 +271,27 @@ def scope_inputs(
 
 
 def _cached_energy(
-    store: Store, dev: DeviceConfig, start: int, n: int, interval_s: int, rate: float, cache: EnergyCache | None
+    store: Store,
+    dev: DeviceConfig,
+    start: int,
+    n: int,
+    interval_s: int,
+    rate: float,
+    now_ms: int | None,
+    cache: EnergyCache | None,
 ) -> DeviceEnergy:
+    # "now" only matters for an interval still open (a closed window's entry does not depend on it);
+    # taken to the NOW_STEP_MS below, so that requests a few seconds apart share a cache entry
+    still_open = now_ms is not None and now_ms < start + (n + 1) * interval_s * 1000
+    now = now_ms // NOW_STEP_MS * NOW_STEP_MS if now_ms is not None and still_open else None
+
+    def read() -> tuple[DeviceEnergy, tuple[str, ...]]:
+        return device_energy(store, dev, start, n, interval_s, clock_rate=rate, now_ms=now)
+
     if cache is None:
-        return device_energy(store, dev, start, n, interval_s, clock_rate=rate)[0]
-    key = (id(store), dev.id, dev.role, dev.rated_power_w, start, n, interval_s, rate)
-    return cache.get_or_compute(key, lambda: device_energy(store, dev, start, n, interval_s, clock_rate=rate))[0]
+        return read()[0]
+    key = (id(store), dev.id, dev.role, dev.rated_power_w, dev.poll_interval_s, start, n, interval_s, rate, now)
+    return cache.get_or_compute(key, read)[0]
 
 
 def compute_autonomy(
@@ -275,7 +314,7 @@ def compute_autonomy(
     metrics = config.services.metrics
     now = int(time.time() * 1000) if now_ms is None else now_ms
     return compute_scope(
-        scope_inputs(store, config, scope, start_ms, end_ms, interval_s, cache=cache, progress=progress),
+        scope_inputs(store, config, scope, start_ms, end_ms, interval_s, cache=cache, progress=progress, now_ms=now),
         interval_s=interval_s,
         emission_factor_g_per_kwh=metrics.grid_emission_factor_g_per_kwh,
         coverage_threshold=metrics.coverage_threshold,
