@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import queue
+import time
 from typing import Any
 
 import httpx
