@@ -10,7 +10,8 @@ floor_wh)`` (throughput ``= max(G + D + I, L + C + X)``) is **unbalanced**: a me
 (stuck, lagging, catching up), and the attribution's per-interval cap ``min(I, L)`` would silently
 drop or invent energy there. Such an interval makes the result incomplete (``unbalanced:<site>``).
 Where a side is derived from the others (no grid or no load meter) the balance closes by
-construction and is not checked.
+construction and is not checked; an interval still open (ending after now) is not checked either:
+its meters were read at slightly different instants of a few seconds of data.
 
 Where the grid and load meters both have a value but some side is not measured (a counter rise
 spread over a gap), the residual is unknown; an import beyond what the load and the battery could
@@ -63,18 +64,26 @@ def unbalanced(f: SiteFlows, tolerance: float, floor_wh: float) -> tuple[BoolArr
 
 
 def summarise(
-    flows: list[SiteFlows], start: int, start_ms: int, interval_s: int, tolerance: float, floor_wh: float
+    flows: list[SiteFlows],
+    start: int,
+    start_ms: int,
+    interval_s: int,
+    tolerance: float,
+    floor_wh: float,
+    closed: BoolArray | None = None,
 ) -> tuple[Balance, BoolArray]:
     """The :class:`Balance` of ``flows`` over the intervals from ``start`` on (the period after the
-    warm-up), and the mask of intervals where any site is unbalanced."""
+    warm-up), and the mask of intervals where any site is unbalanced. Only ``closed`` intervals
+    (per interval of the period; default all) are checked: an open one is still being measured."""
     n = flows[0].load_wh.shape[0] - start if flows else 0
     any_bad = np.zeros(max(n, 0), dtype=bool)
     checked = bad_count = 0
     worst: tuple[float, float, str, int] | None = None  # (|r| / through, r, site, interval)
     sites: list[str] = []
+    done = np.ones(max(n, 0), dtype=bool) if closed is None else closed
     for f in flows:
         bad, r, through = unbalanced(f, tolerance, floor_wh)
-        bad, r, through, metered = bad[start:], r[start:], through[start:], f.metered[start:]
+        bad, r, through, metered = bad[start:] & done, r[start:], through[start:], f.metered[start:] & done
         checked += int(metered.sum())
         bad_count += int(bad.sum())
         any_bad |= bad

@@ -71,7 +71,7 @@ def expected_energy(inputs: ScopeInputs, interval_s: int) -> dict[str, float]:
     unknown: list[str] = []
     for s in inputs.sites:
         for d in s.devices:
-            measured = d.status <= Status.INTEGRATED
+            measured = (d.status <= Status.INTEGRATED) & ~(d.anomalies & Anomaly.STALE).astype(bool)
             full = d.rated_power_w * interval_s / 3600.0 if d.rated_power_w else None
             if measured.any():
                 seen = float((d.supply_wh + d.draw_wh)[measured].mean())

@@ -196,7 +196,10 @@ def compute_scope(
         raise ValueError("interval_s must be positive")
     n, w0, window = inputs.n_intervals, inputs.warmup, inputs.window
     flows = [site_flows(s, window) for s in sorted(inputs.sites, key=lambda s: s.site)]
-    balance, unbalanced = summarise(flows, w0, inputs.start_ms, interval_s, balance_tolerance, balance_floor_wh)
+    end_ms = inputs.start_ms + n * interval_s * 1000
+    closed_by = end_ms if closed_before_ms is None else closed_before_ms
+    closed = inputs.start_ms + (np.arange(n, dtype=np.int64) + 1) * interval_s * 1000 <= closed_by
+    balance, unbalanced = summarise(flows, w0, inputs.start_ms, interval_s, balance_tolerance, balance_floor_wh, closed)
     cov, per_interval = coverage(inputs, interval_s, coverage_threshold, balance.unbalanced_intervals)
     netted = not inputs.scope.startswith("site:")
     ones = np.ones(window)
@@ -251,7 +254,6 @@ def compute_scope(
         coverage=per_interval,
         unbalanced=unbalanced,
     )
-    end_ms = inputs.start_ms + n * interval_s * 1000
     return AutonomyResult(
         scope=inputs.scope,
         start_ms=inputs.start_ms,
@@ -265,8 +267,6 @@ def compute_scope(
         series=series,
         coverage=cov,
         balance=balance,
-        battery=_battery(
-            inputs, load, gen, all_counted[p], interval_s, end_ms if closed_before_ms is None else closed_before_ms
-        ),
+        battery=_battery(inputs, load, gen, all_counted[p], interval_s, closed_by),
         flags=_flags(inputs, flows, balance, cov),
     )

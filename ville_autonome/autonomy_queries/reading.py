@@ -190,13 +190,15 @@ def device_energy(
         if got is not None:
             used.append(got[3])
     supply, draw = parts
-    rated = device.rated_power_w
+    # the rating in the lab's time (its counters rise `clock_rate` times faster): the coverage weights
+    rated = device.rated_power_w * clock_rate if device.rated_power_w is not None else None
     if supply is None and draw is None:
         c = _interval_arrays(store, device.id, POWER, start_ms, n, interval_s, POWER_FIELDS)
         if c is None:
             return DeviceEnergy.missing(device.id, device.role, n, device.source, rated), ()
-        margin = rated * PLAUSIBILITY_MARGIN if rated is not None else None
+        margin = device.rated_power_w * PLAUSIBILITY_MARGIN if device.rated_power_w is not None else None
         e, status, anomaly = power_energy(c["mean"], c["count"], interval_s, role=device.role, max_power_w=margin)
+        e = e * clock_rate  # a power of the lab's physics lasts `clock_rate` times longer per wall-clock second
         if device.role == "consumption":
             return DeviceEnergy(device.id, device.role, zeros, e, status, device.source, anomaly, rated), (POWER,)
         sup, drw = np.maximum(e, 0.0), np.maximum(-e, 0.0)
