@@ -247,3 +247,14 @@ def test_battery_hours_come_from_the_last_closed_interval() -> None:
     assert r.battery.current_deficit_w == 800.0  # 200 Wh in 15 min
     assert r.battery.hours_at_current_deficit == pytest.approx(5000 / 800)
     assert r.battery.deficit_interval_ms == T0 + STEP
+
+
+def test_a_device_silent_for_good_is_stale_in_the_interval_of_its_last_reading() -> None:
+    from ville_autonome.autonomy.counters import stale_at
+
+    # intervals of 15 min from T0; the last reading at T0 + 20 min; now T0 + 40 min (interval 2 open)
+    assert stale_at(T0 + 1_200_000, T0, STEP, 4, T0 + 2_400_000, 60_000) == 1  # silent for 10 min of interval 1
+    assert stale_at(T0 + 1_790_000, T0, STEP, 4, T0 + 2_400_000, 60_000) is None  # read 10 s before its end
+    assert stale_at(T0 + 1_800_000, T0, STEP, 4, T0 + 2_400_000, 60_000) is None  # on the boundary: closes 1
+    assert stale_at(T0 + 2_000_000, T0, STEP, 4, T0 + 2_030_000, 60_000) is None  # open interval, 30 s ago
+    assert stale_at(None, T0, STEP, 4, T0 + 2_030_000, 60_000) is None

@@ -217,20 +217,20 @@ def counter_energy(
     return CounterEnergy(energy[s:], status[s:], anomaly[s:])
 
 
-def stale_tail(count: npt.ArrayLike, last_ts_ms: npt.ArrayLike, ends_ms: npt.ArrayLike, max_age_ms: float) -> BoolArray:
-    """The interval holding a device's last reading when that reading is older than ``max_age_ms``
-    at the interval's end (``ends_ms``: each interval's end, or now for the open one) and nothing
-    came after it: the device went silent there, and the interval's energy stops at its last
-    reading (``STALE``). An interval whose device comes back later is not stale: the next rise
-    is spread over the gap."""
-    present = np.asarray(count) > 0
-    out = np.zeros(present.shape[0], dtype=bool)
-    if not present.any():
-        return out
-    i = int(np.flatnonzero(present)[-1])
-    age = float(np.asarray(ends_ms, dtype=np.float64)[i]) - float(np.asarray(last_ts_ms, dtype=np.float64)[i])
-    out[i] = age > max_age_ms
-    return out
+def stale_at(
+    last_reading_ms: int | None, start_ms: int, interval_ms: int, n: int, now_ms: int, max_age_ms: float
+) -> int | None:
+    """The interval (of ``n`` from ``start_ms``) holding a device's last reading when that reading is
+    older than ``max_age_ms`` at the interval's end (or at ``now_ms``, for the open interval): the
+    device went silent there, and the interval's energy stops at that reading (``STALE``). A
+    reading on a boundary belongs to the interval it closes. None: not stale, or outside."""
+    if last_reading_ms is None:
+        return None
+    i = -(-(last_reading_ms - start_ms) // interval_ms) - 1  # ceil − 1: a boundary reading closes the one before
+    if not 0 <= i < n:
+        return None
+    end = min(start_ms + (i + 1) * interval_ms, now_ms)
+    return i if end - last_reading_ms > max_age_ms else None
 
 
 def power_energy(

@@ -33,6 +33,7 @@ class DeviceEnergy:
     source: str | None = None  # production: hydro | pv | wind | chp
     anomaly: AnomalyArray | None = None  # counters.Anomaly bits per interval (None: none found)
     rated_power_w: float | None = None  # from the configuration (the plausibility bound, coverage weights)
+    last_reading_ms: int | None = None  # its newest good counter reading in the window [UTC ms]
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

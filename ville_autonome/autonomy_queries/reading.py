@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -51,7 +52,7 @@ from ville_autonome.autonomy import (
     counter_energy,
     power_energy,
 )
-from ville_autonome.autonomy.counters import Anomaly, AnomalyArray, FloatArray, StatusArray, stale_tail
+from ville_autonome.autonomy.counters import Anomaly, AnomalyArray, FloatArray, StatusArray, stale_at
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.autonomy_queries.scopes import scope_sites
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
@@ -73,7 +74,6 @@ COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum", "first_ts_ms",
 POWER_FIELDS = ("count", "mean")  # what power_energy reads
 PLAUSIBILITY_MARGIN = 1.5  # a device may run at up to 1.5 × its rated power before a rise is implausible
 STALE_AFTER_S = 60.0  # a device silent this long (or 3 poll intervals) at an interval's end went silent there
-NOW_STEP_MS = 10_000  # "now" of an open interval, to this step (cache entries shared within it)
 WARMUP_DAYS = 7
 # device reads in flight at once for a store whose class says ``concurrent_reads = True``
 # (InfluxDB: each thread has its own HTTP connection, and the server answers them in parallel)
@@ -132,11 +132,10 @@ def _counter(
     n: int,
     interval_s: int,
     rate: float,
-    now_ms: int | None,
-) -> tuple[FloatArray, StatusArray, AnomalyArray, str] | None:
-    """Energy, status, anomalies and name of the first of ``quantities`` with data over ``n``
-    intervals from ``start_ms``; one interval before gives the counter's starting value, one after
-    closes the last interval; the interval where the counter went silent for good is ``STALE``."""
+) -> tuple[FloatArray, StatusArray, AnomalyArray, str, int | None] | None:
+    """Energy, status, anomalies, name and newest reading [UTC ms] of the first of ``quantities``
+    with data over ``n`` intervals from ``start_ms``; one interval before gives the counter's
+    starting value, one after closes the last interval."""
     interval_ms = interval_s * 1000
     before = start_ms - interval_ms
     for q in quantities:
@@ -157,14 +156,25 @@ def _counter(
             max_power_w=max_counter_power_w(device, rate),
             wrap_wh=counter_wrap_wh(device, q, highest),
         )
-        ends = before + (np.arange(n + 1, dtype=np.float64) + 1) * interval_ms
-        if now_ms is not None:
-            ends = np.minimum(ends, float(now_ms))
-        max_age = max(STALE_AFTER_S, 3.0 * device.poll_interval_s) * 1000.0
-        stale = stale_tail(c["count"][:-1], c["last_ts_ms"][:-1], ends, max_age)
-        anomaly = np.where(stale, got.anomaly | Anomaly.STALE, got.anomaly).astype(np.int8)
-        return got.energy[1:], got.status[1:], anomaly[1:], q
+        seen = c["count"][:-1] > 0
+        newest = int(c["last_ts_ms"][:-1][seen].max()) if seen.any() else None
+        return got.energy[1:], got.status[1:], got.anomaly[1:], q, newest
     return None
+
+
+def max_age_ms(device: DeviceConfig) -> float:
+    """How long a device may be silent before the interval of its last reading is ``STALE``."""
+    return max(STALE_AFTER_S, 3.0 * device.poll_interval_s) * 1000.0
+
+
+def mark_stale(e: DeviceEnergy, device: DeviceConfig, start_ms: int, interval_s: int, now_ms: int) -> DeviceEnergy:
+    """``e`` with ``STALE`` on the interval where the device went silent for good (as of ``now_ms``)."""
+    i = stale_at(e.last_reading_ms, start_ms, interval_s * 1000, e.status.shape[0], now_ms, max_age_ms(device))
+    if i is None:
+        return e
+    anomaly = e.anomalies.copy()
+    anomaly[i] |= Anomaly.STALE
+    return replace(e, anomaly=anomaly)
 
 
 def device_energy(
@@ -179,13 +189,13 @@ def device_energy(
 ) -> tuple[DeviceEnergy, tuple[str, ...]]:
     """One device's :class:`DeviceEnergy` over ``n`` intervals from ``start_ms``, and the stored
     quantities it came from. ``clock_rate``: the lab's clock rate (module docstring); ``now_ms``:
-    the open interval ends now (a device silent since then went silent in it)."""
+    mark the interval where the device went silent for good (:func:`mark_stale`)."""
     supply_q, draw_q = QUANTITIES_BY_ROLE[device.role]
     zeros = np.zeros(n)
     used: list[str] = []
-    parts: list[tuple[FloatArray, StatusArray, AnomalyArray, str] | None] = []
+    parts: list[tuple[FloatArray, StatusArray, AnomalyArray, str, int | None] | None] = []
     for qs in (supply_q, draw_q):
-        got = _counter(store, device, qs, start_ms, n, interval_s, clock_rate, now_ms) if qs else None
+        got = _counter(store, device, qs, start_ms, n, interval_s, clock_rate) if qs else None
         parts.append(got)
         if got is not None:
             used.append(got[3])
@@ -207,19 +217,21 @@ def device_energy(
     # a device-interval is as good as the worse of its counters
     status = np.maximum.reduce([p[1] for p in present]) if len(present) > 1 else present[0][1]
     anomaly = np.bitwise_or.reduce([p[2] for p in present]) if len(present) > 1 else present[0][2]
-    return (
-        DeviceEnergy(
-            device.id,
-            device.role,
-            supply[0] if supply is not None else zeros,
-            draw[0] if draw is not None else zeros,
-            status.astype(np.int8),
-            device.source,
-            anomaly.astype(np.int8),
-            rated,
-        ),
-        tuple(used),
+    newest = max((p[4] for p in present if p[4] is not None), default=None)
+    energy = DeviceEnergy(
+        device.id,
+        device.role,
+        supply[0] if supply is not None else zeros,
+        draw[0] if draw is not None else zeros,
+        status.astype(np.int8),
+        device.source,
+        anomaly.astype(np.int8),
+        rated,
+        newest,
     )
+    if now_ms is not None:
+        energy = mark_stale(energy, device, start_ms, interval_s, now_ms)
+    return energy, tuple(used)
 
 
 def scope_inputs(
@@ -282,18 +294,18 @@ def _cached_energy(
     now_ms: int | None,
     cache: EnergyCache | None,
 ) -> DeviceEnergy:
-    # "now" only matters for an interval still open (a closed window's entry does not depend on it);
-    # taken to the NOW_STEP_MS below, so that requests a few seconds apart share a cache entry
-    still_open = now_ms is not None and now_ms < start + (n + 1) * interval_s * 1000
-    now = now_ms // NOW_STEP_MS * NOW_STEP_MS if now_ms is not None and still_open else None
+    """The device's energy (from the cache when it has it), marked stale as of ``now_ms``: the cached
+    part does not depend on the time of the request."""
 
     def read() -> tuple[DeviceEnergy, tuple[str, ...]]:
-        return device_energy(store, dev, start, n, interval_s, clock_rate=rate, now_ms=now)
+        return device_energy(store, dev, start, n, interval_s, clock_rate=rate)
 
     if cache is None:
-        return read()[0]
-    key = (id(store), dev.id, dev.role, dev.rated_power_w, dev.poll_interval_s, start, n, interval_s, rate, now)
-    return cache.get_or_compute(key, read)[0]
+        e = read()[0]
+    else:
+        key = (id(store), dev.id, dev.role, dev.rated_power_w, start, n, interval_s, rate)
+        e = cache.get_or_compute(key, read)[0]
+    return mark_stale(e, dev, start, interval_s, now_ms) if now_ms is not None else e
 
 
 def compute_autonomy(
