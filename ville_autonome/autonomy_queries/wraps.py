@@ -2,9 +2,11 @@
 
 A counter held in an integer register of *b* bits, scaled by ``scale`` (and, for SunSpec, by
 ``10^SF`` with SF a scale-factor register read at run time), rolls over at
-``W = 2^b × scale × 10^SF`` [Wh]. The SF is not in the profile: it is the smallest value of
-``registers.codec.SCALE_FACTOR_RANGE`` that puts ``W`` above the largest value the counter was
-ever read at (a register's top is above every value it held). Floats never wrap; a device
+``W = 2^b × scale × 10^SF`` [Wh]. The SF is not in the profile: it is the smallest non-negative
+value of ``registers.codec.SCALE_FACTOR_RANGE`` that puts ``W`` above the largest value the counter
+was ever read at (a register's top is above every value it held; an energy counter in fractions
+of a Wh would roll over within days, so SF < 0 is not taken: a young counter that has read little
+is never given a tiny wrap). Floats never wrap; a device
 without a profile (MQTT) has no known wrap (``None``).
 """
 
@@ -31,4 +33,4 @@ def counter_wrap_wh(device: DeviceConfig, quantity: str, highest_wh: float) -> f
     top = float(2 ** (16 * register_count(point.datatype))) * point.scale
     if point.scale_factor is None:
         return top
-    return next((top * 10.0**sf for sf in SCALE_FACTOR_RANGE if top * 10.0**sf > highest_wh), None)
+    return next((top * 10.0**sf for sf in SCALE_FACTOR_RANGE if sf >= 0 and top * 10.0**sf > highest_wh), None)
