@@ -149,10 +149,6 @@
     const dev = state.devices.get(v.device);
     if (dev && v.quality === "good" && v.value !== null && (dev.last_reading_ms || 0) < v.ts) dev.last_reading_ms = v.ts;
   }
-  function power(devId) {
-    const p = state.latest.get(devId + "|active_power_w");
-    return p && p.value !== null ? p.value : null;
-  }
 
   // Flows now of the scope: computed by the server with the engine's rules (no formula here).
   function applyFlows(list) { list.forEach((f) => state.flows.set(f.scope, f)); }
