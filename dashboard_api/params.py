@@ -1,7 +1,10 @@
 """Parse and check query parameters before anything reaches a store: times, ranges, resolutions.
 
-Times are ISO 8601 with an offset or ``Z`` (``2026-01-01T00:00:00+01:00``), a calendar date
-(``2026-01-01``: midnight in Europe/Paris, the city's calendar), or integer epoch milliseconds.
+Times are ISO 8601 with an offset or ``Z`` (``2026-01-01T00:00:00+01:00``), a local time with
+its time zone in brackets (RFC 9557: ``2026-10-25T02:30[Europe/Paris]``, resolved here with the
+tz database; an ambiguous time takes its first occurrence, a skipped one is moved forward), a
+calendar date (``2026-01-01``: midnight in Europe/Paris, the city's calendar), or integer epoch
+milliseconds.
 Every failure is a :class:`~dashboard_api.errors.BadParameterError` naming the parameter.
 """
 
@@ -11,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ville_autonome.configuration.services import ApiSettings
 from ville_autonome.dashboard_api.errors import BadParameterError
@@ -22,6 +25,7 @@ RESOLUTIONS_S = {"raw": 0, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86_400}
 INTERVALS_S = {"15m": 900, "30m": 1800}
 _EPOCH_MS = re.compile(r"^-?\d{1,16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ZONED = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\[([A-Za-z_+\-/0-9]{1,64})\]$")
 # years 2000..2999 as epoch ms: anything else is a typo (seconds instead of milliseconds, say)
 MIN_MS, MAX_MS = 946_684_800_000, 32_503_680_000_000
 
@@ -41,6 +45,8 @@ def parse_time(value: str, parameter: str) -> int:
         except ValueError as exc:
             raise BadParameterError(f"{parameter}: {text[:40]!r} is not a valid date ({exc})", parameter) from None
         ms = int(datetime(d.year, d.month, d.day, tzinfo=PARIS).timestamp() * 1000)
+    elif (zoned := _ZONED.match(text)) is not None:
+        ms = _zoned_ms(zoned.group(1), zoned.group(2), parameter)
     else:
         try:
             dt = datetime.fromisoformat(text.replace("z", "Z"))
@@ -59,6 +65,20 @@ def parse_time(value: str, parameter: str) -> int:
             f"{parameter}: {text[:40]!r} is outside the years 2000..2999 (epoch milliseconds, not seconds?)", parameter
         )
     return ms
+
+
+def _zoned_ms(local: str, zone: str, parameter: str) -> int:
+    """``local`` wall-clock time in the IANA time zone ``zone`` as UTC epoch ms."""
+    try:
+        tz = ZoneInfo(zone)
+        naive = datetime.fromisoformat(local)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadParameterError(
+            f"{parameter}: {local[:40]!r} in [{zone[:64]}] is not a valid local time", parameter
+        ) from None
+    # fold=0: the first of an ambiguous pair (autumn); a time skipped in spring takes the offset
+    # before the change, which moves it forward by the gap (02:30 → 03:30 CEST)
+    return int(naive.replace(tzinfo=tz).timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ville_autonome.autonomy import BatteryStatus, Coverage, Metrics
+from ville_autonome.autonomy import Balance, BatteryStatus, Coverage, Metrics
 
 
 class _Out(BaseModel):
@@ -29,9 +29,34 @@ class LiveValueOut(_Out):
     quality: str = Field(examples=["good"])
 
 
+class FlowsNowOut(_Out):
+    """The flows of one scope now, computed on the server with the engine's rules (docs/metrics.md)."""
+
+    scope: str = Field(examples=["district:saint-leu"])
+    generation_w: float = Field(examples=[30000.0])
+    load_w: float = Field(examples=[42000.0])
+    charge_w: float = Field(examples=[0.0])
+    discharge_w: float = Field(examples=[8000.0])
+    import_w: float = Field(examples=[4000.0])
+    export_w: float = Field(examples=[0.0])
+    generation_by_source_w: dict[str, float] = Field(examples=[{"hydro": 30000.0}])
+    self_sufficiency: float | None = Field(description="local supply / load now; null without load", examples=[0.71])
+    self_consumption: float | None = Field(examples=[1.0])
+    soc_pct: float | None = Field(description="capacity-weighted state of charge of the scope's batteries")
+    stored_wh: float | None
+    battery_hours: float | None = Field(description="stored / (load − generation) now [h]; null without a deficit")
+    partial: bool = Field(description="a device of the scope has no recent power reading: the figures may be wrong")
+    missing_devices: list[str] = Field(examples=[["iko-aux-load"]])
+    flags: list[str] = Field(examples=[["load_derived:iko-hydro"]])
+
+
 class LiveOut(_Out):
     since_ms: int = Field(description="values older than this are left out (services.api.live_window_s)")
+    now_ms: int = Field(description="the server's clock when the flows were computed [UTC ms]")
+    today_start_ms: int = Field(description="midnight (Europe/Paris) of today [UTC ms], resolved on the server")
+    method_version: str = Field(examples=["2.0.0"])
     values: list[LiveValueOut]
+    flows: list[FlowsNowOut] = Field(description="flows now of the city, every district, every site")
 
 
 class DeviceOut(_Out):
@@ -134,8 +159,10 @@ class AutonomySeriesOut(_Out):
     export_wh: list[float | None]
     local_supply_wh: list[float | None]
     grid_supply_wh: list[float | None]
+    local_storage_wh: list[float | None]
     self_sufficiency: list[float | None]
     coverage: list[float | None]
+    unbalanced: list[bool]
 
 
 class AutonomyOut(_Out):
@@ -145,14 +172,21 @@ class AutonomyOut(_Out):
     start_ms: int
     end_ms: int
     interval_s: int = Field(examples=[900])
-    method_version: str = Field(examples=["1.0.0"])
-    complete: bool = Field(description="coverage at or above services.metrics.coverage_threshold")
-    flags: list[str] = Field(examples=[["grid_derived:iko-hydro", "below_coverage_threshold"]])
+    method_version: str = Field(examples=["2.0.0"])
+    complete: bool = Field(
+        description="energy coverage at or above services.metrics.coverage_threshold, and no implausible reading "
+        "nor unbalanced interval in the period"
+    )
+    flags: list[str] = Field(
+        examples=[["grid_derived:iko-hydro", "implausible_jump:slh-load", "unbalanced:iko-hydro"]],
+        description="what may distort a figure, each naming its device or site (docs/metrics.md, Flags)",
+    )
     metrics: Metrics
     sum_of_sites: Metrics | None = Field(description="the sites each alone, summed (None for a site)")
     sharing_gain_wh: float = Field(description="import avoided by netting the sites per interval [Wh]")
     sites: dict[str, Metrics]
     coverage: Coverage
+    balance: Balance
     battery: BatteryStatus | None
     series: AutonomySeriesOut | None = Field(default=None, description="per-interval values (series=true)")
 

@@ -49,6 +49,7 @@ def autonomy_dict(r: AutonomyResult, *, with_series: bool = True) -> dict[str, A
         "sharing_gain_wh": r.sharing_gain_wh,
         "sites": {k: metrics_dict(v) for k, v in sorted(r.sites.items())},
         "coverage": _clean(dataclasses.asdict(r.coverage)),
+        "balance": _clean(dataclasses.asdict(r.balance)),
         "battery": _clean(dataclasses.asdict(r.battery)) if r.battery is not None else None,
     }
     if with_series:

@@ -6,6 +6,12 @@ on a regular grid); :mod:`simulators.backfill_publish` publishes them into the u
 Per interval and site, from the counters: Δconsumed = Δproduced + Δdischarged − Δcharged +
 Δimport − Δexport (exactly, up to float rounding).
 
+Stamps: every reading is the device's state at the instant it is stamped with, ``start_ms + k ×
+step`` for every such instant in [start_ms, end_ms] — the end included, so that the counter
+reading on the period's last boundary closes its last interval (a counter reading stamped on a
+boundary closes the interval before it: docs/metrics.md, "Interval boundaries"). Live data that
+takes over after ``end_ms`` continues the same counters: no interval is counted twice.
+
 Errors::
 
     ValueError                                                      a bad period or step
@@ -57,13 +63,13 @@ def generate(
     *,
     scenario: Scenario | None = None,
 ) -> Iterator[Reading]:
-    """Readings of every simulated device at ``start_ms, start_ms + step, …`` (< ``end_ms``)."""
+    """Readings of every simulated device at ``start_ms, start_ms + step, …`` (≤ ``end_ms``)."""
     _check_period(start_ms, end_ms, step_s)
     scenario = scenario if scenario is not None else scenario_for(config)
     seed = effective_seed(config, scenario, seed)
     engines = build_engines([s for _, s in config.sites()], resolve(config, scenario), seed)
     step_ms = step_s * 1000
-    n_total = (end_ms - start_ms + step_ms - 1) // step_ms
+    n_total = _stamps(start_ms, end_ms, step_ms)
     chunk_n = max(1, CHUNK_S // step_s)
     for c0 in range(0, n_total, chunk_n):
         idx = np.arange(c0, min(c0 + chunk_n, n_total), dtype=np.int64)
@@ -84,9 +90,14 @@ def generate(
                         yield Reading(device_id, quantity, ts, v)
 
 
+def _stamps(start_ms: int, end_ms: int, step_ms: int) -> int:
+    """How many instants ``start_ms + k × step_ms`` lie in [start_ms, end_ms] (the end included)."""
+    return (end_ms - start_ms) // step_ms + 1
+
+
 def count_readings(config: PlatformConfig, start_ms: int, end_ms: int, step_s: int = 900) -> int:
     """How many readings :func:`generate` yields (for progress reports)."""
-    n = (end_ms - start_ms + step_s * 1000 - 1) // (step_s * 1000)
+    n = _stamps(start_ms, end_ms, step_s * 1000)
     scenario = scenario_for(config)
     specs = resolve(config, scenario)
     per_step = 0

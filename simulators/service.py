@@ -9,6 +9,12 @@
       └── a tick task: every second, the simulated clock advances by ``speed`` seconds and every
           device's values and register image are recomputed (simulators.live)
 
+Clock: the physics runs on the simulated clock (``speed`` × wall time); every timestamp the lab
+gives (a gateway's poll stamp, an MQTT device's ``unixtime``) is wall-clock time. At speed N a
+counter rises N times faster per wall-clock second: the lab publishes N as its clock rate,
+``services.simulator.speed``, which the autonomy's plausibility rule multiplies into each
+device's fastest plausible rise (docs/metrics.md, docs/simulators.md).
+
 Errors (start-up)::
 
     configuration.errors.StartupError
@@ -282,7 +288,10 @@ class SimulatorService:
             for mapping in cfg.mqtt_topics():
                 self._mqtt.publish(mapping.topic, MALFORMED_PAYLOAD)
             return
-        for topic, payload in build_payloads(cfg, dev.values, dev.sim_ms):
+        # the device's own clock is a wall clock (the lab runs its physics `speed` times faster,
+        # never its clocks: docs/simulators.md, "Clock"), shifted under clock_skew
+        skew = dev.faults["clock_skew"].param("skew_s") if "clock_skew" in dev.faults else 0.0
+        for topic, payload in build_payloads(cfg, dev.values, round((time.time() + skew) * 1000.0)):
             self._mqtt.publish(topic, payload)
 
     # --- faults --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ EXAMPLE = {
     "start": "2025-12-31T23:00:00.000Z",
     "end": "2026-01-01T23:00:00.000Z",
     "interval_s": 900,
-    "method_version": "1.0.0",
+    "method_version": "2.0.0",
     "complete": True,
     "flags": [],
     "metrics": {"self_sufficiency": 0.62, "self_consumption": 0.91, "load_wh": 812000.0, "import_wh": 308560.0},
@@ -37,7 +37,9 @@ EXAMPLE = {
     description=(
         "Computed per interval (15 or 30 min) from the stored energy counters, then summed over "
         "[start, end). Districts and the city net flows across their sites per interval; "
-        "`sum_of_sites` gives the sites alone. Formulas: docs/metrics.md."
+        "`sum_of_sites` gives the sites alone. `complete` is false, and `flags` name the device or site, "
+        "when a figure may be wrong (implausible readings, unbalanced intervals, energy coverage below the "
+        "threshold). Missing values are null, never 0. Formulas: docs/metrics.md."
     ),
     responses={**ERROR_RESPONSES, 200: {"content": {"application/json": {"example": EXAMPLE}}}},
 )

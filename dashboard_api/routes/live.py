@@ -1,4 +1,6 @@
-"""Live values, and the push stream (Server-Sent Events) of new readings and live autonomy."""
+"""Live values and flows now, and the push stream (Server-Sent Events) of new readings, flows now
+and live autonomy. Flows now are computed here with the engine's rules
+(``autonomy_queries.live_flows``): the page only displays them (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ville_autonome.autonomy_queries import compute_autonomy
+from ville_autonome.autonomy import METHOD_VERSION
+from ville_autonome.autonomy.live import FlowsNow
+from ville_autonome.autonomy_queries import compute_autonomy, live_flows
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
 from ville_autonome.dashboard_api.params import local_day_start_ms, now_ms
-from ville_autonome.dashboard_api.schemas import LiveOut, LiveValueOut
+from ville_autonome.dashboard_api.schemas import FlowsNowOut, LiveOut, LiveValueOut
 from ville_autonome.readings.quantities import QUANTITIES
 from ville_autonome.storage.base import LatestValue, Store, StoreError
 
@@ -42,16 +46,39 @@ def _live_value(v: LatestValue) -> LiveValueOut:
     )
 
 
+def _flows(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
+    """Flows now of the city, every district and every site, as JSON-ready dicts."""
+    return [FlowsNowOut(**_flows_fields(f)).model_dump() for f in live_flows(store, config, t_ms)]
+
+
+def _flows_fields(f: FlowsNow) -> dict[str, Any]:
+    return {k: getattr(f, k) for k in FlowsNowOut.model_fields}
+
+
 @router.get(
     "/live",
     response_model=LiveOut,
-    summary="The latest value of every device and quantity (within services.api.live_window_s)",
+    summary="The latest value of every device and quantity, and the flows now of every scope",
+    description=(
+        "`values`: the latest value of every device and quantity (within services.api.live_window_s). "
+        "`flows`: the six flows [W] of the city, every district and every site now, self-sufficiency now "
+        "with the engine's attribution, and `partial` with the `missing_devices` when a device has no recent "
+        "power reading. `today_start_ms`: midnight in Europe/Paris, resolved on the server."
+    ),
     responses=ERROR_RESPONSES,
 )
-def live(key: ViewerKey, store: StoreDep, settings: ApiSettingsDep) -> LiveOut:
-    since = now_ms() - settings.live_window_s * 1000
+def live(key: ViewerKey, store: StoreDep, config: ConfigDep, settings: ApiSettingsDep) -> LiveOut:
+    t = now_ms()
+    since = t - settings.live_window_s * 1000
     values = sorted(store.latest(since_ms=since), key=lambda v: (v.context.device, v.quantity))
-    return LiveOut(since_ms=since, values=[_live_value(v) for v in values])
+    return LiveOut(
+        since_ms=since,
+        now_ms=t,
+        today_start_ms=local_day_start_ms(t),
+        method_version=METHOD_VERSION,
+        values=[_live_value(v) for v in values],
+        flows=[FlowsNowOut(**_flows_fields(f)) for f in live_flows(store, config, t)],
+    )
 
 
 def _today_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
@@ -96,7 +123,8 @@ def _event(name: str, data: Any) -> bytes:
     "/stream",
     summary="Server-Sent Events: `reading` for every new value, `autonomy` per district and city (today)",
     description=(
-        "A `text/event-stream`. Events: `reading` (one new latest value, as in /live) and `autonomy` "
+        "A `text/event-stream`. Events: `reading` (one new latest value, as in /live), `flows` (the flows "
+        "now of every scope, as in /live, after new readings and every `autonomy_every_s`) and `autonomy` "
         "(today's autonomy of every district, then of the city, with its `scope`, every `autonomy_every_s`; "
         "computed once for all streams every few seconds). EventSource cannot send headers: "
         "pass the key as `?api_key=`. `max_events` ends the stream after that many events."
@@ -136,10 +164,15 @@ async def stream(
                     seen[k] = v.ts_ms
                     since = max(since, v.ts_ms)
                     batch.append(_event("reading", _live_value(v).model_dump()))
-                if loop.time() >= next_autonomy:
+                fresh = bool(batch)
+                due = loop.time() >= next_autonomy
+                if due:
                     next_autonomy = loop.time() + autonomy_every_s
                     today = await asyncio.to_thread(_shared_today_autonomy, request, store, config)
                     batch.append(_event("autonomy", today))
+                if fresh or due:  # new readings (or a device gone silent): flows now, computed on the server
+                    flows = await asyncio.to_thread(_flows, store, config, now_ms())
+                    batch.append(_event("flows", {"now_ms": now_ms(), "flows": flows}))
             except StoreError as exc:
                 log.warning("stream: store error: %s", exc)
                 batch = [_event("error", {"detail": "the store did not answer"})]

@@ -130,7 +130,7 @@ def site_energy(
     n = -(-(rng.end_ms - first) // step_ms)
     devices = []
     for dev in pair[1].devices:
-        e, used = device_energy(store, dev, first, n, step)
+        e, used = device_energy(store, dev, first, n, step, clock_rate=config.services.simulator.speed)
         devices.append(
             DeviceEnergyOut(
                 device=dev.id,

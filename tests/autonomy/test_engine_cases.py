@@ -88,13 +88,13 @@ def test_all_missing_interval_is_counted_as_missing_and_marks_the_result() -> No
 
 def test_counter_reset_mid_interval_through_the_engine() -> None:
     # load counter: before 100 | 105,110,reset,2,7 | 9,13 → 15 Wh then 6 Wh
-    load_wh, load_status = counter_energy([105, 9], [7, 13], [2, 9], [110, 13], [4, 2], prev_last=100)
-    grid_wh, grid_status = counter_energy([50, 65], [65, 71], [50, 65], [65, 71], [4, 2], prev_last=50)
+    load_wh, load_status, load_anomaly = counter_energy([105, 9], [7, 13], [2, 9], [110, 13], [4, 2], prev_last=100)
+    grid_wh, grid_status, _ = counter_energy([50, 65], [65, 71], [50, 65], [65, 71], [4, 2], prev_last=50)
     a = SiteInputs(
         "a",
         "d",
         [
-            DeviceEnergy("a-load", "consumption", np.zeros(2), load_wh, load_status),
+            DeviceEnergy("a-load", "consumption", np.zeros(2), load_wh, load_status, None, load_anomaly),
             DeviceEnergy("a-grid", "grid", grid_wh, np.zeros(2), grid_status),
         ],
     )
@@ -102,7 +102,9 @@ def test_counter_reset_mid_interval_through_the_engine() -> None:
     assert r.metrics.load_wh == 21
     assert r.metrics.import_wh == 21
     assert r.metrics.self_sufficiency == 0.0
-    assert r.complete
+    # the energy between the last reading before the reset and the first after it is unknown
+    assert not r.complete
+    assert "counter_reset:a-load" in r.flags
 
 
 def test_district_nets_a_neighbours_surplus_and_reports_the_sum_of_sites() -> None:

@@ -1,6 +1,6 @@
 """On InfluxDB the autonomy reads rollups as columns, several devices at a time
 (``InfluxStore.concurrent_reads``): the same results as reading one device after another through
-``Store.intervals``, and as the SQLite store holding the same troubled week."""
+``Store.intervals`` (as columns), and as the SQLite store holding the same troubled week."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tests.autonomy.stored_data import DAY_MS, T0, make_config, readings
 from tests.autonomy_queries.test_columnar_path import GRIDS, PlainIntervals, with_trouble
 from tests.support.services import Influxd
 from ville_autonome.autonomy_queries import compute_autonomy
-from ville_autonome.autonomy_queries.reading import columnar
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.storage.base import Store
@@ -48,7 +47,6 @@ def test_concurrent_column_reads_give_what_one_by_one_reads_give(
     stores: tuple[PlatformConfig, InfluxStore, SqliteStore], scope: str, start: int, end: int, interval_s: int
 ) -> None:
     config, influx, sqlite = stores
-    assert columnar(influx) is influx
     assert InfluxStore.concurrent_reads
     fast = compute_autonomy(influx, config, scope, start, end, interval_s)
     slow = compute_autonomy(cast(Store, PlainIntervals(influx)), config, scope, start, end, interval_s)

@@ -100,7 +100,11 @@ def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfi
         assert page.text("#v-soc") == "64 %"
         assert page.text("#v-grid") == "4,0 kW"
         assert "soutirage" in page.text("#v-grid-direction")
-        assert page.text("#v-ss-now").startswith("90,5")  # 1 − 4 / 42
+        # the server's attribution (docs/metrics.md), not 1 − import / load (90,5 %): the district's 4 kW
+        # import is shared pro rata of the sites' imports (all housing's), and the battery's 8 kW has no
+        # known origin now, so it counts as grid: Lg = 4 + 8 of L = 42 → 30 / 42
+        assert page.text("#v-ss-now").startswith("71,4")
+        assert page.evaluate("document.body.dataset.partial") == "false"
         assert page.text("#v-battery-hours").endswith(" h")
         page.wait_text("#v-today-ss", lambda s: s.endswith("%"), what="today's self-sufficiency")
         assert page.evaluate("document.querySelectorAll('#health-table tbody tr').length") == 5  # Saint-Leu only
@@ -118,6 +122,11 @@ def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfi
         # a device goes silent: its gateway reports it offline
         store.write_health(health(config, _now_ms(), offline={"slh-load"}))
         wait_state(page, "slh-load", "offline")
+        # the server marks the district's flows partial, naming the device (pushed at the next flows event)
+        from tests.support.waiting import wait_for as _wait
+
+        _wait(lambda: "slh-load" in page.text("#updated"), timeout=60, what="flows now marked partial")
+        assert page.evaluate("document.body.dataset.partial") == "true"
         row = page.text("#health-table tr[data-device='slh-load'] td.state")
         assert row == "✖ Hors ligne"  # said in words and an icon, not by colour alone
         assert page.evaluate("document.querySelector('#health-table tbody tr').dataset.device") == "slh-load"

@@ -164,7 +164,7 @@ def test_live_engine_agrees_with_backfill_at_any_instant(make_config: ConfigFact
     config = make_config(sites={"quai-innovation"})
     scenario = scenario_for(config)
     t_ms = START + 5 * DAY_MS + 123_456
-    backfilled = {(r.device, r.quantity): r.value for r in generate(config, t_ms, t_ms + 1000, 1)}
+    backfilled = {(r.device, r.quantity): r.value for r in generate(config, t_ms, t_ms + 999, 1)}  # one instant
     (engine,) = build_engines([s for _, s in config.sites()], resolve(config, scenario), scenario.seed)
     engine.evaluate(np.array([t_ms / 1000.0 - 7 * 86_400]))  # the live engine has run for a while
     live = engine.evaluate(np.array([t_ms / 1000.0]), detail=True)

@@ -4,7 +4,8 @@ into an :class:`AutonomyResult`. Pure numpy, no I/O (``autonomy_queries`` reads 
 A result holds the headline :class:`~autonomy.metrics.Metrics` of the scope with flows netted
 across its sites per interval, the same metrics for the sites taken alone and summed
 (``sum_of_sites``: the gain from sharing is the difference), each site's own metrics, the
-per-interval series, the data coverage and the method version.
+per-interval series, the data coverage, the balance closure, the flags naming what may distort a
+figure, and the method version (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -14,41 +15,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ville_autonome.autonomy.counters import FloatArray, Status
-from ville_autonome.autonomy.flows import SiteFlows, attribute, import_share, site_flows
+from ville_autonome.autonomy.balance import DEFAULT_FLOOR_WH, DEFAULT_TOLERANCE, Balance, summarise
+from ville_autonome.autonomy.counters import Anomaly, BoolArray, FloatArray, Status
+from ville_autonome.autonomy.coverage import Coverage, coverage
+from ville_autonome.autonomy.flows import Attribution, SiteFlows, attribute, import_share, site_flows
 from ville_autonome.autonomy.inputs import ScopeInputs
 from ville_autonome.autonomy.metrics import Metrics, period_metrics
 
-BoolArray = npt.NDArray[np.bool_]
-
-METHOD_VERSION = "1.0.0"
+METHOD_VERSION = "2.0.0"
 """Bumped whenever a formula or an attribution rule changes (docs/metrics.md, "Method versions")."""
 
-
-@dataclass(frozen=True)
-class DeviceCoverage:
-    device: str
-    site: str
-    measured: int  # intervals from the counter
-    integrated: int  # intervals from mean power (fallback)
-    imputed: int  # intervals spread from a counter rise, or derived from the site balance
-    missing: int  # intervals without data (0 Wh)
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of a result rests on data: shares of device-intervals, and which devices lack some."""
-
-    device_intervals: int
-    measured_share: float
-    integrated_share: float
-    imputed_share: float
-    missing_share: float
-    ratio: float  # measured + integrated share: what the threshold is compared with
-    threshold: float
-    complete: bool  # ratio ≥ threshold
-    incomplete_devices: list[str]
-    devices: list[DeviceCoverage]
+# anomaly bit → flag prefix (docs/metrics.md, "Flags")
+ANOMALY_FLAGS = (
+    (Anomaly.JUMP, "implausible_jump"),
+    (Anomaly.GLITCH, "counter_glitch"),
+    (Anomaly.REJECTED, "implausible_power"),
+    (Anomaly.RESET, "counter_reset"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,13 +42,16 @@ class BatteryStatus:
     capacity_wh: float
     stored_wh: float | None  # Σ soc × capacity of the batteries whose state is known [Wh]
     soc_pct: float | None  # stored / capacity of those batteries [%]
-    current_deficit_w: float | None  # (L − G) over the last interval with data [W]; ≤ 0: surplus
+    current_deficit_w: float | None  # (L − G) over the last closed interval with data [W]; ≤ 0: surplus
     hours_at_current_deficit: float | None  # stored / deficit [h]; None without a deficit
+    deficit_interval_ms: int | None = None  # start of the interval the deficit comes from [UTC ms]
 
 
 @dataclass(frozen=True)
 class IntervalSeries:
-    """Per-interval values of the scope (netted), one entry per interval [Wh unless named]."""
+    """Per-interval values of the scope (netted), one entry per interval [Wh unless named].
+    Flows are NaN (null in JSON, an empty cell in a table, a gap in a chart) where no device of
+    the scope has data: missing is never zero."""
 
     start_ms: npt.NDArray[np.int64]  # interval starts [UTC ms]
     generation_wh: FloatArray
@@ -76,8 +62,10 @@ class IntervalSeries:
     export_wh: FloatArray
     local_supply_wh: FloatArray
     grid_supply_wh: FloatArray
-    self_sufficiency: FloatArray  # Ll / L, NaN where L = 0
-    coverage: FloatArray  # share of the scope's devices measured in the interval
+    local_storage_wh: FloatArray  # Sl: storage balance of local origin (cover factors)
+    self_sufficiency: FloatArray  # Ll / L, NaN where L = 0 or no data
+    coverage: FloatArray  # energy-weighted share of the scope's expected energy measured
+    unbalanced: BoolArray  # some site's balance did not close
 
 
 @dataclass(frozen=True)
@@ -93,90 +81,58 @@ class AutonomyResult:
     sites: dict[str, Metrics]
     series: IntervalSeries
     coverage: Coverage
+    balance: Balance
     battery: BatteryStatus | None
-    flags: list[str] = field(default_factory=list)  # grid_derived:<site>, power_integrated:<device>, …
+    flags: list[str] = field(default_factory=list)  # grid_derived:<site>, implausible_jump:<device>, …
 
     @property
     def complete(self) -> bool:
         return self.coverage.complete
 
 
-def _metrics(
-    flows: list[SiteFlows], netted: bool, inputs: ScopeInputs, interval_s: int, factor: float, counted: BoolArray
-) -> tuple[Metrics, FloatArray, FloatArray, FloatArray]:
-    """Metrics of ``flows`` together: netted across sites per interval, or each site alone and summed."""
-    n = inputs.n_intervals
+def _sum(flows: list[SiteFlows], name: str, n: int) -> FloatArray:
+    return np.sum([getattr(f, name) for f in flows], axis=0) if flows else np.zeros(n)
 
-    def total(name: str) -> FloatArray:
-        return np.sum([getattr(f, name) for f in flows], axis=0) if flows else np.zeros(n)
 
-    if netted:
-        k = import_share(flows) if flows else np.ones(n)
-        net = total("import_wh") - total("export_wh")
-        imp, exp = np.maximum(net, 0.0), np.maximum(-net, 0.0)
-    else:
-        k = np.ones(n)
-        imp, exp = total("import_wh"), total("export_wh")
-    att = attribute(flows, k)
+def _period_metrics(
+    flows: list[SiteFlows],
+    att: Attribution,
+    imp: FloatArray,
+    exp: FloatArray,
+    counted: BoolArray,
+    w0: int,
+    inputs: ScopeInputs,
+    interval_s: int,
+    factor: float,
+    *,
+    cover_sites: bool,
+) -> Metrics:
+    """Metrics over the period (the window from ``w0`` on) of ``flows`` attributed by ``att``."""
+    n = inputs.window
     by_source: dict[str, FloatArray] = {}
     for f in flows:
         for src, arr in f.generation_by_source_wh.items():
             by_source[src] = by_source.get(src, np.zeros(n)) + arr
-    m = period_metrics(
-        generation_by_source_wh=by_source,
-        load_wh=total("load_wh"),
-        charge_wh=total("charge_wh"),
-        discharge_wh=total("discharge_wh"),
-        import_wh=imp,
-        export_wh=exp,
-        grid_supply_wh=att.grid_supply_wh,
-        charge_from_grid_wh=att.charge_from_grid_wh,
+    return period_metrics(
+        generation_by_source_wh={k: v[w0:] for k, v in by_source.items()},
+        load_wh=_sum(flows, "load_wh", n)[w0:],
+        charge_wh=_sum(flows, "charge_wh", n)[w0:],
+        discharge_wh=_sum(flows, "discharge_wh", n)[w0:],
+        import_wh=imp[w0:],
+        export_wh=exp[w0:],
+        grid_supply_wh=att.grid_supply_wh[w0:],
+        charge_from_grid_wh=att.charge_from_grid_wh[w0:],
         start_ms=inputs.start_ms,
         interval_s=interval_s,
         emission_factor_g_per_kwh=factor,
-        counted=counted,
-        cover_wh=None
-        if netted
-        else np.sum([np.minimum(f.generation_wh - (f.charge_wh - f.discharge_wh), f.load_wh) for f in flows], axis=0),
+        counted=counted[w0:],
+        cover_wh=att.cover_sites_wh[w0:] if cover_sites else None,
+        local_storage_wh=att.local_storage_wh[w0:],
     )
-    return m, att.grid_supply_wh, imp, exp
-
-
-def _coverage(inputs: ScopeInputs, threshold: float) -> tuple[Coverage, FloatArray]:
-    n = inputs.n_intervals
-    per_device: list[DeviceCoverage] = []
-    measured_per_interval = np.zeros(n)
-    n_devices = 0
-    for s in inputs.sites:
-        for d in s.devices:
-            counts = np.bincount(d.status.astype(np.int64), minlength=4)
-            per_device.append(DeviceCoverage(d.device, s.site, *(int(c) for c in counts[:4])))
-            measured_per_interval += d.status <= Status.INTEGRATED
-            n_devices += 1
-    per_device.sort(key=lambda c: c.device)
-    total = n * n_devices
-    sums = [sum(getattr(c, k) for c in per_device) for k in ("measured", "integrated", "imputed", "missing")]
-    shares = [x / total if total else 0.0 for x in sums]
-    ratio = shares[0] + shares[1]
-    incomplete = [c.device for c in per_device if c.imputed or c.missing]
-    per_interval = measured_per_interval / n_devices if n_devices else np.zeros(n)
-    cov = Coverage(
-        device_intervals=total,
-        measured_share=shares[0],
-        integrated_share=shares[1],
-        imputed_share=shares[2],
-        missing_share=shares[3],
-        ratio=ratio,
-        threshold=threshold,
-        complete=ratio >= threshold,
-        incomplete_devices=incomplete,
-        devices=per_device,
-    )
-    return cov, per_interval
 
 
 def _battery(
-    inputs: ScopeInputs, load: FloatArray, gen: FloatArray, has_data: BoolArray, interval_s: int
+    inputs: ScopeInputs, load: FloatArray, gen: FloatArray, counted: BoolArray, interval_s: int, closed_before_ms: int
 ) -> BatteryStatus | None:
     batteries = [b for s in inputs.sites for b in s.batteries]
     if not batteries:
@@ -186,10 +142,36 @@ def _battery(
     stored = float(sum(b.capacity_wh * (b.soc_pct or 0.0) / 100.0 for b in known)) if known else None
     known_capacity = float(sum(b.capacity_wh for b in known))
     soc = stored / known_capacity * 100.0 if stored is not None and known_capacity > 0 else None
-    idx = np.flatnonzero(has_data)
+    step = interval_s * 1000
+    ends = inputs.start_ms + (np.arange(inputs.n_intervals, dtype=np.int64) + 1) * step
+    idx = np.flatnonzero(counted & (ends <= closed_before_ms))  # closed intervals with every site's data
     deficit = float((load[idx[-1]] - gen[idx[-1]]) * 3600.0 / interval_s) if idx.size else None
     hours = stored / deficit if stored is not None and deficit is not None and deficit > 0 else None
-    return BatteryStatus(sorted(b.device for b in batteries), capacity, stored, soc, deficit, hours)
+    at = int(inputs.start_ms + idx[-1] * step) if idx.size else None
+    return BatteryStatus(sorted(b.device for b in batteries), capacity, stored, soc, deficit, hours, at)
+
+
+def _flags(inputs: ScopeInputs, flows: list[SiteFlows], balance: Balance, cov: Coverage) -> list[str]:
+    w0 = inputs.warmup
+    flags = sorted({fl for f in flows for fl in f.flags})
+    devices = [d for s in inputs.sites for d in s.devices]
+    named: set[str] = set()
+    for d in devices:
+        status, anomaly = d.status[w0:], d.anomalies[w0:]
+        if np.any(status == Status.INTEGRATED):
+            named.add(f"power_integrated:{d.device}")
+        if np.any(status == Status.MISSING) or np.any(anomaly & Anomaly.STALE):
+            named.add(f"missing_data:{d.device}")
+        for bit, name in ANOMALY_FLAGS:
+            if np.any(anomaly & bit):
+                named.add(f"{name}:{d.device}")
+        if d.rated_power_w is None:
+            named.add(f"unrated:{d.device}")
+    flags += sorted(named)
+    flags += [f"unbalanced:{s}" for s in balance.unbalanced_sites]
+    if cov.ratio < cov.threshold or any(v < cov.threshold for v in cov.by_role.values()):
+        flags.append("below_coverage_threshold")
+    return flags
 
 
 def compute_scope(
@@ -198,67 +180,93 @@ def compute_scope(
     interval_s: int = 900,
     emission_factor_g_per_kwh: float = 52.0,
     coverage_threshold: float = 0.9,
+    balance_tolerance: float = DEFAULT_TOLERANCE,
+    balance_floor_wh: float = DEFAULT_FLOOR_WH,
+    closed_before_ms: int | None = None,
 ) -> AutonomyResult:
     """Autonomy metrics of a scope over ``inputs.n_intervals`` intervals of ``interval_s`` seconds.
 
     ``emission_factor_g_per_kwh``: grid emission factor for avoided CO2 [gCO2/kWh];
-    ``coverage_threshold``: the measured share below which the result is marked incomplete.
+    ``coverage_threshold``: the energy-weighted measured share below which the result is incomplete;
+    ``balance_tolerance`` (share of throughput) and ``balance_floor_wh`` [Wh]: when a site's
+    residual makes an interval unbalanced; ``closed_before_ms``: intervals ending after it are
+    still open (the battery's current deficit is never taken from them; default: the period's end).
     """
     if interval_s <= 0:
         raise ValueError("interval_s must be positive")
-    n = inputs.n_intervals
-    flows = [site_flows(s, n) for s in sorted(inputs.sites, key=lambda s: s.site)]
-    coverage, per_interval = _coverage(inputs, coverage_threshold)
-    has_data = per_interval > 0
+    n, w0, window = inputs.n_intervals, inputs.warmup, inputs.window
+    flows = [site_flows(s, window) for s in sorted(inputs.sites, key=lambda s: s.site)]
+    end_ms = inputs.start_ms + n * interval_s * 1000
+    closed_by = end_ms if closed_before_ms is None else closed_before_ms
+    closed = inputs.start_ms + (np.arange(n, dtype=np.int64) + 1) * interval_s * 1000 <= closed_by
+    balance, unbalanced = summarise(flows, w0, inputs.start_ms, interval_s, balance_tolerance, balance_floor_wh, closed)
+    cov, per_interval = coverage(inputs, interval_s, coverage_threshold, balance.unbalanced_intervals)
     netted = not inputs.scope.startswith("site:")
-    metrics, grid_supply, scope_import, scope_export = _metrics(
-        flows, netted, inputs, interval_s, emission_factor_g_per_kwh, has_data
-    )
+    ones = np.ones(window)
+    alone = [attribute([f], ones) for f in flows]
+    all_counted = np.logical_and.reduce([f.counted for f in flows]) if flows else np.zeros(window, dtype=bool)
+    has_data = np.logical_or.reduce([f.has_data for f in flows]) if flows else np.zeros(window, dtype=bool)
+    sites_import, sites_export = _sum(flows, "import_wh", window), _sum(flows, "export_wh", window)
+    args = (w0, inputs, interval_s, emission_factor_g_per_kwh)
     site_metrics = {
-        f.site: _metrics([f], False, inputs, interval_s, emission_factor_g_per_kwh, has_data)[0] for f in flows
+        f.site: _period_metrics([f], a, f.import_wh, f.export_wh, f.counted, *args, cover_sites=True)
+        for f, a in zip(flows, alone, strict=True)
     }
-    sum_of_sites = None
-    if netted:  # the same sites each alone: flows summed, not netted
-        sum_of_sites = _metrics(flows, False, inputs, interval_s, emission_factor_g_per_kwh, has_data)[0]
-    sites_import = float(np.sum([f.import_wh for f in flows])) if flows else 0.0
+    summed = Attribution(
+        *(
+            np.sum([getattr(a, k) for a in alone], axis=0) if alone else np.zeros(window)
+            for k in Attribution.__dataclass_fields__
+        )
+    )
+    if netted:
+        net = sites_import - sites_export
+        scope_import, scope_export = np.maximum(net, 0.0), np.maximum(-net, 0.0)
+        att = attribute(flows, import_share(flows)) if flows else summed
+        metrics = _period_metrics(flows, att, scope_import, scope_export, all_counted, *args, cover_sites=False)
+        sum_of_sites = _period_metrics(flows, summed, sites_import, sites_export, all_counted, *args, cover_sites=True)
+    else:
+        scope_import, scope_export, att = sites_import, sites_export, summed
+        metrics = _period_metrics(flows, att, scope_import, scope_export, all_counted, *args, cover_sites=True)
+        sum_of_sites = None
 
-    def total(name: str) -> FloatArray:
-        return np.sum([getattr(f, name) for f in flows], axis=0) if flows else np.zeros(n)
+    p = slice(w0, None)
+    load, gen = _sum(flows, "load_wh", window)[p], _sum(flows, "generation_wh", window)[p]
+    grid_supply = att.grid_supply_wh[p]
+    data = has_data[p]
 
-    load, gen = total("load_wh"), total("generation_wh")
+    def shown(a: FloatArray) -> FloatArray:
+        return np.where(data, a, np.nan)
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        ss = np.where(load > 0, (load - grid_supply) / np.where(load > 0, load, 1.0), np.nan)
+        ss = np.where(data & (load > 0), (load - grid_supply) / np.where(load > 0, load, 1.0), np.nan)
     series = IntervalSeries(
         start_ms=inputs.start_ms + np.arange(n, dtype=np.int64) * interval_s * 1000,
-        generation_wh=gen,
-        load_wh=load,
-        charge_wh=total("charge_wh"),
-        discharge_wh=total("discharge_wh"),
-        import_wh=scope_import,
-        export_wh=scope_export,
-        local_supply_wh=load - grid_supply,
-        grid_supply_wh=grid_supply,
+        generation_wh=shown(gen),
+        load_wh=shown(load),
+        charge_wh=shown(_sum(flows, "charge_wh", window)[p]),
+        discharge_wh=shown(_sum(flows, "discharge_wh", window)[p]),
+        import_wh=shown(scope_import[p]),
+        export_wh=shown(scope_export[p]),
+        local_supply_wh=shown(load - grid_supply),
+        grid_supply_wh=shown(grid_supply),
+        local_storage_wh=shown(att.local_storage_wh[p]),
         self_sufficiency=ss,
         coverage=per_interval,
+        unbalanced=unbalanced,
     )
-    flags = sorted({fl for f in flows for fl in f.flags})
-    flags += sorted(
-        f"power_integrated:{d.device}" for s in inputs.sites for d in s.devices if np.any(d.status == Status.INTEGRATED)
-    )
-    if not coverage.complete:
-        flags.append("below_coverage_threshold")
     return AutonomyResult(
         scope=inputs.scope,
         start_ms=inputs.start_ms,
-        end_ms=inputs.start_ms + n * interval_s * 1000,
+        end_ms=end_ms,
         interval_s=interval_s,
         method_version=METHOD_VERSION,
         metrics=metrics,
         sum_of_sites=sum_of_sites,
-        sharing_gain_wh=sites_import - metrics.import_wh,
+        sharing_gain_wh=float(sites_import[p].sum()) - metrics.import_wh,
         sites=site_metrics,
         series=series,
-        coverage=coverage,
-        battery=_battery(inputs, load, gen, has_data, interval_s),
-        flags=flags,
+        coverage=cov,
+        balance=balance,
+        battery=_battery(inputs, load, gen, all_counted[p], interval_s, closed_by),
+        flags=_flags(inputs, flows, balance, cov),
     )

@@ -4,11 +4,13 @@ Definitions (docs/metrics.md has the references):
 
 - self-sufficiency = ΣLl / ΣL (= 1 − ΣLg / ΣL, autarky);
 - self-consumption = 1 − ΣX / ΣG;
-- load cover factor γ_load = Σ min(G − S, L) / ΣL and supply cover factor
-  γ_supply = Σ min(G − S, L) / ΣG with S = C − D the net storage balance (Salom et al. 2011,
-  2014); the sums are clipped to [0, 1] (charging from the grid makes them negative);
-- time autonomy = share of intervals whose import is below ``IMPORT_TOLERANCE_WH``
-  (1 − loss-of-load probability);
+- load cover factor γ_load = Σ max(min(G − Sl, L), 0) / ΣL and supply cover factor
+  γ_supply = Σ max(min(G − Sl, L), 0) / ΣG, with Sl the storage balance *of local origin*
+  (charge from generation minus discharge of the local pool, :mod:`autonomy.flows`): after Salom
+  et al. 2011, 2014, whose S is the whole storage balance; grid energy cycled through a battery
+  is neither generation nor cover, so γ_supply ≤ self-consumption (the gap: storage losses);
+- time autonomy = share of the intervals with data (``counted``) whose import is below
+  ``IMPORT_TOLERANCE_WH`` (1 − loss-of-load probability);
 - grid interaction index = σ(e) / max|e| with e = I − X per interval (Salom et al. 2011);
 - net balance = ΣG − ΣL [Wh] and ratio ΣG / ΣL;
 - peak import [W] = max I × 3600 / interval;
@@ -77,17 +79,20 @@ def period_metrics(
     emission_factor_g_per_kwh: float,
     counted: npt.NDArray[np.bool_] | None = None,
     cover_wh: FloatArray | None = None,
+    local_storage_wh: FloatArray | None = None,
 ) -> Metrics:
     """Metrics from per-interval flows [Wh]; ``counted`` (bool per interval) limits time autonomy
-    to the intervals that have data; ``cover_wh`` is min(G − S, L) per interval when it must be
-    summed site by site (the sum of sites alone), else it is taken from the totals."""
+    to the intervals that have data; ``cover_wh`` is max(min(G − Sl, L), 0) per interval when it
+    must be summed site by site (the sum of sites alone), else it is taken from the totals with
+    ``local_storage_wh`` (Sl; without it, the whole storage balance C − D)."""
     n = load_wh.shape[0]
     g = np.sum(list(generation_by_source_wh.values()), axis=0) if generation_by_source_wh else np.zeros(n)
     sum_l, sum_g = float(load_wh.sum()), float(np.sum(g))
     sum_i, sum_x = float(import_wh.sum()), float(export_wh.sum())
     sum_lg = float(min(grid_supply_wh.sum(), sum_l))
     if cover_wh is None:
-        cover_wh = np.minimum(g - (charge_wh - discharge_wh), load_wh)
+        sl = local_storage_wh if local_storage_wh is not None else charge_wh - discharge_wh
+        cover_wh = np.maximum(np.minimum(g - sl, load_wh), 0.0)
     cover = float(np.sum(cover_wh))
     e = import_wh - export_wh
     peak_e = float(np.max(np.abs(e))) if n else 0.0

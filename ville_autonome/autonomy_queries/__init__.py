@@ -9,6 +9,7 @@ I/O lives here; the formulas live in :mod:`autonomy` (pure numpy).
 """
 
 from ville_autonome.autonomy_queries.cache import TtlCache
+from ville_autonome.autonomy_queries.live import live_flows
 from ville_autonome.autonomy_queries.reading import (
     QUANTITIES_BY_ROLE,
     EnergyCache,
@@ -25,6 +26,7 @@ __all__ = [
     "TtlCache",
     "compute_autonomy",
     "device_energy",
+    "live_flows",
     "parse_scope",
     "scope_inputs",
     "scope_sites",

@@ -11,18 +11,31 @@ consumption —                                             energy_consumed_wh, 
 storage    energy_discharged_wh, else energy_export_wh    energy_charged_wh, else energy_import_wh
 ========== ============================================== ==============================================
 
-When a device has none of its counters in the period, its mean ``active_power_w`` is integrated
+When a device has none of its counters in the window, its mean ``active_power_w`` is integrated
 (flagged ``power_integrated:<device>``; grid + import, battery + discharge).
 
-A store whose class also reads its interval aggregates as numpy columns (:class:`ColumnarIntervals`:
-``SqliteStore.interval_columns``) is read that way — the same numbers without one Python object
-per interval; any other store (InfluxDB, a wrapper) through ``Store.intervals``.
+What the reading passes to the engine's plausibility rules (docs/metrics.md, "Plausibility"):
+
+- the fastest plausible counter rise: ``rated_power_w × PLAUSIBILITY_MARGIN × clock rate`` [W],
+  the clock rate being the lab's (``services.simulator.speed``: the simulators run their physics
+  that many times faster than the wall clock that stamps the readings; 1 for real devices); a
+  device without ``rated_power_w`` has no bound (flag ``unrated:<device>``);
+- where the counter rolls over, from its register profile (:mod:`autonomy_queries.wraps`);
+- every reading stamped on an interval boundary moved to the interval it closes
+  (``autonomy.close_at_boundary``).
+
+Every read covers the period plus ``WARMUP_DAYS`` before it (the battery stock's starting state,
+each device's expected energy for the coverage weights) and one interval after it (a reading on
+the period's end boundary closes its last interval). Reads go through ``Store.interval_columns``
+(numpy columns, no Python object per interval).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -34,17 +47,20 @@ from ville_autonome.autonomy import (
     DeviceEnergy,
     ScopeInputs,
     SiteInputs,
+    close_at_boundary,
     compute_scope,
     counter_energy,
     power_energy,
 )
-from ville_autonome.autonomy.counters import FloatArray, StatusArray
+from ville_autonome.autonomy.counters import Anomaly, AnomalyArray, FloatArray, StatusArray, stale_at
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.autonomy_queries.scopes import scope_sites
+from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
-from ville_autonome.storage.base import IntervalStat, Store
+from ville_autonome.storage.base import Store
 
 EnergyCache = TtlCache[tuple[DeviceEnergy, tuple[str, ...]]]
+Progress = Callable[[str, int, int], None]  # (step, done, total): ("read", devices read, devices)
 
 # role → (supply quantities, draw quantities), each in order of preference
 QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -54,29 +70,25 @@ QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "storage": (("energy_discharged_wh", "energy_export_wh"), ("energy_charged_wh", "energy_import_wh")),
 }
 POWER = "active_power_w"
-COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum")  # what counter_energy reads
+COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum", "first_ts_ms", "last_ts_ms")
 POWER_FIELDS = ("count", "mean")  # what power_energy reads
+PLAUSIBILITY_MARGIN = 1.5  # a device may run at up to 1.5 × its rated power before a rise is implausible
+STALE_AFTER_S = 60.0  # a device silent this long (or 3 poll intervals) at an interval's end went silent there
+WARMUP_DAYS = 7
 # device reads in flight at once for a store whose class says ``concurrent_reads = True``
 # (InfluxDB: each thread has its own HTTP connection, and the server answers them in parallel)
 READ_THREADS = 4
 
 
-class ColumnarIntervals(Protocol):
-    """A store that also gives ``Store.intervals`` as numpy columns (``SqliteStore``): ``start_ms``
-    and the asked ``fields`` (``storage.rollups.STAT_FIELDS``), one entry per interval with data."""
-
+class _Columns(Protocol):  # Store.interval_columns (SqliteStore, InfluxStore)
     def interval_columns(
-        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Any
     ) -> dict[str, npt.NDArray[Any]]: ...
 
 
-def columnar(store: Store) -> ColumnarIntervals | None:
-    """``store`` if its class reads intervals as columns, else None. Asked of the class, not the
-    object: a wrapper that forwards attributes to a store (the report's progress counter) and
-    overrides ``intervals`` must see every read, so it goes through ``intervals``."""
-    if callable(getattr(type(store), "interval_columns", None)):
-        return cast(ColumnarIntervals, store)
-    return None
+def warmup_intervals(interval_s: int) -> int:
+    """Intervals read before a period: ``WARMUP_DAYS``."""
+    return WARMUP_DAYS * 86_400 // interval_s
 
 
 def _on_grid(
@@ -92,89 +104,134 @@ def _on_grid(
     return cols
 
 
-def _stats_arrays(
-    stats: list[IntervalStat], fields: tuple[str, ...], start_ms: int, size: int, interval_ms: int
-) -> dict[str, FloatArray]:
-    """``fields`` of ``stats`` on the grid of ``size`` intervals from ``start_ms`` (zeros where absent)."""
-    starts = np.fromiter((st.start_ms for st in stats), dtype=np.int64, count=len(stats))
-    values = {
-        name: np.fromiter((getattr(st, name) for st in stats), dtype=np.float64, count=len(stats)) for name in fields
-    }
-    return _on_grid(starts, values, start_ms, size, interval_ms)
-
-
 def _interval_arrays(
     store: Store, device: str, quantity: str, start_ms: int, size: int, interval_s: int, fields: tuple[str, ...]
 ) -> dict[str, FloatArray] | None:
     """The interval aggregates ``fields`` of (``device``, ``quantity``) on the grid of ``size``
     intervals from ``start_ms`` (zeros where absent); None when none of them has data."""
     interval_ms = interval_s * 1000
-    end_ms = start_ms + size * interval_ms
-    reader = columnar(store)
-    if reader is not None:
-        cols = reader.interval_columns(device, quantity, start_ms, end_ms, interval_s, fields=fields)
-        if not cols["start_ms"].size:
-            return None
-        return _on_grid(cols["start_ms"], {f: cols[f] for f in fields}, start_ms, size, interval_ms)
-    stats = store.intervals(device, quantity, start_ms, end_ms, interval_s)
-    return _stats_arrays(stats, fields, start_ms, size, interval_ms) if stats else None
+    reader = cast(_Columns, store)
+    cols = reader.interval_columns(device, quantity, start_ms, start_ms + size * interval_ms, interval_s, fields=fields)
+    if not cols["start_ms"].size:
+        return None
+    return _on_grid(cols["start_ms"], {f: cols[f] for f in fields}, start_ms, size, interval_ms)
+
+
+def max_counter_power_w(device: DeviceConfig, clock_rate: float) -> float | None:
+    """The fastest plausible rise of ``device``'s counters [W] (module docstring), None without a rating."""
+    if device.rated_power_w is None:
+        return None
+    return device.rated_power_w * PLAUSIBILITY_MARGIN * clock_rate
 
 
 def _counter(
-    store: Store, device: str, quantities: tuple[str, ...], start_ms: int, n: int, interval_s: int
-) -> tuple[FloatArray, StatusArray, str] | None:
-    """Energy, status and name of the first of ``quantities`` with data; one interval before the period gives the
-    counter's value at its start."""
-    before = start_ms - interval_s * 1000
+    store: Store,
+    device: DeviceConfig,
+    quantities: tuple[str, ...],
+    start_ms: int,
+    n: int,
+    interval_s: int,
+    rate: float,
+) -> tuple[FloatArray, StatusArray, AnomalyArray, str, int | None] | None:
+    """Energy, status, anomalies, name and newest reading [UTC ms] of the first of ``quantities``
+    with data over ``n`` intervals from ``start_ms``; one interval before gives the counter's
+    starting value, one after closes the last interval."""
+    interval_ms = interval_s * 1000
+    before = start_ms - interval_ms
     for q in quantities:
-        c = _interval_arrays(store, device, q, before, n + 1, interval_s, COUNTER_FIELDS)
+        c = _interval_arrays(store, device.id, q, before, n + 2, interval_s, COUNTER_FIELDS)
         if c is None:
             continue
-        e, status = counter_energy(c["first"], c["last"], c["minimum"], c["maximum"], c["count"])
-        return e[1:], status[1:], q
+        c = close_at_boundary(c, before, interval_ms)
+        present = c["count"] > 0
+        highest = float(c["maximum"][present].max()) if present.any() else 0.0
+        got = counter_energy(
+            c["first"][:-1],
+            c["last"][:-1],
+            c["minimum"][:-1],
+            c["maximum"][:-1],
+            c["count"][:-1],
+            last_ts_ms=c["last_ts_ms"][:-1],
+            interval_s=interval_s,
+            max_power_w=max_counter_power_w(device, rate),
+            wrap_wh=counter_wrap_wh(device, q, highest),
+        )
+        seen = c["count"][:-1] > 0
+        newest = int(c["last_ts_ms"][:-1][seen].max()) if seen.any() else None
+        return got.energy[1:], got.status[1:], got.anomaly[1:], q, newest
     return None
 
 
+def max_age_ms(device: DeviceConfig) -> float:
+    """How long a device may be silent before the interval of its last reading is ``STALE``."""
+    return max(STALE_AFTER_S, 3.0 * device.poll_interval_s) * 1000.0
+
+
+def mark_stale(e: DeviceEnergy, device: DeviceConfig, start_ms: int, interval_s: int, now_ms: int) -> DeviceEnergy:
+    """``e`` with ``STALE`` on the interval where the device went silent for good (as of ``now_ms``)."""
+    i = stale_at(e.last_reading_ms, start_ms, interval_s * 1000, e.status.shape[0], now_ms, max_age_ms(device))
+    if i is None:
+        return e
+    anomaly = e.anomalies.copy()
+    anomaly[i] |= Anomaly.STALE
+    return replace(e, anomaly=anomaly)
+
+
 def device_energy(
-    store: Store, device: DeviceConfig, start_ms: int, n: int, interval_s: int
+    store: Store,
+    device: DeviceConfig,
+    start_ms: int,
+    n: int,
+    interval_s: int,
+    *,
+    clock_rate: float = 1.0,
+    now_ms: int | None = None,
 ) -> tuple[DeviceEnergy, tuple[str, ...]]:
     """One device's :class:`DeviceEnergy` over ``n`` intervals from ``start_ms``, and the stored
-    quantities it came from."""
+    quantities it came from. ``clock_rate``: the lab's clock rate (module docstring); ``now_ms``:
+    mark the interval where the device went silent for good (:func:`mark_stale`)."""
     supply_q, draw_q = QUANTITIES_BY_ROLE[device.role]
     zeros = np.zeros(n)
     used: list[str] = []
-    parts: list[tuple[FloatArray, StatusArray, str] | None] = []
+    parts: list[tuple[FloatArray, StatusArray, AnomalyArray, str, int | None] | None] = []
     for qs in (supply_q, draw_q):
-        got = _counter(store, device.id, qs, start_ms, n, interval_s) if qs else None
+        got = _counter(store, device, qs, start_ms, n, interval_s, clock_rate) if qs else None
         parts.append(got)
         if got is not None:
-            used.append(got[2])
+            used.append(got[3])
     supply, draw = parts
+    # the rating in the lab's time (its counters rise `clock_rate` times faster): the coverage weights
+    rated = device.rated_power_w * clock_rate if device.rated_power_w is not None else None
     if supply is None and draw is None:
         c = _interval_arrays(store, device.id, POWER, start_ms, n, interval_s, POWER_FIELDS)
         if c is None:
-            return DeviceEnergy.missing(device.id, device.role, n, device.source), ()
-        e, status = power_energy(c["mean"], c["count"], interval_s)
+            return DeviceEnergy.missing(device.id, device.role, n, device.source, rated), ()
+        margin = device.rated_power_w * PLAUSIBILITY_MARGIN if device.rated_power_w is not None else None
+        e, status, anomaly = power_energy(c["mean"], c["count"], interval_s, role=device.role, max_power_w=margin)
+        e = e * clock_rate  # a power of the lab's physics lasts `clock_rate` times longer per wall-clock second
         if device.role == "consumption":
-            return DeviceEnergy(device.id, device.role, zeros, np.abs(e), status, device.source), (POWER,)
-        return (
-            DeviceEnergy(device.id, device.role, np.maximum(e, 0.0), np.maximum(-e, 0.0), status, device.source),
-            (POWER,),
-        )
+            return DeviceEnergy(device.id, device.role, zeros, e, status, device.source, anomaly, rated), (POWER,)
+        sup, drw = np.maximum(e, 0.0), np.maximum(-e, 0.0)
+        return DeviceEnergy(device.id, device.role, sup, drw, status, device.source, anomaly, rated), (POWER,)
     present = [p for p in parts if p is not None]
     # a device-interval is as good as the worse of its counters
     status = np.maximum.reduce([p[1] for p in present]) if len(present) > 1 else present[0][1]
-    return (
-        DeviceEnergy(
-            device.id,
-            device.role,
-            supply[0] if supply is not None else zeros,
-            draw[0] if draw is not None else zeros,
-            status.astype(np.int8),
-            device.source,
-        ),
-        tuple(used),
+    anomaly = np.bitwise_or.reduce([p[2] for p in present]) if len(present) > 1 else present[0][2]
+    newest = max((p[4] for p in present if p[4] is not None), default=None)
+    energy = DeviceEnergy(
+        device.id,
+        device.role,
+        supply[0] if supply is not None else zeros,
+        draw[0] if draw is not None else zeros,
+        status.astype(np.int8),
+        device.source,
+        anomaly.astype(np.int8),
+        rated,
+        newest,
     )
+    if now_ms is not None:
+        energy = mark_stale(energy, device, start_ms, interval_s, now_ms)
+    return energy, tuple(used)
 
 
 def scope_inputs(
@@ -186,18 +243,29 @@ def scope_inputs(
     interval_s: int,
     *,
     cache: EnergyCache | None = None,
+    progress: Progress | None = None,
+    now_ms: int | None = None,
 ) -> ScopeInputs:
     """The engine's inputs for ``scope`` over [start_ms, end_ms) cut in ``interval_s`` intervals
-    (``start_ms`` is aligned down and ``end_ms`` up to the interval)."""
+    (``start_ms`` is aligned down and ``end_ms`` up to the interval), with ``WARMUP_DAYS`` before.
+    ``progress("read", done, total)`` is called as each device is read."""
     interval_ms = interval_s * 1000
     start = start_ms // interval_ms * interval_ms
     n = max(0, -(-(end_ms - start) // interval_ms))
+    warmup = warmup_intervals(interval_s)
+    first = start - warmup * interval_ms
     pairs = scope_sites(config, scope)
     latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
     reads = [dev for _, site in pairs for dev in site.devices]
+    rate = config.services.simulator.speed
+    done = [0]
 
     def read(dev: DeviceConfig) -> DeviceEnergy:
-        return _cached_energy(store, dev, start, n, interval_s, cache)
+        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, cache)
+        if progress is not None:
+            done[0] += 1
+            progress("read", done[0], len(reads))
+        return e
 
     if getattr(type(store), "concurrent_reads", False) and len(reads) > 1:
         with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="autonomy-read") as pool:
@@ -213,16 +281,31 @@ def scope_inputs(
             if dev.role == "storage" and dev.capacity_wh
         ]
         sites.append(SiteInputs(site.id, district.id, devices, batteries))
-    return ScopeInputs(scope, start, n, sites)
+    return ScopeInputs(scope, start, n, sites, warmup)
 
 
 def _cached_energy(
-    store: Store, dev: DeviceConfig, start: int, n: int, interval_s: int, cache: EnergyCache | None
+    store: Store,
+    dev: DeviceConfig,
+    start: int,
+    n: int,
+    interval_s: int,
+    rate: float,
+    now_ms: int | None,
+    cache: EnergyCache | None,
 ) -> DeviceEnergy:
+    """The device's energy (from the cache when it has it), marked stale as of ``now_ms``: the cached
+    part does not depend on the time of the request."""
+
+    def read() -> tuple[DeviceEnergy, tuple[str, ...]]:
+        return device_energy(store, dev, start, n, interval_s, clock_rate=rate)
+
     if cache is None:
-        return device_energy(store, dev, start, n, interval_s)[0]
-    key = (id(store), dev.id, dev.role, start, n, interval_s)
-    return cache.get_or_compute(key, lambda: device_energy(store, dev, start, n, interval_s))[0]
+        e = read()[0]
+    else:
+        key = (id(store), dev.id, dev.role, dev.rated_power_w, start, n, interval_s, rate)
+        e = cache.get_or_compute(key, read)[0]
+    return mark_stale(e, dev, start, interval_s, now_ms) if now_ms is not None else e
 
 
 def compute_autonomy(
@@ -234,15 +317,22 @@ def compute_autonomy(
     interval_s: int,
     *,
     cache: EnergyCache | None = None,
+    progress: Progress | None = None,
+    now_ms: int | None = None,
 ) -> AutonomyResult:
     """Autonomy of ``scope`` (``city`` | ``district:<id>`` | ``site:<id>``) over [start_ms, end_ms),
-    with the emission factor and coverage threshold of ``config.services.metrics``.
-    ``cache``: reuse device energies read in the last ``cache.ttl_s`` seconds.
-    Raises :class:`autonomy_queries.ScopeError` for an unknown scope."""
+    with the settings of ``config.services.metrics``. ``cache``: reuse device energies read in the
+    last ``cache.ttl_s`` seconds; ``progress``: see :func:`scope_inputs`; ``now_ms`` (default: the
+    wall clock): intervals ending later are still open. Raises :class:`autonomy_queries.ScopeError`
+    for an unknown scope."""
     metrics = config.services.metrics
+    now = int(time.time() * 1000) if now_ms is None else now_ms
     return compute_scope(
-        scope_inputs(store, config, scope, start_ms, end_ms, interval_s, cache=cache),
+        scope_inputs(store, config, scope, start_ms, end_ms, interval_s, cache=cache, progress=progress, now_ms=now),
         interval_s=interval_s,
         emission_factor_g_per_kwh=metrics.grid_emission_factor_g_per_kwh,
         coverage_threshold=metrics.coverage_threshold,
+        balance_tolerance=metrics.balance_tolerance,
+        balance_floor_wh=metrics.balance_floor_wh,
+        closed_before_ms=now,
     )

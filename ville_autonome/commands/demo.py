@@ -121,6 +121,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     from ville_autonome.storage.factory import open_store
 
     keys = add_demo_keys(cfg)
+    cfg.services.simulator.speed = args.speed  # the lab's clock rate, read by the API's plausibility rule
     api = cfg.services.api
     broker = EmbeddedBroker("127.0.0.1", args.mqtt_port)
     await broker.start()

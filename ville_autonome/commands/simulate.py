@@ -146,6 +146,14 @@ def _run_backfill(args: argparse.Namespace, config: Any, start_ms: int, end_ms: 
 async def _run_live(args: argparse.Namespace, config: Any, start_ms: int | None) -> int:
     from ville_autonome.simulators.service import SimulatorService
 
+    if args.speed is not None and args.speed != config.services.simulator.speed:
+        log.warning(
+            "--speed %g: the lab's clock rate is services.simulator.speed (%g) for the other processes; "
+            "set VA_SIMULATOR_SPEED=%g for the API too, or its plausibility rule flags every counter",
+            args.speed,
+            config.services.simulator.speed,
+            args.speed,
+        )
     service = SimulatorService(
         config, seed=args.seed, speed=args.speed, start_ms=start_ms, control_port=args.control_port, strict=True
     )

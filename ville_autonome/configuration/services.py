@@ -128,6 +128,9 @@ class MetricsSettings(_Section):
     interval_minutes: Literal[15, 30] = 15
     grid_emission_factor_g_per_kwh: float = Field(default=52.0, ge=0)
     coverage_threshold: float = Field(default=0.9, ge=0, le=1)
+    # balance closure (docs/metrics.md): an interval is unbalanced above max(tolerance × throughput, floor)
+    balance_tolerance: float = Field(default=0.05, gt=0, le=1)
+    balance_floor_wh: float = Field(default=50.0, ge=0)
 
 
 class ServiceSettings(_Section):

@@ -103,7 +103,8 @@ def energy_by_source(data: ReportData, lang: Lang) -> bytes:
 
 
 def load_vs_supply(data: ReportData, lang: Lang) -> bytes:
-    """Mean power per interval [kW]: load, local generation, and the load met locally."""
+    """Mean power per interval [kW]: load, local generation, and the load met locally. An interval
+    without data is NaN in the series: the lines break and nothing is filled there (a gap, never 0)."""
     fig, ax = _figure(label(lang, "chart.load_vs_supply"))
     s = data.result.series
     if s.start_ms.shape[0]:
@@ -112,7 +113,13 @@ def load_vs_supply(data: ReportData, lang: Lang) -> bytes:
         ax.plot(ts, s.load_wh * to_kw, color=COLOURS["load"], lw=0.8, label=label(lang, "load_wh"))
         ax.plot(ts, s.generation_wh * to_kw, color=COLOURS["pv"], lw=0.8, ls=":", label=label(lang, "generation_wh"))
         ax.fill_between(
-            ts, 0, s.local_supply_wh * to_kw, color=COLOURS["supply"], alpha=0.35, label=label(lang, "local_supply_wh")
+            ts,
+            0,
+            s.local_supply_wh * to_kw,
+            where=np.isfinite(s.local_supply_wh),
+            color=COLOURS["supply"],
+            alpha=0.35,
+            label=label(lang, "local_supply_wh"),
         )
         ax.set_ylabel("kW")
         _date_axis(ax)

@@ -2,8 +2,8 @@
 
 Numbers come from :func:`autonomy_queries.compute_autonomy` — the function behind
 ``GET /api/v1/autonomy`` — over the period's Europe/Paris calendar bounds, so a report and the API
-agree for the same scope and period. The whole period is computed at once (a battery's grid share
-is a period quantity: cutting a year into months would change it).
+agree for the same scope and period. The whole period is computed at once, with the same warm-up
+before it as the API's (the battery stock's starting state).
 
 ::
 
@@ -14,21 +14,17 @@ is a period quantity: cutting a year into months would change it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
 
 import numpy as np
 
 from ville_autonome.autonomy_queries import ScopeError, compute_autonomy, parse_scope, scope_sites
-from ville_autonome.autonomy_queries.reading import columnar
+from ville_autonome.autonomy_queries.reading import Progress
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.reports.days import daily_rows
 from ville_autonome.reports.model import FloatArray, ReportData
 from ville_autonome.reports.periods import Period, PeriodError, parse_period
-from ville_autonome.storage.base import IntervalStat, Store
-
-Progress = Callable[[str, int, int], None]  # (step, done, total)
+from ville_autonome.storage.base import Store
 
 
 class ReportError(ValueError):
@@ -65,42 +61,6 @@ def scope_name(config: PlatformConfig, scope: str) -> str:
     return pairs[0][1].name or pairs[0][1].id
 
 
-class _CountingStore:
-    """Reports how many of the scope's devices have been read so far; forwards everything to the
-    real store."""
-
-    def __init__(self, store: Store, devices: Sequence[str], progress: Progress) -> None:
-        self._store = store
-        self._devices = set(devices)
-        self._seen: set[str] = set()
-        self._progress = progress
-
-    def _count(self, device: str) -> None:
-        if device in self._devices and device not in self._seen:
-            self._seen.add(device)
-            self._progress("read", len(self._seen), len(self._devices))
-
-    def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        self._count(device)
-        return self._store.intervals(device, quantity, start_ms, end_ms, interval_s)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
-class _CountingColumnStore(_CountingStore):
-    """The same for a store that reads intervals as numpy columns (``SqliteStore``): the autonomy
-    engine keeps its fast path (``autonomy_queries.reading.columnar`` asks the class)."""
-
-    def interval_columns(
-        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
-    ) -> Any:
-        self._count(device)
-        return self._store.interval_columns(  # type: ignore[attr-defined]
-            device, quantity, start_ms, end_ms, interval_s, fields=fields
-        )
-
-
 def battery_soc(store: Store, config: PlatformConfig, scope: str, start_ms: int, n: int, interval_s: int) -> FloatArray:
     """Capacity-weighted mean state of charge of the scope's batteries per interval [%], NaN when
     no battery reported in an interval."""
@@ -135,13 +95,8 @@ def build_report(
     name = scope_name(config, scope)
     step_s = interval_s or config.services.metrics.interval_minutes * 60
     factor = config.services.metrics.grid_emission_factor_g_per_kwh
-    reader: Store = store
-    if progress is not None:
-        devices = [dev.id for _, site in scope_sites(config, scope) for dev in site.devices]
-        counting = _CountingColumnStore if columnar(store) is not None else _CountingStore
-        reader = cast(Store, counting(store, devices, progress))
     try:
-        result = compute_autonomy(reader, config, scope, p.start_ms, p.end_ms, step_s)
+        result = compute_autonomy(store, config, scope, p.start_ms, p.end_ms, step_s, progress=progress)
     except ScopeError as exc:
         raise ReportScopeError(str(exc)) from exc
     if progress is not None:

@@ -127,13 +127,17 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "formula": {"fr": "Formule", "en": "Formula"},
     "flags": {"fr": "Signalements du calcul", "en": "Computation flags"},
     "annex.attribution": {
-        "fr": "Attribution : la production sert d'abord la consommation, puis la batterie ; la part "
-        "réseau de la batterie (énergie chargée depuis le réseau / énergie chargée, sur la période) "
-        "n'est jamais comptée comme locale. Un site sans compteur réseau en déduit soutirage et "
-        "injection de son bilan (signalé).",
-        "en": "Attribution: generation serves the load first, then the battery; the battery's grid "
-        "share (energy charged from the grid / energy charged, over the period) never counts as "
-        "local. A site without a grid meter derives import and export from its balance (flagged).",
+        "fr": "Attribution : la production sert d'abord la consommation, puis la batterie ; le stock "
+        "de la batterie est suivi par origine (réseau ou locale) intervalle par intervalle, et ce "
+        "qu'elle restitue n'est jamais compté comme local au-delà de sa part locale. Un site sans "
+        "compteur réseau en déduit soutirage et injection de son bilan (signalé). Un résultat est "
+        "incomplet dès qu'une lecture est invraisemblable, qu'un bilan de site ne boucle pas ou que "
+        "la couverture en énergie est sous le seuil.",
+        "en": "Attribution: generation serves the load first, then the battery; the battery's stock "
+        "is tracked by origin (grid or local) interval by interval, and what it gives back never "
+        "counts as local beyond its local share. A site without a grid meter derives import and "
+        "export from its balance (flagged). A result is incomplete as soon as a reading is "
+        "implausible, a site's balance does not close, or the energy coverage is below the threshold.",
     },
     "page": {"fr": "Page", "en": "Page"},
     "hours": {"fr": "h", "en": "h"},
@@ -145,8 +149,8 @@ _LABELS: dict[str, dict[Lang, str]] = {
 FORMULAS: list[tuple[str, str, str]] = [
     ("self_sufficiency", "ΣLl / ΣL = 1 − ΣLg / ΣL", "Luthander et al. 2015, Appl. Energy 142"),
     ("self_consumption", "1 − ΣX / ΣG", "Luthander et al. 2015, Appl. Energy 142"),
-    ("load_cover_factor", "Σ min(G − S, L) / ΣL", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
-    ("supply_cover_factor", "Σ min(G − S, L) / ΣG", "Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
+    ("load_cover_factor", "Σ max(min(G − Sl, L), 0) / ΣL", "after Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
+    ("supply_cover_factor", "Σ max(min(G − Sl, L), 0) / ΣG", "after Salom et al. 2011 / 2014 (IEA SHC Task 40)"),
     ("time_autonomy", "#{I < 1 Wh} / #intervals (1 − LOLP)", "Salom et al. 2014"),
     ("grid_interaction_index", "σ(I − X) / max|I − X|", "Salom et al. 2011"),
     ("net_balance_wh", "ΣG − ΣL ; ΣG / ΣL", "Sartori et al. 2012, Energy Build. 48"),

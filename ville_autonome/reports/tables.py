@@ -154,6 +154,7 @@ def summary_table(data: ReportData, lang: Lang) -> tuple[list[str], list[list[Ce
             ["battery_hours", label(lang, "battery_hours"), "h", _num(r.battery.hours_at_current_deficit), None]
         )
     c = r.coverage
+    rows.append(["coverage_energy_ratio", label(lang, "coverage"), "ratio", _num(c.ratio), None])
     for attr, key in [
         ("measured_share", "coverage.measured"),
         ("integrated_share", "coverage.integrated"),

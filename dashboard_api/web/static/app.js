@@ -19,6 +19,7 @@
     topology: null,
     devices: new Map(), // id -> {id, name, role, source, capacity_wh, site, district, status, last_seen_ms}
     latest: new Map(), // "device|quantity" -> {value, ts, quality}
+    flows: new Map(), // scope -> flows now, computed by the server (GET /live, SSE "flows")
     today: null, // today's autonomy of the scope {self_sufficiency, self_consumption, complete, coverage}
     stream: null,
     streamState: "connecting",
@@ -58,12 +59,9 @@
     hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
   });
   function parisIso(ms) { return parisFmt.format(new Date(ms)).replace(",", ""); } // "2026-10-05 14:30:00"
-  function parisToMs(local) { // "2026-10-05T14:30" (Paris wall clock) -> UTC ms
-    const guess = Date.parse(local + "Z");
-    const offset = Date.parse(parisIso(guess).replace(" ", "T") + "Z") - guess;
-    return guess - offset;
-  }
-  function parisMidnightMs(nowMs) { return parisToMs(parisIso(nowMs).slice(0, 10) + "T00:00"); }
+  // local times are resolved by the server (RFC 9557 "…[Europe/Paris]", or a date: Paris midnight)
+  function zoned(local) { return local + "[" + TZ + "]"; }
+  function parisDate(ms) { return parisIso(ms).slice(0, 10); }
 
   // ---------------------------------------------------------------- API access
   function readKey() {
@@ -151,50 +149,13 @@
     const dev = state.devices.get(v.device);
     if (dev && v.quality === "good" && v.value !== null && (dev.last_reading_ms || 0) < v.ts) dev.last_reading_ms = v.ts;
   }
-  function power(devId) {
-    const p = state.latest.get(devId + "|active_power_w");
-    return p && p.value !== null ? p.value : null;
-  }
 
-  // Instantaneous flows of the scope from the latest active powers (signs: docs/conventions.md).
-  function flowsNow() {
-    const bySource = {};
-    let gen = 0, battery = 0, gridNet = 0, storedWh = 0, capacityWh = 0, socWeighted = 0, hasBattery = false;
-    const sites = new Map();
-    state.devices.forEach((dev) => {
-      if (!inScope(dev)) return;
-      const p = power(dev.id);
-      const site = sites.get(dev.site) || { load: 0, hasLoad: false, gen: 0, battery: 0, grid: 0 };
-      sites.set(dev.site, site);
-      if (dev.role === "production" && p !== null) {
-        const src = dev.source || "other";
-        bySource[src] = (bySource[src] || 0) + Math.max(p, 0);
-        gen += Math.max(p, 0); site.gen += Math.max(p, 0);
-      } else if (dev.role === "consumption") {
-        site.hasLoad = true;
-        if (p !== null) site.load += Math.max(p, 0);
-      } else if (dev.role === "storage") {
-        hasBattery = true;
-        if (p !== null) { battery += p; site.battery += p; }
-        const soc = state.latest.get(dev.id + "|soc_pct");
-        if (soc && soc.value !== null && dev.capacity_wh) {
-          storedWh += dev.capacity_wh * soc.value / 100; capacityWh += dev.capacity_wh; socWeighted += dev.capacity_wh * soc.value;
-        }
-      } else if (dev.role === "grid" && p !== null) {
-        gridNet += p; site.grid += p;
-      }
-    });
-    let load = 0;
-    sites.forEach((s) => { load += s.hasLoad ? s.load : Math.max(s.gen + s.battery + s.grid, 0); });
-    const imp = Math.max(gridNet, 0), exp = Math.max(-gridNet, 0);
-    const deficit = load - gen;
-    return {
-      gen, bySource, load, battery, hasBattery, gridNet, imp, exp,
-      soc: capacityWh > 0 ? socWeighted / capacityWh : null,
-      ss: load > 0 ? Math.min(1, Math.max(0, 1 - imp / load)) : null,
-      sc: gen > 0 ? Math.min(1, Math.max(0, 1 - exp / gen)) : null,
-      batteryHours: capacityWh > 0 ? (deficit > 0 ? storedWh / deficit : Infinity) : null,
-    };
+  // Flows now of the scope: computed by the server with the engine's rules (no formula here).
+  function applyFlows(list) { list.forEach((f) => state.flows.set(f.scope, f)); }
+  function hasBattery() {
+    let found = false;
+    state.devices.forEach((dev) => { if (inScope(dev) && dev.role === "storage") found = true; });
+    return found;
   }
 
   function separators() { return state.lang === "fr" ? ", " : ".,"; } // plotly: decimal then thousands
@@ -212,36 +173,41 @@
   }
 
   function renderLive() {
-    const f = flowsNow();
-    $("v-generation").textContent = fmtPower(f.gen);
+    const f = state.flows.get(scopeParam());
+    if (!f) return;
+    const battery = hasBattery();
+    $("v-generation").textContent = fmtPower(f.generation_w);
     const ul = $("v-sources");
     ul.replaceChildren();
-    Object.keys(f.bySource).sort().forEach((src) => {
+    Object.keys(f.generation_by_source_w).sort().forEach((src) => {
       const li = document.createElement("li");
       li.dataset.source = src;
-      li.textContent = t("source." + src) + " : " + fmtPower(f.bySource[src]);
+      li.textContent = t("source." + src) + " : " + fmtPower(f.generation_by_source_w[src]);
       ul.appendChild(li);
     });
-    $("v-load").textContent = fmtPower(f.load);
-    $("v-battery").textContent = f.hasBattery ? fmtPower(Math.abs(f.battery)) : "–";
-    $("v-battery-state").textContent = !f.hasBattery ? t("no_battery")
-      : f.battery > 1 ? "▼ " + t("discharging") : f.battery < -1 ? "▲ " + t("charging") : "■ " + t("idle");
-    $("v-soc").textContent = f.soc === null ? "–" : fmtNumber(f.soc, 0) + " %";
-    $("soc-bar").style.width = (f.soc === null ? 0 : f.soc) + "%";
-    $("v-grid").textContent = fmtPower(Math.abs(f.gridNet));
-    $("v-grid-direction").textContent = f.gridNet > 1 ? "⬇ " + t("importing") : f.gridNet < -1 ? "⬆ " + t("exporting") : "⇆ " + t("balanced");
-    $("v-ss-now").textContent = fmtPct(f.ss);
-    $("v-sc-now").textContent = fmtPct(f.sc);
-    gauge($("gauge-ss"), f.ss, t("self_sufficiency"));
-    gauge($("gauge-sc"), f.sc, t("self_consumption"));
-    $("v-battery-hours").textContent = f.batteryHours === null ? "–"
-      : f.batteryHours === Infinity ? t("surplus") : fmtNumber(f.batteryHours, 1) + " h";
+    $("v-load").textContent = fmtPower(f.load_w);
+    const batteryW = f.discharge_w > 0 ? f.discharge_w : f.charge_w; // the server's flows, one of them is 0
+    $("v-battery").textContent = battery ? fmtPower(batteryW) : "–";
+    $("v-battery-state").textContent = !battery ? t("no_battery")
+      : f.discharge_w > 1 ? "▼ " + t("discharging") : f.charge_w > 1 ? "▲ " + t("charging") : "■ " + t("idle");
+    $("v-soc").textContent = f.soc_pct === null ? "–" : fmtNumber(f.soc_pct, 0) + " %";
+    $("soc-bar").style.width = (f.soc_pct === null ? 0 : f.soc_pct) + "%";
+    $("v-grid").textContent = fmtPower(f.import_w > 0 ? f.import_w : f.export_w);
+    $("v-grid-direction").textContent = f.import_w > 1 ? "⬇ " + t("importing") : f.export_w > 1 ? "⬆ " + t("exporting") : "⇆ " + t("balanced");
+    $("v-ss-now").textContent = fmtPct(f.self_sufficiency);
+    $("v-sc-now").textContent = fmtPct(f.self_consumption);
+    gauge($("gauge-ss"), f.self_sufficiency, t("self_sufficiency"));
+    gauge($("gauge-sc"), f.self_consumption, t("self_consumption"));
+    $("v-battery-hours").textContent = f.battery_hours !== null ? fmtNumber(f.battery_hours, 1) + " h"
+      : f.soc_pct !== null && !f.partial && f.load_w <= f.generation_w ? t("surplus") : "–";
     const d = state.today;
     $("v-today-ss").textContent = d ? fmtPct(d.self_sufficiency) : "–";
     $("v-today-sc").textContent = d ? fmtPct(d.self_consumption) : "–";
     $("v-today-coverage").textContent = !d ? "–"
       : (d.coverage !== undefined ? fmtPct(d.coverage) + " " : "") + (d.complete ? "✔" : "⚠ " + t("incomplete"));
-    $("updated").textContent = parisIso(Date.now());
+    // a scope with a device offline: its figures are partial, and the page names what is missing
+    document.body.dataset.partial = String(f.partial);
+    $("updated").textContent = parisIso(Date.now()) + (f.partial ? " · ⚠ " + t("incomplete") + " : " + f.missing_devices.join(", ") : "");
   }
 
   // ---------------------------------------------------------------- device health
@@ -314,7 +280,7 @@
     if (state.denied.has("/autonomy")) return;
     const now = Date.now();
     try {
-      const r = await api("/autonomy", { scope: scopeParam(), start: String(parisMidnightMs(now)), end: String(now), interval: "15m" });
+      const r = await api("/autonomy", { scope: scopeParam(), start: parisDate(now), end: String(now), interval: "15m" });
       state.today = {
         self_sufficiency: r.metrics.self_sufficiency, self_consumption: r.metrics.self_consumption,
         complete: r.complete, coverage: r.coverage.ratio,
@@ -356,6 +322,7 @@
     es.onopen = () => { state.reconnects = 0; setStreamState("live"); refreshHealth(); };
     es.addEventListener("reading", (ev) => { applyReading(JSON.parse(ev.data)); scheduleRender(); });
     es.addEventListener("autonomy", (ev) => applyAutonomyEvent(JSON.parse(ev.data)));
+    es.addEventListener("flows", (ev) => { applyFlows(JSON.parse(ev.data).flows); scheduleRender(); });
     es.onerror = () => {
       // the browser retries by itself while CONNECTING; when it gives up (CLOSED) we reconnect
       setStreamState("lost");
@@ -405,11 +372,11 @@
     if (ev) ev.preventDefault();
     const what = $("h-what").value;
     if (!what) { $("history-coverage").textContent = t("needs_role"); return; }
-    const start = parisToMs($("h-start").value), end = parisToMs($("h-end").value);
+    const startZ = zoned($("h-start").value), endZ = zoned($("h-end").value);
     let xs = [], ys = [], present = [], step = 900000, unit = "", name = "";
     if (what.startsWith("metric:")) {
       const metric = what.slice(7);
-      const r = await api("/autonomy", { scope: scopeParam(), start: String(start), end: String(end), interval: "15m", series: "true" });
+      const r = await api("/autonomy", { scope: scopeParam(), start: startZ, end: endZ, interval: "15m", series: "true" });
       const s = r.series;
       step = r.interval_s * 1000;
       xs = s.start_ms;
@@ -420,6 +387,8 @@
       name = t("metric." + metric);
     } else {
       const [, device, quantity] = what.split(":");
+      const probe = await api("/series", { device, quantity, start: startZ, end: endZ, resolution: "1d" });
+      const start = probe.start_ms, end = probe.end_ms; // the server resolved the local times
       const span = end - start;
       const resolution = span <= 6 * 3600000 ? "raw" : span <= 7 * 86400000 ? "15m" : "1h";
       const r = await api("/series", { device, quantity, start: String(start), end: String(end), resolution });
@@ -481,7 +450,9 @@
     if (!state.key) { askKey(""); return; }
     loadTopology(await api("/topology"));
     renderChrome();
-    (await api("/live")).values.forEach(applyReading);
+    const live = await api("/live");
+    live.values.forEach(applyReading);
+    applyFlows(live.flows);
     renderLive();
     renderHealth();
     fillHistoryChoices();
