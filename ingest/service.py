@@ -51,7 +51,6 @@ BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 5.0
 COUNTERS_EVERY_S = 10.0
 GAPS_EVERY_S = 5.0
-IDLE_REFRESH_BUDGET_S = 5.0  # rollup work per idle moment; the next idle moment goes on
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +130,7 @@ class IngestService:
         self._writer_done = threading.Event()  # set once every writer thread has ended
         self._writers_alive = 0
         self._seen_lock = threading.Lock()
-        self._housekeeping = threading.Lock()  # counters and idle rollups: one writer at a time
+        self._housekeeping = threading.Lock()  # counters and gaps: one writer at a time
         self._client: mqtt.Client | None = None
         self._last_counters = 0.0
         self._last_gaps = 0.0
@@ -291,7 +290,6 @@ class IngestService:
                     item = self._ready.get(timeout=0.5)
                 except queue.Empty:
                     self._publish_counters()
-                    self._refresh_rollups_while_idle()
                     continue
                 if item is None:
                     return
@@ -461,18 +459,6 @@ class IngestService:
             for item in batch:
                 if item.qos > 0:
                     client.ack(item.mid, item.qos)
-
-    def _refresh_rollups_while_idle(self) -> None:
-        """Quiet moments bring the rollups up to date (under load the store refreshes them itself at
-        most every ``rollup_refresh_s``)."""
-        if self._store_down_since is not None or not self._housekeeping.acquire(blocking=False):
-            return
-        try:
-            self.store.refresh_rollups(budget_s=IDLE_REFRESH_BUDGET_S)  # stop() never waits long for it
-        except StoreError as exc:
-            log.debug("rollups not refreshed: %s", exc)
-        finally:
-            self._housekeeping.release()
 
     def _publish_counters(self, *, force: bool = False) -> None:
         now = time.monotonic()

@@ -96,7 +96,7 @@ class _CountingColumnStore(_CountingStore):
         self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
     ) -> Any:
         self._count(device)
-        return self._store.interval_columns(  # type: ignore[attr-defined]
+        return self._store.interval_columns(
             device, quantity, start_ms, end_ms, interval_s, fields=fields
         )
 

@@ -1,27 +1,42 @@
-"""The storage seam: what the ingest writes and the API reads.
+"""The storage seam: what the ingest writes, the rollup compiler compiles and the API reads.
 
-::
+Every backend raises exactly these, third-party errors (HTTP, ``sqlite3``) translated where they
+arise with ``raise … from exc``, for writes and queries alike::
 
     StoreError                  base of every storage failure
-    ├── StoreTransientError     the store cannot be reached, timed out or answered 5xx: nothing of
-    │                           the request is known to be done; back off and retry
-    ├── StoreAuthError          the store refused our credentials (HTTP 401/403): retrying will not
-    │                           help until an operator acts; say so loudly, retry slowly
-    └── StoreRejectedError      the store refused these points for what they are (type conflict,
-                                malformed): do not retry them; dead-letter them
+    ├── StoreTransientError     the store cannot be reached, timed out, answered 5xx or 429, or is
+    │                           busy (SQLite locked, disk I/O): nothing of the request is known to be
+    │                           done; back off and retry
+    ├── StoreAuthError          the store refuses us until an operator acts: credentials refused
+    │                           (HTTP 401/403), a read-only or forbidden SQLite file; say so
+    │                           loudly, retry slowly
+    └── StoreRejectedError      the store refused this request for what it is: a query it cannot
+                                run (syntax, unknown field), a batch too big or malformed; the same
+                                request fails the same way again: do not retry it. A write refuses
+                                single points through ``WriteResult.rejected`` instead (the rest of
+                                its batch is written)
 
 Writes are upserts: the same (device, quantity, timestamp) written twice holds the last value
-once, so at-least-once delivery ends exactly-once in the data.
+once, so at-least-once delivery ends exactly-once in the data. A write also leaves a durable
+*dirty mark* for each (device, quantity, 15-min bucket) it touched; only the rollup compiler
+(``ville-autonome rollups``) turns marks into rollups, through :meth:`Store.refresh_rollups`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+# ``start_ms`` and some of ``storage.rollups.STAT_FIELDS`` as numpy arrays, one entry per interval
+IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
+RollupKey: TypeAlias = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
 
 
 class StoreError(Exception):
@@ -29,19 +44,15 @@ class StoreError(Exception):
 
 
 class StoreTransientError(StoreError):
-    """The store is down, unreachable, timed out or answered 5xx; nothing of the batch is known to be written."""
+    """The store is down, unreachable, timed out, busy or answered 5xx; nothing of the request is known to be done."""
 
 
 class StoreAuthError(StoreError):
-    """The store refused the credentials (HTTP 401/403): a configuration or a revoked token, not a passing fault."""
+    """The store refuses us (HTTP 401/403, a read-only file): an operator must act, not a passing fault."""
 
 
 class StoreRejectedError(StoreError):
-    """The store refused some points for what they are; ``rejected`` maps index → reason."""
-
-    def __init__(self, message: str, rejected: dict[int, str] | None = None) -> None:
-        super().__init__(message)
-        self.rejected = rejected or {}
+    """The store refused this request for what it is; retrying the same request fails the same way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +119,9 @@ class Store(Protocol):
         ...
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        """Upsert ``points``. Raises :class:`StoreTransientError` if nothing could be written;
-        returns the per-point rejections otherwise (the rest is durably written)."""
+        """Upsert ``points`` and mark the rollup buckets they touch dirty (durably; no rollup work
+        here). Raises a :class:`StoreError` if the batch cannot be written; returns the per-point
+        rejections otherwise (the rest is durably written and marked)."""
         ...
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
@@ -121,7 +133,15 @@ class Store(Protocol):
         ...
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        """Good values aggregated per aligned interval in [start, end) (from rollups where they exist)."""
+        """Good values aggregated per aligned interval in [start, end) (from rollups where they
+        exist, as the compiler last wrote them)."""
+        ...
+
+    def interval_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+    ) -> IntervalColumns:
+        """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
+        ``storage.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
         ...
 
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
@@ -150,18 +170,19 @@ class Store(Protocol):
         """The latest counters of every service instance: service → counter name → value."""
         ...
 
-    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
-        """Recompute the 15-min and daily rollups touched by writes since the last refresh; returns
-        how many 15-min buckets were recomputed. With ``budget_s``, stop after about that long
-        (always doing some work) and leave the rest, still durably marked, to the next call: a
-        writer that refreshes never holds its writes back for long after a large backfill.
-        Backends also do this by themselves on write (at most every
-        ``StoreSettings.rollup_refresh_s``, within ``WRITE_REFRESH_BUDGET_S``) and on close
-        (within ``CLOSE_REFRESH_BUDGET_S``; what is left is done after the next start)."""
+    def refresh_rollups(
+        self,
+        *,
+        budget_s: float | None = None,
+        on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
+    ) -> int:
+        """The rollup compiler's step (``ville-autonome rollups``; nothing else calls it but tests
+        playing the compiler): recompute from raw points the 15-min and day rollups of every bucket
+        marked dirty, then consume those marks; returns how many 15-min rollups were written.
+        ``on_compiled`` sees each chunk of compiled keys after their rollups are written and before
+        their marks are consumed (an exception leaves the marks for the next call). With
+        ``budget_s``, stop after the first chunk past that many seconds. Idempotent and
+        restartable anywhere: marks are consumed only after their rollups are written."""
         ...
 
     def close(self) -> None: ...
-
-
-WRITE_REFRESH_BUDGET_S = 2.0  # rollup work a write may do before it returns
-CLOSE_REFRESH_BUDGET_S = 10.0  # rollup work a store does when it closes

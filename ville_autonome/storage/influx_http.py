@@ -8,8 +8,11 @@ write paths and InfluxQL ``/query`` (the one read language all three answer).
 - reads ``/query?db=&q=&epoch=ms`` (2.x needs a DBRP mapping of the bucket, automatic since 2.5
   for buckets created with one; 3 Core answers it natively).
 
-Failures to reach the server (refused, reset, timeout, 5xx, auth) raise
-:class:`storage.base.StoreTransientError`; the caller decides what a 4xx on a write means.
+Errors are translated here, at the boundary (the tree is drawn in :mod:`storage.base`):
+refused, reset, timed out, 5xx, 429, an answer that is not the JSON asked for →
+:class:`storage.base.StoreTransientError`; 401/403 → :class:`storage.base.StoreAuthError`; a query
+the server refuses (4xx, or an ``error`` in its answer) → :class:`storage.base.StoreRejectedError`.
+The store decides what another 4xx on a write means (points refused one by one).
 """
 
 from __future__ import annotations
@@ -24,13 +27,9 @@ from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
-from ville_autonome.storage.base import StoreAuthError, StoreError, StoreTransientError
+from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
 
 _JSON = msgspec.json.Decoder()
-
-
-class QueryError(StoreError):
-    """InfluxDB refused a query (syntax, unknown database): a bug or a configuration error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,7 @@ class InfluxHttp:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
-        self._timeout = timeout_s
+        self.timeout_s = timeout_s
         self._token = token
         self._basic = None
         if username:
@@ -100,7 +99,7 @@ class InfluxHttp:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
             cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
+            conn = cls(self._host, self._port, timeout=self.timeout_s)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -144,7 +143,7 @@ class InfluxHttp:
                 raise StoreTransientError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
         if resp.status in (401, 403):
             raise StoreAuthError(f"InfluxDB at {self.url} refused the credentials ({resp.status}): {resp.text()[:200]}")
-        if resp.status >= 500:
+        if resp.status >= 500 or resp.status == 429:
             raise StoreTransientError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
         return resp
 
@@ -163,9 +162,10 @@ class InfluxHttp:
         self.major = info.major
         return info
 
-    def query(self, q: str, db: str, *, write: bool = False) -> list[dict[str, Any]]:
-        """Run one InfluxQL statement; return its series (each ``name``/``tags``/``columns``/``values``)."""
-        params = {"q": q, "epoch": "ms"}
+    def query(self, q: str, db: str, *, write: bool = False, epoch: str = "ms") -> list[dict[str, Any]]:
+        """Run one InfluxQL statement; return its series (each ``name``/``tags``/``columns``/``values``),
+        times in ``epoch`` units (``ms`` or ``ns``)."""
+        params = {"q": q, "epoch": epoch}
         if db:
             params["db"] = db
         if write:
@@ -175,15 +175,19 @@ class InfluxHttp:
         try:
             doc = _JSON.decode(r.body)  # msgspec: a year of rollups is a JSON answer of megabytes
         except msgspec.DecodeError as exc:
-            raise QueryError(f"InfluxDB answered {r.status} with no JSON to {q[:120]!r}") from exc
+            if r.status != 200:
+                raise StoreRejectedError(f"InfluxDB refused {q[:120]!r} ({r.status}): {r.text()[:200]}") from exc
+            raise StoreTransientError(f"InfluxDB answered {q[:120]!r} with no JSON (cut short?)") from exc
         if not isinstance(doc, dict):
-            raise QueryError(f"InfluxDB answered {r.status} with no JSON object to {q[:120]!r}")
+            raise StoreTransientError(f"InfluxDB answered {q[:120]!r} with no JSON object")
         if r.status != 200 or "error" in doc:
-            raise QueryError(f"InfluxDB refused {q[:120]!r}: {doc.get('error') or r.status}")
+            raise StoreRejectedError(f"InfluxDB refused {q[:120]!r}: {doc.get('error') or r.status}")
         result = (doc.get("results") or [{}])[0]
+        if not isinstance(result, dict):
+            raise StoreTransientError(f"InfluxDB answered {q[:120]!r} with no result")
         if "error" in result:
-            raise QueryError(f"InfluxDB refused {q[:120]!r}: {result['error']}")
-        return list(result.get("series") or [])
+            raise StoreRejectedError(f"InfluxDB refused {q[:120]!r}: {result['error']}")
+        return [s for s in result.get("series") or [] if isinstance(s, dict)]
 
     def close(self) -> None:
         with self._lock:

@@ -125,24 +125,6 @@ def run_aggregates(
     return out
 
 
-def changed_since(
-    query: Callable[[str], Series], source: str, cond: str, run: list[int], written: dict[Key, IntervalStat]
-) -> set[Key]:
-    """The keys of ``written`` whose raw points no longer give what was written: another writer
-    stored points in the bucket between this refresh's read and its write, and its own refresh
-    may have landed first (this one would then have overwritten a newer rollup)."""
-    now = run_aggregates(query, source, cond, run)
-    changed = set()
-    for key, stat in written.items():
-        agg = now.get(key)
-        if stat.count == 0:
-            if agg is not None:
-                changed.add(key)
-        elif agg != (stat.count, stat.minimum, stat.maximum, stat.mean):
-            changed.add(key)
-    return changed
-
-
 def _ends_from_raw(query: Callable[[str], Series], window: str, ends: dict[Key, tuple[int, float, int, float]]) -> None:
     """First and last good points of each series and bucket, from the raw points of ``window``."""
     for s in query(f"SELECT value {window} GROUP BY device, quantity"):

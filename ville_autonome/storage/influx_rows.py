@@ -1,5 +1,10 @@
 """The platform's InfluxDB schema as lines and rows (pure): a reading or a rollup to line protocol,
-an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: docs/storage.md."""
+an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: docs/storage.md.
+
+Reading back tolerates any row InfluxDB can answer: a point just written can show some fields
+and not yet the others (1.x), and a foreign writer may have left anything. A row that cannot
+be read whole (a missing field, an unknown quality, a value that is not a number) gives ``None``
+here and is skipped by the caller, never an exception."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.base import IntervalStat, LatestValue, SeriesPoint
 from ville_autonome.storage.line_protocol import LineProtocolError, format_float, format_string_field, line, series_key
 from ville_autonome.storage.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
 
@@ -147,18 +152,47 @@ def rows_of(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str
     return out
 
 
-def stat_from_row(row: Mapping[str, Any]) -> IntervalStat:
-    return IntervalStat(
-        start_ms=int(row["time"]),
-        count=int(row["count"]),
-        first=float(row["first"]),
-        last=float(row["last"]),
-        minimum=float(row["minimum"]),
-        maximum=float(row["maximum"]),
-        mean=float(row["mean"]),
-        first_ts_ms=int(row["first_ts"]),
-        last_ts_ms=int(row["last_ts"]),
-    )
+def stat_from_row(row: Mapping[str, Any]) -> IntervalStat | None:
+    """The rollup of one ``rollup_15m``/``rollup_1d`` row; ``None`` if it is not whole."""
+    try:
+        return IntervalStat(
+            start_ms=int(row["time"]),
+            count=int(row["count"]),
+            first=float(row["first"]),
+            last=float(row["last"]),
+            minimum=float(row["minimum"]),
+            maximum=float(row["maximum"]),
+            mean=float(row["mean"]),
+            first_ts_ms=int(row["first_ts"]),
+            last_ts_ms=int(row["last_ts"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+_QUALITIES = {q.value: q for q in Quality}
+
+
+def _number(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def series_point(row: Mapping[str, Any]) -> SeriesPoint | None:
+    """A ``readings`` row as a point; ``None`` without a known quality (or with a value that is
+    not a number): e.g. a point just written whose ``quality`` does not show yet."""
+    quality = _QUALITIES.get(row.get("quality"))  # type: ignore[arg-type]
+    value = row.get("value")
+    if quality is None or not isinstance(row.get("time"), int) or (value is not None and _number(value) is None):
+        return None
+    return SeriesPoint(row["time"], _number(value), quality)
+
+
+def latest_from(tags: Mapping[str, Any], row: Mapping[str, Any]) -> LatestValue | None:
+    """A ``readings`` row grouped by every tag as a latest value; ``None`` as :func:`series_point`."""
+    p = series_point(row)
+    if p is None:
+        return None
+    return LatestValue(context_from(tags, row), str(tags.get("quantity") or ""), p.ts_ms, p.value, p.quality)
 
 
 def context_from(tags: Mapping[str, Any], row: Mapping[str, Any]) -> DeviceContext:
@@ -181,7 +215,7 @@ def day_stats(
     per: dict[tuple[str, str], list[IntervalStat]] = {}
     for tags, r in rows:
         s = stat_from_row(r)
-        if s.count > 0:
+        if s is not None and s.count > 0:
             per.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), []).append(s)
     out = {}
     for k in keys:
@@ -192,12 +226,13 @@ def day_stats(
 
 def rollup_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> IntervalColumns:
     """The rows of ``SELECT <names> FROM rollup_…`` (time first, then ``names``, ``count`` first of
-    them) as columns ``start_ms`` and ``names``, in time order, the empty buckets left out (as
-    ``intervals()``)."""
+    them) as columns ``start_ms`` and ``names``, in time order, the empty buckets and the rows that
+    are not whole left out (as ``intervals()``)."""
     import numpy as np
 
-    # every number here is below 2**53: float64 holds times and counts exactly
+    # every number here is below 2**53: float64 holds times and counts exactly; None becomes NaN
     table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names) + 1)
+    table = table[~np.isnan(table).any(axis=1)]
     table = table[np.argsort(table[:, 0], kind="stable")]
     table = table[table[:, 1] > 0]  # count > 0
     out: IntervalColumns = {"start_ms": table[:, 0].astype(np.int64)}

@@ -4,9 +4,9 @@ A rollup is the aggregate of the GOOD values of one (device, quantity) over one 
 15 minutes (``ROLLUP_15M_MS``) and one UTC day (``ROLLUP_1D_MS``). Buckets are aligned on the Unix
 epoch, so 15-min and daily buckets nest. Daily rollups are merged from 15-min ones.
 
-The same stats also come as numpy columns (:data:`IntervalColumns`: ``start_ms`` and some of
-:data:`STAT_FIELDS`, one entry per interval with data, oldest first), which a backend can build
-without one Python object per interval (``SqliteStore.interval_columns``); :func:`merge_columns`
+The same stats also come as numpy columns (``storage.base.IntervalColumns``: ``start_ms`` and some
+of :data:`STAT_FIELDS`, one entry per interval with data, oldest first), which a backend builds
+without one Python object per interval (``Store.interval_columns``); :func:`merge_columns`
 gives exactly the numbers of :func:`merge`. numpy is imported by those functions only, so that a
 process that only writes (the ingest) does not load it.
 """
@@ -14,9 +14,9 @@ process that only writes (the ingest) does not load it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
-from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.base import IntervalColumns, IntervalStat
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +28,6 @@ ROLLUP_1D_MS = 24 * 3600 * 1000
 # the fields of an IntervalStat besides start_ms, in its order
 STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts_ms", "last_ts_ms")
 INT_FIELDS = frozenset({"start_ms", "count", "first_ts_ms", "last_ts_ms"})  # int64 columns; the rest float64
-IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
 
 
 def bucket_start(ts_ms: int, interval_ms: int) -> int:
