@@ -96,9 +96,7 @@ class _CountingColumnStore(_CountingStore):
         self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
     ) -> Any:
         self._count(device)
-        return self._store.interval_columns(
-            device, quantity, start_ms, end_ms, interval_s, fields=fields
-        )
+        return self._store.interval_columns(device, quantity, start_ms, end_ms, interval_s, fields=fields)
 
 
 def battery_soc(store: Store, config: PlatformConfig, scope: str, start_ms: int, n: int, interval_s: int) -> FloatArray:
