@@ -90,7 +90,9 @@ def test_the_compiler_killed_9_again_and_again_while_it_catches_up(
         p.rollups.start()  # what a supervisor does
     t0 = time.monotonic()
     wait_for(lambda: rollup_counts(p, window) == want, timeout=60, interval=0.5, what="rollups = raw")
-    p.figures.update(compiler_kills=len(delays), kills_before_done=kills_before_done, caught_up_s=round(time.monotonic() - t0, 2))
+    p.figures.update(
+        compiler_kills=len(delays), kills_before_done=kills_before_done, caught_up_s=round(time.monotonic() - t0, 2)
+    )
     live_rollups_match(p)
     p.report("rollup compiler killed -9 six times while catching up")
 
