@@ -51,7 +51,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
     if ran and not EXTERNAL:
         terminalreporter.write_line(
-            f"NOT RUN: the store contract against InfluxDB 1.8/1.11, 2.x, 3 Core: no server named in {ENV} "
+            f"NOT RUN: the store contract against other InfluxDB versions (1.8, 1.12 as deployed, 2.x, 3 Core): no server named in {ENV} "
             "(tests/storage/external.py); run here: SQLite and influxd 1.6 only",
             yellow=True,
             bold=True,

@@ -235,6 +235,30 @@ def test_credentials_revoked_while_running_come_as_auth_errors(auth_influxd: Aut
         open_store(settings)
 
 
+def test_a_user_with_privileges_on_the_database_only_is_enough(auth_influxd: AuthInfluxd) -> None:
+    """As docker-compose.yml deploys it: the operator's admin creates the database and the
+    platform's user (no admin rights: it cannot CREATE DATABASE, and need not)."""
+    auth_influxd.query("CREATE USER admin WITH PASSWORD 'root' WITH ALL PRIVILEGES")
+    admin = open_store(
+        StoreSettings(backend="influxdb", url=auth_influxd.url, database="city", username="admin", password="root")
+    )  # type: ignore[arg-type]
+    admin.http.query("CREATE USER platform WITH PASSWORD 'p'", "", write=True)
+    admin.http.query('GRANT ALL ON "city" TO platform', "", write=True)
+    admin.close()
+    store = open_store(
+        StoreSettings(backend="influxdb", url=auth_influxd.url, database="city", username="platform", password="p")
+    )  # type: ignore[arg-type]
+    try:
+        assert store.write([StoredReading(CTX, "active_power_w", NOW, 1.0)]).written == 1
+        assert store.refresh_rollups() == 1
+        assert [v.value for v in store.latest()] == [1.0]
+    finally:
+        store.close()
+    town = StoreSettings(backend="influxdb", url=auth_influxd.url, database="town", username="platform", password="p")  # type: ignore[arg-type]
+    with pytest.raises(StoreStartupError, match="town"):  # no such database, no right to create it: one clear line
+        open_store(town)
+
+
 def test_a_bucket_written_again_in_its_marking_period_is_compiled_once_the_period_is_over(influx: InfluxStore) -> None:
     """A writer marks a bucket once per marking period; a later write of that bucket in the same
     period leaves no new mark and relies on the compiler compiling the first mark again once the

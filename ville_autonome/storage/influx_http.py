@@ -41,6 +41,10 @@ class Response:
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
+    def brief(self) -> str:
+        """The body on one line, cut short: for an error message."""
+        return " ".join(self.text().split())[:200]
+
 
 @dataclass(frozen=True, slots=True)
 class ServerInfo:
@@ -142,9 +146,9 @@ class InfluxHttp:
                 self._drop()
                 raise StoreTransientError(f"InfluxDB at {self.url} is unreachable: {exc}") from exc
         if resp.status in (401, 403):
-            raise StoreAuthError(f"InfluxDB at {self.url} refused the credentials ({resp.status}): {resp.text()[:200]}")
+            raise StoreAuthError(f"InfluxDB at {self.url} refused the credentials ({resp.status}): {resp.brief()}")
         if resp.status >= 500 or resp.status == 429:
-            raise StoreTransientError(f"InfluxDB at {self.url} answered {resp.status}: {resp.text()[:200]}")
+            raise StoreTransientError(f"InfluxDB at {self.url} answered {resp.status}: {resp.brief()}")
         return resp
 
     def ping(self) -> ServerInfo:
@@ -176,7 +180,7 @@ class InfluxHttp:
             doc = _JSON.decode(r.body)  # msgspec: a year of rollups is a JSON answer of megabytes
         except msgspec.DecodeError as exc:
             if r.status != 200:
-                raise StoreRejectedError(f"InfluxDB refused {q[:120]!r} ({r.status}): {r.text()[:200]}") from exc
+                raise StoreRejectedError(f"InfluxDB refused {q[:120]!r} ({r.status}): {r.brief()}") from exc
             raise StoreTransientError(f"InfluxDB answered {q[:120]!r} with no JSON (cut short?)") from exc
         if not isinstance(doc, dict):
             raise StoreTransientError(f"InfluxDB answered {q[:120]!r} with no JSON object")

@@ -33,6 +33,7 @@ from ville_autonome.storage.base import (
     RollupKey,
     SequenceGap,
     SeriesPoint,
+    StoreAuthError,
     StoreError,
     StoreTransientError,
     WriteResult,
@@ -120,7 +121,10 @@ class InfluxStore:
         info = self.http.ping()
         self.version = info.version
         if info.major == 1:
-            self.http.query(f"CREATE DATABASE {quote_ident(self.database)}", "", write=True)
+            try:
+                self.http.query(f"CREATE DATABASE {quote_ident(self.database)}", "", write=True)
+            except StoreAuthError:  # a user with privileges on the database only: it must exist, and be ours
+                self.http.query("SHOW MEASUREMENTS LIMIT 1", self.database)
             if self.raw_retention_days is not None:
                 self._raw_rp = RAW_RP
                 spec = f"{quote_ident(RAW_RP)} ON {quote_ident(self.database)} DURATION {self.raw_retention_days}d"
@@ -153,7 +157,7 @@ class InfluxStore:
 
     # ------------------------------------------------------------------ writes
 
-    def _post(self, body: bytes, *, raw: bool, precision: str = "ms") -> tuple[int, str]:
+    def _post(self, body: bytes, *, raw: bool, precision: str = "ms", again: bool = True) -> tuple[int, str]:
         rp = self._raw_rp if raw and self._raw_rp else self.retention_policy
         if self.http.major >= 2:
             bucket = f"{self.database}/{rp}" if rp else self.database
@@ -166,9 +170,11 @@ class InfluxStore:
             if rp:
                 params["rp"] = rp
             r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
-        if r.status == 404 and self.http.major == 1:
+        if r.status == 404 and self.http.major == 1 and again:
             self.connect()  # the database was dropped under us: create it and try once more
-            return self._post(body, raw=raw, precision=precision)
+            return self._post(body, raw=raw, precision=precision, again=False)
+        if r.status == 404:
+            raise StoreAuthError(f"InfluxDB has no database (bucket) {self.database!r}: an operator must create it")
         return r.status, r.text()
 
     def write_lines(
@@ -182,7 +188,7 @@ class InfluxStore:
         if status in (200, 204):
             return {}
         if status not in _REFUSED:
-            raise StoreTransientError(f"InfluxDB write answered {status}: {text[:200]}")
+            raise StoreTransientError(f"InfluxDB write answered {status}: {_error_text(text)}")
         if len(lines) == 1:
             return {lines[0][0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
         mid = len(lines) // 2
@@ -335,10 +341,11 @@ class InfluxStore:
 
 
 def _error_text(text: str) -> str:
+    """InfluxDB's reason for a refused write, on one line."""
     try:
         doc = json.loads(text)
         if isinstance(doc, dict):
-            return str(doc.get("error") or doc.get("message") or text)[:300]
+            text = str(doc.get("error") or doc.get("message") or text)
     except ValueError:
         pass
-    return text[:300]
+    return " ".join(text.split())[:300]
