@@ -48,9 +48,12 @@ def test_the_compiler_keeps_rollups_up_to_date_while_writers_write(
                 [StoredReading(CTX, "active_power_w", DAY0 + (15 * k + i) * 60_000, float(i)) for i in range(15)]
             )
             wait_for(lambda k=k: _counts(writer) == [15] * (k + 1), timeout=30, what=f"bucket {k} compiled")
-        counters = writer.counters()["rollups/test"]
+        counters = wait_for(
+            lambda: (c := writer.counters().get("rollups/test")) and c["rollups_written"] >= 8 and c,
+            timeout=30,
+            what="the compiler's counters published",
+        )
         assert counters["passes"] >= 8
-        assert counters["rollups_written"] >= 8
         assert counters["failures"] == 0
     finally:
         stop.set()

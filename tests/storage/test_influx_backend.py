@@ -18,7 +18,6 @@ from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
 from ville_autonome.storage.factory import StoreStartupError, open_store
 from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MarkWriter
-from ville_autonome.storage.influx_rollups import CLOCK_SKEW_MS
 from ville_autonome.storage.influx_store import InfluxStore
 
 CTX = DeviceContext("gare-la-vallee", "quai", "glv-pv-1", "production", "pv")
@@ -259,28 +258,54 @@ def test_a_user_with_privileges_on_the_database_only_is_enough(auth_influxd: Aut
         open_store(town)
 
 
-def test_a_bucket_written_again_in_its_marking_period_is_compiled_once_the_period_is_over(influx: InfluxStore) -> None:
-    """A writer marks a bucket once per marking period; a later write of that bucket in the same
-    period leaves no new mark and relies on the compiler compiling the first mark again once the
-    period is over (plus the clock allowance). After that, the mark is done: not compiled again,
-    and a restarted compiler starts from its durable cursor."""
+def test_a_bucket_written_again_in_its_marking_period_leaves_a_short_note_the_compiler_follows(
+    influx: InfluxStore,
+) -> None:
+    """A writer marks a bucket in full (with its series' tags) once per marking period; a later
+    write of it in the same period leaves only a note of its bucket (``again``), which the
+    compiler resolves from the period's first mark. Each mark is compiled once; a compiler that
+    restarts starts from its durable cursor."""
     clock = {"writer_ns": (NOW + 86_400_000) * 1_000_000, "compiler_ms": NOW + 86_400_000}
     influx._marks = MarkWriter(clock_ns=lambda: clock["writer_ns"])
     influx._compiler.clock_ms = lambda: clock["compiler_ms"]
-    marks = lambda: influx.query("SELECT count(dirty) FROM rollup_marks")  # noqa: E731
     influx.write([StoredReading(CTX, "active_power_w", NOW, 1.0)])
-    clock["compiler_ms"] += 1000
-    assert influx.refresh_rollups() == 1  # early: the period is still open
-    clock["writer_ns"] += 2_000_000_000
-    influx.write([StoredReading(CTX, "active_power_w", NOW + 1000, 2.0)])  # same bucket, same period
-    assert marks()[0]["values"][0][1] == 1  # no new mark
-    clock["compiler_ms"] += MARK_PERIOD_MS + CLOCK_SKEW_MS
-    assert influx.refresh_rollups() == 1  # the period is over: compiled again, for good
+    assert influx.refresh_rollups() == 1
+    assert influx.refresh_rollups() == 0  # compiled once
+    clock["writer_ns"] += 2_000_000_000  # 2 s later: the same marking period
+    influx.write([StoredReading(CTX, "active_power_w", NOW + 1000, 2.0)])
+    [first, note] = influx.query("SELECT dirty, again FROM rollup_marks")[0]["values"]
+    assert first[1].startswith('[["gare-la-vallee","quai","glv-pv-1"')
+    assert first[2] == ""
+    assert (note[1], note[2]) == ("[]", str(NOW // 900_000))  # the bucket, nothing else
+    assert influx.refresh_rollups() == 1
     [stat] = influx.intervals("glv-pv-1", "active_power_w", NOW, NOW + 900_000, 900)
     assert (stat.count, stat.last) == (2, 2.0)
-    assert influx.refresh_rollups() == 0
-    clock["compiler_ms"] += influx._compiler.settle_ms
-    assert influx.refresh_rollups() == 0  # moves the durable cursor past the mark
+    clock["writer_ns"] += MARK_PERIOD_MS * 1_000_000  # a new period: marked in full again
+    influx.write([StoredReading(CTX, "active_power_w", NOW + 2000, 3.0)])
+    assert influx.query("SELECT dirty, again FROM rollup_marks")[0]["values"][-1][1].startswith('[["gare')
+    clock["compiler_ms"] += influx._compiler.settle_ms + 2 * MARK_PERIOD_MS  # beyond the settling window
+    assert influx.refresh_rollups() == 1
+    assert influx.refresh_rollups() == 0  # and moves the durable cursor past the marks
     restarted = InfluxStore(influx.http, database=influx.database)
     restarted._compiler.clock_ms = lambda: clock["compiler_ms"]
     assert restarted.refresh_rollups() == 0
+    [stat] = restarted.intervals("glv-pv-1", "active_power_w", NOW, NOW + 900_000, 900)
+    assert (stat.count, stat.last) == (3, 3.0)
+
+
+def test_a_compiler_restarted_between_a_mark_and_its_note_finds_the_mark_again(influx: InfluxStore) -> None:
+    """The cursor passed the period's full mark, not its later note: a compiler that starts reads
+    the marking period before its cursor too, so the note's bucket still has its series."""
+    t = (NOW + 86_400_000) // MARK_PERIOD_MS * MARK_PERIOD_MS + 1000  # 1 s into a marking period
+    writer_ns = [t * 1_000_000]
+    influx._marks = MarkWriter(clock_ns=lambda: writer_ns[0])
+    influx._compiler.clock_ms = lambda: t + influx._compiler.settle_ms + 2000
+    influx.write([StoredReading(CTX, "active_power_w", NOW, 1.0)])
+    assert influx.refresh_rollups() == 1  # the durable cursor is now 2 s past the mark
+    writer_ns[0] += 5_000_000_000  # 5 s later, same period: a note
+    influx.write([StoredReading(CTX, "active_power_w", NOW + 1000, 2.0)])
+    restarted = InfluxStore(influx.http, database=influx.database)
+    restarted._compiler.clock_ms = lambda: t + restarted._compiler.settle_ms + 6000
+    assert restarted.refresh_rollups() == 1
+    [stat] = restarted.intervals("glv-pv-1", "active_power_w", NOW, NOW + 900_000, 900)
+    assert (stat.count, stat.last) == (2, 2.0)

@@ -1,19 +1,20 @@
 """Dirty marks on InfluxDB: how a write tells the rollup compiler which buckets it touched.
 
-A mark is one point of ``rollup_marks`` (docs/storage.md) written *after* the raw points of a
-batch, so that a mark the compiler can read always covers raw points it can read too:
+Each write batch leaves one mark (a point of ``rollup_marks``, docs/storage.md) *after* its raw
+points, so that a mark the compiler can read covers raw points it can read too:
 
 - tag ``writer`` (one id per store object: the marks of two ingest workers never overwrite each
   other), time in nanoseconds from a per-writer clock that only moves forward (two marks of one
-  writer never share a time), field ``dirty``: JSON ``[[district, site, device, role, source,
-  quantity, "bucket ranges"], …]``, bucket indexes (start / 15 min) as ranges like ``"5-9,11"``; a
-  batch whose text passes :data:`MAX_TEXT` is cut into several points;
-- within one period of :data:`MARK_PERIOD_MS` a writer marks each (device, quantity, bucket) once:
-  a later write of that bucket in the same period relies on the mark already there, which the
-  compiler compiles again once the period is over (docs/storage.md, "Rollups"). The memory this
-  takes is bounded by :data:`MAX_REMEMBERED` (beyond it the writer just marks again).
+  writer never share a time);
+- field ``dirty``: the (device, quantity, bucket) this writer had not marked yet in the current
+  marking period of :data:`MARK_PERIOD_MS`, as JSON ``[[district, site, device, role, source,
+  quantity, "bucket ranges"], …]`` (bucket index = start / 15 min, ranges like ``"5-9,11"``);
+- field ``again``: the buckets, as ranges, of what it had marked already this period: the compiler
+  recompiles them from the earlier marks of the same writer and period. A live ingest re-touches
+  the open bucket every second; this keeps its marks to a few bytes.
 
-Pure but for the clock: no I/O here.
+A batch whose text passes :data:`MAX_TEXT` is cut into several points. The memory a writer keeps
+is bounded by :data:`MAX_REMEMBERED` (beyond it, it starts a new period). Pure but for the clock.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 import msgspec
 
@@ -34,7 +35,7 @@ from ville_autonome.storage.sequences import format_ranges, parse_ranges, to_ran
 MARKS = "rollup_marks"
 MARK_PERIOD_MS = 10_000
 MAX_TEXT = 60_000  # bytes of one mark's text: InfluxDB 1.x stores string fields up to 64 KiB
-MAX_REMEMBERED = 200_000  # (device, quantity, bucket) marks a writer remembers within one period
+MAX_REMEMBERED = 100_000  # (device, quantity, bucket) a writer remembers within one period
 
 _DECODE = msgspec.json.Decoder(list[tuple[str, str, str, str, str, str, str]])
 
@@ -61,8 +62,7 @@ def encode(touched: Mapping[RollupKey, DeviceContext]) -> list[str]:
             entries, size = [], 0
         entries.append(entry)
         size += len(entry) + 1
-    if entries:
-        texts.append("[" + b",".join(entries).decode() + "]")
+    texts.append("[" + b",".join(entries).decode() + "]")
     return texts
 
 
@@ -81,6 +81,11 @@ def decode(text: str) -> dict[RollupKey, DeviceContext]:
     return out
 
 
+def buckets_of(again: str) -> set[int]:
+    """The bucket starts (ms) of an ``again`` text; raises ``ValueError`` for anything else."""
+    return {i * ROLLUP_15M_MS for lo, hi in parse_ranges(again) for i in range(lo, hi + 1)}
+
+
 class MarkWriter:
     """The marks of one store object (one writer): its id, its clock, what it marked this period."""
 
@@ -93,22 +98,28 @@ class MarkWriter:
         self._marked: set[RollupKey] = set()
 
     def lines(self, touched: Mapping[RollupKey, DeviceContext]) -> tuple[int, list[RollupKey], list[str]]:
-        """``(period, keys, lines)``: the lines (ns precision) marking what of ``touched`` this
-        writer has not marked yet this period; call :meth:`written` once they are stored."""
+        """``(period, keys, lines)``: the lines (ns precision) of the mark of ``touched`` and the
+        keys it marks new; call :meth:`written` once the lines are stored."""
+        if not touched:
+            return -1, [], []
         with self._lock:
             now = max(self.clock_ns(), self._clock_ns + 1)
             period = period_of(now)
             if period != self._period or len(self._marked) > MAX_REMEMBERED:
                 self._period, self._marked = period, set()
             new = {k: ctx for k, ctx in touched.items() if k not in self._marked}
-            texts = encode(new) if new else []
+            again = format_ranges(to_ranges({b // ROLLUP_15M_MS for _, _, b in touched.keys() - new.keys()}))
+            texts = encode(new)
             self._clock_ns = now + len(texts)
         prefix = series_key(MARKS, (("writer", self.writer),))
-        lines = [f"{prefix} dirty={format_string_field(t)} {now + i}" for i, t in enumerate(texts)]
+        lines = [
+            f"{prefix} dirty={format_string_field(t)},again={format_string_field(again if i == 0 else '')} {now + i}"
+            for i, t in enumerate(texts)
+        ]
         return period, list(new), lines
 
-    def written(self, period: int, keys: Iterable[RollupKey]) -> None:
-        """``keys`` are durably marked in ``period``: a later write of them this period need not mark them."""
+    def written(self, period: int, keys: list[RollupKey]) -> None:
+        """``keys`` are durably marked in ``period``: a later write of them this period says ``again``."""
         with self._lock:
             if period == self._period:
                 self._marked.update(keys)

@@ -4,17 +4,17 @@
 Only the compiler (``ville-autonome rollups``) runs this; writers only leave marks
 (:mod:`storage.influx_marks`). A pass reads the marks in time order from a durable cursor
 (``rollup_cursor``: the point's time is the cursor), :data:`MARKS_PER_CHUNK` at a time, and for
-each chunk recomputes the marked buckets from the raw GOOD points (:mod:`storage.influx_rollup_stats`),
-writes their 15-min rollups, re-merges their days from ``rollup_15m``, calls ``on_compiled``, and
-only then moves the cursor. So a compiler killed anywhere redoes, after its restart, at most the
-marks since the cursor, and rollups are recomputed, never incremented: nothing is lost and nothing
-counted twice.
+each chunk recomputes the buckets they name (a mark's new keys, and the keys its ``again`` buckets
+hold among the earlier marks of its writer and period) from the raw GOOD points
+(:mod:`storage.influx_rollup_stats`), writes their 15-min rollups, re-merges their days from
+``rollup_15m``, calls ``on_compiled``, and only then moves the cursor. Rollups are recomputed,
+never incremented: a compiler killed anywhere redoes at most the marks since the cursor, and
+loses nothing, counts nothing twice.
 
-The cursor only moves to ``now - settle``: a mark becomes readable when its writer's request ends
-(within the store's timeout) and writers' clocks may be a little apart (:data:`CLOCK_SKEW_MS`);
-a writer marks a bucket once per marking period, so a mark must also be compiled once more after
-its period is over (``settle`` covers all three). Marks compiled after their period ended are
-remembered in memory and not compiled again in later passes; the others are, until they are.
+The cursor moves to ``now - settle`` at most: a mark becomes readable when its writer's request
+ends (within the store's timeout) and clocks may be a little apart (:data:`CLOCK_SKEW_MS`). Marks
+read again in that window are remembered and compiled once. A compiler that starts reads one
+marking period before its cursor as well, to know the marks an ``again`` refers to.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ville_autonome.readings.model import DeviceContext
 from ville_autonome.storage.base import RollupKey
-from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, decode, period_of
+from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
 from ville_autonome.storage.influx_rows import READINGS, day_stats, empty_stat, stat_line
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
@@ -56,16 +56,21 @@ class InfluxDb(Protocol):
     def source(self, measurement: str) -> str: ...
 
 
+Union = dict[int, dict[tuple[str, str], DeviceContext]]  # bucket → series → context
+
+
 class InfluxRollupCompiler:
-    """The compiler's state on one InfluxDB: its cursor and the marks it has compiled for good."""
+    """The compiler's state on one InfluxDB: its cursor, the marks compiled since, what each writer
+    marked in each recent period."""
 
     def __init__(self, db: InfluxDb, *, settle_ms: int, raw_retention_days: int | None) -> None:
         self.db = db
-        self.settle_ms = max(settle_ms, MARK_PERIOD_MS + CLOCK_SKEW_MS)
+        self.settle_ms = max(settle_ms, CLOCK_SKEW_MS)
         self.raw_retention_days = raw_retention_days
         self.clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
         self._cursor_ms: int | None = None
-        self._final: set[tuple[str, int]] = set()  # (writer, time ns) of marks compiled after their period
+        self._done: set[tuple[str, int]] = set()  # (writer, time ns) of the marks compiled since the cursor
+        self._unions: dict[tuple[str, int], Union] = {}  # (writer, period) → what it marked new then
 
     def run(self, budget_s: float | None, on_compiled: Callable[[Sequence[RollupKey]], None] | None) -> int:
         """One pass over the marks since the cursor (see the module docstring); returns how many
@@ -74,32 +79,48 @@ class InfluxRollupCompiler:
         deadline = time.monotonic() + budget_s if budget_s is not None else None
         if self._cursor_ms is None:
             self._cursor_ms = self._load_cursor()
-        settled_ms = started_ms - self.settle_ms
-        seen: set[tuple[str, int]] = set()
-        after_ns = self._cursor_ms * 1_000_000
+            after_ns = max(self._cursor_ms - MARK_PERIOD_MS, 0) * 1_000_000
+        else:
+            after_ns = self._cursor_ms * 1_000_000
         written = 0
         while True:
             rows = self._marks(after_ns)
-            todo = [(w, ts, text) for w, ts, text in rows if (w, ts) not in self._final and (w, ts) not in seen]
             keys: dict[RollupKey, DeviceContext] = {}
-            for w, ts, text in todo:
-                try:
-                    keys.update(decode(text))
-                except ValueError as exc:
-                    log.error("rollup mark of writer %s at %d ns unreadable, skipped: %s", w, ts, exc)
+            done = []
+            for writer, ts, dirty, again in rows:
+                if (writer, ts) not in self._done:
+                    keys.update(self._named(writer, ts, dirty, again))
+                    done.append((writer, ts))
             if keys:
                 written += self._compile(keys)
                 if on_compiled is not None:
                     on_compiled(sorted(keys))
-            for w, ts, _ in todo:
-                seen.add((w, ts))
-                if period_of(ts) + MARK_PERIOD_MS + CLOCK_SKEW_MS <= started_ms:
-                    self._final.add((w, ts))
+            self._done.update(done)
             full = len(rows) >= MARKS_PER_CHUNK
-            self._advance(min(rows[-1][1] // 1_000_000, settled_ms) if full else settled_ms)
+            self._advance(
+                min(rows[-1][1] // 1_000_000, started_ms - self.settle_ms) if full else started_ms - self.settle_ms
+            )
             if not full or (deadline is not None and time.monotonic() >= deadline):
                 return written
             after_ns = max(rows[-1][1], after_ns + 1)
+
+    def _named(self, writer: str, ts: int, dirty: str, again: str) -> dict[RollupKey, DeviceContext]:
+        """The keys a mark names: its new ones (added to its period's union), and those of its
+        ``again`` buckets in that union. A mark before the cursor (read at start-up for the union
+        only) names none."""
+        try:
+            new, buckets = decode(dirty), buckets_of(again)
+        except ValueError as exc:
+            log.error("rollup mark of writer %s at %d ns unreadable, skipped: %s", writer, ts, exc)
+            return {}
+        union = self._unions.setdefault((writer, period_of(ts)), {})
+        for (device, quantity, b), ctx in new.items():
+            union.setdefault(b, {})[(device, quantity)] = ctx
+        if self._cursor_ms is not None and ts < self._cursor_ms * 1_000_000:
+            return {}
+        for b in buckets:
+            new.update({(device, quantity, b): ctx for (device, quantity), ctx in union.get(b, {}).items()})
+        return new
 
     def _load_cursor(self) -> int:
         rows = self.db.query(f"SELECT last(done) FROM {self.db.source(CURSOR)}")
@@ -112,12 +133,13 @@ class InfluxRollupCompiler:
             return
         self._write([(0, line(CURSOR, {}, {"done": 1.0}, cursor_ms))], raw=False)
         self._cursor_ms = cursor_ms
-        self._final = {k for k in self._final if k[1] >= cursor_ms * 1_000_000}
+        self._done = {k for k in self._done if k[1] >= cursor_ms * 1_000_000}
+        self._unions = {k: u for k, u in self._unions.items() if k[1] + MARK_PERIOD_MS > cursor_ms}
 
-    def _marks(self, after_ns: int) -> list[tuple[str, int, str]]:
-        """The next :data:`MARKS_PER_CHUNK` marks from ``after_ns`` on: (writer, time ns, text)."""
+    def _marks(self, after_ns: int) -> list[tuple[str, int, str, str]]:
+        """The next :data:`MARKS_PER_CHUNK` marks from ``after_ns`` on: (writer, time ns, dirty, again)."""
         q = (
-            f"SELECT dirty, writer FROM {self.db.source(MARKS)} WHERE time >= {after_ns} "
+            f"SELECT dirty, again, writer FROM {self.db.source(MARKS)} WHERE time >= {after_ns} "
             f"ORDER BY time ASC LIMIT {MARKS_PER_CHUNK}"
         )
         out = []
@@ -126,7 +148,7 @@ class InfluxRollupCompiler:
             for values in series.get("values") or []:
                 row = dict(zip(cols, values, strict=False))
                 if isinstance(row.get("dirty"), str) and isinstance(row.get("time"), int):
-                    out.append((str(row.get("writer") or ""), row["time"], row["dirty"]))
+                    out.append((str(row.get("writer") or ""), row["time"], row["dirty"], str(row.get("again") or "")))
         return sorted(out, key=lambda m: m[1])
 
     def _compile(self, keys: Mapping[RollupKey, DeviceContext]) -> int:

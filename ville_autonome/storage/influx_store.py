@@ -39,7 +39,7 @@ from ville_autonome.storage.base import (
     WriteResult,
 )
 from ville_autonome.storage.influx_http import InfluxHttp
-from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, MarkWriter
+from ville_autonome.storage.influx_marks import MARKS, MarkWriter
 from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
 from ville_autonome.storage.influx_rollups import (
     CLOCK_SKEW_MS,
@@ -111,7 +111,7 @@ class InfluxStore:
         self._known: set[tuple[str, str]] = set()  # (device, quantity) of every series latest() has seen
         self._scanned = -LATEST_RESCAN_S  # monotonic time latest() last read the whole history
         # the compiler's state; used only by the process that compiles (ville-autonome rollups)
-        settle_ms = MARK_PERIOD_MS + CLOCK_SKEW_MS + int(http.timeout_s * 1000)
+        settle_ms = CLOCK_SKEW_MS + int(http.timeout_s * 1000)
         self._compiler = InfluxRollupCompiler(self, settle_ms=settle_ms, raw_retention_days=raw_retention_days)
 
     # ------------------------------------------------------------------ setup
