@@ -25,13 +25,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ville_autonome.readings.model import DeviceContext
-from ville_autonome.storage.base import RollupKey
+from ville_autonome.storage.base import IntervalStat, RollupKey
 from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
 from ville_autonome.storage.influx_rows import READINGS, day_stats, empty_stat, stat_line
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
 from ville_autonome.storage.line_protocol import line
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
+from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start, merge
 
 log = logging.getLogger(__name__)
 
@@ -163,43 +163,55 @@ class InfluxRollupCompiler:
             if cutoff is None or b >= cutoff:
                 by_bucket.setdefault(b, {})[(device, quantity)] = ctx
         days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
+        stats: dict[RollupKey, IntervalStat] = {}
         raw = self.db.source(READINGS)
-        written = 0
         for run in bucket_runs(by_bucket, len({k for ks in by_bucket.values() for k in ks})):
-            cond = _devices({d for b in run for d, _ in by_bucket[b]})
-            found = run_stats(self.db.query, raw, cond, run)
+            found = run_stats(self.db.query, raw, _devices({d for b in run for d, _ in by_bucket[b]}), run)
             lines: list[tuple[int, str]] = []
             for b in run:
                 for (device, quantity), ctx in by_bucket[b].items():
-                    stat = found.get((device, quantity, b)) or empty_stat(b)
+                    stat = stats[(device, quantity, b)] = found.get((device, quantity, b)) or empty_stat(b)
                     lines.append((len(lines), stat_line(ROLLUP_15M, ctx, quantity, stat)))
                     days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, quantity)] = ctx
             self._write(lines)
-            written += len(lines)
         for day, series in sorted(days.items()):
-            merged = self._day_stats(day, series)
+            merged = self._day_stats(day, series, stats)
             self._write([(i, stat_line(ROLLUP_1D, series[k], k[1], s)) for i, (k, s) in enumerate(merged.items())])
-        return written
+        return len(stats)
 
-    def _day_stats(self, day: int, series: Mapping[tuple[str, str], DeviceContext]) -> dict[tuple[str, str], Any]:
-        """The day ``day`` of each of ``series``, merged from its 15-min rollups."""
-        fields = ", ".join(quote_ident(f) for f in STAT_COLUMNS)
-        q = (
-            f"SELECT {fields} FROM {self.db.source(ROLLUP_15M)} WHERE ({_devices({d for d, _ in series})}) "
-            f"AND time >= {ns(day)} AND time < {ns(day + ROLLUP_1D_MS)} GROUP BY device, quantity"
-        )
-        rows = [
-            (s.get("tags") or {}, dict(zip(s["columns"], v, strict=False)))
-            for s in self.db.query(q)
-            for v in s.get("values") or []
-        ]
-        return day_stats(rows, day, series)
+    def _day_stats(
+        self, day: int, series: Mapping[tuple[str, str], DeviceContext], compiled: Mapping[RollupKey, IntervalStat]
+    ) -> dict[tuple[str, str], IntervalStat]:
+        """The day ``day`` of each of ``series``, merged from its 15-min rollups: those just
+        ``compiled`` where they cover the whole day (a backfill), else those stored."""
+        quarters = range(day, day + ROLLUP_1D_MS, ROLLUP_15M_MS)
+        whole = {k for k in series if all((*k, b) in compiled for b in quarters)}
+        out = {k: _merged([compiled[(*k, b)] for b in quarters], day) for k in whole}
+        if len(whole) < len(series):
+            rest = [k for k in series if k not in whole]
+            fields = ", ".join(quote_ident(f) for f in STAT_COLUMNS)
+            q = (
+                f"SELECT {fields} FROM {self.db.source(ROLLUP_15M)} WHERE ({_devices({d for d, _ in rest})}) "
+                f"AND time >= {ns(day)} AND time < {ns(day + ROLLUP_1D_MS)} GROUP BY device, quantity"
+            )
+            rows = [
+                (s.get("tags") or {}, dict(zip(s["columns"], v, strict=False)))
+                for s in self.db.query(q)
+                for v in s.get("values") or []
+            ]
+            out |= day_stats(rows, day, rest)
+        return out
 
     def _write(self, lines: list[tuple[int, str]], *, raw: bool = False) -> None:
         for i in range(0, len(lines), LINES_PER_WRITE):
             refused = self.db.write_lines(lines[i : i + LINES_PER_WRITE], raw=raw)
             if refused:
                 log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
+
+
+def _merged(quarters: list[IntervalStat], day: int) -> IntervalStat:
+    merged = merge([q for q in quarters if q.count > 0], ROLLUP_1D_MS)
+    return merged[0] if merged else empty_stat(day)
 
 
 def _devices(devices: set[str]) -> str:

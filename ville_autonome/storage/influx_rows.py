@@ -119,9 +119,12 @@ def stat_fields(s: IntervalStat) -> dict[str, float | str | bool]:
     }
 
 
+_STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, context, quantity) → escaped prefix
+
+
 def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
     """``line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)``, written out for
-    speed (a year's backfill refreshes a million rollups); the same text, the same refusals."""
+    speed (a year's backfill compiles a million rollups); the same text, the same refusals."""
     values = (
         float(s.count),
         float(s.first),
@@ -132,9 +135,16 @@ def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat
         float(s.first_ts_ms),
         float(s.last_ts_ms),
     )
-    if type(s.start_ms) is not int or not all(v - v == 0.0 for v in values):  # v - v is NaN unless finite
+    total = sum(values)  # NaN or infinite if any is (or, harmlessly, if the sum overflows)
+    if type(s.start_ms) is not int or total - total != 0.0:
         return line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)  # raises, naming why
-    prefix = series_key(measurement, tuple(series_tags(c, quantity).items()))
+    prefix = _STAT_PREFIX.get((measurement, c, quantity))
+    if prefix is None:
+        if len(_STAT_PREFIX) >= _SERIES_MAX:
+            _STAT_PREFIX.clear()
+        prefix = _STAT_PREFIX[(measurement, c, quantity)] = series_key(
+            measurement, tuple(series_tags(c, quantity).items())
+        )
     n, first, last, lo, hi, mean, first_ts, last_ts = values
     return (
         f"{prefix} count={n!r},first={first!r},last={last!r},minimum={lo!r},maximum={hi!r},mean={mean!r},"
