@@ -4,22 +4,20 @@ Every backend raises exactly these, third-party errors (HTTP, ``sqlite3``) trans
 arise with ``raise … from exc``, for writes and queries alike::
 
     StoreError                  base of every storage failure
-    ├── StoreTransientError     the store cannot be reached, timed out, answered 5xx or 429, or is
-    │                           busy (SQLite locked, disk I/O): nothing of the request is known to be
-    │                           done; back off and retry
-    ├── StoreAuthError          the store refuses us until an operator acts: credentials refused
-    │                           (HTTP 401/403), a read-only or forbidden SQLite file; say so
-    │                           loudly, retry slowly
-    └── StoreRejectedError      the store refused this request for what it is: a query it cannot
-                                run (syntax, unknown field), a batch too big or malformed; the same
-                                request fails the same way again: do not retry it. A write refuses
-                                single points through ``WriteResult.rejected`` instead (the rest of
-                                its batch is written)
+    ├── StoreTransientError     unreachable, timed out, 5xx or 429, busy (SQLite locked, disk I/O):
+    │                           nothing of the request is known to be done; back off and retry
+    ├── StoreAuthError          refused until an operator acts: credentials (HTTP 401/403), a
+    │                           read-only or corrupt SQLite file, a database that is not there
+    │                           and may not be created; say so loudly, retry slowly
+    └── StoreRejectedError      this request refused for what it is (a query it cannot run, a
+                                statement SQLite refuses): the same request fails again; do not
+                                retry it. A write refuses single points in ``WriteResult.rejected``
+                                instead (the rest of its batch is written)
 
 Writes are upserts: the same (device, quantity, timestamp) written twice holds the last value
-once, so at-least-once delivery ends exactly-once in the data. A write also leaves a durable
-*dirty mark* for each (device, quantity, 15-min bucket) it touched; only the rollup compiler
-(``ville-autonome rollups``) turns marks into rollups, through :meth:`Store.refresh_rollups`.
+once, so at-least-once delivery ends exactly-once in the data. A write also leaves durable
+*dirty marks* of the (device, quantity, 15-min bucket) it touched; only the rollup compiler
+(``ville-autonome rollups``) turns them into rollups, with :meth:`Store.refresh_rollups`.
 """
 
 from __future__ import annotations
@@ -79,11 +77,8 @@ class SeriesPoint:
 
 @dataclass(frozen=True, slots=True)
 class IntervalStat:
-    """Aggregate of one quantity of one device over [start_ms, start_ms + interval).
-
-    For counters, the autonomy engine takes energy per interval from successive ``last`` values
-    (and ``min``/``first`` to see a reset inside an interval); for gauges, ``mean``.
-    """
+    """Aggregate of one quantity of one device over [start_ms, start_ms + interval): counters give
+    energy from successive ``last`` values (``min``/``first`` show a reset), gauges their ``mean``."""
 
     start_ms: int
     count: int
@@ -116,59 +111,44 @@ class Store(Protocol):
 
     def ping(self) -> str:
         """Version string of the backend; raises :class:`StoreTransientError` when down."""
-        ...
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        """Upsert ``points`` and mark the rollup buckets they touch dirty (durably; no rollup work
-        here). Raises a :class:`StoreError` if the batch cannot be written; returns the per-point
-        rejections otherwise (the rest is durably written and marked)."""
-        ...
+        """Upsert ``points`` and mark their rollup buckets dirty (no rollup work here); returns the
+        points refused one by one (the rest is durably written and marked)."""
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
         """The latest value of every (device, quantity), optionally only those newer than ``since_ms``."""
-        ...
 
     def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
         """Raw points of one device's quantity in [start, end), oldest first, at most ``limit``."""
-        ...
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        """Good values aggregated per aligned interval in [start, end) (from rollups where they
-        exist, as the compiler last wrote them)."""
-        ...
+        """Good values per aligned interval in [start, end), from rollups where they fit."""
 
     def interval_columns(
         self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
     ) -> IntervalColumns:
         """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
         ``storage.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
-        ...
 
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
         """Upsert the latest health of each device."""
-        ...
 
     def health(self) -> list[DeviceHealth]:
         """The latest health of every device reported so far."""
-        ...
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
-        """Record that envelopes ``seqs`` of ``gateway`` were durably stored (by ingest ``worker``).
-        With several workers sharing a subscription each records what it wrote; gaps are computed
-        over the union, so they are right whatever worker received which envelope."""
-        ...
+        """Record that envelopes ``seqs`` of ``gateway`` were durably stored (by ingest ``worker``);
+        gaps are computed over the union of every worker's records."""
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
         """Sequence numbers never recorded between the lowest and highest recorded, per gateway."""
-        ...
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
         """Upsert the current counters of one service instance (e.g. ``ingest/va-ingest-1``)."""
-        ...
 
     def counters(self) -> dict[str, dict[str, float]]:
         """The latest counters of every service instance: service → counter name → value."""
-        ...
 
     def refresh_rollups(
         self,
@@ -176,13 +156,11 @@ class Store(Protocol):
         budget_s: float | None = None,
         on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
     ) -> int:
-        """The rollup compiler's step (``ville-autonome rollups``; nothing else calls it but tests
-        playing the compiler): recompute from raw points the 15-min and day rollups of every bucket
-        marked dirty, then consume those marks; returns how many 15-min rollups were written.
-        ``on_compiled`` sees each chunk of compiled keys after their rollups are written and before
-        their marks are consumed (an exception leaves the marks for the next call). With
-        ``budget_s``, stop after the first chunk past that many seconds. Idempotent and
-        restartable anywhere: marks are consumed only after their rollups are written."""
-        ...
+        """The rollup compiler's step (only ``ville-autonome rollups``, and tests playing it, call
+        it): recompute from raw points the 15-min and day rollups of the buckets marked dirty, then
+        consume the marks; returns how many 15-min rollups were written. ``on_compiled`` sees each
+        chunk of keys once their rollups are written, before their marks are consumed (an
+        exception leaves them for the next call). With ``budget_s``, stop after the first chunk
+        past it. Idempotent, restartable anywhere."""
 
     def close(self) -> None: ...

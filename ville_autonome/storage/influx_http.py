@@ -1,20 +1,14 @@
-"""HTTP to InfluxDB 1.x, 2.x and 3 Core: one keep-alive connection, version detection, the two
-write paths and InfluxQL ``/query`` (the one read language all three answer).
+"""HTTP to InfluxDB 1.x, 2.x and 3 Core: a keep-alive connection per thread, the version from
+``/ping`` (``X-Influxdb-Version``; 3 Core: a JSON body), InfluxQL ``/query`` (the one read language
+all three answer; 2.x through the bucket's DBRP mapping). Writes are the store's: 1.x
+``POST /write?db=&rp=`` with HTTP Basic auth, 2.x/3.x ``POST /api/v2/write?org=&bucket=`` with
+``Authorization: Token``. 1.x answers queries in MessagePack (``Accept: application/x-msgpack``:
+the JSON document, answered and decoded about twice as fast, docs/performance.md); an answer is
+decoded by its ``Content-Type``.
 
-- ``/ping`` → ``X-Influxdb-Version`` (``1.6.7~rc0``, ``1.8.10``, ``v2.7.4``; 3 Core answers 200 with
-  a JSON body holding ``version``);
-- 1.x writes ``POST /write?db=&rp=&precision=ms`` with HTTP Basic auth when a user is set;
-- 2.x / 3.x write ``POST /api/v2/write?org=&bucket=&precision=ms`` with ``Authorization: Token …``;
-- reads ``/query?db=&q=&epoch=ms`` (2.x needs a DBRP mapping of the bucket, automatic since 2.5
-  for buckets created with one; 3 Core answers it natively). 1.x is asked for MessagePack
-  (``Accept: application/x-msgpack``: the same document as JSON, answered and decoded about twice
-  as fast, docs/performance.md); an answer is decoded by its ``Content-Type``.
-
-Errors are translated here, at the boundary (the tree is drawn in :mod:`storage.base`):
-refused, reset, timed out, 5xx, 429, an answer that is not the JSON asked for →
-:class:`storage.base.StoreTransientError`; 401/403 → :class:`storage.base.StoreAuthError`; a query
-the server refuses (4xx, or an ``error`` in its answer) → :class:`storage.base.StoreRejectedError`.
-The store decides what another 4xx on a write means (points refused one by one).
+Errors are translated here into the kinds of :mod:`storage.base`: refused, reset, timed out,
+5xx, 429, an answer that is not a document → ``StoreTransientError``; 401/403 →
+``StoreAuthError``; a query refused (4xx, or an ``error`` in the answer) → ``StoreRejectedError``.
 """
 
 from __future__ import annotations
@@ -95,13 +89,9 @@ class InfluxHttp:
         self.major = 0
 
     def _auth_header(self) -> dict[str, str]:
-        if self.major >= 2 and self._token:
-            return {"Authorization": f"Token {self._token}"}
-        if self._basic:
-            return {"Authorization": self._basic}
-        if self._token:
-            return {"Authorization": f"Token {self._token}"}
-        return {}
+        token = f"Token {self._token}" if self._token else None
+        auth = (token or self._basic) if self.major >= 2 else (self._basic or token)
+        return {"Authorization": auth} if auth else {}
 
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)

@@ -1,20 +1,14 @@
-"""Dirty marks on InfluxDB: how a write tells the rollup compiler which buckets it touched.
+"""Dirty marks on InfluxDB: what a write tells the rollup compiler it touched.
 
-Each write batch leaves one mark (a point of ``rollup_marks``, docs/storage.md) *after* its raw
-points, so that a mark the compiler can read covers raw points it can read too:
-
-- tag ``writer`` (one id per store object: the marks of two ingest workers never overwrite each
-  other), time in nanoseconds from a per-writer clock that only moves forward (two marks of one
-  writer never share a time);
-- field ``dirty``: the (device, quantity, bucket) this writer had not marked yet in the current
-  marking period of :data:`MARK_PERIOD_MS`, as JSON ``[[district, site, device, role, source,
-  quantity, "bucket ranges"], …]`` (bucket index = start / 15 min, ranges like ``"5-9,11"``);
-- field ``again``: the buckets, as ranges, of what it had marked already this period: the compiler
-  recompiles them from the earlier marks of the same writer and period. A live ingest re-touches
-  the open bucket every second; this keeps its marks to a few bytes.
-
-A batch whose text passes :data:`MAX_TEXT` is cut into several points. The memory a writer keeps
-is bounded by :data:`MAX_REMEMBERED` (beyond it, it starts a new period). Pure but for the clock.
+Each write batch leaves one mark, a point of ``rollup_marks`` written *after* its raw points (a
+mark the compiler can read covers points it can read): tag ``writer`` (one id per store object),
+time in ns from the writer's own forward-only clock (no two marks collide), and two fields:
+``dirty``, the (device, quantity, bucket) it had not marked yet this marking period of
+:data:`MARK_PERIOD_MS`, as JSON ``[[district, site, device, role, source, quantity, "5-9,11"], …]``
+(bucket index = start / 15 min); ``again``, the buckets (ranges) of what it had marked already
+this period, which the compiler takes from the period's earlier marks. A live ingest re-touches
+the open bucket every second: its marks stay a few bytes. A text past :data:`MAX_TEXT` is cut
+into several points; a writer remembers at most :data:`MAX_REMEMBERED` keys per period.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.storage.base import SequenceGap, StoreRejectedError
@@ -29,18 +29,6 @@ COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 
 
-class InfluxDb(Protocol):
-    """What the records need of the store."""
-
-    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]: ...
-
-    def write_lines(
-        self, lines: Sequence[tuple[int, str]], *, raw: bool = True, precision: str = "ms"
-    ) -> dict[int, str]: ...
-
-    def source(self, measurement: str) -> str: ...
-
-
 def _ranges(row: Mapping[str, Any]) -> bool:
     """Whether a sequence row holds ranges that read back (a foreign or half-shown row does not)."""
     try:
@@ -51,16 +39,27 @@ def _ranges(row: Mapping[str, Any]) -> bool:
 
 
 class InfluxRecords:
-    """The records of :class:`storage.influx_store.InfluxStore` (which forwards to it)."""
+    """Health, sequence records and counters of :class:`storage.influx_store.InfluxStore` (its
+    base class), on its ``query``, ``write_lines`` and ``source``."""
 
-    def __init__(self, db: InfluxDb) -> None:
-        self.db = db
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
+        self._records_lock = threading.Lock()
         self._last_seq_ts: dict[tuple[str, str], int] = {}
         self._last_compaction = 0
 
+    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def write_lines(
+        self, lines: Sequence[tuple[int, str]], *, raw: bool = True, precision: str = "ms"
+    ) -> dict[int, str]:
+        raise NotImplementedError
+
+    def source(self, measurement: str) -> str:
+        raise NotImplementedError
+
     def _rows(self, q: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        return rows_of(self.db.query(q))
+        return rows_of(self.query(q))
 
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
         lines = []
@@ -77,12 +76,12 @@ class InfluxRecords:
                 lines.append((i, line(HEALTH, {"device": h.device, "gateway": h.gateway}, fields, h.updated_ms)))
             except LineProtocolError as exc:
                 log.error("device health of %r not stored: %s", h.device, exc)
-        refused = self.db.write_lines(lines, raw=False)
+        refused = self.write_lines(lines, raw=False)
         for i, reason in refused.items():
             log.error("device health of %r refused: %s", records[i].device, reason)
 
     def health(self) -> list[DeviceHealth]:
-        rows = self._rows(f"SELECT * FROM {self.db.source(HEALTH)} GROUP BY device ORDER BY time DESC LIMIT 1")
+        rows = self._rows(f"SELECT * FROM {self.source(HEALTH)} GROUP BY device ORDER BY time DESC LIMIT 1")
         out = []
         for tags, r in rows:
             try:
@@ -106,16 +105,14 @@ class InfluxRecords:
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
         if not seqs:
             return
-        with self._lock:  # one point per (gateway, worker, ms): never overwrite an earlier record
+        with self._records_lock:  # one point per (gateway, worker, ms): never overwrite an earlier record
             ts = max(received_ms, self._last_seq_ts.get((gateway, worker), -1) + 1)
             self._last_seq_ts[(gateway, worker)] = ts
             compact = received_ms - self._last_compaction >= COMPACT_EVERY_MS
             if compact:
                 self._last_compaction = received_ms
         text = format_ranges(to_ranges(seqs))
-        refused = self.db.write_lines(
-            [(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))]
-        )
+        refused = self.write_lines([(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))])
         if refused:
             raise StoreRejectedError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
         if compact:
@@ -125,13 +122,13 @@ class InfluxRecords:
         """The latest compacted record per gateway: (watermark ms, ranges)."""
         gw = f" AND gateway = {quote_string(gateway)}" if gateway is not None else ""
         q = (
-            f"SELECT ranges FROM {self.db.source(SEQUENCES)} WHERE worker = {quote_string(COMPACTED)}{gw} "
+            f"SELECT ranges FROM {self.source(SEQUENCES)} WHERE worker = {quote_string(COMPACTED)}{gw} "
             "GROUP BY gateway ORDER BY time DESC LIMIT 1"
         )
         return {str(t.get("gateway", "")): (int(r["time"]), r["ranges"]) for t, r in self._rows(q) if _ranges(r)}
 
     def _gateways(self) -> list[str]:
-        series = self.db.query(f"SHOW TAG VALUES FROM {self.db.source(SEQUENCES)} WITH KEY = gateway")
+        series = self.query(f"SHOW TAG VALUES FROM {self.source(SEQUENCES)} WITH KEY = gateway")
         return sorted({str(v[1]) for s in series for v in s.get("values") or []})
 
     def compact_sequences(self, watermark_ms: int) -> None:
@@ -145,7 +142,7 @@ class InfluxRecords:
             if watermark_ms <= since:
                 continue
             q = (
-                f"SELECT ranges FROM {self.db.source(SEQUENCES)} WHERE gateway = {quote_string(gateway)} "
+                f"SELECT ranges FROM {self.source(SEQUENCES)} WHERE gateway = {quote_string(gateway)} "
                 f"AND worker != {quote_string(COMPACTED)} AND time > {ns(since)} AND time <= {ns(watermark_ms)}"
             )
             rows = [r["ranges"] for _, r in self._rows(q) if _ranges(r)]
@@ -155,7 +152,7 @@ class InfluxRecords:
             tags = {"gateway": gateway, "worker": COMPACTED}
             out.append((i, line(SEQUENCES, tags, {"ranges": format_ranges(merged)}, watermark_ms)))
         if out:
-            self.db.write_lines(out, raw=False)
+            self.write_lines(out, raw=False)
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
         compacted = self._compacted(gateway)
@@ -163,7 +160,7 @@ class InfluxRecords:
         since = min((compacted.get(g, (-1, ""))[0] for g in gateways), default=-1)
         gw = f" AND gateway = {quote_string(gateway)}" if gateway is not None else ""
         q = (
-            f"SELECT ranges FROM {self.db.source(SEQUENCES)} WHERE worker != {quote_string(COMPACTED)}{gw} "
+            f"SELECT ranges FROM {self.source(SEQUENCES)} WHERE worker != {quote_string(COMPACTED)}{gw} "
             f"AND time > {ns(since)} GROUP BY gateway"
         )
         rows = [(str(t.get("gateway", "")), r["ranges"]) for t, r in self._rows(q) if _ranges(r)]
@@ -175,12 +172,12 @@ class InfluxRecords:
             return
         fields: dict[str, float | str | bool] = {k: float(v) for k, v in counters.items()}
         ts = int(time.time() * 1000)
-        refused = self.db.write_lines([(0, line(COUNTERS, {"service": service}, fields, ts))], raw=False)
+        refused = self.write_lines([(0, line(COUNTERS, {"service": service}, fields, ts))], raw=False)
         if refused:
             raise StoreRejectedError(f"InfluxDB refused the counters of {service!r}: {refused[0]}")
 
     def counters(self) -> dict[str, dict[str, float]]:
-        rows = self._rows(f"SELECT * FROM {self.db.source(COUNTERS)} GROUP BY service ORDER BY time DESC LIMIT 1")
+        rows = self._rows(f"SELECT * FROM {self.source(COUNTERS)} GROUP BY service ORDER BY time DESC LIMIT 1")
         out: dict[str, dict[str, float]] = {}
         for tags, r in rows:
             out[str(tags.get("service", ""))] = {

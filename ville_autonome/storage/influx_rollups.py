@@ -1,20 +1,16 @@
 # ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times)
-"""The rollup compiler's pass on InfluxDB: dirty marks → ``rollup_15m`` and ``rollup_1d``.
+"""The rollup compiler's pass on InfluxDB: dirty marks (:mod:`storage.influx_marks`) → ``rollup_15m``
+and ``rollup_1d``.
 
-Only the compiler (``ville-autonome rollups``) runs this; writers only leave marks
-(:mod:`storage.influx_marks`). A pass reads the marks in time order from a durable cursor
-(``rollup_cursor``: the point's time is the cursor), :data:`MARKS_PER_CHUNK` at a time, and for
-each chunk recomputes the buckets they name (a mark's new keys, and the keys its ``again`` buckets
-hold among the earlier marks of its writer and period) from the raw GOOD points
-(:mod:`storage.influx_rollup_stats`), writes their 15-min rollups, re-merges their days from
-``rollup_15m``, calls ``on_compiled``, and only then moves the cursor. Rollups are recomputed,
-never incremented: a compiler killed anywhere redoes at most the marks since the cursor, and
-loses nothing, counts nothing twice.
-
-The cursor moves to ``now - settle`` at most: a mark becomes readable when its writer's request
-ends (within the store's timeout) and clocks may be a little apart (:data:`CLOCK_SKEW_MS`). Marks
-read again in that window are remembered and compiled once. A compiler that starts reads one
-marking period before its cursor as well, to know the marks an ``again`` refers to.
+A pass reads the marks in time order from a durable cursor (``rollup_cursor``: its time is the
+cursor), a chunk at a time: recomputes from the raw GOOD points the buckets they name (new keys,
+and the keys of ``again`` buckets among the earlier marks of the same writer and period), writes
+their 15-min rollups, re-merges their days, calls ``on_compiled``, and only then moves the
+cursor. Recomputed, never incremented: a compiler killed anywhere redoes the marks since its
+cursor and loses nothing, counts nothing twice. The cursor stays ``settle`` behind now: a mark is
+readable once its writer's request ends (within the store's timeout), and clocks may be
+:data:`CLOCK_SKEW_MS` apart; marks read again in that window are compiled once. At start it also
+reads the marking period before its cursor, for the marks an ``again`` refers to.
 """
 
 from __future__ import annotations
@@ -22,16 +18,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
 
 from ville_autonome.readings.model import DeviceContext
 from ville_autonome.storage.base import IntervalStat, RollupKey
 from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
+from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
-from ville_autonome.storage.influx_rows import READINGS, day_stats, empty_stat, stat_line
+from ville_autonome.storage.influx_rows import READINGS, day_of, day_stats, empty_stat, rows_of, stat_line
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
 from ville_autonome.storage.line_protocol import line
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start, merge
+from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +40,14 @@ CLOCK_SKEW_MS = 5_000  # how far the clocks of writers and compiler may be apart
 LINES_PER_WRITE = 5000
 
 
-class InfluxDb(Protocol):
-    """What the pass needs of the store."""
-
-    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]: ...
-
-    def write_lines(
-        self, lines: Sequence[tuple[int, str]], *, raw: bool = True, precision: str = "ms"
-    ) -> dict[int, str]: ...
-
-    def source(self, measurement: str) -> str: ...
-
-
 Union = dict[int, dict[tuple[str, str], DeviceContext]]  # bucket → series → context
 
 
 class InfluxRollupCompiler:
-    """The compiler's state on one InfluxDB: its cursor, the marks compiled since, what each writer
-    marked in each recent period."""
+    """The compiler's state on one InfluxDB (``db``: the store): its cursor, the marks compiled
+    since, what each writer marked in each recent period."""
 
-    def __init__(self, db: InfluxDb, *, settle_ms: int, raw_retention_days: int | None) -> None:
+    def __init__(self, db: InfluxRecords, *, settle_ms: int, raw_retention_days: int | None) -> None:
         self.db = db
         self.settle_ms = max(settle_ms, CLOCK_SKEW_MS)
         self.raw_retention_days = raw_retention_days
@@ -73,8 +57,7 @@ class InfluxRollupCompiler:
         self._unions: dict[tuple[str, int], Union] = {}  # (writer, period) → what it marked new then
 
     def run(self, budget_s: float | None, on_compiled: Callable[[Sequence[RollupKey]], None] | None) -> int:
-        """One pass over the marks since the cursor (see the module docstring); returns how many
-        15-min rollups were written."""
+        """One pass over the marks since the cursor; returns how many 15-min rollups were written."""
         started_ms = self.clock_ms()
         deadline = time.monotonic() + budget_s if budget_s is not None else None
         if self._cursor_ms is None:
@@ -105,9 +88,8 @@ class InfluxRollupCompiler:
             after_ns = max(rows[-1][1], after_ns + 1)
 
     def _named(self, writer: str, ts: int, dirty: str, again: str) -> dict[RollupKey, DeviceContext]:
-        """The keys a mark names: its new ones (added to its period's union), and those of its
-        ``again`` buckets in that union. A mark before the cursor (read at start-up for the union
-        only) names none."""
+        """The keys a mark names: its new ones (added to its period's union) and its ``again``
+        buckets' in that union; none for a mark before the cursor (read at start for the union)."""
         try:
             new, buckets = decode(dirty), buckets_of(again)
         except ValueError as exc:
@@ -165,7 +147,7 @@ class InfluxRollupCompiler:
         days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
         stats: dict[RollupKey, IntervalStat] = {}
         raw = self.db.source(READINGS)
-        for run in bucket_runs(by_bucket, len({k for ks in by_bucket.values() for k in ks})):
+        for run in bucket_runs(by_bucket):
             found = run_stats(self.db.query, raw, _devices({d for b in run for d, _ in by_bucket[b]}), run)
             lines: list[tuple[int, str]] = []
             for b in run:
@@ -186,7 +168,7 @@ class InfluxRollupCompiler:
         ``compiled`` where they cover the whole day (a backfill), else those stored."""
         quarters = range(day, day + ROLLUP_1D_MS, ROLLUP_15M_MS)
         whole = {k for k in series if all((*k, b) in compiled for b in quarters)}
-        out = {k: _merged([compiled[(*k, b)] for b in quarters], day) for k in whole}
+        out = {k: day_of([compiled[(*k, b)] for b in quarters], day) for k in whole}
         if len(whole) < len(series):
             rest = [k for k in series if k not in whole]
             fields = ", ".join(quote_ident(f) for f in STAT_COLUMNS)
@@ -194,12 +176,7 @@ class InfluxRollupCompiler:
                 f"SELECT {fields} FROM {self.db.source(ROLLUP_15M)} WHERE ({_devices({d for d, _ in rest})}) "
                 f"AND time >= {ns(day)} AND time < {ns(day + ROLLUP_1D_MS)} GROUP BY device, quantity"
             )
-            rows = [
-                (s.get("tags") or {}, dict(zip(s["columns"], v, strict=False)))
-                for s in self.db.query(q)
-                for v in s.get("values") or []
-            ]
-            out |= day_stats(rows, day, rest)
+            out |= day_stats(rows_of(self.db.query(q)), day, rest)
         return out
 
     def _write(self, lines: list[tuple[int, str]], *, raw: bool = False) -> None:
@@ -207,11 +184,6 @@ class InfluxRollupCompiler:
             refused = self.db.write_lines(lines[i : i + LINES_PER_WRITE], raw=raw)
             if refused:
                 log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
-
-
-def _merged(quarters: list[IntervalStat], day: int) -> IntervalStat:
-    merged = merge([q for q in quarters if q.count > 0], ROLLUP_1D_MS)
-    return merged[0] if merged else empty_stat(day)
 
 
 def _devices(devices: set[str]) -> str:

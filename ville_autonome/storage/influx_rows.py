@@ -13,7 +13,7 @@ from typing import Any
 
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.base import IntervalStat, LatestValue, SeriesPoint
-from ville_autonome.storage.line_protocol import LineProtocolError, format_float, format_string_field, line, series_key
+from ville_autonome.storage.line_protocol import LineProtocolError, format_float, format_string_field, series_key
 from ville_autonome.storage.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
 
 READINGS = "readings"
@@ -105,26 +105,13 @@ def reading_lines(
     return lines, refused, touched
 
 
-def stat_fields(s: IntervalStat) -> dict[str, float | str | bool]:
-    """The fields of a rollup point (docs/storage.md), every number a float."""
-    return {
-        "count": float(s.count),
-        "first": s.first,
-        "last": s.last,
-        "minimum": s.minimum,
-        "maximum": s.maximum,
-        "mean": s.mean,
-        "first_ts": float(s.first_ts_ms),
-        "last_ts": float(s.last_ts_ms),
-    }
-
-
 _STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, context, quantity) → escaped prefix
 
 
 def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
-    """``line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)``, written out for
-    speed (a year's backfill compiles a million rollups); the same text, the same refusals."""
+    """The line of a rollup point: the tags of its readings, every statistic a float field
+    (``first_ts``/``last_ts`` for the times), at ``s.start_ms``. What :func:`storage.line_protocol.line`
+    writes, written out for speed (a year's backfill compiles millions); the same refusals."""
     values = (
         float(s.count),
         float(s.first),
@@ -137,7 +124,9 @@ def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat
     )
     total = sum(values)  # NaN or infinite if any is (or, harmlessly, if the sum overflows)
     if type(s.start_ms) is not int or total - total != 0.0:
-        return line(measurement, series_tags(c, quantity), stat_fields(s), s.start_ms)  # raises, naming why
+        raise LineProtocolError(
+            f"{measurement} of {c.device!r} {quantity} at {s.start_ms!r}: a statistic is not finite"
+        )
     prefix = _STAT_PREFIX.get((measurement, c, quantity))
     if prefix is None:
         if len(_STAT_PREFIX) >= _SERIES_MAX:
@@ -153,13 +142,10 @@ def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat
 
 
 def rows_of(series: list[dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:
-    out = []
-    for s in series:
-        tags = s.get("tags") or {}
-        cols = s["columns"]
-        for values in s.get("values") or []:
-            out.append((tags, dict(zip(cols, values, strict=True))))
-    return out
+    """An InfluxQL answer as (tags, row) pairs."""
+    return [
+        (s.get("tags") or {}, dict(zip(s["columns"], v, strict=False))) for s in series for v in s.get("values") or []
+    ]
 
 
 def stat_from_row(row: Mapping[str, Any]) -> IntervalStat | None:
@@ -217,6 +203,12 @@ def empty_stat(start_ms: int) -> IntervalStat:
     return IntervalStat(start_ms, 0, 0.0, 0.0, 0.0, 0.0, 0.0, start_ms, start_ms)
 
 
+def day_of(quarters: Iterable[IntervalStat], day_ms: int) -> IntervalStat:
+    """The day starting at ``day_ms`` merged from its 15-min stats (empty ones left out)."""
+    merged = merge(sorted((q for q in quarters if q.count > 0), key=lambda q: q.start_ms), ROLLUP_1D_MS)
+    return merged[0] if merged else empty_stat(day_ms)
+
+
 def day_stats(
     rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], day_ms: int, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], IntervalStat]:
@@ -224,14 +216,9 @@ def day_stats(
     ``rollup_15m`` rows of that day (grouped by device and quantity)."""
     per: dict[tuple[str, str], list[IntervalStat]] = {}
     for tags, r in rows:
-        s = stat_from_row(r)
-        if s is not None and s.count > 0:
+        if (s := stat_from_row(r)) is not None:
             per.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), []).append(s)
-    out = {}
-    for k in keys:
-        merged = merge(sorted(per.get(k, []), key=lambda s: s.start_ms), ROLLUP_1D_MS)
-        out[k] = merged[0] if merged else empty_stat(day_ms)
-    return out
+    return {k: day_of(per.get(k, []), day_ms) for k in keys}
 
 
 def rollup_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> IntervalColumns:

@@ -21,17 +21,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.storage.base import (
     IntervalColumns,
     IntervalStat,
     LatestValue,
     RollupKey,
-    SequenceGap,
     SeriesPoint,
     StoreAuthError,
     StoreError,
@@ -45,7 +43,6 @@ from ville_autonome.storage.influx_rollups import (
     CLOCK_SKEW_MS,
     ROLLUP_1D,
     ROLLUP_15M,
-    STAT_COLUMNS,
     InfluxRollupCompiler,
 )
 from ville_autonome.storage.influx_rows import (
@@ -55,7 +52,6 @@ from ville_autonome.storage.influx_rows import (
     rollup_columns,
     rows_of,
     series_point,
-    stat_from_row,
 )
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
 from ville_autonome.storage.line_protocol import join_lines
@@ -67,9 +63,9 @@ from ville_autonome.storage.rollups import (
     check_fields,
     columns_from,
     columns_from_stats,
-    intervals_from,
     merge_inputs,
     rollup_source,
+    stats_from_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -84,8 +80,9 @@ _INFLUX_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # storage.
 _REFUSED = (400, 413, 422)
 
 
-class InfluxStore:
-    """:class:`storage.base.Store` on InfluxDB. Build it with :func:`storage.factory.open_store`."""
+class InfluxStore(InfluxRecords):
+    """:class:`storage.base.Store` on InfluxDB (health, sequences and counters from
+    :class:`storage.influx_records.InfluxRecords`). Build it with :func:`storage.factory.open_store`."""
 
     concurrent_reads = True  # one HTTP connection per thread: readers may ask in parallel
 
@@ -98,6 +95,7 @@ class InfluxStore:
         org: str | None = None,
         raw_retention_days: int | None = None,
     ) -> None:
+        super().__init__()
         self.http = http
         self.database = database
         self.retention_policy = retention_policy
@@ -107,7 +105,6 @@ class InfluxStore:
         self._raw_rp: str | None = None
         self._lock = threading.Lock()
         self._marks = MarkWriter()
-        self._records = InfluxRecords(self)
         self._known: set[tuple[str, str]] = set()  # (device, quantity) of every series latest() has seen
         self._scanned = -LATEST_RESCAN_S  # monotonic time latest() last read the whole history
         # the compiler's state; used only by the process that compiles (ville-autonome rollups)
@@ -260,20 +257,7 @@ class InfluxStore:
         return [p for _, r in self._query(q) if (p := series_point(r)) is not None]
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        interval_ms = interval_s * 1000
-        source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:
-            q = (
-                f"SELECT value FROM {self.source(READINGS)} WHERE {self._where(device, quantity, start_ms, end_ms)} "
-                "AND quality = 'good' ORDER BY time ASC"
-            )
-            points = [(int(r["time"]), float(r["value"])) for _, r in self._query(q) if r.get("value") is not None]
-            return aggregate(points, interval_ms)
-        measurement = ROLLUP_1D if source == ROLLUP_1D_MS else ROLLUP_15M
-        fields = ", ".join(quote_ident(f) for f in STAT_COLUMNS)
-        q = f"SELECT {fields} FROM {self.source(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
-        stats = sorted((s for _, r in self._query(q) if (s := stat_from_row(r)) is not None), key=lambda s: s.start_ms)
-        return intervals_from([s for s in stats if s.count > 0], interval_ms, source)
+        return stats_from_columns(self.interval_columns(device, quantity, start_ms, end_ms, interval_s))
 
     def interval_columns(
         self,
@@ -285,12 +269,18 @@ class InfluxStore:
         *,
         fields: Sequence[str] = STAT_FIELDS,
     ) -> IntervalColumns:
-        """:meth:`intervals` as numpy columns: only the asked fields are read."""
+        """:meth:`intervals` as numpy columns: only the asked fields are read, the answer goes
+        straight into numpy."""
         fields = check_fields(fields)
         interval_ms = interval_s * 1000
         source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:  # no rollup fits: raw points, as intervals()
-            return columns_from_stats(self.intervals(device, quantity, start_ms, end_ms, interval_s), fields)
+        if source is None:  # no rollup fits (interval or range not aligned on one): the raw good points
+            q = (
+                f"SELECT value FROM {self.source(READINGS)} WHERE {self._where(device, quantity, start_ms, end_ms)} "
+                "AND quality = 'good' ORDER BY time ASC"
+            )
+            points = [(int(r["time"]), float(r["value"])) for _, r in self._query(q) if r.get("value") is not None]
+            return columns_from_stats(aggregate(points, interval_ms), fields)
         measurement = ROLLUP_1D if source == ROLLUP_1D_MS else ROLLUP_15M
         names = tuple(dict.fromkeys(("count", *(fields if source == interval_ms else merge_inputs(fields)))))
         columns = [_INFLUX_FIELD.get(n, n) for n in names]
@@ -312,29 +302,6 @@ class InfluxStore:
         on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
     ) -> int:
         return self._compiler.run(budget_s, on_compiled)
-
-    # ------------------------------------------------------------------ health, sequences, counters
-
-    def write_health(self, records: Sequence[DeviceHealth]) -> None:
-        self._records.write_health(records)
-
-    def health(self) -> list[DeviceHealth]:
-        return self._records.health()
-
-    def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
-        self._records.record_sequences(gateway, seqs, worker=worker, received_ms=received_ms)
-
-    def compact_sequences(self, watermark_ms: int) -> None:
-        self._records.compact_sequences(watermark_ms)
-
-    def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
-        return self._records.gaps(gateway)
-
-    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        self._records.write_counters(service, counters)
-
-    def counters(self) -> dict[str, dict[str, float]]:
-        return self._records.counters()
 
     def close(self) -> None:
         self.http.close()

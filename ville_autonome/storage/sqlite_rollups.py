@@ -11,30 +11,55 @@ compiler finds the marks it had not deleted yet and recomputes them again (the s
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from ville_autonome.storage.base import IntervalStat, RollupKey
 from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start, merge
 
 CHUNK = 500  # marks compiled per transaction: writers wait at most that long
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """``SqliteStore._run``: a function of the connection, under the store's lock, errors translated."""
+
+    def __call__(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+
+
 STAT_COLUMNS = "start_ms, count, first, last, minimum, maximum, mean, first_ts_ms, last_ts_ms"
 _GOOD = "device=? AND quantity=? AND ts_ms>=? AND ts_ms<? AND quality='good' AND value IS NOT NULL"
 
 
-def stat_row(row: Sequence[object]) -> IntervalStat:
-    start, count, first, last, lo, hi, mean, fts, lts = row
-    return IntervalStat(
-        start_ms=int(start),  # type: ignore[call-overload]
-        count=int(count),  # type: ignore[call-overload]
-        first=float(first),  # type: ignore[arg-type]
-        last=float(last),  # type: ignore[arg-type]
-        minimum=float(lo),  # type: ignore[arg-type]
-        maximum=float(hi),  # type: ignore[arg-type]
-        mean=float(mean),  # type: ignore[arg-type]
-        first_ts_ms=int(fts),  # type: ignore[call-overload]
-        last_ts_ms=int(lts),  # type: ignore[call-overload]
-    )
+def stat_row(row: Sequence[Any]) -> IntervalStat:
+    """A row of ``SELECT {STAT_COLUMNS}``: the stat, in the order of its fields."""
+    return IntervalStat(*row)
+
+
+def compile_marks(
+    run: Runner,
+    cutoff_ms: int | None,
+    budget_s: float | None,
+    on_compiled: Callable[[Sequence[RollupKey]], None] | None,
+) -> int:
+    """Compile the marks present when called, chunk after chunk, each in its transaction; ``run``
+    runs a function of the connection under the store's lock. Returns how many buckets were done."""
+    deadline = time.monotonic() + budget_s if budget_s is not None else None
+    upto = run(lambda db: int(db.execute("SELECT coalesce(max(id), 0) FROM rollup_marks").fetchone()[0]))
+    after = done = 0
+    while marks := run(functools.partial(next_marks, after_id=after, upto_id=upto)):
+        keys = sorted({(d, q, b) for _, d, q, b in marks})
+        done += run(functools.partial(compile_buckets, keys=keys, cutoff_ms=cutoff_ms))
+        if on_compiled is not None:
+            on_compiled(keys)
+        run(functools.partial(consume, ids=[m[0] for m in marks]))
+        after = marks[-1][0]
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    return done
 
 
 def next_marks(db: sqlite3.Connection, after_id: int, upto_id: int) -> list[tuple[int, str, str, int]]:

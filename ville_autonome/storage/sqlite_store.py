@@ -7,14 +7,14 @@ rollup compiler (:mod:`storage.sqlite_rollups`), optional raw retention (rollups
 lets the API and the compiler read while the ingest writes from another process. One connection
 per store object, guarded by a lock (usable from several threads).
 
-Errors: ``sqlite3`` errors become the kinds of :mod:`storage.base` (:func:`storage.sqlite_records.store_error`);
+Errors: ``sqlite3`` errors become the kinds of :mod:`storage.base` (:func:`store_error`);
 a point that cannot be stored for what it is (non-finite value, non-integer time) is returned in
 ``WriteResult.rejected``.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
 import math
 import sqlite3
@@ -26,7 +26,6 @@ from typing import TypeVar
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage import sqlite_records as records
 from ville_autonome.storage import sqlite_rollups as compiler
 from ville_autonome.storage.base import (
     IntervalColumns,
@@ -35,6 +34,10 @@ from ville_autonome.storage.base import (
     RollupKey,
     SequenceGap,
     SeriesPoint,
+    StoreAuthError,
+    StoreError,
+    StoreRejectedError,
+    StoreTransientError,
     WriteResult,
 )
 from ville_autonome.storage.line_protocol import identifier_problem
@@ -48,63 +51,42 @@ from ville_autonome.storage.rollups import (
     columns_from,
     columns_from_rows,
     columns_from_stats,
-    intervals_from,
     merge_inputs,
     rollup_source,
+    stats_from_columns,
 )
+from ville_autonome.storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    value REAL, quality TEXT NOT NULL,
-    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (device, quantity, ts_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    value REAL, quality TEXT NOT NULL,
-    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (device, quantity)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_15m (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
-    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
-    first_ts_ms INTEGER, last_ts_ms INTEGER,
-    PRIMARY KEY (device, quantity, start_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_1d (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
-    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
-    first_ts_ms INTEGER, last_ts_ms INTEGER,
-    PRIMARY KEY (device, quantity, start_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS device_health (
-    device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL, last_seen_ms INTEGER,
-    updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sequences (
-    gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL, ranges TEXT NOT NULL,
-    PRIMARY KEY (gateway, worker, received_ms)
-);
-CREATE TABLE IF NOT EXISTS rollup_marks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL,
-    UNIQUE (device, quantity, bucket_ms)
-);
-CREATE TABLE IF NOT EXISTS counters (
-    service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (service, name)
-);
+_COLUMNS = "value REAL, quality TEXT NOT NULL, district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL"
+_STATS = "count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL, first_ts_ms INTEGER, last_ts_ms INTEGER"
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS readings (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
+    PRIMARY KEY (device, quantity, ts_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
+    PRIMARY KEY (device, quantity)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_15m (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
+    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1d (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
+    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_health (device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL,
+    last_seen_ms INTEGER, updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sequences (gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL,
+    ranges TEXT NOT NULL, PRIMARY KEY (gateway, worker, received_ms));
+CREATE TABLE IF NOT EXISTS rollup_marks (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL, UNIQUE (device, quantity, bucket_ms));
+CREATE TABLE IF NOT EXISTS counters (service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
+    updated_ms INTEGER NOT NULL, PRIMARY KEY (service, name));
 -- the dirty marks of the store's first design, compiled by the rollup compiler like its own
 CREATE TABLE IF NOT EXISTS rollup_pending (device TEXT, quantity TEXT, bucket_ms INTEGER);
 INSERT OR IGNORE INTO rollup_marks (device, quantity, bucket_ms) SELECT * FROM rollup_pending;
 DROP TABLE rollup_pending;
-"""
+"""  # noqa: S608 (the module's own constants)
 
 log = logging.getLogger(__name__)
 
+COMPACTED = "_compacted"  # the worker of compacted sequence records
 COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 RETENTION_EVERY_S = 3600.0
@@ -137,7 +119,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
-            raise records.store_error(exc, self.path) from exc
+            raise store_error(exc, self.path) from exc
 
     # ------------------------------------------------------------------ plumbing
 
@@ -148,7 +130,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise records.store_error(exc, self.path) from exc
+                raise store_error(exc, self.path) from exc
 
     def ping(self) -> str:
         return self._run(lambda db: "sqlite " + str(db.execute("SELECT sqlite_version()").fetchone()[0]))
@@ -213,26 +195,7 @@ class SqliteStore:
         return [SeriesPoint(r[0], r[1], _QUALITIES[r[2]]) for r in rows if r[2] in _QUALITIES]
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        interval_ms = interval_s * 1000
-        source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:
-            rows = self._run(
-                lambda db: db.execute(
-                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
-                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
-                    (device, quantity, start_ms, end_ms),
-                ).fetchall()
-            )
-            return aggregate(rows, interval_ms)
-        table = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
-        rows = self._run(
-            lambda db: db.execute(
-                f"SELECT {compiler.STAT_COLUMNS} FROM {table} WHERE device=? AND quantity=? AND start_ms>=? AND start_ms<? "  # noqa: S608 (fixed names)
-                "ORDER BY start_ms",
-                (device, quantity, start_ms, end_ms),
-            ).fetchall()
-        )
-        return intervals_from([compiler.stat_row(r) for r in rows], interval_ms, source)
+        return stats_from_columns(self.interval_columns(device, quantity, start_ms, end_ms, interval_s))
 
     def interval_columns(
         self,
@@ -249,8 +212,15 @@ class SqliteStore:
         fields = check_fields(fields)
         interval_ms = interval_s * 1000
         source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:  # no rollup fits (interval or range not aligned on one): raw points, as intervals()
-            return columns_from_stats(self.intervals(device, quantity, start_ms, end_ms, interval_s), fields)
+        if source is None:  # no rollup fits (interval or range not aligned on one): the raw good points
+            rows = self._run(
+                lambda db: db.execute(
+                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
+                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
+                    (device, quantity, start_ms, end_ms),
+                ).fetchall()
+            )
+            return columns_from_stats(aggregate(rows, interval_ms), fields)
         table = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
         names = ("start_ms", *(fields if source == interval_ms else merge_inputs(fields)))
         sql = (
@@ -268,22 +238,11 @@ class SqliteStore:
         budget_s: float | None = None,
         on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
     ) -> int:
-        """Compile the marks present when called, chunk by chunk (:mod:`storage.sqlite_rollups`)."""
-        deadline = time.monotonic() + budget_s if budget_s is not None else None
+        """Compile the marks present when called (:func:`storage.sqlite_rollups.compile_marks`)."""
         cutoff = None
         if self.raw_retention_days is not None:
             cutoff = bucket_start(_now_ms() - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
-        upto = self._run(lambda db: int(db.execute("SELECT coalesce(max(id), 0) FROM rollup_marks").fetchone()[0]))
-        after = written = 0
-        while marks := self._run(functools.partial(compiler.next_marks, after_id=after, upto_id=upto)):
-            keys = sorted({(d, q, b) for _, d, q, b in marks})
-            written += self._run(functools.partial(compiler.compile_buckets, keys=keys, cutoff_ms=cutoff))
-            if on_compiled is not None:
-                on_compiled(keys)
-            self._run(functools.partial(compiler.consume, ids=[m[0] for m in marks]))
-            after = marks[-1][0]
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+        written = compiler.compile_marks(self._run, cutoff, budget_s, on_compiled)
         if cutoff is not None and time.monotonic() - self._last_retention >= RETENTION_EVERY_S:
             self._run(lambda db: db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,)))
             self._last_retention = time.monotonic()
@@ -291,31 +250,86 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ health, sequences, counters
 
-    def write_health(self, records_: Sequence[DeviceHealth]) -> None:
-        self._run(functools.partial(records.write_health, records=records_))
+    def write_health(self, records: Sequence[DeviceHealth]) -> None:
+        rows = [
+            (h.device, h.gateway, int(h.online), h.last_seen_ms, h.updated_ms, h.last_quality, json.dumps(h.errors))
+            for h in records
+        ]
+        self._run(
+            lambda db: db.executemany(
+                "INSERT INTO device_health VALUES (?,?,?,?,?,?,?) ON CONFLICT (device) DO UPDATE SET "
+                "gateway=excluded.gateway, online=excluded.online, last_seen_ms=excluded.last_seen_ms, "
+                "updated_ms=excluded.updated_ms, last_quality=excluded.last_quality, errors=excluded.errors",
+                rows,
+            )
+        )
 
     def health(self) -> list[DeviceHealth]:
-        return self._run(records.health)
+        out = []
+        for device, gateway, online, seen, updated, quality, errors in self._run(
+            lambda db: db.execute("SELECT * FROM device_health ORDER BY device").fetchall()
+        ):
+            try:
+                counts = {str(k): int(v) for k, v in json.loads(errors).items()}
+            except (TypeError, ValueError, AttributeError):
+                continue  # not ours: skipped, as InfluxDB rows that are not whole
+            out.append(DeviceHealth(device, gateway, bool(online), seen, updated, quality, counts))
+        return out
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
         if not seqs:
             return
-        self._run(lambda db: records.record_sequences(db, gateway, seqs, worker, received_ms))
+        self._run(
+            lambda db: db.execute(
+                "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
+                "ranges = ranges || ',' || excluded.ranges",
+                (gateway, worker, received_ms, format_ranges(to_ranges(seqs))),
+            )
+        )
         if received_ms - self._last_compaction >= COMPACT_EVERY_MS:
             self._last_compaction = received_ms
             self.compact_sequences(received_ms - COMPACT_AFTER_MS)
 
     def compact_sequences(self, watermark_ms: int) -> None:
-        self._run(functools.partial(records.compact_sequences, watermark_ms=watermark_ms))
+        """Fold each gateway's records up to ``watermark_ms`` into one (worker ``_compacted``), so the
+        table stays small; a union is a union, so this is safe with several workers."""
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            old = "SELECT DISTINCT gateway FROM sequences WHERE received_ms <= ?"
+            for (gw,) in db.execute(old, (watermark_ms,)).fetchall():
+                cond, args = "gateway=? AND (worker=? OR received_ms <= ?)", (gw, COMPACTED, watermark_ms)
+                texts = [r[0] for r in db.execute(f"SELECT ranges FROM sequences WHERE {cond}", args)]  # noqa: S608
+                merged = merge_ranges([rg for t in texts for rg in parse_ranges(t)])
+                db.execute(f"DELETE FROM sequences WHERE {cond}", args)  # noqa: S608
+                db.execute(
+                    "INSERT INTO sequences VALUES (?,?,?,?)", (gw, COMPACTED, watermark_ms, format_ranges(merged))
+                )
+            db.execute("COMMIT")
+
+        self._run(tx)
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
-        return self._run(functools.partial(records.gaps, gateway=gateway))
+        sql = "SELECT gateway, ranges FROM sequences WHERE ? IS NULL OR gateway=?"
+        return gaps_from(self._run(lambda db: db.execute(sql, (gateway, gateway)).fetchall()))
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        self._run(functools.partial(records.write_counters, service=service, counters=counters, now_ms=_now_ms()))
+        rows = [(service, k, float(v), _now_ms()) for k, v in counters.items()]
+        self._run(
+            lambda db: db.executemany(
+                "INSERT INTO counters VALUES (?,?,?,?) ON CONFLICT (service, name) DO UPDATE SET "
+                "value=excluded.value, updated_ms=excluded.updated_ms",
+                rows,
+            )
+        )
 
     def counters(self) -> dict[str, dict[str, float]]:
-        return self._run(records.counters)
+        out: dict[str, dict[str, float]] = {}
+        for service, name, value in self._run(
+            lambda db: db.execute("SELECT service, name, value FROM counters").fetchall()
+        ):
+            out.setdefault(service, {})[name] = value
+        return out
 
     def close(self) -> None:
         with self._lock:
@@ -323,6 +337,27 @@ class SqliteStore:
 
 
 _QUALITIES = {q.value: q for q in Quality}
+# SQLite result codes (https://www.sqlite.org/rescode.html) by what the caller should do
+_OPERATOR = ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOTADB", "SQLITE_CORRUPT")
+_REFUSED = ("SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_TOOBIG", "SQLITE_RANGE")
+
+
+def store_error(exc: sqlite3.Error, path: str) -> StoreError:
+    """The kind of ``exc``: a file we may not write or that is not a database (an operator must
+    act) → :class:`StoreAuthError`; a statement SQLite refuses for what it is (``SQLITE_ERROR``: no
+    such table, bad SQL) → :class:`StoreRejectedError`; the rest (locked, busy, disk I/O, full) →
+    :class:`StoreTransientError`."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    message = f"SQLite store {path}: {exc}"
+    if name.startswith(_OPERATOR):
+        return StoreAuthError(message)
+    if (
+        name == "SQLITE_ERROR"
+        or name.startswith(_REFUSED)
+        or isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError | sqlite3.DataError)
+    ):
+        return StoreRejectedError(message)
+    return StoreTransientError(message)
 
 
 def _reject_reason(p: StoredReading) -> str | None:
