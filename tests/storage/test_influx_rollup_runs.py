@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,39 @@ def test_a_compile_within_a_budget_leaves_the_rest_marked_for_the_next_pass_and_
             for q in ("active_power_w", "energy_import_wh"):
                 for interval_s in (900, 86_400):
                     _same(_rollups(restarted, c.device, q, interval_s), _rollups(reference, c.device, q, interval_s))
+
+
+def test_live_days_and_many_devices_give_the_rollups_sqlite_gives(
+    influxd: Influxd, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Today's data written in three parts, compiled after each: the compiler reads a live day's
+    stored 15-min rollups once and keeps them up to date itself; with more devices than it names
+    in a condition (here: more than one), it reads every device and keeps what was marked."""
+    monkeypatch.setattr(influx_rollups, "MAX_DEVICES_NAMED", 1)
+    today = int(time.time() * 1000) // ROLLUP_1D_MS * ROLLUP_1D_MS
+    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    sqlite = open_store(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
+    unmarked = DeviceContext("d", "s", "dev-unmarked", "consumption", "")
+    try:
+        assert isinstance(influx, InfluxStore)
+        raw = f'readings,device=dev-unmarked,quantity=active_power_w value=5,quality="good" {today}'
+        assert influx.write_lines([(0, raw)]) == {}  # a raw point without a mark: no rollup of it
+        rnd = random.Random(3)
+        for part in range(3):
+            points = [
+                StoredReading(c, "active_power_w", today + (part * 20 + k) * 60_000, rnd.uniform(0, 9))
+                for k in range(20)
+                for c in CTXS[: 2 + part]
+            ]
+            for store in (influx, sqlite):
+                store.write(points)
+                store.refresh_rollups()
+        for c in (*CTXS, unmarked):
+            for interval_s in (900, 86_400):
+                got = influx.intervals(c.device, "active_power_w", today, today + ROLLUP_1D_MS, interval_s)
+                _same(got, sqlite.intervals(c.device, "active_power_w", today, today + ROLLUP_1D_MS, interval_s))
+        [day] = influx.intervals("dev-0", "active_power_w", today, today + ROLLUP_1D_MS, 86_400)
+        assert day.count == 60
+    finally:
+        influx.close()
+        sqlite.close()

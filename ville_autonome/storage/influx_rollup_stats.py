@@ -39,11 +39,11 @@ def bucket_runs(buckets: Iterable[int]) -> list[list[int]]:
 
 def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[int]) -> dict[Key, IntervalStat]:
     """Statistics of the good points of the series matching ``cond`` (an InfluxQL condition on
-    tags, already quoted) in every bucket of ``run``; a series with no good point in a bucket has
-    no entry. ``source`` is the quoted measurement of the raw readings."""
+    tags, already quoted, followed by ``AND``; or empty: every series) in every bucket of ``run``;
+    a series with no good point in a bucket has no entry. ``source``: the raw readings, quoted."""
 
     def window(a: int, b: int) -> str:
-        return f"FROM {source} WHERE ({cond}) AND quality = 'good' AND time >= {ns(a)} AND time < {ns(b)}"
+        return f"FROM {source} WHERE {cond} quality = 'good' AND time >= {ns(a)} AND time < {ns(b)}"
 
     end = run[-1] + ROLLUP_15M_MS
     totals = {

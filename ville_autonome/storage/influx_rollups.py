@@ -24,7 +24,7 @@ from ville_autonome.storage.base import IntervalStat, RollupKey
 from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
 from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
-from ville_autonome.storage.influx_rows import READINGS, day_of, day_stats, empty_stat, rows_of, stat_line
+from ville_autonome.storage.influx_rows import READINGS, day_of, empty_stat, quarters_of, rows_of, stat_line
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
 from ville_autonome.storage.line_protocol import line
 from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
@@ -38,6 +38,7 @@ STAT_COLUMNS = ("count", "first", "last", "minimum", "maximum", "mean", "first_t
 MARKS_PER_CHUNK = 20  # marks compiled at a time (a mark holds what one write batch touched)
 CLOCK_SKEW_MS = 5_000  # how far the clocks of writers and compiler may be apart (NTP does better)
 LINES_PER_WRITE = 5000
+MAX_DEVICES_NAMED = 50  # devices named in a query's condition; more: none named
 
 
 Union = dict[int, dict[tuple[str, str], DeviceContext]]  # bucket → series → context
@@ -55,6 +56,7 @@ class InfluxRollupCompiler:
         self._cursor_ms: int | None = None
         self._done: set[tuple[str, int]] = set()  # (writer, time ns) of the marks compiled since the cursor
         self._unions: dict[tuple[str, int], Union] = {}  # (writer, period) → what it marked new then
+        self._live: dict[RollupKey, dict[int, IntervalStat]] = {}  # (device, quantity, day) → its 15-min stats
 
     def run(self, budget_s: float | None, on_compiled: Callable[[Sequence[RollupKey]], None] | None) -> int:
         """One pass over the marks since the cursor; returns how many 15-min rollups were written."""
@@ -117,6 +119,7 @@ class InfluxRollupCompiler:
         self._cursor_ms = cursor_ms
         self._done = {k for k in self._done if k[1] >= cursor_ms * 1_000_000}
         self._unions = {k: u for k, u in self._unions.items() if k[1] + MARK_PERIOD_MS > cursor_ms}
+        self._live = {k: q for k, q in self._live.items() if k[2] + 2 * ROLLUP_1D_MS > cursor_ms}
 
     def _marks(self, after_ns: int) -> list[tuple[str, int, str, str]]:
         """The next :data:`MARKS_PER_CHUNK` marks from ``after_ns`` on: (writer, time ns, dirty, again)."""
@@ -149,6 +152,7 @@ class InfluxRollupCompiler:
         raw = self.db.source(READINGS)
         for run in bucket_runs(by_bucket):
             found = run_stats(self.db.query, raw, _devices({d for b in run for d, _ in by_bucket[b]}), run)
+            found = {k: v for k, v in found.items() if k[:2] in by_bucket.get(k[2], {})}
             lines: list[tuple[int, str]] = []
             for b in run:
                 for (device, quantity), ctx in by_bucket[b].items():
@@ -165,18 +169,29 @@ class InfluxRollupCompiler:
         self, day: int, series: Mapping[tuple[str, str], DeviceContext], compiled: Mapping[RollupKey, IntervalStat]
     ) -> dict[tuple[str, str], IntervalStat]:
         """The day ``day`` of each of ``series``, merged from its 15-min rollups: those just
-        ``compiled`` where they cover the whole day (a backfill), else those stored."""
+        ``compiled`` where they cover the whole day (a backfill); else those stored, read once per
+        series and day for the live days (today and yesterday, then kept up to date here: this is
+        the one writer of rollups), every time for an older day."""
         quarters = range(day, day + ROLLUP_1D_MS, ROLLUP_15M_MS)
+        live = day + 2 * ROLLUP_1D_MS > self.clock_ms()
         whole = {k for k in series if all((*k, b) in compiled for b in quarters)}
         out = {k: day_of([compiled[(*k, b)] for b in quarters], day) for k in whole}
-        if len(whole) < len(series):
-            rest = [k for k in series if k not in whole]
+        unknown = [k for k in series if k not in whole and not (live and (*k, day) in self._live)]
+        if unknown:
             fields = ", ".join(quote_ident(f) for f in STAT_COLUMNS)
             q = (
-                f"SELECT {fields} FROM {self.db.source(ROLLUP_15M)} WHERE ({_devices({d for d, _ in rest})}) "
-                f"AND time >= {ns(day)} AND time < {ns(day + ROLLUP_1D_MS)} GROUP BY device, quantity"
+                f"SELECT {fields} FROM {self.db.source(ROLLUP_15M)} WHERE {_devices({d for d, _ in unknown})} "
+                f"time >= {ns(day)} AND time < {ns(day + ROLLUP_1D_MS)} GROUP BY device, quantity"
             )
-            out |= day_stats(rows_of(self.db.query(q)), day, rest)
+            stored = quarters_of(rows_of(self.db.query(q)))
+            if not live:
+                return out | {k: day_of(stored.get(k, {}).values(), day) for k in unknown}
+            self._live.update({(*k, day): stored.get(k, {}) for k in unknown})
+        for k in series:
+            if k not in whole:
+                known = self._live[(*k, day)]
+                known.update({b: compiled[(*k, b)] for b in quarters if (*k, b) in compiled})
+                out[k] = day_of(known.values(), day)
         return out
 
     def _write(self, lines: list[tuple[int, str]], *, raw: bool = False) -> None:
@@ -187,4 +202,8 @@ class InfluxRollupCompiler:
 
 
 def _devices(devices: set[str]) -> str:
-    return " OR ".join(f"device = {quote_string(d)}" for d in sorted(devices))
+    """A condition on ``devices`` followed by ``AND``, or nothing when they are many (a long OR
+    costs InfluxDB more than reading the other devices too)."""
+    if len(devices) > MAX_DEVICES_NAMED:
+        return ""
+    return "(" + " OR ".join(f"device = {quote_string(d)}" for d in sorted(devices)) + ") AND"

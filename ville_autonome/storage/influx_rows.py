@@ -122,8 +122,8 @@ def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat
         float(s.first_ts_ms),
         float(s.last_ts_ms),
     )
-    total = sum(values)  # NaN or infinite if any is (or, harmlessly, if the sum overflows)
-    if type(s.start_ms) is not int or total - total != 0.0:
+    total = sum(values)  # NaN or infinite if any is, or if the sum overflows: then look at each
+    if type(s.start_ms) is not int or (total - total != 0.0 and not all(v - v == 0.0 for v in values)):
         raise LineProtocolError(
             f"{measurement} of {c.device!r} {quantity} at {s.start_ms!r}: a statistic is not finite"
         )
@@ -209,16 +209,15 @@ def day_of(quarters: Iterable[IntervalStat], day_ms: int) -> IntervalStat:
     return merged[0] if merged else empty_stat(day_ms)
 
 
-def day_stats(
-    rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], day_ms: int, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], IntervalStat]:
-    """The day starting at ``day_ms`` of each (device, quantity) of ``keys``, merged from the
-    ``rollup_15m`` rows of that day (grouped by device and quantity)."""
-    per: dict[tuple[str, str], list[IntervalStat]] = {}
+def quarters_of(
+    rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> dict[tuple[str, str], dict[int, IntervalStat]]:
+    """The ``rollup_15m`` rows grouped by device and quantity: (device, quantity) → start → stat."""
+    out: dict[tuple[str, str], dict[int, IntervalStat]] = {}
     for tags, r in rows:
         if (s := stat_from_row(r)) is not None:
-            per.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), []).append(s)
-    return {k: day_of(per.get(k, []), day_ms) for k in keys}
+            out.setdefault((str(tags.get("device", "")), str(tags.get("quantity", ""))), {})[s.start_ms] = s
+    return out
 
 
 def rollup_columns(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> IntervalColumns:

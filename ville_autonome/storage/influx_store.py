@@ -288,8 +288,11 @@ class InfluxStore(InfluxRecords):
         q = f"SELECT {select} FROM {self.source(measurement)} WHERE {self._where(device, quantity, start_ms, end_ms)}"
         rows: list[list[Any]] = []
         for series in self.query(q):
-            order = [series["columns"].index(c) for c in ("time", *columns)]  # as asked, whatever the answer's order
-            rows.extend([values[i] for i in order] for values in series.get("values") or [])
+            if series["columns"] == ["time", *columns]:
+                rows.extend(series.get("values") or [])
+            else:  # not in the order asked: put it in that order
+                order = [series["columns"].index(c) for c in ("time", *columns)]
+                rows.extend([values[i] for i in order] for values in series.get("values") or [])
         cols = columns_from(rollup_columns(rows, names), interval_ms, source)
         return {name: cols[name] for name in ("start_ms", *fields)}
 
