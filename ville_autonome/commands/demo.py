@@ -1,8 +1,8 @@
 """``ville-autonome demo``: the whole platform in one process, on embedded defaults.
 
 No Docker, no root, nothing to install: an in-process MQTT broker (amqtt), the embedded SQLite
-store, the simulators of every device of the configuration, one gateway per district, the ingest
-and the API with the dashboard. It first backfills recent history (``--backfill-days``, with a
+store, the simulators of every device of the configuration, one gateway per district, the ingest,
+the rollup compiler (a thread, with a store connection of its own) and the API with the dashboard. It first backfills recent history (``--backfill-days``, with a
 progress bar) so that dashboards and reports have something to show, then runs live. It prints the
 dashboard URL and a local API key; Ctrl-C stops every part cleanly.
 """
@@ -116,6 +116,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     from ville_autonome.gateway.service import GatewayService
     from ville_autonome.ingest.service import IngestService
     from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
+    from ville_autonome.rollups.service import RollupCompiler
     from ville_autonome.simulators.backfill_publish import BackfillInterruptedError, publish_backfill
     from ville_autonome.simulators.service import SimulatorService
     from ville_autonome.storage.factory import open_store
@@ -127,6 +128,10 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     await broker.start()
     store = await asyncio.to_thread(open_store, cfg.services.store)
     ingest = IngestService(cfg, store)
+    rollup_store = await asyncio.to_thread(open_store, cfg.services.store)
+    compiler = RollupCompiler(rollup_store, interval_s=cfg.services.store.rollup_refresh_s, name="demo")
+    compiler_stop = threading.Event()
+    compiler_task = asyncio.create_task(asyncio.to_thread(compiler.run, compiler_stop), name="rollups")
     simulators = SimulatorService(cfg, speed=args.speed)
     gateway_tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
@@ -192,6 +197,10 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
                 await asyncio.wait_for(task, 15)
         await simulators.stop()
         await asyncio.to_thread(ingest.stop)
+        compiler_stop.set()
+        with contextlib.suppress(Exception):
+            await compiler_task
+        await asyncio.to_thread(rollup_store.close)
         await asyncio.to_thread(store.close)
         await broker.stop()
         log.info("demo stopped")

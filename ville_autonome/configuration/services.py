@@ -77,7 +77,8 @@ class StoreSettings(_Section):
     password: SecretStr | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     raw_retention_days: int | None = Field(default=None, ge=1)
-    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)  # storage: rollups lag raw writes by at most this
+    # the rollup compiler (ville-autonome rollups) runs a pass this often: rollups lag raw writes by about this
+    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
 
 class IngestSettings(_Section):
