@@ -14,6 +14,7 @@ import logging
 import smtplib
 import ssl
 import threading
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from ville_autonome.mqttlink.client import make_client
 log = logging.getLogger(__name__)
 USER_AGENT = "ville-autonome-alerts/1"
 MAX_ERROR_CHARS = 300
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)  # the subject (≤ 200 characters) stays on one line
 
 
 class DeliveryError(Exception):
@@ -112,7 +114,7 @@ class EmailChannel:
         self.s = settings
 
     def _email(self, message: dict[str, Any], now_ms: int) -> EmailMessage:
-        m = EmailMessage()
+        m = EmailMessage(policy=MAIL_POLICY)
         m["Subject"] = messages.subject_line(message)
         m["From"] = self.s.email_from or ""
         m["To"] = ", ".join(self.s.email_to)

@@ -94,7 +94,7 @@ def subject_line(message: dict[str, Any], prefix: str = "[Ville Autonome]") -> s
     else:
         head = f"RESOLVED: {counts['resolved']} alarm{'s' * (counts['resolved'] > 1)}"
     first = alarms[0]["summary"] if alarms else ""
-    return f"{prefix} {head} ({where}) — {first}"[:200]
+    return f"{prefix} {head} ({where}) - {first}"[:200]
 
 
 def text_body(message: dict[str, Any]) -> str:
