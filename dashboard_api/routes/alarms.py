@@ -2,28 +2,29 @@
 
 ::
 
-    GET    /api/v1/alarms                      firing, pending and recent alarms, events, silences (viewer)
-    GET    /api/v1/alarms/silences             silences active now or to come; ?all=true: recent ones too (viewer)
-    POST   /api/v1/alarms/silences             mute a rule, a subject or both for a period, with a reason (operator)
-    DELETE /api/v1/alarms/silences/{id}        end a silence now (operator)
-    GET    /api/v1/alarms/deliveries           notifications by channel: delivered, pending, dead letters (admin)
-    GET    /api/v1/alarms/{id}                 one alarm episode and its events (viewer)
-    POST   /api/v1/alarms/{id}/ack             acknowledge it: who and when (operator)
+    GET    /api/v1/alarms                firing, pending and recent alarms, events, silences (viewer)
+    GET    /api/v1/alarms/{id}           one alarm episode and its events (viewer)
+    POST   /api/v1/alarms/{id}/ack       acknowledge it: who and when (operator)
+    POST   /api/v1/silences              mute a rule, a subject or both for a period, with a reason (operator)
+    DELETE /api/v1/silences/{id}         end a silence now (operator)
+    GET    /api/v1/notifications         the messages by channel: delivered, pending, dead letters (admin)
 
-The evaluator (``ville-autonome alerts``) decides what fires; the API reads and records.
+The evaluator (``ville-autonome alerts``) decides what fires; the API reads and records. The
+silences active or to come are listed by ``GET /api/v1/alarms`` (``silences``); their history is
+in its events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.alarm_views import (
@@ -40,8 +41,8 @@ from ville_autonome.dashboard_api.alarm_views import (
     event_out,
     silence_out,
 )
-from ville_autonome.dashboard_api.deps import AdminKey, ApiSettingsDep, ConfigDep, OperatorKey, ViewerKey
-from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError, NotFoundError
+from ville_autonome.dashboard_api.deps import AdminKey, ApiSettingsDep, ConfigDep, OperatorKey, Principal, ViewerKey
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
 from ville_autonome.dashboard_api.params import DAY_MS, now_ms, parse_time, time_range
 from ville_autonome.storage.alarm_records import AlarmEvent, AlarmQuery, AlarmState, Silence
 
@@ -53,7 +54,7 @@ STATES: dict[str, tuple[AlarmState, ...]] = {
     "resolved": ("resolved",),
     "all": (),
 }
-_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*$")  # one line of text: no control characters
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # one line of text: no control characters
 
 
 @asynccontextmanager
@@ -65,6 +66,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(tags=["alarms"], lifespan=lifespan)
+
+
+def _not_found(what: str) -> dict[str, Any]:
+    example = {"error": "not_found", "detail": f"unknown {what}", "parameter": f"{what}_id"}
+    return {
+        "description": f"An {what} that is not known.",
+        "content": {"application/json": {"schema": ERROR_SCHEMA, "example": example}},
+    }
+
+
+ALARM_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: _not_found("alarm")}
+SILENCE_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: _not_found("silence")}
 AlarmId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", examples=["3f2a9c0d1e4b5a6c7d8e"])]
 SilenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 
@@ -143,38 +156,48 @@ class SilenceIn(BaseModel):
     start: str | None = Field(default=None, description="a time as in every other parameter (default: now)")
     end: str | None = Field(default=None, description="until this time …")
     duration_s: float | None = Field(default=None, gt=0, le=MAX_SILENCE_MS / 1000, description="… or this long")
-    reason: str = Field(min_length=1, max_length=500, examples=["meter replaced, back on Monday"])
-
-    @field_validator("reason")
-    @classmethod
-    def _one_line(cls, v: str) -> str:
-        if not _TEXT.match(v):
-            raise ValueError("the reason is one line of text (no control characters)")
-        return v
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=ONE_LINE, examples=["meter replaced, back on Monday"],
+        description="one line of text (no control characters)",
+    )  # fmt: skip
 
 
-@router.get(
-    "/alarms/silences",
-    response_model=list[SilenceOut],
-    summary="Silences active now or to come; with all=true, the recent ended ones too (viewer key)",
-    responses=ERROR_RESPONSES,
-)
-def list_silences(
-    key: ViewerKey, request: Request, all: Annotated[bool, Query(description="also the ended ones")] = False
-) -> list[SilenceOut]:
-    t = now_ms()
-    found = alarm_log(request.app).silences(active_at_ms=None if all else t)
-    return [silence_out(s, t) for s in found]
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _body(request: Request, model: type[M], *, optional: bool = False) -> M | None:
+    """The JSON body, read only once the key has been checked (a route's body parameter would be
+    parsed before its dependencies: an anonymous request would learn of its body's faults)."""
+    raw = await request.body()
+    if optional and not raw.strip():
+        return None
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def _documented(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.post(
-    "/alarms/silences",
+    "/silences",
     response_model=SilenceOut,
     status_code=201,
     summary="Mute a rule, a subject, or a rule on a subject, for a period, with a reason (operator key)",
     responses=ERROR_RESPONSES,
+    openapi_extra=_documented(SilenceIn),
 )
-def create_silence(key: OperatorKey, request: Request, config: ConfigDep, body: SilenceIn) -> SilenceOut:
+async def create_silence(key: OperatorKey, request: Request, config: ConfigDep) -> SilenceOut:
+    body = await _body(request, SilenceIn)
+    assert body is not None
+    return await asyncio.to_thread(_create_silence, key, request, config, body)
+
+
+def _create_silence(key: Principal, request: Request, config: PlatformConfig, body: SilenceIn) -> SilenceOut:
     if body.rule is None and body.subject is None:
         raise BadParameterError("a silence names a rule, a subject, or both", "rule")
     if body.rule is not None and config.alerts.rule(body.rule) is None:
@@ -199,10 +222,10 @@ def create_silence(key: OperatorKey, request: Request, config: ConfigDep, body: 
 
 
 @router.delete(
-    "/alarms/silences/{silence_id}",
+    "/silences/{silence_id}",
     response_model=SilenceOut,
     summary="End a silence now (operator key)",
-    responses=ERROR_RESPONSES,
+    responses=SILENCE_RESPONSES,
 )
 def end_silence(key: OperatorKey, request: Request, silence_id: SilenceId) -> SilenceOut:
     log = alarm_log(request.app)
@@ -219,7 +242,7 @@ def end_silence(key: OperatorKey, request: Request, silence_id: SilenceId) -> Si
 
 
 @router.get(
-    "/alarms/deliveries",
+    "/notifications",
     response_model=list[DeliveryOut],
     summary="Notifications per channel, newest first: delivered, pending, dead letters (admin key)",
     responses=ERROR_RESPONSES,
@@ -241,7 +264,7 @@ class AlarmDetailOut(AlarmOut):
     "/alarms/{alarm_id}",
     response_model=AlarmDetailOut,
     summary="One alarm episode and its events (viewer key)",
-    responses=ERROR_RESPONSES,
+    responses=ALARM_RESPONSES,
 )
 def get_alarm(key: ViewerKey, request: Request, alarm_id: AlarmId) -> AlarmDetailOut:
     log = alarm_log(request.app)
@@ -259,23 +282,22 @@ def get_alarm(key: ViewerKey, request: Request, alarm_id: AlarmId) -> AlarmDetai
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    comment: str = Field(default="", max_length=500, examples=["on my way"])
-
-    @field_validator("comment")
-    @classmethod
-    def _one_line(cls, v: str) -> str:
-        if not _TEXT.match(v):
-            raise ValueError("the comment is one line of text (no control characters)")
-        return v
+    comment: str = Field(default="", max_length=500, pattern=ONE_LINE, examples=["on my way"])
 
 
 @router.post(
     "/alarms/{alarm_id}/ack",
     response_model=AlarmOut,
     summary="Acknowledge an alarm: who (the key's name) and when; the first acknowledgement stays (operator key)",
-    responses=ERROR_RESPONSES,
+    responses=ALARM_RESPONSES,
+    openapi_extra=_documented(AckIn, required=False),
 )
-def acknowledge(key: OperatorKey, request: Request, alarm_id: AlarmId, body: AckIn | None = None) -> AlarmOut:
+async def acknowledge(key: OperatorKey, request: Request, alarm_id: AlarmId) -> AlarmOut:
+    body = await _body(request, AckIn, optional=True)
+    return await asyncio.to_thread(_acknowledge, key, request, alarm_id, body)
+
+
+def _acknowledge(key: Principal, request: Request, alarm_id: str, body: AckIn | None) -> AlarmOut:
     log = alarm_log(request.app)
     t = now_ms()
     before = log.alarm(alarm_id)
