@@ -26,6 +26,7 @@ from ville_autonome.alerts.subjects import subjects
 from ville_autonome.configuration.alerts import DEFAULT_AFTER_S, AlertRule
 from ville_autonome.configuration.topology import PlatformConfig
 
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 NATIVE = frozenset({"device_silent", "gateway_offline", "gateway_backlog", "ingest_lag", "dead_letters"})
 
 
@@ -34,7 +35,20 @@ def _seconds(value: float) -> str:
 
 
 def _any_of(ids: list[str]) -> str:
-    return "|".join(re.escape(i) for i in ids)
+    """A regular expression matching exactly these ids (configuration slugs: nothing to escape)."""
+    assert all(SLUG.match(i) for i in ids), ids
+    return "|".join(ids)
+
+
+def _summary(rule: AlertRule) -> str:
+    who = {
+        "device_silent": "{{ $labels.device }}",
+        "gateway_offline": "{{ $labels.gateway }}",
+        "gateway_backlog": "{{ $labels.service }}",
+        "ingest_lag": "the city",
+        "dead_letters": "the ingest",
+    }.get(rule.kind, "{{ $labels.subject }}")
+    return f"{rule.id}: {who}"
 
 
 def _expr(rule: AlertRule, config: PlatformConfig) -> str:
@@ -78,7 +92,7 @@ def prometheus_rules(config: PlatformConfig) -> dict[str, Any]:
                 "for": _seconds(rule.for_s if native else 0.0),
                 "labels": {**rule.labels, "severity": rule.severity, "scope": rule.watches, "va_rule": rule.id},
                 "annotations": {
-                    "summary": f"{rule.id}: {{{{ $labels.subject }}}}{{{{ $labels.device }}}}{{{{ $labels.gateway }}}}",
+                    "summary": _summary(rule),
                     "description": description,
                 },
             }

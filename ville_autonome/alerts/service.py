@@ -244,6 +244,7 @@ class AlertService:
             "role": "leader" if self.stats.leading else "standby",
             "leader": self.stats.leader,
             "firing": self.stats.firing,
+            "evaluations": self.stats.evaluations,
             "updated_ms": self._clock(),
         }
         target = Path(path)
