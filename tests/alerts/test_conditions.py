@@ -211,3 +211,15 @@ def test_self_sufficiency_of_the_day_says_when_it_may_be_wrong() -> None:
     )
     assert set(active) == {"north"}
     assert "may be wrong: missing_data:turbine" in active["north"].summary
+
+
+def test_the_hydro_and_battery_rules_watch_only_their_devices() -> None:
+    # a PV inverter's SunSpec operating state 2 is "sleeping" at night, not a trip
+    now = T0 + 600 * S
+    obs = observe(
+        now, values={("homes-load", "operating_state"): (now - S, 2.0), ("turbine", "operating_state"): (now - S, 1.0)}
+    )
+    subjects, active, _ = verdict("{id: h, kind: hydro_stopped}", obs)
+    assert (subjects, active) == (["turbine"], {})
+    subjects, _, _ = verdict("{id: b, kind: battery_soc, below: 10}", obs)
+    assert subjects == ["battery"]

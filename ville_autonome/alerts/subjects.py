@@ -21,8 +21,17 @@ class Subject:
     device: DeviceConfig | None = None
 
 
+# kinds that watch one kind of device whatever ``match`` says: a PV inverter's SunSpec state 2 is
+# "sleeping" at night, not a hydro plant's trip; only a battery has a state of charge
+KIND_DEVICES = {"hydro_stopped": ("source", "hydro"), "battery_soc": ("role", "storage")}
+
+
 def _device_matches(rule: AlertRule, district: str, site: str, gateway: str, dev: DeviceConfig) -> bool:
     m = rule.match
+    if rule.kind in KIND_DEVICES:
+        attribute, wanted = KIND_DEVICES[rule.kind]
+        if getattr(dev, attribute) != wanted:
+            return False
     return (
         (not m.devices or dev.id in m.devices)
         and (not m.sites or site in m.sites)

@@ -182,7 +182,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
                 return
         await simulators.start()
         webhook.start()
-        alerts = AlertService(cfg, store, alarm_log, holder="demo")
+        alerts = AlertService(cfg, store, alarm_log)
         await asyncio.to_thread(alerts.start)
         for gw in cfg.gateways:
             service = GatewayService(cfg, gw.id)
