@@ -107,6 +107,10 @@ def test_notification_settings_and_their_secrets() -> None:
     found = problems("    - {id: a, kind: device_silent}\n", services)
     assert any("services.alerts.webhook_secret: production signs every webhook" in p for p in found), found
     assert any("services.alerts.smtp_host: e-mail needs email_from and email_to" in p for p in found), found
+    found = problems(
+        "    - {id: a, kind: device_silent}\n", "  alerts:\n    evaluation_interval_s: 5\n    lease_ttl_s: 10\n"
+    )
+    assert any("services.alerts.lease_ttl_s: at least 3 × evaluation_interval_s" in p for p in found), found
     found = problems("    - {id: a, kind: device_silent}\n", services, VA_ALERTS_WEBHOOK_SECRET="changeme")
     assert any("a placeholder secret is refused in production" in p for p in found), found
     assert not any("changeme" in p for p in found), "a secret is never echoed"

@@ -324,6 +324,10 @@ def alert_settings_problems(settings: AlertSettings, production: bool) -> list[t
         problems.append(((*loc, "webhook_secret"), "production signs every webhook: set VA_ALERTS_WEBHOOK_SECRET"))
     if settings.smtp_host and (not settings.email_from or not settings.email_to):
         problems.append(((*loc, "smtp_host"), "e-mail needs email_from and email_to"))
+    if settings.lease_ttl_s < 3 * settings.evaluation_interval_s:
+        problems.append(
+            ((*loc, "lease_ttl_s"), "at least 3 × evaluation_interval_s: a leader renews its lease at every tick")
+        )
     if settings.smtp_host and settings.smtp_password is not None and not settings.smtp_username:
         problems.append(((*loc, "smtp_username"), "an SMTP password needs its user name"))
     return problems
