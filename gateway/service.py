@@ -106,7 +106,6 @@ class GatewayService:
         self._cursor = 0
         self._tokens = 0.0
         self._last_pump = 0.0
-        self._reconnected = False
         self._mqtt = MqttInputs(dev for dev, _ in self.devices if dev.protocol == "mqtt")
         self.buffer: EnvelopeBuffer | None = None
         self.uplink: Uplink | None = None

@@ -230,13 +230,6 @@ class Lab:
 
     # ------------------------------------------------------------------ observation
 
-    def newest_ms(self, device: str, quantity: str = "energy_import_wh") -> int:
-        """The timestamp of ``device``'s newest stored reading of ``quantity`` (0: none)."""
-        r = self.http.get("/api/v1/live")
-        r.raise_for_status()
-        found = [v["ts"] for v in r.json()["values"] if v["device"] == device and v["quantity"] == quantity]
-        return max(found, default=0)
-
     def wait_stored_after(self, t_ms: int, devices: list[str], timeout: float = 60) -> None:
         """Until every one of ``devices`` has a counter reading stamped after ``t_ms`` in the store."""
 

@@ -39,7 +39,6 @@ LATEST_WINDOW_MS = 86_400_000  # values older than a day say nothing the health 
 DEAD_LETTER_WINDOW_MS = 60_000
 COUNTER_HISTORY = 64
 DEAD_LETTERS = "dead_letters"  # messages dead-lettered by an ingest worker (docs/ingest.md)
-WINDOW_KINDS = ("implausible_readings", "unbalanced_site", "low_coverage")
 
 
 def gateway_buffers(counters: dict[str, dict[str, float]]) -> dict[str, GatewayBuffer]:
