@@ -6,6 +6,11 @@ on a regular grid); :mod:`simulators.backfill_publish` publishes them into the u
 Per interval and site, from the counters: Δconsumed = Δproduced + Δdischarged − Δcharged +
 Δimport − Δexport (exactly, up to float rounding).
 
+Counters are floored to the resolution of the device's registers (``10^sf`` Wh, the energy scale
+factor the live registers use: :mod:`simulators.register_images`), as the meter itself shows
+them, so that the first live reading after a backfill never reads below the backfill's last one (a
+drop the engine would book as a counter reset). The identity above holds to that resolution.
+
 Stamps: every reading is the device's state at the instant it is stamped with, ``start_ms + k ×
 step`` for every such instant in [start_ms, end_ms] — the end included, so that the counter
 reading on the period's last boundary closes its last interval (a counter reading stamped on a
@@ -26,6 +31,7 @@ import numpy as np
 
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.readings.model import Reading
+from ville_autonome.simulators.register_images import energy_sf
 from ville_autonome.simulators.scenario import Scenario, effective_seed, resolve, scenario_for
 from ville_autonome.simulators.sites import EPOCH_S, build_engines
 
@@ -83,11 +89,23 @@ def generate(
                 if kind == "production":
                     kind = dev.spec.model if dev.spec.model in ("hydro", "chp") else "production"
                 values = out[dev.id]
+                resolution_wh = 10.0 ** energy_sf(dev.rated_power_w)
                 for quantity in BACKFILL_QUANTITIES[kind]:
-                    column = values[quantity].tolist()
+                    series = values[quantity]
+                    if quantity.startswith("energy_"):
+                        series = np.floor(series / resolution_wh) * resolution_wh
+                    column = series.tolist()
                     device_id = dev.id
                     for ts, v in zip(ts_list, column, strict=True):
                         yield Reading(device_id, quantity, ts, v)
+
+
+def counter_resolutions(config: PlatformConfig) -> dict[str, float]:
+    """Each simulated device's energy register resolution [Wh]: ``10^sf`` for the scale factor its
+    rating gives (what :func:`generate` floors the device's counters to)."""
+    scenario = scenario_for(config)
+    engines = build_engines([s for _, s in config.sites()], resolve(config, scenario), scenario.seed)
+    return {dev.id: 10.0 ** energy_sf(dev.rated_power_w) for engine in engines for dev in engine.devices}
 
 
 def _stamps(start_ms: int, end_ms: int, step_ms: int) -> int:

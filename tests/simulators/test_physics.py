@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -14,7 +15,7 @@ from tests.simulators.conftest import ConfigFactory
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.simulators import battery as bat
 from ville_autonome.simulators import physics as ph
-from ville_autonome.simulators.backfill import generate
+from ville_autonome.simulators.backfill import counter_resolutions, generate
 from ville_autonome.simulators.scenario import resolve, scenario_for
 from ville_autonome.simulators.sites import EPOCH_S, build_engines
 
@@ -35,6 +36,7 @@ def test_energy_balance_closes_per_site_on_counters(make_config: ConfigFactory, 
     config = make_config()
     days = 20 if step_s == 900 else 2
     s = _series(config, START, START + days * DAY_MS, step_s)
+    resolution = counter_resolutions(config)
     for _, site in config.sites():
         load = gen = dis = cha = imp = exp = 0.0
         for dev in site.devices:
@@ -53,7 +55,9 @@ def test_energy_balance_closes_per_site_on_counters(make_config: ConfigFactory, 
                 imp += delta("energy_import_wh")
                 exp += delta("energy_export_wh")
         assert load > 0
-        assert load == pytest.approx(gen + dis - cha + imp - exp, rel=1e-9, abs=1e-3), site.id
+        # each counter is floored to its register's resolution: each delta is off by one step at most
+        steps = sum((2 if dev.role in ("storage", "grid") else 1) * resolution[dev.id] for dev in site.devices)
+        assert load == pytest.approx(gen + dis - cha + imp - exp, rel=1e-9, abs=steps), site.id
 
 
 def test_instantaneous_balance_closes_and_signs_hold(make_config: ConfigFactory) -> None:
@@ -165,11 +169,31 @@ def test_live_engine_agrees_with_backfill_at_any_instant(make_config: ConfigFact
     scenario = scenario_for(config)
     t_ms = START + 5 * DAY_MS + 123_456
     backfilled = {(r.device, r.quantity): r.value for r in generate(config, t_ms, t_ms + 999, 1)}  # one instant
+    resolution = counter_resolutions(config)
     (engine,) = build_engines([s for _, s in config.sites()], resolve(config, scenario), scenario.seed)
     engine.evaluate(np.array([t_ms / 1000.0 - 7 * 86_400]))  # the live engine has run for a while
     live = engine.evaluate(np.array([t_ms / 1000.0]), detail=True)
     for (device, quantity), value in backfilled.items():
-        assert live[device][quantity][0] == pytest.approx(value, rel=1e-9), (device, quantity)
+        expected = live[device][quantity][0]
+        if quantity.startswith("energy_"):  # what the register shows: floored to its resolution
+            step = resolution[device]
+            expected = math.floor(expected / step) * step
+        assert expected == pytest.approx(value, rel=1e-9), (device, quantity)
+
+
+def test_the_first_live_register_after_a_backfill_never_reads_below_it(make_config: ConfigFactory) -> None:
+    """Backfill counters are floored as the registers floor them: the handover never drops (a drop
+    would be booked as a counter reset), even for a device idle across it (PV at night)."""
+    config = make_config()
+    night = START + 5 * DAY_MS + 2 * 3_600_000  # 02:00 UTC: PV idle
+    resolution = counter_resolutions(config)
+    for end in (night, night + 12 * 3_600_000):
+        last = {(r.device, r.quantity): r.value for r in generate(config, end, end + 999, 1)}
+        later = {(r.device, r.quantity): r.value for r in generate(config, end + 60_000, end + 60_999, 1)}
+        for key, value in last.items():
+            if key[1].startswith("energy_"):
+                assert later[key] >= value, key
+                assert value % resolution[key[0]] == 0, key
 
 
 def test_time_before_the_epoch_is_refused(make_config: ConfigFactory) -> None:
