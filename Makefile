@@ -37,6 +37,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/vulture
+	$(BIN)/xenon --max-absolute C ville_autonome gateway ingest dashboard_api simulators
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

@@ -73,34 +73,9 @@ class BatchWriter:
 
     def write(self, work: Work, now_ms: int) -> None:
         """Everything the batch must make durable; idempotent, so a retry after a failure is safe."""
-        points: list[StoredReading] = []
-        owners: list[tuple[int, int]] = []  # per point: (message index, reading index in the envelope)
-        for m, (_, c) in enumerate(work.messages):
-            if c.verdict is not None:
-                for p, index in zip(c.verdict.points, c.verdict.indexes, strict=True):
-                    points.append(p)
-                    owners.append((m, index))
-        if not work.written_readings and points:
-            work.refused = []
-            for start in range(0, len(points), self.chunk):
-                part = points[start : start + self.chunk]
-                try:
-                    refused = {i: (STORE_REFUSED, why) for i, why in self.store.write(part).rejected.items()}
-                except StoreRejectedError as exc:
-                    log.error("the store rejected %d readings for good: %s (dead-lettered)", len(part), exc)
-                    named = exc.rejected or dict.fromkeys(range(len(part)), str(exc))
-                    refused = {i: (STORE_REJECTED, why) for i, why in named.items()}
-                for i, (reason, why) in refused.items():
-                    work.refused.append((*owners[start + i], part[i], reason, why))
-            work.written_count = len(points) - len(work.refused)
-            work.written_readings = True
+        self._write_readings(work)
         if work.health and not work.written_health:
-            try:
-                self.store.write_health(work.health)
-            except StoreRejectedError as exc:
-                work.health_refused = len(work.health)
-                log.error("the store rejected %d health records for good: %s", len(work.health), exc)
-            work.written_health = True
+            self._write_health(work)
         if work.offline and not work.written_offline:
             self._mark_offline(work.offline)
             work.written_offline = True
@@ -108,6 +83,46 @@ class BatchWriter:
             for service, values in work.counters.items():
                 self.store.write_counters(service, values)
             work.written_counters = True
+        self._record_sequences(work, now_ms)
+
+    def _write_readings(self, work: Work) -> None:
+        """The batch's readings, in chunks; what the store refuses is kept in ``work.refused``."""
+        points: list[StoredReading] = []
+        owners: list[tuple[int, int]] = []  # per point: (message index, reading index in the envelope)
+        for m, (_, c) in enumerate(work.messages):
+            if c.verdict is not None:
+                for p, index in zip(c.verdict.points, c.verdict.indexes, strict=True):
+                    points.append(p)
+                    owners.append((m, index))
+        if work.written_readings or not points:
+            return
+        work.refused = []
+        for start in range(0, len(points), self.chunk):
+            part = points[start : start + self.chunk]
+            for i, (reason, why) in self._write_chunk(part).items():
+                work.refused.append((*owners[start + i], part[i], reason, why))
+        work.written_count = len(points) - len(work.refused)
+        work.written_readings = True
+
+    def _write_chunk(self, part: list[StoredReading]) -> dict[int, tuple[str, str]]:
+        """Writes one chunk; the points refused, by index in it: (dead-letter reason, detail)."""
+        try:
+            return {i: (STORE_REFUSED, why) for i, why in self.store.write(part).rejected.items()}
+        except StoreRejectedError as exc:
+            log.error("the store rejected %d readings for good: %s (dead-lettered)", len(part), exc)
+            named = exc.rejected or dict.fromkeys(range(len(part)), str(exc))
+            return {i: (STORE_REJECTED, why) for i, why in named.items()}
+
+    def _write_health(self, work: Work) -> None:
+        try:
+            self.store.write_health(work.health)
+        except StoreRejectedError as exc:
+            work.health_refused = len(work.health)
+            log.error("the store rejected %d health records for good: %s", len(work.health), exc)
+        work.written_health = True
+
+    def _record_sequences(self, work: Work, now_ms: int) -> None:
+        """The sequence numbers of every gateway not recorded yet (a refusal is logged, not retried)."""
         per_gateway: dict[str, list[int]] = {}
         for _, c in work.messages:
             v = c.verdict

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ville_autonome.configuration.services import IngestSettings
 from ville_autonome.ingest.catalog import DeviceCatalog
@@ -25,6 +26,7 @@ from ville_autonome.readings.envelope import (
     MAX_ENVELOPE_BYTES,
     MAX_READINGS,
     SCHEMA_VERSION,
+    DecodedEnvelope,
     EnvelopeError,
     WireEnvelope,
     decode_header,
@@ -99,19 +101,21 @@ class Validator:
             env = decode_header(payload, max_bytes=self.max_bytes)
         except EnvelopeError as exc:
             return _whole(None, None, NOT_AN_ENVELOPE, str(exc))
-        if not is_valid_id(env.gateway):
-            return _whole(None, env.seq, BAD_GATEWAY_ID, f"gateway id {env.gateway[:80]!r} is not a slug")
-        if env.gateway != topic_gateway:
-            detail = f"envelope gateway {env.gateway!r} published on the topic of {topic_gateway!r}"
-            return _whole(None, env.seq, GATEWAY_MISMATCH, detail)
+        bad_header = _header_problem(topic_gateway, env)
+        if bad_header is not None:
+            return bad_header
+        return self._check_readings(env, now_ms)
+
+    def _check_readings(self, env: DecodedEnvelope, now_ms: int) -> Verdict:
+        """The verdict on each reading of an envelope whose header passed: its point or its rejection."""
         verdict = Verdict(env.gateway, env.seq, env.epoch)
         devices, points, indexes = self.catalog.allowed(env.gateway), verdict.points, verdict.indexes
         limits = self.catalog.limits
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
         new_point = StoredReading
         for index, f in enumerate(env.items):
-            # fast path for the common, well-formed reading: the same checks as below, without
-            # building intermediate objects; anything unusual takes the full path for its reason
+            # fast path for the common, well-formed reading: the same checks as _check_reading,
+            # without building intermediate objects; anything unusual takes the full path for its reason
             if type(f) is dict:
                 device, ts, value, qty, q = (
                     f.get("device"),
@@ -140,21 +144,27 @@ class Validator:
                     points.append(new_point(ctx, qty, ts, value, quality))
                     indexes.append(index)
                     continue
-            raw = raw_reading(index, f)
-            try:
-                reading = parse_reading(raw)
-            except ValueError as exc:
-                verdict.rejections.append(Rejection(BAD_READING, str(exc), raw.index, raw.fields))
-                continue
-            problem = self._problem(raw.fields, devices, reading, now_ms)
-            if problem:
-                verdict.rejections.append(Rejection(problem[0], problem[1], raw.index, raw.fields))
-                continue
-            verdict.points.append(
-                StoredReading(devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality)
-            )
-            verdict.indexes.append(raw.index)
+            self._check_reading(verdict, devices, index, f, now_ms)
         return verdict
+
+    def _check_reading(
+        self, verdict: Verdict, devices: Mapping[str, DeviceContext], index: int, f: Any, now_ms: int
+    ) -> None:
+        """The full path for one reading: its point, or its rejection with the reason."""
+        raw = raw_reading(index, f)
+        try:
+            reading = parse_reading(raw)
+        except ValueError as exc:
+            verdict.rejections.append(Rejection(BAD_READING, str(exc), raw.index, raw.fields))
+            return
+        problem = self._problem(raw.fields, devices, reading, now_ms)
+        if problem:
+            verdict.rejections.append(Rejection(problem[0], problem[1], raw.index, raw.fields))
+            return
+        verdict.points.append(
+            StoredReading(devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality)
+        )
+        verdict.indexes.append(raw.index)
 
     def _check_wire(self, topic_gateway: str, env: WireEnvelope, now_ms: int) -> Verdict | None:
         """The verdict on an envelope of well-formed readings when all of them pass, else ``None``
@@ -221,6 +231,16 @@ class Validator:
 
 def _inside(limits: tuple[float, float], value: float) -> bool:
     return limits[0] <= value <= limits[1]
+
+
+def _header_problem(topic_gateway: str, env: DecodedEnvelope) -> Verdict | None:
+    """The whole envelope's rejection when its gateway id is not a slug or not the topic's."""
+    if not is_valid_id(env.gateway):
+        return _whole(None, env.seq, BAD_GATEWAY_ID, f"gateway id {env.gateway[:80]!r} is not a slug")
+    if env.gateway != topic_gateway:
+        detail = f"envelope gateway {env.gateway!r} published on the topic of {topic_gateway!r}"
+        return _whole(None, env.seq, GATEWAY_MISMATCH, detail)
+    return None
 
 
 def _whole(gateway: str | None, seq: int | None, reason: str, detail: str) -> Verdict:

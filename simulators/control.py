@@ -43,33 +43,46 @@ def route(target: Controlled, method: str, path: str, body: bytes) -> tuple[int,
     """Pure request → (status, JSON document) dispatch."""
     parts = [p for p in path.split("?")[0].split("/") if p]
     try:
-        if parts == ["health"] and method == "GET":
-            return 200, {"status": "ok", "sim_ms": target.sim_ms()}
-        if parts == ["devices"] and method == "GET":
-            return 200, target.describe_devices()
-        if parts and parts[0] == "faults":
-            if len(parts) == 1 and method == "GET":
-                return 200, target.describe_faults()
-            if len(parts) == 1 and method == "DELETE":
-                target.clear_faults()
-                return 200, {"cleared": "all"}
-            if len(parts) == 2 and method == "DELETE":
-                target.clear_faults(parts[1])
-                return 200, {"cleared": parts[1]}
-            if len(parts) == 3 and method == "POST":
-                params = json.loads(body) if body.strip() else {}
-                if not isinstance(params, dict):
-                    return 400, {"error": "the body must be a JSON object of fault parameters"}
-                target.inject_fault(parts[1], parts[2], **params)
-                return 200, {"device": parts[1], "fault": parts[2], "params": params}
-            return 405, {"error": f"{method} not allowed on {path}"}
+        return _dispatch(target, method, path, parts, body)
     except UnknownDeviceError as exc:
         return 404, {"error": str(exc.args[0] if exc.args else exc)}
     except json.JSONDecodeError as exc:
         return 400, {"error": f"body is not JSON: {exc}"}
     except ValueError as exc:
         return 400, {"error": str(exc)}
+
+
+def _dispatch(target: Controlled, method: str, path: str, parts: list[str], body: bytes) -> tuple[int, Any]:
+    if parts == ["health"] and method == "GET":
+        return 200, {"status": "ok", "sim_ms": target.sim_ms()}
+    if parts == ["devices"] and method == "GET":
+        return 200, target.describe_devices()
+    if parts and parts[0] == "faults":
+        return _faults(target, method, path, parts, body)
     return 404, {"error": f"no route {method} {path}"}
+
+
+def _faults(target: Controlled, method: str, path: str, parts: list[str], body: bytes) -> tuple[int, Any]:
+    """The ``/faults`` routes."""
+    if len(parts) == 1 and method == "GET":
+        return 200, target.describe_faults()
+    if len(parts) == 1 and method == "DELETE":
+        target.clear_faults()
+        return 200, {"cleared": "all"}
+    if len(parts) == 2 and method == "DELETE":
+        target.clear_faults(parts[1])
+        return 200, {"cleared": parts[1]}
+    if len(parts) == 3 and method == "POST":
+        return _inject(target, parts[1], parts[2], body)
+    return 405, {"error": f"{method} not allowed on {path}"}
+
+
+def _inject(target: Controlled, device: str, fault: str, body: bytes) -> tuple[int, Any]:
+    params = json.loads(body) if body.strip() else {}
+    if not isinstance(params, dict):
+        return 400, {"error": "the body must be a JSON object of fault parameters"}
+    target.inject_fault(device, fault, **params)
+    return 200, {"device": device, "fault": fault, "params": params}
 
 
 class ControlServer:

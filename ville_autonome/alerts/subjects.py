@@ -42,38 +42,64 @@ def _device_matches(rule: AlertRule, district: str, site: str, gateway: str, dev
     )
 
 
+def _device_subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
+    out: list[Subject] = []
+    for d, s, dev in config.devices():
+        if _device_matches(rule, d.id, s.id, s.gateway, dev):
+            labels = {"device": dev.id, "site": s.id, "district": d.id, "gateway": s.gateway, "role": dev.role}
+            if dev.source:
+                labels["source"] = dev.source
+            out.append(Subject(dev.id, "device", labels, dev))
+    return out
+
+
+def _site_subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
+    m = rule.match
+    out: list[Subject] = []
+    for d, s in config.sites():
+        wanted = (not m.sites or s.id in m.sites) and (not m.districts or d.id in m.districts)
+        if wanted and (not m.gateways or s.gateway in m.gateways):
+            out.append(Subject(s.id, "site", {"site": s.id, "district": d.id, "gateway": s.gateway}))
+    return out
+
+
+def _district_subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
+    m = rule.match
+    return [
+        Subject(d.id, "district", {"district": d.id})
+        for d in config.districts
+        if not m.districts or d.id in m.districts
+    ]
+
+
+def _gateway_subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
+    m = rule.match
+    out: list[Subject] = []
+    for g in config.gateways:
+        districts = sorted({d.id for d, s in config.sites() if s.gateway == g.id})
+        if (not m.gateways or g.id in m.gateways) and (not m.districts or set(m.districts) & set(districts)):
+            labels = {"gateway": g.id}
+            if len(districts) == 1:
+                labels["district"] = districts[0]
+            out.append(Subject(g.id, "gateway", labels))
+    return out
+
+
+def _city_subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
+    return [Subject("city", "city", {})]
+
+
+_SUBJECTS_BY_SCOPE = {
+    "device": _device_subjects,
+    "site": _site_subjects,
+    "district": _district_subjects,
+    "gateway": _gateway_subjects,
+}
+
+
 def subjects(rule: AlertRule, config: PlatformConfig) -> list[Subject]:
     """The subjects of ``rule`` in ``config``, each with its location labels."""
-    m = rule.match
-    scope = rule.watches
-    out: list[Subject] = []
-    if scope == "device":
-        for d, s, dev in config.devices():
-            if _device_matches(rule, d.id, s.id, s.gateway, dev):
-                labels = {"device": dev.id, "site": s.id, "district": d.id, "gateway": s.gateway, "role": dev.role}
-                if dev.source:
-                    labels["source"] = dev.source
-                out.append(Subject(dev.id, scope, labels, dev))
-    elif scope == "site":
-        for d, s in config.sites():
-            wanted = (not m.sites or s.id in m.sites) and (not m.districts or d.id in m.districts)
-            if wanted and (not m.gateways or s.gateway in m.gateways):
-                out.append(Subject(s.id, scope, {"site": s.id, "district": d.id, "gateway": s.gateway}))
-    elif scope == "district":
-        for d in config.districts:
-            if not m.districts or d.id in m.districts:
-                out.append(Subject(d.id, scope, {"district": d.id}))
-    elif scope == "gateway":
-        for g in config.gateways:
-            districts = sorted({d.id for d, s in config.sites() if s.gateway == g.id})
-            if (not m.gateways or g.id in m.gateways) and (not m.districts or set(m.districts) & set(districts)):
-                labels = {"gateway": g.id}
-                if len(districts) == 1:
-                    labels["district"] = districts[0]
-                out.append(Subject(g.id, scope, labels))
-    else:
-        out.append(Subject("city", "city", {}))
-    return out
+    return _SUBJECTS_BY_SCOPE.get(rule.watches, _city_subjects)(rule, config)
 
 
 def scope_name(subject: Subject) -> str:

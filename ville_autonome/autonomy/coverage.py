@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ville_autonome.autonomy.counters import Anomaly, FloatArray, Status
-from ville_autonome.autonomy.inputs import ScopeInputs
+from ville_autonome.autonomy.counters import Anomaly, BoolArray, FloatArray, Status
+from ville_autonome.autonomy.inputs import DeviceEnergy, ScopeInputs
 
 FALLBACK_LOAD_FACTOR = 0.25  # expected energy of a never-measured device: a quarter of its rating
 FLOOR_LOAD_FACTOR = 0.05  # and of any rated device at least this share of its rating (a PV seen only at night)
+_IMPLAUSIBLE_BITS = Anomaly.JUMP | Anomaly.GLITCH | Anomaly.REJECTED  # an implausible reading, excluded
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,68 @@ def expected_energy(inputs: ScopeInputs, interval_s: int) -> dict[str, float]:
     return out
 
 
+def _weights(inputs: ScopeInputs, interval_s: int) -> dict[str, float]:
+    """Each device's weight: its expected energy, or 1 for all when nothing carried any energy."""
+    weights = expected_energy(inputs, interval_s)
+    if sum(sorted(weights.values())) < 1e-6:  # nothing carried any energy: every device counts the same
+        weights = dict.fromkeys(weights, 1.0)
+    return weights
+
+
+def _device_coverage(d: DeviceEnergy, site: str, w0: int, w: float, total_w: float) -> tuple[DeviceCoverage, BoolArray]:
+    """One device's :class:`DeviceCoverage` over the period and its measured mask per interval."""
+    status, anomaly = d.status[w0:], d.anomalies[w0:]
+    counts = np.bincount(status.astype(np.int64), minlength=4)
+    measured = (status <= Status.INTEGRATED) & ~(anomaly & Anomaly.STALE).astype(bool)
+    cov = DeviceCoverage(
+        device=d.device,
+        site=site,
+        measured=int(counts[Status.MEASURED]),
+        integrated=int(counts[Status.INTEGRATED]),
+        imputed=int(counts[Status.IMPUTED]),
+        missing=int(counts[Status.MISSING]),
+        implausible=int(np.count_nonzero(anomaly & _IMPLAUSIBLE_BITS)),
+        resets=int(np.count_nonzero(anomaly & Anomaly.RESET)),
+        stale=int(np.count_nonzero(anomaly & Anomaly.STALE)),
+        expected_wh=w,
+        energy_share=w / total_w if total_w > 0 else 0.0,
+        rated=d.rated_power_w is not None,
+    )
+    return cov, measured
+
+
+def _status_shares(per_device: list[DeviceCoverage], n: int) -> tuple[int, list[float]]:
+    """The device-interval count and the measured, integrated, imputed and missing shares of it."""
+    total = n * len(per_device)
+    sums = [sum(getattr(c, k) for c in per_device) for k in ("measured", "integrated", "imputed", "missing")]
+    return total, [x / total if total else 0.0 for x in sums]
+
+
+def _is_complete(
+    ratio: float,
+    threshold: float,
+    by_role: dict[str, float],
+    per_device: list[DeviceCoverage],
+    unbalanced_intervals: int,
+) -> bool:
+    """Every flow measured enough (a silent PV is not hidden by well-measured loads), and no
+    implausible reading, counter reset (it loses the energy between the last reading before it and
+    the first after it) or unbalanced interval."""
+    return (
+        ratio >= threshold
+        and all(v >= threshold for v in by_role.values())
+        and sum(c.implausible for c in per_device) == 0
+        and sum(c.resets for c in per_device) == 0
+        and unbalanced_intervals == 0
+    )
+
+
 def coverage(
     inputs: ScopeInputs, interval_s: int, threshold: float, unbalanced_intervals: int
 ) -> tuple[Coverage, FloatArray]:
     """The period's :class:`Coverage` and the energy-weighted coverage per interval of the period."""
     n, w0 = inputs.n_intervals, inputs.warmup
-    weights = expected_energy(inputs, interval_s)
-    if sum(sorted(weights.values())) < 1e-6:  # nothing carried any energy: every device counts the same
-        weights = dict.fromkeys(weights, 1.0)
+    weights = _weights(inputs, interval_s)
     total_w = 0.0
     for name in sorted(weights):
         total_w += weights[name]
@@ -101,55 +156,23 @@ def coverage(
     role_measured: dict[str, float] = {}  # Σ weight × measured intervals, per role
     role_expected: dict[str, float] = {}  # Σ weight × intervals, per role
     per_device: list[DeviceCoverage] = []
-    implausible_total = 0
-    bad_bits = Anomaly.JUMP | Anomaly.GLITCH | Anomaly.REJECTED
-    reset_total = 0
     ordered = sorted(((d, s.site) for s in inputs.sites for d in s.devices), key=lambda p: p[0].device)
     for d, site in ordered:  # in a fixed order: the sums do not depend on the order of the inputs
-        status, anomaly = d.status[w0:], d.anomalies[w0:]
-        counts = np.bincount(status.astype(np.int64), minlength=4)
-        implausible = int(np.count_nonzero(anomaly & bad_bits))
-        implausible_total += implausible
-        reset_total += int(np.count_nonzero(anomaly & Anomaly.RESET))
         w = weights[d.device]
-        share = w / total_w if total_w > 0 else 0.0
-        measured = (status <= Status.INTEGRATED) & ~(anomaly & Anomaly.STALE).astype(bool)
+        device_cov, measured = _device_coverage(d, site, w0, w, total_w)
         per_interval += w * measured
         role_measured[d.role] = role_measured.get(d.role, 0.0) + w * float(np.count_nonzero(measured))
         role_expected[d.role] = role_expected.get(d.role, 0.0) + w * n
-        per_device.append(
-            DeviceCoverage(
-                device=d.device,
-                site=site,
-                measured=int(counts[Status.MEASURED]),
-                integrated=int(counts[Status.INTEGRATED]),
-                imputed=int(counts[Status.IMPUTED]),
-                missing=int(counts[Status.MISSING]),
-                implausible=implausible,
-                resets=int(np.count_nonzero(anomaly & Anomaly.RESET)),
-                stale=int(np.count_nonzero(anomaly & Anomaly.STALE)),
-                expected_wh=w,
-                energy_share=share,
-                rated=d.rated_power_w is not None,
-            )
-        )
+        per_device.append(device_cov)
     per_interval = per_interval / total_w  # the same additions in the same order: exactly 1 where all measured
     per_device.sort(key=lambda c: c.device)
-    total = n * len(per_device)
-    sums = [sum(getattr(c, k) for c in per_device) for k in ("measured", "integrated", "imputed", "missing")]
-    shares = [x / total if total else 0.0 for x in sums]
+    total, shares = _status_shares(per_device, n)
     ratio = float(per_interval.mean()) if n and total_w > 0 else 0.0
     by_role = {r: (role_measured[r] / e if e > 0 else 1.0) for r, e in sorted(role_expected.items())}
     cov = Coverage(
         ratio=ratio,
         threshold=threshold,
-        # every flow measured enough (a silent PV is not hidden by well-measured loads); a reset loses
-        # the energy between the last reading before it and the first after it
-        complete=ratio >= threshold
-        and all(v >= threshold for v in by_role.values())
-        and implausible_total == 0
-        and reset_total == 0
-        and unbalanced_intervals == 0,
+        complete=_is_complete(ratio, threshold, by_role, per_device, unbalanced_intervals),
         by_role=by_role,
         device_interval_ratio=shares[0] + shares[1],
         device_intervals=total,
@@ -157,7 +180,7 @@ def coverage(
         integrated_share=shares[1],
         imputed_share=shares[2],
         missing_share=shares[3],
-        implausible_intervals=implausible_total,
+        implausible_intervals=sum(c.implausible for c in per_device),
         unbalanced_intervals=unbalanced_intervals,
         incomplete_devices=[c.device for c in per_device if c.imputed or c.missing or c.implausible or c.stale],
         devices=per_device,

@@ -23,7 +23,7 @@ an unknown quantity (``known_quantities``, passed in: this package knows no quan
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -245,53 +245,97 @@ def _topology_ids(doc: dict[str, Any]) -> dict[str, set[str]]:
     return ids
 
 
-def _rule_problems(
-    loc: Loc, raw: dict[str, Any], ids: dict[str, set[str]], quantities: Collection[str] | None
-) -> Iterator[tuple[Loc, str]]:
-    kind = raw.get("kind")
-    if kind not in KIND_PARAMS:
-        return  # the schema reports it
+Problems = Iterator[tuple[Loc, str]]
+
+
+def _param_problems(loc: Loc, raw: dict[str, Any], kind: str) -> Problems:
+    """Parameters the kind does not take, and a scope it cannot watch."""
     for name in sorted(PARAMS & set(raw) - KIND_PARAMS[kind]):
         takes = ", ".join(sorted(KIND_PARAMS[kind])) or "none"
         yield (*loc, name), f"a {kind} rule does not take {name} (it takes: {takes})"
     scope = raw.get("scope")
     if isinstance(scope, str) and scope not in KIND_SCOPES[kind]:
         yield (*loc, "scope"), f"a {kind} rule watches {' or '.join(KIND_SCOPES[kind])}, not {scope}"
-    if kind == "gateway_backlog" and raw.get("max_envelopes") is None and raw.get("max_age_s") is None:
+
+
+def _backlog_problems(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    if raw.get("max_envelopes") is None and raw.get("max_age_s") is None:
         yield loc, "a gateway_backlog rule needs max_envelopes or max_age_s"
-    if kind == "value_out_of_range":
-        if raw.get("quantity") is None:
-            yield loc, "a value_out_of_range rule needs a quantity"
-        elif quantities is not None and raw["quantity"] not in quantities:
-            yield (*loc, "quantity"), f"unknown quantity {raw['quantity']!r}"
-        bounds = raw.get("minimum") is not None or raw.get("maximum") is not None
-        relative = raw.get("nominal") is not None or raw.get("tolerance_pct") is not None
-        if relative and (raw.get("nominal") is None or raw.get("tolerance_pct") is None):
-            yield loc, "nominal and tolerance_pct go together"
-        elif not bounds and not relative:
-            yield loc, "a value_out_of_range rule needs minimum, maximum, or nominal with tolerance_pct"
-        elif bounds and relative:
-            yield loc, "give minimum/maximum or nominal with tolerance_pct, not both"
-    if kind == "battery_soc" and raw.get("below") is None and raw.get("above") is None:
+
+
+def _value_range_problems(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    if raw.get("quantity") is None:
+        yield loc, "a value_out_of_range rule needs a quantity"
+    elif quantities is not None and raw["quantity"] not in quantities:
+        yield (*loc, "quantity"), f"unknown quantity {raw['quantity']!r}"
+    bounds = raw.get("minimum") is not None or raw.get("maximum") is not None
+    relative = raw.get("nominal") is not None or raw.get("tolerance_pct") is not None
+    if relative and (raw.get("nominal") is None or raw.get("tolerance_pct") is None):
+        yield loc, "nominal and tolerance_pct go together"
+    elif not bounds and not relative:
+        yield loc, "a value_out_of_range rule needs minimum, maximum, or nominal with tolerance_pct"
+    elif bounds and relative:
+        yield loc, "give minimum/maximum or nominal with tolerance_pct, not both"
+
+
+def _battery_problems(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    if raw.get("below") is None and raw.get("above") is None:
         yield loc, "a battery_soc rule needs below or above [%]"
-    if kind in ("self_sufficiency_below",) and raw.get("below") is None:
+
+
+def _needs_below(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    if raw.get("below") is None:
         yield loc, f"a {kind} rule needs below (a ratio in [0, 1])"
-    if kind in ("low_coverage", "self_sufficiency_below"):
-        below = raw.get("below")
-        if isinstance(below, int | float) and not 0 <= below <= 1:
-            yield (*loc, "below"), f"{below} is not a ratio in [0, 1]"
-    if kind == "dead_letters" and raw.get("per_minute_above") is None:
+
+
+def _below_is_ratio(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    below = raw.get("below")
+    if isinstance(below, int | float) and not 0 <= below <= 1:
+        yield (*loc, "below"), f"{below} is not a ratio in [0, 1]"
+
+
+def _dead_letter_problems(loc: Loc, raw: dict[str, Any], kind: str, quantities: Collection[str] | None) -> Problems:
+    if raw.get("per_minute_above") is None:
         yield loc, "a dead_letters rule needs per_minute_above"
+
+
+# each kind's own checks, in the order they report
+_KIND_CHECKS: dict[str, tuple[Callable[[Loc, dict[str, Any], str, Collection[str] | None], Problems], ...]] = {
+    "gateway_backlog": (_backlog_problems,),
+    "value_out_of_range": (_value_range_problems,),
+    "battery_soc": (_battery_problems,),
+    "self_sufficiency_below": (_needs_below, _below_is_ratio),
+    "low_coverage": (_below_is_ratio,),
+    "dead_letters": (_dead_letter_problems,),
+}
+
+
+def _match_problems(loc: Loc, raw: dict[str, Any], kind: str, ids: dict[str, set[str]]) -> Problems:
+    """Unknown devices, sites, districts or gateways in ``match``, and device filters on a kind
+    whose subjects are not devices."""
     match = raw.get("match")
-    if isinstance(match, dict):
-        device_scoped = KIND_SCOPES[kind][0] == "device"
-        for key in ("devices", "sites", "districts", "gateways"):
-            for i, ref in _items(match, key):
-                if isinstance(ref, str) and ref not in ids[key]:
-                    yield (*loc, "match", key, i), f"unknown {key[:-1]} {ref!r}"
-        for key in DEVICE_FILTERS:
-            if match.get(key) and not device_scoped:
-                yield (*loc, "match", key), f"a {kind} rule watches {KIND_SCOPES[kind][0]}s: {key} do not apply"
+    if not isinstance(match, dict):
+        return
+    device_scoped = KIND_SCOPES[kind][0] == "device"
+    for key in ("devices", "sites", "districts", "gateways"):
+        for i, ref in _items(match, key):
+            if isinstance(ref, str) and ref not in ids[key]:
+                yield (*loc, "match", key, i), f"unknown {key[:-1]} {ref!r}"
+    for key in DEVICE_FILTERS:
+        if match.get(key) and not device_scoped:
+            yield (*loc, "match", key), f"a {kind} rule watches {KIND_SCOPES[kind][0]}s: {key} do not apply"
+
+
+def _rule_problems(
+    loc: Loc, raw: dict[str, Any], ids: dict[str, set[str]], quantities: Collection[str] | None
+) -> Problems:
+    kind = raw.get("kind")
+    if kind not in KIND_PARAMS:
+        return  # the schema reports it
+    yield from _param_problems(loc, raw, kind)
+    for check in _KIND_CHECKS.get(kind, ()):
+        yield from check(loc, raw, kind, quantities)
+    yield from _match_problems(loc, raw, kind, ids)
 
 
 def alert_problems(doc: dict[str, Any], known_quantities: Collection[str] | None = None) -> list[tuple[Loc, str]]:

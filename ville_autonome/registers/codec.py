@@ -164,17 +164,40 @@ def decode(
     t = _type(datatype)
     _check_order("word_order", word_order)
     _check_order("byte_order", byte_order)
+    bad_words = _words_problem(words, t, datatype)
+    if bad_words is not None:
+        return bad_words
+    regs = swap_bytes(words) if byte_order == "little" else list(words)
+    if not t.numeric:
+        return _decode_string(regs, word_order, markers)
+    raw = ModbusTcpClient.convert_from_registers(regs, t.pymodbus, word_order=word_order)
+    assert isinstance(raw, int | float)
+    bad_raw = _raw_problem(raw, t, datatype, markers)
+    if bad_raw is not None:
+        return bad_raw
+    if datatype == "sunssf":
+        if raw not in SCALE_FACTOR_RANGE:
+            return DecodedValue(None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {raw} outside −10…10")
+        return DecodedValue(float(raw), raw=raw)
+    bad_factor = _scale_factor_problem(raw, scale_factor, markers)
+    if bad_factor is not None:
+        return bad_factor
+    return DecodedValue(apply_scale(raw, scale, scale_factor), raw=raw)
+
+
+def _words_problem(words: Sequence[int], t: _Type, datatype: str) -> DecodedValue | None:
+    """Why ``words`` cannot hold one value of the type (wrong count, not 16-bit words), or ``None``."""
     if t.registers and len(words) != t.registers:
         return DecodedValue(
             None, DecodeReason.DECODE_ERROR, detail=f"{datatype} needs {t.registers} register(s), got {len(words)}"
         )
     if not words or any(not 0 <= w <= 0xFFFF for w in words):
         return DecodedValue(None, DecodeReason.DECODE_ERROR, detail="register words must be 0…65535")
-    regs = swap_bytes(words) if byte_order == "little" else list(words)
-    if not t.numeric:
-        return _decode_string(regs, word_order, markers)
-    raw = ModbusTcpClient.convert_from_registers(regs, t.pymodbus, word_order=word_order)
-    assert isinstance(raw, int | float)
+    return None
+
+
+def _raw_problem(raw: float, t: _Type, datatype: str, markers: bool) -> DecodedValue | None:
+    """Why the unscaled number is no value (a "not implemented" marker, NaN, infinite), or ``None``."""
     if t.integer:
         if markers and raw == t.marker:
             return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail=f"{datatype} marker")
@@ -183,18 +206,20 @@ def decode(
         return DecodedValue(None, reason, raw=raw, detail="NaN")
     elif math.isinf(raw):
         return DecodedValue(None, DecodeReason.DECODE_ERROR, raw=raw, detail="infinite")
-    if datatype == "sunssf":
-        if raw not in SCALE_FACTOR_RANGE:
-            return DecodedValue(None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {raw} outside −10…10")
-        return DecodedValue(float(raw), raw=raw)
-    if scale_factor is not None:
-        if scale_factor == -0x8000 and markers:
-            return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail="scale factor not implemented")
-        if scale_factor not in SCALE_FACTOR_RANGE:
-            return DecodedValue(
-                None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {scale_factor} outside −10…10"
-            )
-    return DecodedValue(apply_scale(raw, scale, scale_factor), raw=raw)
+    return None
+
+
+def _scale_factor_problem(raw: float, scale_factor: int | None, markers: bool) -> DecodedValue | None:
+    """Why the SunSpec scale factor read beside the value cannot scale it, or ``None``."""
+    if scale_factor is None:
+        return None
+    if scale_factor == -0x8000 and markers:
+        return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail="scale factor not implemented")
+    if scale_factor not in SCALE_FACTOR_RANGE:
+        return DecodedValue(
+            None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {scale_factor} outside −10…10"
+        )
+    return None
 
 
 def apply_scale(raw: float, scale: float = 1.0, scale_factor: int | None = None) -> float:
