@@ -87,6 +87,8 @@ def test_durations(text: object, seconds: float) -> None:
         ("{id: a, kind: gateway_offline, match: {roles: [grid]}}", "a gateway_offline rule watches gateways: roles do not apply"),
         ("{id: a, kind: device_silent, severity: urgent}", "alerts.rules[0].severity: 'urgent' is not one of critical, warning, info"),
         ("{id: a, kind: noisy}", "alerts.rules[0].kind: 'noisy' is not one of device_silent"),
+        ("{id: a, kind: [device_silent]}", "alerts.rules[0].kind: "),
+        ("{id: a, kind: {x: 1}}", "alerts.rules[0].kind: "),
         ("{id: a, kind: device_silent, labels: {Team: x}}", "label name 'Team' must be lower-case"),
         ("{id: a, kind: device_silent, after: 3}", "alerts.rules[0].after: unknown field"),
     ],

@@ -330,8 +330,8 @@ def _rule_problems(
     loc: Loc, raw: dict[str, Any], ids: dict[str, set[str]], quantities: Collection[str] | None
 ) -> Problems:
     kind = raw.get("kind")
-    if kind not in KIND_PARAMS:
-        return  # the schema reports it
+    if not isinstance(kind, str) or kind not in KIND_PARAMS:
+        return  # the schema reports it (a kind that is not even a string included)
     yield from _param_problems(loc, raw, kind)
     for check in _KIND_CHECKS.get(kind, ()):
         yield from check(loc, raw, kind, quantities)
