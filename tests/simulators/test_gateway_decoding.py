@@ -37,6 +37,8 @@ async def test_gateway_poller_reads_what_the_simulator_serves(make_config: Confi
         for _, _, dev in config.devices():
             if dev.protocol != "modbus-tcp":
                 continue
+            # one poll, no retry: wait as long as a loaded machine needs (the 1 s default is a field setting)
+            dev = dev.model_copy(update={"timeout_s": 30.0})
             svc.inject_fault(dev.id, "stuck")  # freeze the image: exact comparison
             held = svc.devices[dev.id].values
             client = make_modbus_client(dev)
