@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from tests.autonomy.stored_data import DAY_MS, T0
-from tests.autonomy_queries.troubled import END, HOUR, START, troubled, troubled_config
+from tests.autonomy_queries.troubled import END, HOUR, troubled, troubled_config
 from ville_autonome.autonomy import Anomaly, AutonomyResult, DeviceEnergy, Status
-from ville_autonome.autonomy_queries import compute_autonomy, device_energy, scope_inputs
+from ville_autonome.autonomy_queries import compute_autonomy, scope_inputs
 from ville_autonome.autonomy_queries.balance_read import device_energy_from_balances, read_balances
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.readings.model import StoredReading
@@ -61,7 +61,8 @@ def same_energy(a: DeviceEnergy, b: DeviceEnergy) -> None:
     for f in fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), (a.device, f.name)
+            assert x.dtype == y.dtype, (a.device, f.name)
+            assert x.tobytes() == y.tobytes(), (a.device, f.name)
         else:
             assert x == y, (a.device, f.name)
 
@@ -227,6 +228,7 @@ def test_a_store_older_than_the_balances_is_compiled_from_its_history(tmp_path: 
     while not balances.catch_up(budget_s=0.0):
         pass
     state = store.balance_table().state(STEP)
-    assert state is not None and set(state.devices) == {d.id for _, _, d in config.devices()}
+    assert state is not None
+    assert set(state.devices) == {d.id for _, _, d in config.devices()}
     assert compare(store, config, T0, T0 + 7 * DAY_MS, END) == len(list(config.devices())) - 1
     store.close()

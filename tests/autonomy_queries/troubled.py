@@ -69,10 +69,9 @@ def troubled(config: PlatformConfig) -> Iterator[StoredReading]:
             if t >= 100 * HOUR + 450_000:
                 shift = 1e6  # a jump that stays
             r = StoredReading(r.context, r.quantity, r.ts_ms, r.value + shift, r.quality)
-        if counter and r.device == "town-load":
-            if 120 * HOUR <= t < 126 * HOUR:
-                stuck = r.value if stuck is None else stuck
-                r = StoredReading(r.context, r.quantity, r.ts_ms, stuck, r.quality)
+        if counter and r.device == "town-load" and 120 * HOUR <= t < 126 * HOUR:
+            stuck = r.value if stuck is None else stuck
+            r = StoredReading(r.context, r.quantity, r.ts_ms, stuck, r.quality)
         if r.device == "sun-pv" and t % (5 * HOUR) == 0:
             yield StoredReading(r.context, r.quantity, r.ts_ms + 1, None, Quality.TIMEOUT)
             yield StoredReading(r.context, r.quantity, r.ts_ms + 2, 1e12, Quality.OUT_OF_RANGE)
