@@ -160,7 +160,7 @@ def test_other_intervals_and_other_parameters_read_the_rollups(stored: tuple[Sql
     slow = compute_autonomy(cast(Store, WithoutBalances(store)), config, "city", start, end, 1800, now_ms=END)
     same_result(compute_autonomy(store, config, "city", start, end, 1800, now_ms=END), slow)
     # a rating changed since the compile: that device is read from its rollups, with its new rating
-    assert compare(store, troubled_config(**{"sun-load": 3000.0}), start, end, END) == len(list(config.devices())) - 2
+    assert compare(store, troubled_config({"sun-load": 3000.0}), start, end, END) == len(list(config.devices())) - 2
 
 
 # ---------------------------------------------------------------------- across a compile lag

@@ -31,10 +31,10 @@ END = T0 + 8 * DAY_MS  # the last one
 RATED: dict[str, float] = {"sun-pv": 9000, "sun-load": 6000, "town-load": 8000, "sun-grid": 12000, "town-grid": 12000}
 
 
-def troubled_config(store_lines: str = "    backend: sqlite\n    path: ':memory:'", **rated: float) -> PlatformConfig:
+def troubled_config(rated: dict[str, float] | None = None) -> PlatformConfig:
     """The city with :data:`RATED` powers (or others for the devices named in ``rated``)."""
-    text = config_text(store_lines)
-    for device, watts in (RATED | rated).items():
+    text = config_text()
+    for device, watts in (RATED | (rated or {})).items():
         text = text.replace(f"{{id: {device}, ", f"{{id: {device}, rated_power_w: {watts}, ")
     return load_config_text(text, environ={})
 
@@ -46,7 +46,6 @@ def troubled(config: PlatformConfig) -> Iterator[StoredReading]:
     stuck: float | None = None
     for r in readings(config, START, END, 450):
         t = r.ts_ms - T0
-        counter = r.quantity.startswith("energy_") and r.value is not None
         if r.device.startswith("river-") and 70 * HOUR <= t < 106 * HOUR:
             continue  # the whole site silent
         if r.device == "town-load" and 20 * HOUR <= t < 26 * HOUR:
@@ -57,21 +56,24 @@ def troubled(config: PlatformConfig) -> Iterator[StoredReading]:
             continue
         if r.device == "river-turbine" and r.quantity == "energy_produced_wh":
             continue
-        if counter and r.device == "town-grid" and r.quantity == "energy_import_wh":
-            if t == 30 * HOUR + 450_000:
-                town_offset = r.value - 2.0  # meter replaced mid-bucket
-            r = StoredReading(r.context, r.quantity, r.ts_ms, r.value - town_offset, r.quality)
-        if counter and r.device == "sun-pv" and t == 80 * HOUR + 450_000:
-            r = StoredReading(r.context, r.quantity, r.ts_ms, r.value + 5e6, r.quality)  # a spike, back next
-        if counter and r.device == "sun-load":
-            if t == 50 * HOUR + 450_000:
-                r = StoredReading(r.context, r.quantity, r.ts_ms, r.value - 500.0, r.quality)  # a dip, back next
-            if t >= 100 * HOUR + 450_000:
-                shift = 1e6  # a jump that stays
-            r = StoredReading(r.context, r.quantity, r.ts_ms, r.value + shift, r.quality)
-        if counter and r.device == "town-load" and 120 * HOUR <= t < 126 * HOUR:
-            stuck = r.value if stuck is None else stuck
-            r = StoredReading(r.context, r.quantity, r.ts_ms, stuck, r.quality)
+        if r.quantity.startswith("energy_") and r.value is not None:
+            v = r.value
+            if r.device == "town-grid" and r.quantity == "energy_import_wh":
+                if t == 30 * HOUR + 450_000:
+                    town_offset = v - 2.0  # meter replaced mid-bucket
+                v -= town_offset
+            if r.device == "sun-pv" and t == 80 * HOUR + 450_000:
+                v += 5e6  # a spike, back at the next reading
+            if r.device == "sun-load":
+                if t == 50 * HOUR + 450_000:
+                    v -= 500.0  # a dip, back at the next reading
+                if t >= 100 * HOUR + 450_000:
+                    shift = 1e6  # a jump that stays
+                v += shift
+            if r.device == "town-load" and 120 * HOUR <= t < 126 * HOUR:
+                stuck = v if stuck is None else stuck
+                v = stuck
+            r = StoredReading(r.context, r.quantity, r.ts_ms, v, r.quality)
         if r.device == "sun-pv" and t % (5 * HOUR) == 0:
             yield StoredReading(r.context, r.quantity, r.ts_ms + 1, None, Quality.TIMEOUT)
             yield StoredReading(r.context, r.quantity, r.ts_ms + 2, 1e12, Quality.OUT_OF_RANGE)
