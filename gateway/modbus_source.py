@@ -26,10 +26,11 @@ from pymodbus.exceptions import ModbusException
 from ville_autonome.configuration.topology import DeviceConfig, SerialSettings
 from ville_autonome.gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
 from ville_autonome.gateway.planning import ReadRequest, plan_reads
-from ville_autonome.gateway.quality import ValueTracker, decode_point, failed_readings
+from ville_autonome.gateway.quality import ValueTracker, failed_readings
 from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.registers.block_decode import WordBlock
 from ville_autonome.registers.catalog import AUTO_SUNSPEC
-from ville_autonome.registers.codec import DecodedValue, decode
+from ville_autonome.registers.codec import DecodedValue, DecodeReason
 from ville_autonome.registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
@@ -337,23 +338,33 @@ class ModbusPoller:
         return True
 
     def _decode(self, blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]], ts_ms: int) -> list[Reading]:
+        """Readings of one poll's answers: every point decoded in place (``registers.block_decode``)."""
+        answers = [(req, WordBlock(words) if words is not None else None, failure) for req, words, failure in blocks]
         factors: dict[str, DecodedValue] = {}
-        for req, words, _ in blocks:
-            if words is None:
-                continue
-            for p in req.points:
-                if p.datatype == "sunssf":
-                    factors[p.name] = decode(list(req.words_of(p, words)), "sunssf", byte_order=p.byte_order)
+        for req, block, _ in answers:
+            if block is not None:
+                for pp in req.planned:
+                    if pp.point.datatype == "sunssf":
+                        factors[pp.point.name] = pp.decoder(block, pp.offset, pp.point.count)
         out: list[Reading] = []
-        device = self.device.id
-        for req, words, failure in blocks:
-            for p in req.points:
-                quantity = p.quantity_for(self.role)
+        device, role, assess = self.device.id, self.role, self.tracker.assess
+        for req, block, failure in answers:
+            for pp in req.planned:
+                p = pp.point
+                quantity = p.quantity_for(role)
                 if quantity is None:
                     continue
-                if words is None:
+                if block is None:
                     out.append(Reading(device, quantity, ts_ms, None, failure or Quality.TIMEOUT))
                     continue
-                decoded = decode_point(p, list(req.words_of(p, words)), factors)
-                out.append(self.tracker.assess(device, quantity, ts_ms, decoded))
+                sf: int | None = None
+                if p.scale_factor is not None:
+                    factor = factors.get(p.scale_factor)
+                    if factor is None or factor.value is None:
+                        reason = factor.reason if factor is not None and factor.reason else DecodeReason.DECODE_ERROR
+                        decoded = DecodedValue(None, reason, detail=f"scale factor {p.scale_factor} unusable")
+                        out.append(assess(device, quantity, ts_ms, decoded))
+                        continue
+                    sf = int(factor.value)  # a sunssf decodes to a float
+                out.append(assess(device, quantity, ts_ms, pp.decoder(block, pp.offset, p.count, sf)))
         return out

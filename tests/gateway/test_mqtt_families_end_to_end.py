@@ -59,6 +59,7 @@ async def test_shelly_and_tasmota_devices_enter_the_site_s_autonomy(tmp_path: Pa
         assert not gateway.stats.mqtt_rejected
         health = gateway.device_health()
         assert {h.device for h in health if h.online} == DEVICES
+        store.refresh_rollups()  # the rollup compiler's pass (nothing compiles on write)
         result = compute_autonomy(store, config, f"site:{SITE}", window - INTERVAL_S * 1000, end_ms + 1, INTERVAL_S)
         covered = {c.device: c for c in result.coverage.devices}
         assert set(covered) >= DEVICES
