@@ -5,7 +5,7 @@
   many devices accept a single connection and one outstanding request), pacing between requests
   (``GatewayConfig.request_gap_s``) and a timeout per request. pymodbus errors are translated
   here into :class:`gateway.errors.DeviceReadError`.
-- :func:`discover_sunspec`: find ``SunS`` and walk the model chain (ID, L, body …, 0xFFFF).
+- :func:`gateway.sunspec_discovery.discover_sunspec`: find ``SunS`` and walk the model chain.
 - :class:`ModbusPoller`: polls one device on its own schedule (``poll_interval_s``), decodes
   with the register codec and emits readings with their quality. A failing device backs off
   exponentially (interval × 2^(n−1), capped by ``max_backoff_s``); it holds only its own
@@ -27,6 +27,7 @@ from ville_autonome.configuration.topology import DeviceConfig, SerialSettings
 from ville_autonome.gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
 from ville_autonome.gateway.planning import ReadRequest, plan_reads
 from ville_autonome.gateway.quality import ValueTracker, failed_readings
+from ville_autonome.gateway.sunspec_discovery import discover_sunspec
 from ville_autonome.readings.model import Quality, Reading
 from ville_autonome.registers.block_decode import WordBlock
 from ville_autonome.registers.catalog import AUTO_SUNSPEC
@@ -34,10 +35,6 @@ from ville_autonome.registers.codec import DecodedValue, DecodeReason
 from ville_autonome.registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
-
-SUNSPEC_MARKER = [0x5375, 0x6E53]  # "SunS"
-SUNSPEC_BASES = (40000, 0, 50000)  # where SunSpec devices put the marker (SunSpec spec, "Device Discovery")
-SUNSPEC_END = 0xFFFF
 
 AsyncClient = AsyncModbusTcpClient | AsyncModbusSerialClient
 
@@ -75,11 +72,30 @@ class Connection:
         self._last_request = 0.0
         self.requests = 0
 
-    async def read(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+    async def read(
+        self,
+        table: str,
+        address: int,
+        count: int,
+        unit: int,
+        timeout_s: float,
+        *,
+        on_send: Callable[[float], None] | None = None,
+    ) -> list[int]:
+        """The ``count`` registers at ``address``; ``on_send(loop time)`` is called as the request
+        goes out (after the connection's lock and pacing: when a poll really starts)."""
         async with self.lock:
-            return await self._read_locked(table, address, count, unit, timeout_s)
+            return await self._read_locked(table, address, count, unit, timeout_s, on_send)
 
-    async def _read_locked(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+    async def _read_locked(
+        self,
+        table: str,
+        address: int,
+        count: int,
+        unit: int,
+        timeout_s: float,
+        on_send: Callable[[float], None] | None = None,
+    ) -> list[int]:
         loop = asyncio.get_running_loop()
         if self.request_gap_s:
             wait = self._last_request + self.request_gap_s - loop.time()
@@ -92,6 +108,8 @@ class Connection:
                 if not ok:
                     raise DeviceTimeoutError(f"{self.key}: cannot connect")
             self.requests += 1
+            if on_send is not None:
+                on_send(loop.time())
             async with asyncio.timeout(timeout_s):
                 if table == "input":
                     rr = await self.client.read_input_registers(address, count=count, device_id=unit)
@@ -137,36 +155,6 @@ class Connection:
         self.client.close()
 
 
-async def discover_sunspec(
-    conn: Connection, unit: int, timeout_s: float, bases: tuple[int, ...] = SUNSPEC_BASES
-) -> tuple[int, list[tuple[int, int, int]]] | None:
-    """Find the ``SunS`` marker and walk the model chain: ``(base, [(model id, address, L), …])``.
-
-    ``None`` if no base holds the marker. Raises :class:`DeviceTimeoutError` if the device is
-    silent (so that the caller retries later rather than concluding "not SunSpec").
-    """
-    for base in bases:
-        try:
-            words = await conn.read("holding", base, 2, unit, timeout_s)
-        except DeviceExceptionError:
-            continue
-        if words != SUNSPEC_MARKER:
-            continue
-        models: list[tuple[int, int, int]] = []
-        address = base + 2
-        for _ in range(256):  # a chain longer than this is corrupt
-            model_id, length = await conn.read("holding", address, 2, unit, timeout_s)
-            if model_id == SUNSPEC_END:
-                break
-            if model_id == 0:  # not a model: a corrupt chain; keep what was found
-                log.warning("%s unit %d: SunSpec chain broken at %d (model id 0)", conn.key, unit, address)
-                break
-            models.append((model_id, address, length))
-            address += 2 + length
-        return base, models
-    return None
-
-
 @dataclass
 class DeviceState:
     """What the gateway knows about one device's health."""
@@ -201,6 +189,7 @@ class ModbusPoller:
         *,
         phase_s: float = 0.0,
         on_poll_start: Callable[[float], None] | None = None,
+        on_request_sent: Callable[[float], None] | None = None,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.device = device
@@ -209,8 +198,10 @@ class ModbusPoller:
         self.emit = emit
         self.state = state
         self.phase_s = phase_s
-        self.on_poll_start = on_poll_start
+        self.on_poll_start = on_poll_start  # lateness [s] of the task's wake-up against its schedule
+        self.on_request_sent = on_request_sent  # … and of its first request on the wire
         self.clock_ms = clock_ms
+        self._due = 0.0
         self.tracker = ValueTracker(stuck_after_ms=int(device.stuck_after_s * 1000) if device.stuck_after_s else None)
         self.auto = profile is None  # profile "sunspec": chosen from the models discovered
         if profile is None:
@@ -235,6 +226,7 @@ class ModbusPoller:
             started = loop.time()
             if self.on_poll_start is not None:
                 self.on_poll_start(started - due)
+            self._due = due
             ok = await self.poll_once()
             if ok:
                 due += interval
@@ -264,9 +256,11 @@ class ModbusPoller:
                 return False
             blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]] = []
             answered = False
+            sent = self._sent if self.on_request_sent is not None else None
             for req in self.requests:
                 try:
-                    words = await self.connection.read(req.table, req.address, req.count, unit, timeout)
+                    words = await self.connection.read(req.table, req.address, req.count, unit, timeout, on_send=sent)
+                    sent = None  # the poll's first request only
                     blocks.append((req, words, None))
                     answered = True
                 except DeviceExceptionError as exc:
@@ -291,6 +285,10 @@ class ModbusPoller:
         if bad and Quality.EXCEPTION in bad:
             state.count("exception")
         return answered
+
+    def _sent(self, at: float) -> None:
+        if self.on_request_sent is not None:
+            self.on_request_sent(at - self._due)
 
     def _failed(self, ts_ms: int, exc: DeviceReadError) -> bool:
         state = self.state

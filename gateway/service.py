@@ -74,7 +74,8 @@ class GatewayStats:
     mqtt_messages: int = 0
     mqtt_rejected: int = 0
     devices: dict[str, DeviceState] = field(default_factory=dict)
-    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))
+    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # task woke
+    request_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # request sent
 
 
 class GatewayService:
@@ -157,6 +158,7 @@ class GatewayService:
                     self.stats.devices[dev.id],
                     phase_s=dev.poll_interval_s * i / max(len(modbus), 1),
                     on_poll_start=self.stats.poll_lateness_s.append,
+                    on_request_sent=self.stats.request_lateness_s.append,
                 )
             )
         self.commands = CommandRunner(self.gateway_id, {p.device.id: p for p in pollers}, self._publish_result)

@@ -93,7 +93,11 @@ class BalanceCompiler:
             self._state = self.table.state(self.interval_s)
             done = self._state.devices if self._state is not None and self._state.format == FORMAT else {}
             stale = [d for d in sorted(self.devices) if done.get(d) != self.digests[d]]
-            self._history = {d: self._history_days(self.devices[d][2]) for d in stale}
+            # the days noted are compiled first, the rest of the history after them
+            self._history = {
+                d: [day for day in self._history_days(self.devices[d][2]) if day not in self._noted.get(d, ())]
+                for d in stale
+            }
             if stale:
                 log.info("day balances: compiling the history of %d devices", len(stale))
         if not self._compile_noted(deadline):
