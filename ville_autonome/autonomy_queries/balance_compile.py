@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-import numpy as np
-
 from ville_autonome.autonomy import CounterEnergy
 from ville_autonome.autonomy.counters import FloatArray
 from ville_autonome.autonomy_queries.counter_runs import (
@@ -114,12 +112,10 @@ def compile_days(
         for day in group:
             o = (day - step - lead) // step  # the run's interval D − I
             own = slice(o + 1, o + 1 + per_day)
-            present: dict[str, bytes] = {}
             highs: dict[str, float] = {}
             for q, c in cols.items():
                 seen = c["count"][own] > 0
                 if seen.any():
-                    present[q] = seen.astype(np.uint8).tobytes()
                     highs[q] = float(c["maximum"][own][seen].max())
             sides: list[SideRun] = []
             for side, prefs in (("supply", supply_q), ("draw", draw_q)):
@@ -141,8 +137,6 @@ def compile_days(
                         )
                     )
             out.append(
-                BalanceDay(
-                    device.id, site, district, day, interval_s, device.rated_power_w, clock_rate, present, highs, sides
-                )
+                BalanceDay(device.id, site, district, day, interval_s, device.rated_power_w, clock_rate, highs, sides)
             )
     return out

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,9 +100,27 @@ def read_balances(
     interval_ms = interval_s * 1000
     lead, end = first_ms - interval_ms, first_ms + (n + 1) * interval_ms
     lo = lead - lead % DAY_MS
-    days = table.read_days(interval_s, lo, end, digests.keys())
-    outstanding = table.outstanding(lo - interval_ms, end + 2 * interval_ms)
-    return Balances(table, interval_s, clock_rate, digests, days, outstanding, table.deferred(interval_s))
+    mid = lo + (end - lo) // 2 // DAY_MS * DAY_MS
+    if not getattr(type(store), "concurrent_reads", False):
+        days = table.read_days(interval_s, lo, end, digests.keys())
+        return Balances(
+            table,
+            interval_s,
+            clock_rate,
+            digests,
+            days,
+            table.outstanding(lo - interval_ms, end + 2 * interval_ms),
+            table.deferred(interval_s),
+        )
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="balance-read") as pool:  # one connection each
+        halves = [pool.submit(table.read_days, interval_s, a, b, digests.keys()) for a, b in ((lo, mid), (mid, end))]
+        outstanding = pool.submit(table.outstanding, lo - interval_ms, end + 2 * interval_ms)
+        deferred = pool.submit(table.deferred, interval_s)
+        merged: dict[str, dict[int, BalanceDay]] = {}
+        for half in halves:
+            for device, got in half.result().items():
+                merged.setdefault(device, {}).update(got)
+        return Balances(table, interval_s, clock_rate, digests, merged, outstanding.result(), deferred.result())
 
 
 def device_energy_from_balances(
@@ -223,10 +242,6 @@ class _DeviceRun:
         """Whether ``q`` has data anywhere in the run (closing interval included), and the largest
         value read there: what the rollups' reading decides the counter and the wrap-around from."""
         found, high = False, -np.inf
-        for cols, part in self._partial(q):
-            seen = cols["count"][part] > 0
-            if seen.any():
-                found, high = True, max(high, float(cols["maximum"][part][seen].max()))
         dirty = self._dirty_days(q)
         highs = [
             h
@@ -235,10 +250,19 @@ class _DeviceRun:
         ]
         if highs:  # a day without a balance has no data
             found, high = True, max(high, max(highs))
-        for i in sorted(dirty):  # a day whose mask may lag the rollups: from them
-            read = self._cols(q, self.full_days[i], DAY_MS // self.step)
+        for first, last in _stretches(sorted(dirty)):  # days whose masks may lag the rollups: from them
+            lo, hi = self.full_days[first], self.full_days[last] + DAY_MS
+            # read through the run's end when the stretch reaches it: the run is then computed from it
+            upto = self.end + self.step if last == len(self.full_days) - 1 else hi
+            read = self._cols(q, lo, (upto - lo) // self.step)
             if read is not None:
-                found, high = True, max(high, float(read["maximum"][read["count"] > 0].max()))
+                seen = read["count"][: (hi - lo) // self.step] > 0
+                if seen.any():
+                    found, high = True, max(high, float(read["maximum"][: (hi - lo) // self.step][seen].max()))
+        for cols, part in self._partial(q):
+            seen = cols["count"][part] > 0
+            if seen.any():
+                found, high = True, max(high, float(cols["maximum"][part][seen].max()))
         return found, (high if found else 0.0)
 
     # ------------------------------------------------------------------ one side
@@ -277,13 +301,21 @@ class _DeviceRun:
         return self._dirty[q]
 
     def _find_dirty(self, q: str) -> set[int]:
-        out: set[int] = set()
         o, step, first, n = self.b.outstanding, self.step, self.full_days[0], len(self.full_days)
         if o.everything:
             return set(range(n))
-        for b in [*o.by_series.get((self.device.id, q), ()), *o.any_series]:
-            c = (b + step - first) // DAY_MS
-            out.update(i for i in (c - 1, c) if b - DAY_MS - 2 * step < first + i * DAY_MS <= b + step)
+        buckets = np.concatenate(
+            [
+                np.asarray(o.by_series.get((self.device.id, q), ()), dtype=np.int64),
+                np.asarray(o.any_series, dtype=np.int64),
+            ]
+        )
+        out: set[int] = set()
+        if buckets.size:  # day D's run lags when a bucket of [D − I, D + 1 d + 2 I) does
+            c = (buckets + step - first) // DAY_MS
+            for idx in (c - 1, c):
+                day_ms = first + idx * DAY_MS
+                out.update(np.unique(idx[(buckets - DAY_MS - 2 * step < day_ms) & (day_ms <= buckets + step)]).tolist())
         for day in self.b.deferred.get(self.device.id, ()):
             i = (day - first) // DAY_MS
             out.update((i - 1, i, i + 1))
@@ -345,20 +377,24 @@ class _DeviceRun:
                     whole(i + 1, k)
                     copy(k, 1, m)
                 pos = base + k * per_day + m
-            # from the rollups, to a firm join with one of the next usable days (or to the end)
+            # from the rollups, to a firm join with the first of the next usable days that allows one
+            # (one run through all the candidates: a longer run is as good), or to the end
             joined = None
-            for x in [x for x in np.flatnonzero(d.usable).tolist() if base + x * per_day + 2 > pos][:JOIN_TRIES]:
-                start = base + x * per_day + 1  # the run's interval at day x's start
-                e, st, an, _ = self._recompute(q, pos, start + 2, wrap)
-                joined = next(
-                    (p for p in (start + 1, start) if p > pos and _firm(st, an, p - pos) and d.firm[x, p - start]), None
-                )
-                if joined is not None:
-                    k = joined - pos
-                    out_e[pos + 1 : joined + 1], out_s[pos + 1 : joined + 1] = e[1 : k + 1], st[1 : k + 1]
-                    out_a[pos + 1 : joined + 1] = an[1 : k + 1]
-                    pos = joined
-                    break
+            targets = [x for x in np.flatnonzero(d.usable).tolist() if base + x * per_day + 2 > pos][:JOIN_TRIES]
+            if targets:
+                e, st, an, _ = self._recompute(q, pos, base + targets[-1] * per_day + 3, wrap)
+                for x in targets:
+                    start = base + x * per_day + 1  # the run's interval at day x's start
+                    joined = next(
+                        (p for p in (start, start + 1) if p > pos and _firm(st, an, p - pos) and d.firm[x, p - start]),
+                        None,
+                    )
+                    if joined is not None:
+                        k = joined - pos
+                        out_e[pos + 1 : joined + 1], out_s[pos + 1 : joined + 1] = e[1 : k + 1], st[1 : k + 1]
+                        out_a[pos + 1 : joined + 1] = an[1 : k + 1]
+                        pos = joined
+                        break
             if joined is not None:
                 continue
             e, st, an, last_ms = self._recompute(q, pos, self.fed, wrap)
@@ -375,6 +411,17 @@ class _Days:
     anomaly: AnomalyArray  # (n, per_day + 2)
     energy: FloatArray  # (n, per_day): over (D, D + 1 d]
     firm: npt.NDArray[np.bool_]  # (n, per_day + 1): interval j (1 … per_day + 1) of the day's run is firm
+
+
+def _stretches(indexes: list[int]) -> list[tuple[int, int]]:
+    """Sorted ``indexes`` as (first, last) runs of consecutive ones."""
+    out: list[tuple[int, int]] = []
+    for i in indexes:
+        if out and i == out[-1][1] + 1:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
 
 
 def _firm(status: StatusArray, anomaly: AnomalyArray, k: int) -> bool:

@@ -5,12 +5,12 @@ thousand of them instead of every device's 15-min rollups (docs/storage.md, "Day
 A :class:`BalanceDay` holds, for one device, one day and one interval length ``I`` (the
 platform's metrics interval):
 
-- per counter side (supply, draw), the counter it came from and its *run* over the day with one
-  interval on each side: statuses and anomaly bits of the intervals ``[day − I, day + 1 d]``
-  (``per_day + 2`` of them) and the energies of ``(day, day + 1 d]`` (``per_day``): what
-  ``autonomy.counter_energy`` gives over that run (:mod:`autonomy_queries.balance_compile`);
-- per counter the device may be read from, which intervals of the day
-  hold data (a bit per interval) and the largest value read;
+- per counter side (supply, draw), the counter it came from and the numbers of a *run* of
+  ``autonomy.counter_energy`` over the day with one interval on each side
+  (:mod:`autonomy_queries.balance_compile`): statuses and anomaly bits of the intervals
+  ``[day − I, day + 1 d]`` (``per_day + 2`` of them) and the energies of ``(day, day + 1 d]``
+  (``per_day``), and the wrap-around value the run used;
+- per counter the device may be read from, the largest value read that day (none: no data);
 - the parameters it was computed with (rated power, the lab's clock rate).
 
 Numbers are stored exactly (float64, little-endian), as MessagePack compressed with zlib: one
@@ -29,11 +29,11 @@ from typing import Protocol
 
 import msgspec
 
-FORMAT = 1  # bumped whenever what a day holds changes: the compiler then compiles every day again
+FORMAT = 2  # bumped whenever what a day holds changes: the compiler then compiles every day again
 DAY_MS = 86_400_000
 
 
-class SideRun(msgspec.Struct, array_like=True, frozen=True):
+class SideRun(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One counter side (``supply`` or ``draw``) of a device over a day's run."""
 
     side: str
@@ -44,7 +44,7 @@ class SideRun(msgspec.Struct, array_like=True, frozen=True):
     anomaly: bytes  # int8 autonomy.Anomaly bits, same intervals
 
 
-class BalanceDay(msgspec.Struct, array_like=True, frozen=True):
+class BalanceDay(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One device's day at one interval length (module docstring)."""
 
     device: str
@@ -54,8 +54,7 @@ class BalanceDay(msgspec.Struct, array_like=True, frozen=True):
     interval_s: int
     rated_power_w: float | None  # the configuration's, when compiled
     clock_rate: float  # the lab's clock rate, when compiled
-    present: dict[str, bytes]  # quantity → a byte (0/1) per interval of the day: good data there
-    highest: dict[str, float]  # quantity → the largest value read that day
+    highest: dict[str, float]  # counter → the largest value read that day (absent: no data that day)
     sides: list[SideRun] = []
     format: int = FORMAT
 
