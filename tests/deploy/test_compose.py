@@ -40,7 +40,7 @@ STATE_PATHS = {
     "grafana": ["/var/lib/grafana"],
 }
 GATEWAY_STATE = "/var/lib/ville-autonome/var"  # WORKDIR of the image + the buffer_path directory
-MQTT_CLIENTS = ("simulate", "gateway", "ingest")  # the subcommands that connect to the broker
+MQTT_CLIENTS = ("simulate", "gateway", "ingest", "alerts")  # the subcommands that connect to the broker
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,18 @@ def option(argv: list[str], name: str) -> str:
 
 def test_services_of_the_production_topology(services: dict[str, dict[str, Any]], amiens: PlatformConfig) -> None:
     gateways = {f"gateway-{g.id.removeprefix('gw-')}" for g in amiens.gateways}
-    expected = {"mosquitto", "influxdb", "simulators", "ingest-1", "ingest-2", "rollups", "api", "grafana", *gateways}
+    expected = {
+        "mosquitto",
+        "influxdb",
+        "simulators",
+        "ingest-1",
+        "ingest-2",
+        "rollups",
+        "api",
+        "alerts",
+        "grafana",
+        *gateways,
+    }
     assert set(services) == expected
 
 
@@ -308,6 +319,30 @@ def test_acl_confines_gateways_to_their_own_id_and_follows_the_topic_root(deploy
     )
 
 
+def test_one_alarm_evaluator_publishing_only_its_topic(
+    services: dict[str, dict[str, Any]], deployed: PlatformConfig
+) -> None:
+    evaluators = [name for name, s in platform_services(services).items() if argv_of(s)[0] == "alerts"]
+    assert evaluators == ["alerts"], "one evaluator (a second would stand by: docs/alerts.md)"
+    s = services["alerts"]
+    assert s["healthcheck"]["test"][2:] == ["status", s["environment"]["VA_ALERTS_STATUS_FILE"]]
+    rules = acl_blocks(ACL_FILE.read_text())[s["environment"]["VA_MQTT_USERNAME"]]
+    assert rules == [("write", f"{deployed.services.mqtt.topic_root}/v1/alarms")]
+    assert deployed.alerts.rules, "the deployment ships the Amiens alarm rules"
+
+
+def test_the_exported_prometheus_rules_follow_the_deployed_configuration(deployed: PlatformConfig) -> None:
+    import yaml
+
+    from ville_autonome.alerts.prometheus_rules import prometheus_rules
+
+    shipped = yaml.safe_load((ROOT / "deploy" / "prometheus" / "ville-autonome-alerts.yml").read_text())
+    assert shipped == prometheus_rules(deployed), (
+        "regenerate: ville-autonome alerts -c deploy/config/amiens.yaml --export-prometheus "
+        "deploy/prometheus/ville-autonome-alerts.yml"
+    )
+
+
 # ------------------------------------------------------------------ state
 
 
@@ -368,7 +403,7 @@ def test_every_platform_service_loads_the_deployed_configuration(
         assert cfg.services.environment == "production", name
         if s["command"][0] in MQTT_CLIENTS:
             assert cfg.services.mqtt.password is not None, f"{name} connects to the broker without a password"
-        if name in ("api", "ingest-1", "ingest-2", "rollups"):
+        if name in ("api", "ingest-1", "ingest-2", "rollups", "alerts"):
             assert cfg.services.store.backend == "influxdb"
             assert cfg.services.store.password is not None
         if name == "api":

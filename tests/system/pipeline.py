@@ -195,6 +195,10 @@ class Pipeline:
         for p in self.processes:
             p.start()
         self.wait_flowing(since_ms=now_ms(), timeout=60, what="first readings stored")
+        # one worker storing is not both connected: on a busy machine the other may still be
+        # starting, and a fault that takes the broker away then would stop it at start-up
+        for worker in self.workers:
+            wait_for(lambda w=worker: " running" in w.log(), timeout=60, what=f"{worker.name} connected")
         assert self.all_running(), self.logs()
 
     def close(self) -> None:

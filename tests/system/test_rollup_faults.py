@@ -6,37 +6,20 @@ the raw accounting of the fault suite holds too."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.processes import CommandProcess
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+from tests.system.conftest import PipelineFactory
 from tests.system.pipeline import Pipeline, Produced, now_ms, stored_counts
 from ville_autonome.configuration.loader import load_config
-from ville_autonome.simulators.backfill import generate, publish_backfill
+from ville_autonome.simulators.backfill import generate
+from ville_autonome.simulators.backfill_publish import publish_backfill
 
-PipelineFactory = Callable[[Mosquitto, Influxd], Pipeline]
 STEP_S = 10
 STEPS = 4_320  # 7 readings per step for the three devices: 30,240 readings over 12 h (48 rollup buckets)
-
-
-@pytest.fixture
-def pipeline_factory(tmp_path: Path, unique_name: str) -> Iterator[PipelineFactory]:
-    made: list[Pipeline] = []
-
-    def make(broker: Mosquitto, influxd: Influxd) -> Pipeline:
-        p = Pipeline(tmp_path, broker, influxd, unique_name)
-        made.append(p)
-        p.start()
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-        print(p.logs())
 
 
 def rollup_counts(p: Pipeline, window: str) -> dict[tuple[str, str], int]:
@@ -56,10 +39,15 @@ def burst(p: Pipeline) -> tuple[str, dict[tuple[str, str], int]]:
     end = (now_ms() - 86_400_000) // 900_000 * 900_000  # history, well before the live data, 15-min aligned
     start = end - STEPS * STEP_S * 1000
     expected = Produced.of(generate(config, start, end, STEP_S))
-    window = f"WHERE time >= {start}ms AND time < {end}ms"
+    window = f"WHERE time >= {start}ms AND time <= {end}ms"
     publish_backfill(config, start, end, step_s=STEP_S, gateway_id="backfill")
     want = expected.counts(with_value=False)
-    wait_for(lambda: stored_counts(p.influxd, p.database, "quality", window) == want, timeout=90, what="burst stored")
+    wait_for(
+        lambda: stored_counts(p.influxd, p.database, "quality", window) == want,
+        timeout=90,
+        what="burst stored",
+        retry_on=(OSError,),
+    )
     return window, dict(expected.counts(with_value=True))
 
 
@@ -68,7 +56,9 @@ def live_rollups_match(p: Pipeline) -> None:
     produced = p.account()
     want = dict(produced.counts(with_value=True))
     live = f"WHERE time >= {p.since_ms - p.since_ms % 900_000}ms"
-    wait_for(lambda: rollup_counts(p, live) == want, timeout=60, interval=0.5, what="live rollups = raw")
+    wait_for(
+        lambda: rollup_counts(p, live) == want, timeout=60, interval=0.5, what="live rollups = raw", retry_on=(OSError,)
+    )
 
 
 @pytest.mark.slow
@@ -89,7 +79,9 @@ def test_the_compiler_killed_9_again_and_again_while_it_catches_up(
         p.rollups.kill()
         p.rollups.start()  # what a supervisor does
     t0 = time.monotonic()
-    wait_for(lambda: rollup_counts(p, window) == want, timeout=60, interval=0.5, what="rollups = raw")
+    wait_for(
+        lambda: rollup_counts(p, window) == want, timeout=60, interval=0.5, what="rollups = raw", retry_on=(OSError,)
+    )
     p.figures.update(
         compiler_kills=len(delays), kills_before_done=kills_before_done, caught_up_s=round(time.monotonic() - t0, 2)
     )
@@ -106,7 +98,13 @@ def test_two_compilers_by_mistake_give_the_rollups_of_one(
     second.start()
     try:
         window, want = burst(p)
-        wait_for(lambda: rollup_counts(p, window) == want, timeout=60, interval=0.5, what="rollups = raw")
+        wait_for(
+            lambda: rollup_counts(p, window) == want,
+            timeout=60,
+            interval=0.5,
+            what="rollups = raw",
+            retry_on=(OSError,),
+        )
         p.ride_out(3.0, check=lambda: second.running)  # both go on compiling live data: nothing drifts
         assert rollup_counts(p, window) == want
     finally:

@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-SECRET_FIELDS = frozenset({"password", "token"})
+from ville_autonome.configuration.alerts import SECRET_FIELDS as ALERT_SECRET_FIELDS
+from ville_autonome.configuration.alerts import AlertSettings
+
+SECRET_FIELDS = frozenset({"password", "token"}) | ALERT_SECRET_FIELDS
 
 
 class _Section(BaseModel):
@@ -142,6 +145,7 @@ class ServiceSettings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)  # the alerts evaluator (docs/alerts.md)
 
 
 # the sections an environment variable VA_<SECTION>_<FIELD> may address
@@ -152,4 +156,5 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSettings,
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
+    "alerts": AlertSettings,
 }
