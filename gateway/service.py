@@ -8,10 +8,9 @@
 
 Publishing: a newly sealed ("live") envelope is published at once; everything else stored and
 not in flight (the backlog after an outage or a restart) is published in sequence order at
-``replay_rate_per_s`` envelopes per second, with at most ``max_inflight`` unacknowledged
-envelopes; an envelope not acknowledged within ``ack_timeout_s`` is published again. On every
-(re)connection, all unacknowledged envelopes become backlog again (QoS 1 + end-to-end acks:
-at least once; the ingest dedupes by gateway and seq).
+``replay_rate_per_s`` a second, at most ``max_inflight`` unacknowledged; one not acknowledged
+within ``ack_timeout_s`` is published again. A (re)connection makes every unacknowledged envelope
+backlog again (QoS 1 + end-to-end acks: at least once; the ingest dedupes by gateway and seq).
 
 Errors: see :mod:`gateway.errors` (the tree is drawn there).
 """
