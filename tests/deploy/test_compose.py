@@ -170,7 +170,8 @@ def test_simulators_health_check_watches_deployed_modbus_ports(
 def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"pip install /src", text)
+    assert re.search(r"pip install -r /tmp/runtime.lock", text), "the image installs the locked versions"
+    assert re.search(r"pip install --no-deps /src", text)
     assert 'ENTRYPOINT ["ville-autonome"]' in text
     assert "/usr/local/bin/va-healthcheck" in text
     assert re.search(r"^USER (?!root)\w+", text, re.M), "the services do not run as root"
@@ -179,7 +180,7 @@ def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
         assert private in ignored
     # what the build needs stays in the context: the package metadata, the default configuration,
     # the health check script
-    for needed in ("pyproject.toml", "README.md", "config", "deploy", *_packages()):
+    for needed in ("pyproject.toml", "README.md", "config", "deploy", "requirements", *_packages()):
         assert needed not in ignored, needed
 
 

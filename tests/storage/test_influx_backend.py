@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.services import Influxd
+from tests.support.services import AuthInfluxd, Influxd
 from ville_autonome.configuration.errors import ServiceUnreachableError
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
@@ -190,18 +190,6 @@ def test_a_store_gone_is_transient(influxd_factory: Callable[[], Influxd], uniqu
             store.latest()
     finally:
         store.close()
-
-
-class AuthInfluxd(Influxd):
-    """influxd 1.6 with ``auth-enabled = true``."""
-
-    def _argv(self) -> list[str]:
-        argv = super()._argv()
-        text = self.conf_path.read_text().replace(
-            "[http]\n  enabled = true", "[http]\n  enabled = true\n  auth-enabled = true"
-        )
-        self.conf_path.write_text(text)
-        return argv
 
 
 @pytest.fixture
