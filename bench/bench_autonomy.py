@@ -2,11 +2,14 @@
 
 1. A city-year (2026) of the default Amiens scenario at 15-min intervals, from the simulators'
    backfill, stored once in an embedded store (``var/bench/city-year.sqlite``, reused by later
-   runs), or with ``--store influxdb`` in a private influxd (filled every run, the writes and the
-   rollup compile timed); ``GET /api/v1/autonomy?scope=city`` over the year through the real app, cold then warm
-   (target: warm < 0.5 s; cold < 3 s). Baseline in the same run: the same cold request with the
-   store behind a wrapper whose ``interval_columns`` is built from ``Store.intervals`` (one object
-   per rollup row) instead of read as columns.
+   runs), or with ``--store influxdb`` in a private influxd (filled every run; the writes, and the
+   rollups and day balances compiled by the rollup compiler, timed). ``GET /api/v1/autonomy?scope=city``
+   over the year through the real app served by uvicorn on a loopback port (HTTP included):
+   cold (the app's energy cache emptied before each request: nothing kept in the process) and
+   warm, ``--runs`` times each, min/median/max (targets: cold < 1 s, warm < 0.2 s); the answer
+   without series (the default) and with ``series=true``. Baseline in the same run: the same cold
+   request read from every device's rollups (the store without its day balances), which must
+   answer the very same bytes.
 2. The numpy engine (method 2.0: the battery stock interval by interval, balance closure,
    energy-weighted coverage, the plausibility rules of the reading) against a plain-Python
    reference of the same formulas on the same inputs (target: ≥ 50×), after checking that both
@@ -16,9 +19,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -40,10 +44,11 @@ from ville_autonome.configuration.topology import PlatformConfig  # noqa: E402
 from ville_autonome.dashboard_api.deps import digest  # noqa: E402
 from ville_autonome.dashboard_api.main import create_app  # noqa: E402
 from ville_autonome.readings.model import DeviceContext, StoredReading  # noqa: E402
+from ville_autonome.rollups.balances import BalanceCompiler  # noqa: E402
+from ville_autonome.rollups.service import RollupCompiler  # noqa: E402
 from ville_autonome.simulators.backfill import generate  # noqa: E402
 from ville_autonome.storage.base import Store  # noqa: E402
 from ville_autonome.storage.factory import open_store  # noqa: E402
-from ville_autonome.storage.rollups import columns_from_stats  # noqa: E402
 
 log = logging.getLogger("bench_autonomy")
 START = 1_767_222_000_000  # 2026-01-01T00:00+01:00
@@ -82,38 +87,44 @@ def fill(store: Store, config: PlatformConfig) -> int:
     return n
 
 
-class ThroughIntervals:
-    """``store`` behind a wrapper whose ``interval_columns`` goes through ``Store.intervals`` (one
-    ``IntervalStat`` per rollup row) instead of the store's own columnar read."""
+class WithoutBalances:
+    """``store`` without its day balances: the reading takes every device from its rollups."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def interval_columns(
-        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Any
-    ) -> Any:
-        return columns_from_stats(self._store.intervals(device, quantity, start_ms, end_ms, interval_s), fields)
-
     def __getattr__(self, name: str) -> Any:
+        if name == "balance_table":
+            raise AttributeError(name)
         return getattr(self._store, name)
 
 
-def api_call(app: FastAPI) -> tuple[float, bytes]:
-    """Seconds and body of one city-year autonomy request (cold on a new app: its energy cache is empty)."""
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
-    async def call() -> tuple[float, bytes]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
+
+def timed_calls(base: str, app: FastAPI, runs: int, *, cold: bool, series: bool) -> tuple[list[float], bytes]:
+    """Seconds of ``runs`` city-year autonomy requests over HTTP (cold: the app's energy cache
+    emptied before each), and the last body."""
+    params = {"scope": "city", "start": "2026-01-01", "end": "2027-01-01", "interval": "15m"}
+    if series:
+        params["series"] = "true"
+    out: list[float] = []
+    body = b""
+    with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        for _ in range(runs):
+            if cold:
+                app.state.energy_cache.clear()
             t0 = time.perf_counter()
-            r = await c.get(
-                "/api/v1/autonomy",
-                params={"scope": "city", "start": "2026-01-01", "end": "2027-01-01", "interval": "15m"},
-                headers={"Authorization": f"Bearer {KEY}"},
-            )
-            elapsed = time.perf_counter() - t0
+            r = client.get("/api/v1/autonomy", params=params)
+            out.append(time.perf_counter() - t0)
             r.raise_for_status()
-            return elapsed, r.content
+            body = r.content
+    return out, body
 
-    return asyncio.run(call())
+
+def spread(values: list[float]) -> str:
+    return f"min {min(values):.3f} / median {statistics.median(values):.3f} / max {max(values):.3f} s"
 
 
 # ----------------------------------------------------------------- plain-Python reference
@@ -228,9 +239,22 @@ def reference(inputs: ScopeInputs) -> dict[str, float]:
     return out
 
 
+def compile_with_balances(store: Store, config: PlatformConfig) -> str:
+    """Rollups and day balances as the rollup compiler makes them (one pass, no budget)."""
+    t = time.perf_counter()
+    balances = BalanceCompiler(store, config)
+    compiler = RollupCompiler(store, interval_s=30, name="bench", balances=balances)
+    if not compiler.run_pass(budget_s=None):
+        raise SystemExit("the rollup compiler failed")
+    return (
+        f"{compiler.stats.rollups_written} 15-min rollups and {balances.days_written} day balances "
+        f"compiled in {time.perf_counter() - t:.1f} s ({load()})"
+    )
+
+
 def open_bench_store(backend: str, stack: contextlib.ExitStack, config: PlatformConfig) -> Store:
     """The year's store: the embedded one in ``var/bench`` (filled once, reused), or a private
-    influxd in a temporary directory (filled every run: the writes and the rollup compile are timed)."""
+    influxd in a temporary directory (filled every run: the writes and the compile are timed)."""
     if backend == "sqlite":
         path = ROOT / "var" / "bench" / "city-year.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,8 +263,8 @@ def open_bench_store(backend: str, stack: contextlib.ExitStack, config: Platform
         if fresh:
             t = time.perf_counter()
             n = fill(store, config)
-            store.refresh_rollups()
             log.info("stored a city-year of counters: %d readings in %.1f s", n, time.perf_counter() - t)
+        print(f"FILL {store.ping()}: {compile_with_balances(store, config)}")
         return store
     from tests.support.services import Influxd
 
@@ -251,18 +275,14 @@ def open_bench_store(backend: str, stack: contextlib.ExitStack, config: Platform
     t = time.perf_counter()
     n = fill(store, config)
     written_s = time.perf_counter() - t
-    t = time.perf_counter()
-    buckets = store.refresh_rollups()  # the compiler's work, in this process, after the writes
-    print(
-        f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s; their {buckets} 15-min "
-        f"rollups (and days) compiled in {time.perf_counter() - t:.1f} s"
-    )
+    print(f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s; {compile_with_balances(store, config)}")
     return store
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "influxdb"), default="sqlite", help="the year's backend")
+    parser.add_argument("--runs", type=int, default=5, help="requests per figure (min/median/max)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -270,30 +290,36 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         store = open_bench_store(args.store, stack, config)
         try:
-            return measure(store, config)
+            return measure(store, config, args.runs)
         finally:
             store.close()
 
 
-def measure(store: Store, config: PlatformConfig) -> int:
+def measure(store: Store, config: PlatformConfig, runs: int) -> int:
+    from tests.dashboard_api.serving import serve_in_thread
+
     app = create_app(config, store)
-    cold, body = api_call(app)
-    warm = min(api_call(app)[0] for _ in range(3))
-    cold_plain, body_plain = api_call(create_app(config, cast(Store, ThroughIntervals(store))))
-    if body_plain != body:
-        raise SystemExit("the columnar read and Store.intervals give different autonomy responses")
-    print(
-        f"API  city-year autonomy (15 min, {(END - START) // 900_000} intervals): cold {cold:.3f} s, "
-        f"warm {warm:.3f} s (targets: warm < 0.5 s, cold < 3 s)"
-    )
-    print(
-        f"API  cold through Store.intervals instead of columns (baseline, same run, same response): "
-        f"{cold_plain:.3f} s; columns {cold_plain / cold:.1f}x faster"
-    )
+    plain_app = create_app(config, cast(Store, WithoutBalances(store)))
+    with serve_in_thread(app) as base, serve_in_thread(plain_app) as plain_base:
+        cold, body = timed_calls(base, app, runs, cold=True, series=False)
+        print(f"API  city-year autonomy over HTTP, cold (no series): {spread(cold)} ({load()}; target < 1 s)")
+        warm, _ = timed_calls(base, app, runs, cold=False, series=False)
+        print(f"API  warm (no series): {spread(warm)} ({load()}; target < 0.2 s)")
+        cold_s, body_s = timed_calls(base, app, max(2, runs // 2), cold=True, series=True)
+        warm_s, _ = timed_calls(base, app, max(2, runs // 2), cold=False, series=True)
+        print(
+            f"API  with series=true ({len(body_s) / 1e6:.1f} MB): cold {spread(cold_s)}, warm {spread(warm_s)} ({load()})"
+        )
+        plain, plain_body = timed_calls(plain_base, plain_app, max(2, runs // 2), cold=True, series=False)
+        if plain_body != body:
+            raise SystemExit("the day balances and the rollups give different autonomy responses")
+        print(
+            f"API  baseline, the same cold request from every device's rollups (same response): {spread(plain)}; "
+            f"day balances {statistics.median(plain) / statistics.median(cold):.1f}x faster ({load()})"
+        )
 
     inputs = scope_inputs(store, config, "city", START, END, 900)
     t0 = time.perf_counter()
-    runs = 5
     for _ in range(runs):
         result = compute_scope(inputs, interval_s=900)
     t_numpy = (time.perf_counter() - t0) / runs
@@ -314,7 +340,7 @@ def measure(store: Store, config: PlatformConfig) -> int:
     for _ in range(runs):
         scope_inputs(store, config, "city", START, END, 900)
     print(
-        f"READ  the city-year's device energies (counters with plausibility) {(time.perf_counter() - t0) / runs * 1000:.0f} ms"
+        f"READ  the city-year's device energies (from the day balances) {(time.perf_counter() - t0) / runs * 1000:.0f} ms"
     )
     print(
         f"ENGINE plain Python {t_python * 1000:.1f} ms (same metrics, sites, sum of sites); ratio {t_python / t_numpy:.0f}x (target >= 50x)"

@@ -5,7 +5,7 @@
   many devices accept a single connection and one outstanding request), pacing between requests
   (``GatewayConfig.request_gap_s``) and a timeout per request. pymodbus errors are translated
   here into :class:`gateway.errors.DeviceReadError`.
-- :func:`discover_sunspec`: find ``SunS`` and walk the model chain (ID, L, body …, 0xFFFF).
+- :func:`gateway.sunspec_discovery.discover_sunspec`: find ``SunS`` and walk the model chain.
 - :class:`ModbusPoller`: polls one device on its own schedule (``poll_interval_s``), decodes
   with the register codec and emits readings with their quality. A failing device backs off
   exponentially (interval × 2^(n−1), capped by ``max_backoff_s``); it holds only its own
@@ -26,17 +26,15 @@ from pymodbus.exceptions import ModbusException
 from ville_autonome.configuration.topology import DeviceConfig, SerialSettings
 from ville_autonome.gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
 from ville_autonome.gateway.planning import ReadRequest, plan_reads
-from ville_autonome.gateway.quality import ValueTracker, decode_point, failed_readings
+from ville_autonome.gateway.quality import ValueTracker, failed_readings
+from ville_autonome.gateway.sunspec_discovery import discover_sunspec
 from ville_autonome.readings.model import Quality, Reading
+from ville_autonome.registers.block_decode import WordBlock
 from ville_autonome.registers.catalog import AUTO_SUNSPEC
-from ville_autonome.registers.codec import DecodedValue, decode
+from ville_autonome.registers.codec import DecodedValue, DecodeReason
 from ville_autonome.registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
-
-SUNSPEC_MARKER = [0x5375, 0x6E53]  # "SunS"
-SUNSPEC_BASES = (40000, 0, 50000)  # where SunSpec devices put the marker (SunSpec spec, "Device Discovery")
-SUNSPEC_END = 0xFFFF
 
 AsyncClient = AsyncModbusTcpClient | AsyncModbusSerialClient
 
@@ -74,11 +72,30 @@ class Connection:
         self._last_request = 0.0
         self.requests = 0
 
-    async def read(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+    async def read(
+        self,
+        table: str,
+        address: int,
+        count: int,
+        unit: int,
+        timeout_s: float,
+        *,
+        on_send: Callable[[float], None] | None = None,
+    ) -> list[int]:
+        """The ``count`` registers at ``address``; ``on_send(loop time)`` is called as the request
+        goes out (after the connection's lock and pacing: when a poll really starts)."""
         async with self.lock:
-            return await self._read_locked(table, address, count, unit, timeout_s)
+            return await self._read_locked(table, address, count, unit, timeout_s, on_send)
 
-    async def _read_locked(self, table: str, address: int, count: int, unit: int, timeout_s: float) -> list[int]:
+    async def _read_locked(
+        self,
+        table: str,
+        address: int,
+        count: int,
+        unit: int,
+        timeout_s: float,
+        on_send: Callable[[float], None] | None = None,
+    ) -> list[int]:
         loop = asyncio.get_running_loop()
         if self.request_gap_s:
             wait = self._last_request + self.request_gap_s - loop.time()
@@ -91,6 +108,8 @@ class Connection:
                 if not ok:
                     raise DeviceTimeoutError(f"{self.key}: cannot connect")
             self.requests += 1
+            if on_send is not None:
+                on_send(loop.time())
             async with asyncio.timeout(timeout_s):
                 if table == "input":
                     rr = await self.client.read_input_registers(address, count=count, device_id=unit)
@@ -136,36 +155,6 @@ class Connection:
         self.client.close()
 
 
-async def discover_sunspec(
-    conn: Connection, unit: int, timeout_s: float, bases: tuple[int, ...] = SUNSPEC_BASES
-) -> tuple[int, list[tuple[int, int, int]]] | None:
-    """Find the ``SunS`` marker and walk the model chain: ``(base, [(model id, address, L), …])``.
-
-    ``None`` if no base holds the marker. Raises :class:`DeviceTimeoutError` if the device is
-    silent (so that the caller retries later rather than concluding "not SunSpec").
-    """
-    for base in bases:
-        try:
-            words = await conn.read("holding", base, 2, unit, timeout_s)
-        except DeviceExceptionError:
-            continue
-        if words != SUNSPEC_MARKER:
-            continue
-        models: list[tuple[int, int, int]] = []
-        address = base + 2
-        for _ in range(256):  # a chain longer than this is corrupt
-            model_id, length = await conn.read("holding", address, 2, unit, timeout_s)
-            if model_id == SUNSPEC_END:
-                break
-            if model_id == 0:  # not a model: a corrupt chain; keep what was found
-                log.warning("%s unit %d: SunSpec chain broken at %d (model id 0)", conn.key, unit, address)
-                break
-            models.append((model_id, address, length))
-            address += 2 + length
-        return base, models
-    return None
-
-
 @dataclass
 class DeviceState:
     """What the gateway knows about one device's health."""
@@ -200,6 +189,7 @@ class ModbusPoller:
         *,
         phase_s: float = 0.0,
         on_poll_start: Callable[[float], None] | None = None,
+        on_request_sent: Callable[[float], None] | None = None,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.device = device
@@ -208,8 +198,10 @@ class ModbusPoller:
         self.emit = emit
         self.state = state
         self.phase_s = phase_s
-        self.on_poll_start = on_poll_start
+        self.on_poll_start = on_poll_start  # lateness [s] of the task's wake-up against its schedule
+        self.on_request_sent = on_request_sent  # … and of its first request on the wire
         self.clock_ms = clock_ms
+        self._due = 0.0
         self.tracker = ValueTracker(stuck_after_ms=int(device.stuck_after_s * 1000) if device.stuck_after_s else None)
         self.auto = profile is None  # profile "sunspec": chosen from the models discovered
         if profile is None:
@@ -234,6 +226,7 @@ class ModbusPoller:
             started = loop.time()
             if self.on_poll_start is not None:
                 self.on_poll_start(started - due)
+            self._due = due
             ok = await self.poll_once()
             if ok:
                 due += interval
@@ -263,9 +256,11 @@ class ModbusPoller:
                 return False
             blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]] = []
             answered = False
+            sent = self._sent if self.on_request_sent is not None else None
             for req in self.requests:
                 try:
-                    words = await self.connection.read(req.table, req.address, req.count, unit, timeout)
+                    words = await self.connection.read(req.table, req.address, req.count, unit, timeout, on_send=sent)
+                    sent = None  # the poll's first request only
                     blocks.append((req, words, None))
                     answered = True
                 except DeviceExceptionError as exc:
@@ -290,6 +285,10 @@ class ModbusPoller:
         if bad and Quality.EXCEPTION in bad:
             state.count("exception")
         return answered
+
+    def _sent(self, at: float) -> None:
+        if self.on_request_sent is not None:
+            self.on_request_sent(at - self._due)
 
     def _failed(self, ts_ms: int, exc: DeviceReadError) -> bool:
         state = self.state
@@ -337,23 +336,33 @@ class ModbusPoller:
         return True
 
     def _decode(self, blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]], ts_ms: int) -> list[Reading]:
+        """Readings of one poll's answers: every point decoded in place (``registers.block_decode``)."""
+        answers = [(req, WordBlock(words) if words is not None else None, failure) for req, words, failure in blocks]
         factors: dict[str, DecodedValue] = {}
-        for req, words, _ in blocks:
-            if words is None:
-                continue
-            for p in req.points:
-                if p.datatype == "sunssf":
-                    factors[p.name] = decode(list(req.words_of(p, words)), "sunssf", byte_order=p.byte_order)
+        for req, block, _ in answers:
+            if block is not None:
+                for pp in req.planned:
+                    if pp.point.datatype == "sunssf":
+                        factors[pp.point.name] = pp.decoder(block, pp.offset, pp.point.count)
         out: list[Reading] = []
-        device = self.device.id
-        for req, words, failure in blocks:
-            for p in req.points:
-                quantity = p.quantity_for(self.role)
+        device, role, assess = self.device.id, self.role, self.tracker.assess
+        for req, block, failure in answers:
+            for pp in req.planned:
+                p = pp.point
+                quantity = p.quantity_for(role)
                 if quantity is None:
                     continue
-                if words is None:
+                if block is None:
                     out.append(Reading(device, quantity, ts_ms, None, failure or Quality.TIMEOUT))
                     continue
-                decoded = decode_point(p, list(req.words_of(p, words)), factors)
-                out.append(self.tracker.assess(device, quantity, ts_ms, decoded))
+                sf: int | None = None
+                if p.scale_factor is not None:
+                    factor = factors.get(p.scale_factor)
+                    if factor is None or factor.value is None:
+                        reason = factor.reason if factor is not None and factor.reason else DecodeReason.DECODE_ERROR
+                        decoded = DecodedValue(None, reason, detail=f"scale factor {p.scale_factor} unusable")
+                        out.append(assess(device, quantity, ts_ms, decoded))
+                        continue
+                    sf = int(factor.value)  # a sunssf decodes to a float
+                out.append(assess(device, quantity, ts_ms, pp.decoder(block, pp.offset, p.count, sf)))
         return out

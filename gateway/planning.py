@@ -5,6 +5,10 @@ while the request stays within the protocol's 125-register limit and the hole be
 points is at most ``max_gap`` registers (a profile says how many unmapped registers its device
 lets us read: a SunSpec model is one readable block; many vendor maps refuse holes with
 exception 02, hence the default 0).
+
+Each request also carries its points *planned* (:class:`PlannedPoint`): where each sits in the
+answer and its decoder (``registers.block_decode``), made once when the device's reads are
+planned instead of at every poll.
 """
 
 from __future__ import annotations
@@ -13,8 +17,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ville_autonome.configuration.topology import DeviceConfig
+from ville_autonome.registers.block_decode import PointDecoder
 from ville_autonome.registers.catalog import AUTO_SUNSPEC
 from ville_autonome.registers.profile import MAX_REGISTERS_PER_READ, Point, Profile, ProfileError, load_profile
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPoint:
+    """A point of a request, ready to decode: its offset in the answer and its decoder."""
+
+    point: Point
+    offset: int  # registers from the request's first
+    decoder: PointDecoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +37,7 @@ class ReadRequest:
     address: int
     count: int
     points: tuple[Point, ...]
+    planned: tuple[PlannedPoint, ...] = ()
 
     def words_of(self, point: Point, words: Sequence[int]) -> Sequence[int]:
         """The registers of ``point`` inside this request's answer ``words``."""
@@ -44,15 +59,29 @@ def plan_reads(
         if p.count > max_count:
             raise ValueError(f"point {p.name} ({p.count} registers) exceeds {max_count} registers per read")
         if group and (p.table != group[0].table or p.address - end > max_gap or max(end, p.end) - start > max_count):
-            requests.append(ReadRequest(group[0].table, start, end - start, tuple(group)))
+            requests.append(_request(group, start, end))
             group = []
         if not group:
             start, end = p.address, p.end
         group.append(p)
         end = max(end, p.end)
     if group:
-        requests.append(ReadRequest(group[0].table, start, end - start, tuple(group)))
+        requests.append(_request(group, start, end))
     return requests
+
+
+def _request(group: list[Point], start: int, end: int) -> ReadRequest:
+    planned = tuple(
+        PlannedPoint(
+            p,
+            p.address - start,
+            PointDecoder(
+                p.datatype, word_order=p.word_order, byte_order=p.byte_order, scale=p.scale, markers=p.markers
+            ),
+        )
+        for p in group
+    )
+    return ReadRequest(group[0].table, start, end - start, tuple(group), planned)
 
 
 def device_profiles(

@@ -8,10 +8,9 @@
 
 Publishing: a newly sealed ("live") envelope is published at once; everything else stored and
 not in flight (the backlog after an outage or a restart) is published in sequence order at
-``replay_rate_per_s`` envelopes per second, with at most ``max_inflight`` unacknowledged
-envelopes; an envelope not acknowledged within ``ack_timeout_s`` is published again. On every
-(re)connection, all unacknowledged envelopes become backlog again (QoS 1 + end-to-end acks:
-at least once; the ingest dedupes by gateway and seq).
+``replay_rate_per_s`` a second, at most ``max_inflight`` unacknowledged; one not acknowledged
+within ``ack_timeout_s`` is published again. A (re)connection makes every unacknowledged envelope
+backlog again (QoS 1 + end-to-end acks: at least once; the ingest dedupes by gateway and seq).
 
 Errors: see :mod:`gateway.errors` (the tree is drawn there).
 """
@@ -74,7 +73,8 @@ class GatewayStats:
     mqtt_messages: int = 0
     mqtt_rejected: int = 0
     devices: dict[str, DeviceState] = field(default_factory=dict)
-    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))
+    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # task woke
+    request_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # request sent
 
 
 class GatewayService:
@@ -156,6 +156,7 @@ class GatewayService:
                     self.stats.devices[dev.id],
                     phase_s=dev.poll_interval_s * i / max(len(modbus), 1),
                     on_poll_start=self.stats.poll_lateness_s.append,
+                    on_request_sent=self.stats.request_lateness_s.append,
                 )
             )
         self.commands = CommandRunner(self.gateway_id, {p.device.id: p for p in pollers}, self._publish_result)

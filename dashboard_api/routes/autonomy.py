@@ -55,7 +55,9 @@ def autonomy(
     start: Annotated[str | None, Query(description="ISO 8601 with offset or Z, a date, or epoch ms")] = None,
     end: Annotated[str | None, Query(description="ISO 8601 with offset or Z, a date, or epoch ms")] = None,
     interval: Annotated[str | None, Query(description="15m | 30m; default services.metrics.interval_minutes")] = None,
-    series: Annotated[bool, Query(description="include the per-interval series")] = True,
+    series: Annotated[
+        bool, Query(description="include the per-interval series (a year at 15 min: 35,040 rows)")
+    ] = False,
 ) -> Response:
     try:
         scope_sites(config, scope)

@@ -111,7 +111,7 @@ def test_a_stored_month_gives_the_engines_metrics_over_http(
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {STAFF_KEY}"}, timeout=60) as http:
         r = http.get(
             "/api/v1/autonomy",
-            params={"scope": scope, "start": "2026-01-01", "end": str(end), "interval": "15m"},
+            params={"scope": scope, "start": "2026-01-01", "end": str(end), "interval": "15m", "series": "true"},
         )
     assert r.status_code == 200, r.text
     body = r.json()

@@ -109,7 +109,7 @@ async def test_site_energy_per_interval_from_counters(client: httpx.AsyncClient,
 
 @pytest.mark.parametrize("scope", ["city", "district:north", "district:south", "site:sun"])
 async def test_autonomy_through_the_api_is_the_engine(client: httpx.AsyncClient, city: CityData, scope: str) -> None:
-    params = {"scope": scope, "start": str(city.start_ms), "end": str(city.end_ms), "interval": "15m"}
+    params = {"scope": scope, "start": str(city.start_ms), "end": str(city.end_ms), "interval": "15m", "series": "true"}
     r = await client.get("/api/v1/autonomy", params=params, headers=STAFF)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -130,6 +130,10 @@ async def test_autonomy_at_30_minutes_and_without_series(client: httpx.AsyncClie
     r = await client.get("/api/v1/autonomy", params={**params, "interval": "30m", "series": "false"}, headers=STAFF)
     assert r.status_code == 200
     assert r.json()["interval_s"] == 1800
+    assert "series" not in r.json()
+    # without the parameter: no series either (a city-year's would be 35,040 rows)
+    r = await client.get("/api/v1/autonomy", params=params, headers=STAFF)
+    assert r.status_code == 200
     assert "series" not in r.json()
 
 

@@ -188,6 +188,43 @@ async def test_silent_device_backs_off_and_never_delays_the_others(rigs: list[Ri
         await healthy.stop()
 
 
+async def test_each_poll_says_when_its_request_went_out(meter: ModbusTestDevice, rigs: list[Rig]) -> None:
+    """Two devices behind one connection: each poll reports when its task woke and when its
+    first request was sent, which is never before (the other device may hold the connection)."""
+    woke: dict[str, list[float]] = {"a": [], "b": []}
+    sent: dict[str, list[float]] = {"a": [], "b": []}
+    config = {"address": meter.address, "profile": "sunspec-meter-203", "poll_interval_s": 0.1, "timeout_s": 1.0}
+    first = Rig(meter, **{k: v for k, v in config.items() if k in ("poll_interval_s", "timeout_s")})
+    rigs.append(first)
+    pollers = []
+    for name in ("a", "b"):
+        dev = DeviceConfig.model_validate({"id": name, "role": "grid", **config})
+        pollers.append(
+            ModbusPoller(
+                dev,
+                "grid",
+                load_profile("sunspec-meter-203"),
+                first.connection,
+                lambda _: None,
+                DeviceState(name),
+                on_poll_start=woke[name].append,
+                on_request_sent=sent[name].append,
+            )
+        )
+    tasks = [asyncio.create_task(p.run()) for p in pollers]
+    try:
+        await async_wait_for(lambda: min(len(v) for v in sent.values()) >= 5, timeout=20, what="5 polls of each")
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for name in ("a", "b"):
+        n = min(len(woke[name]), len(sent[name]))
+        assert n >= 5
+        # a poll's first request leaves after its task woke (discovery's reads come before it)
+        assert all(s >= w for w, s in zip(woke[name][:n], sent[name][:n], strict=True))
+
+
 async def test_modbus_rtu_through_the_serial_transport() -> None:
     """RTU framing through pymodbus's serial client; pyserial's ``socket://`` URL stands in for
     the serial line (the same code path as ``/dev/ttyUSB0``, minus the UART)."""

@@ -35,9 +35,15 @@ def test_an_interval_without_data_is_null_empty_and_a_gap(tmp_path: Path) -> Non
     auth = {"Authorization": f"Bearer {KEYS['staff']}"}
     try:
         with ApiServer(config, store) as srv, httpx.Client(base_url=srv.url, headers=auth, timeout=30) as http:
-            r = http.get("/api/v1/autonomy", params={"scope": "site:town", "start": str(T0), "end": str(T0 + 6 * HOUR)})
+            r = http.get(
+                "/api/v1/autonomy",
+                params={"scope": "site:town", "start": str(T0), "end": str(T0 + 6 * HOUR), "series": "true"},
+            )
             # the same period on a scope whose devices never reported: null, never 0
-            r2 = http.get("/api/v1/autonomy", params={"scope": "site:sun", "start": str(T0), "end": str(T0 + 6 * HOUR)})
+            r2 = http.get(
+                "/api/v1/autonomy",
+                params={"scope": "site:sun", "start": str(T0), "end": str(T0 + 6 * HOUR), "series": "true"},
+            )
         assert r.status_code == 200, r.text
         body = r.json()
         load = body["series"]["load_wh"]

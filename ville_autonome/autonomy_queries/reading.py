@@ -36,10 +36,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Protocol, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from ville_autonome.autonomy import (
     AutonomyResult,
@@ -47,13 +45,24 @@ from ville_autonome.autonomy import (
     DeviceEnergy,
     ScopeInputs,
     SiteInputs,
-    close_at_boundary,
     compute_scope,
-    counter_energy,
-    power_energy,
 )
 from ville_autonome.autonomy.counters import Anomaly, AnomalyArray, FloatArray, StatusArray, stale_at
+from ville_autonome.autonomy_queries.balance_read import LazyBalances
 from ville_autonome.autonomy_queries.cache import TtlCache
+from ville_autonome.autonomy_queries.counter_runs import (
+    COUNTER_FIELDS,
+    POWER,
+    POWER_FIELDS,
+    QUANTITIES_BY_ROLE,
+    closed,
+    highest,
+    interval_arrays,
+    max_counter_power_w,
+    newest,
+    power_run,
+    run,
+)
 from ville_autonome.autonomy_queries.scopes import scope_sites
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
@@ -62,17 +71,6 @@ from ville_autonome.storage.base import Store
 EnergyCache = TtlCache[tuple[DeviceEnergy, tuple[str, ...]]]
 Progress = Callable[[str, int, int], None]  # (step, done, total): ("read", devices read, devices)
 
-# role → (supply quantities, draw quantities), each in order of preference
-QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "grid": (("energy_import_wh",), ("energy_export_wh",)),
-    "production": (("energy_produced_wh", "energy_export_wh"), ()),
-    "consumption": ((), ("energy_consumed_wh", "energy_import_wh")),
-    "storage": (("energy_discharged_wh", "energy_export_wh"), ("energy_charged_wh", "energy_import_wh")),
-}
-POWER = "active_power_w"
-COUNTER_FIELDS = ("count", "first", "last", "minimum", "maximum", "first_ts_ms", "last_ts_ms")
-POWER_FIELDS = ("count", "mean")  # what power_energy reads
-PLAUSIBILITY_MARGIN = 1.5  # a device may run at up to 1.5 × its rated power before a rise is implausible
 STALE_AFTER_S = 60.0  # a device silent this long (or 3 poll intervals) at an interval's end went silent there
 WARMUP_DAYS = 7
 # device reads in flight at once for a store whose class says ``concurrent_reads = True``
@@ -80,48 +78,9 @@ WARMUP_DAYS = 7
 READ_THREADS = 4
 
 
-class _Columns(Protocol):  # Store.interval_columns (SqliteStore, InfluxStore)
-    def interval_columns(
-        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Any
-    ) -> dict[str, npt.NDArray[Any]]: ...
-
-
 def warmup_intervals(interval_s: int) -> int:
     """Intervals read before a period: ``WARMUP_DAYS``."""
     return WARMUP_DAYS * 86_400 // interval_s
-
-
-def _on_grid(
-    starts: npt.NDArray[np.int64], values: dict[str, npt.NDArray[Any]], start_ms: int, size: int, interval_ms: int
-) -> dict[str, FloatArray]:
-    """``values`` of the intervals starting at ``starts``, on the grid of ``size`` intervals from
-    ``start_ms`` (zeros where absent)."""
-    cols = {name: np.zeros(size) for name in values}
-    idx = (starts - start_ms) // interval_ms
-    keep = (idx >= 0) & (idx < size)
-    for name, v in values.items():
-        cols[name][idx[keep]] = v[keep]
-    return cols
-
-
-def _interval_arrays(
-    store: Store, device: str, quantity: str, start_ms: int, size: int, interval_s: int, fields: tuple[str, ...]
-) -> dict[str, FloatArray] | None:
-    """The interval aggregates ``fields`` of (``device``, ``quantity``) on the grid of ``size``
-    intervals from ``start_ms`` (zeros where absent); None when none of them has data."""
-    interval_ms = interval_s * 1000
-    reader = cast(_Columns, store)
-    cols = reader.interval_columns(device, quantity, start_ms, start_ms + size * interval_ms, interval_s, fields=fields)
-    if not cols["start_ms"].size:
-        return None
-    return _on_grid(cols["start_ms"], {f: cols[f] for f in fields}, start_ms, size, interval_ms)
-
-
-def max_counter_power_w(device: DeviceConfig, clock_rate: float) -> float | None:
-    """The fastest plausible rise of ``device``'s counters [W] (module docstring), None without a rating."""
-    if device.rated_power_w is None:
-        return None
-    return device.rated_power_w * PLAUSIBILITY_MARGIN * clock_rate
 
 
 def _counter(
@@ -139,26 +98,13 @@ def _counter(
     interval_ms = interval_s * 1000
     before = start_ms - interval_ms
     for q in quantities:
-        c = _interval_arrays(store, device.id, q, before, n + 2, interval_s, COUNTER_FIELDS)
-        if c is None:
+        got = interval_arrays(store, device.id, q, before, n + 2, interval_s, COUNTER_FIELDS)
+        if got is None:
             continue
-        c = close_at_boundary(c, before, interval_ms)
-        present = c["count"] > 0
-        highest = float(c["maximum"][present].max()) if present.any() else 0.0
-        got = counter_energy(
-            c["first"][:-1],
-            c["last"][:-1],
-            c["minimum"][:-1],
-            c["maximum"][:-1],
-            c["count"][:-1],
-            last_ts_ms=c["last_ts_ms"][:-1],
-            interval_s=interval_s,
-            max_power_w=max_counter_power_w(device, rate),
-            wrap_wh=counter_wrap_wh(device, q, highest),
-        )
-        seen = c["count"][:-1] > 0
-        newest = int(c["last_ts_ms"][:-1][seen].max()) if seen.any() else None
-        return got.energy[1:], got.status[1:], got.anomaly[1:], q, newest
+        c = closed(got, before, interval_ms)
+        wrap = counter_wrap_wh(device, q, highest(c))
+        e = run(c, interval_s, max_power_w=max_counter_power_w(device, rate), wrap_wh=wrap)
+        return e.energy[1:], e.status[1:], e.anomaly[1:], q, newest(c)
     return None
 
 
@@ -203,15 +149,10 @@ def device_energy(
     # the rating in the lab's time (its counters rise `clock_rate` times faster): the coverage weights
     rated = device.rated_power_w * clock_rate if device.rated_power_w is not None else None
     if supply is None and draw is None:
-        c = _interval_arrays(store, device.id, POWER, start_ms, n, interval_s, POWER_FIELDS)
+        c = interval_arrays(store, device.id, POWER, start_ms, n, interval_s, POWER_FIELDS)
         if c is None:
             return DeviceEnergy.missing(device.id, device.role, n, device.source, rated), ()
-        margin = device.rated_power_w * PLAUSIBILITY_MARGIN if device.rated_power_w is not None else None
-        e, status, anomaly = power_energy(c["mean"], c["count"], interval_s, role=device.role, max_power_w=margin)
-        e = e * clock_rate  # a power of the lab's physics lasts `clock_rate` times longer per wall-clock second
-        if device.role == "consumption":
-            return DeviceEnergy(device.id, device.role, zeros, e, status, device.source, anomaly, rated), (POWER,)
-        sup, drw = np.maximum(e, 0.0), np.maximum(-e, 0.0)
+        sup, drw, status, anomaly = power_run(c, interval_s, device, clock_rate)
         return DeviceEnergy(device.id, device.role, sup, drw, status, device.source, anomaly, rated), (POWER,)
     present = [p for p in parts if p is not None]
     # a device-interval is as good as the worse of its counters
@@ -258,10 +199,11 @@ def scope_inputs(
     latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
     reads = [dev for _, site in pairs for dev in site.devices]
     rate = config.services.simulator.speed
+    balances = LazyBalances(store, reads, first, warmup + n, interval_s, rate)  # the compiled days, when fit
     done = [0]
 
     def read(dev: DeviceConfig) -> DeviceEnergy:
-        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, cache)
+        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, cache, balances)
         if progress is not None:
             done[0] += 1
             progress("read", done[0], len(reads))
@@ -293,12 +235,14 @@ def _cached_energy(
     rate: float,
     now_ms: int | None,
     cache: EnergyCache | None,
+    balances: LazyBalances | None = None,
 ) -> DeviceEnergy:
     """The device's energy (from the cache when it has it), marked stale as of ``now_ms``: the cached
     part does not depend on the time of the request."""
 
     def read() -> tuple[DeviceEnergy, tuple[str, ...]]:
-        return device_energy(store, dev, start, n, interval_s, clock_rate=rate)
+        got = balances.energy(dev) if balances is not None else None  # the same numbers, from the day balances
+        return got if got is not None else device_energy(store, dev, start, n, interval_s, clock_rate=rate)
 
     if cache is None:
         e = read()[0]

@@ -12,6 +12,8 @@ without a profile (MQTT) has no known wrap (``None``).
 
 from __future__ import annotations
 
+import functools
+
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.registers.codec import SCALE_FACTOR_RANGE, is_integer_type, register_count
@@ -23,14 +25,25 @@ def counter_wrap_wh(device: DeviceConfig, quantity: str, highest_wh: float) -> f
     register known). ``highest_wh``: the largest value read from it."""
     if not device.profile:
         return None
-    try:
-        profile = load_profile(device.profile)
-    except (ConfigError, OSError):  # "sunspec" (discovered at run time) or a profile file gone: no known width
+    register = _register_top(device.profile, device.role, quantity)
+    if register is None:
         return None
-    point = next((p for p in profile.points if p.quantity_for(device.role) == quantity), None)
-    if point is None or not is_integer_type(point.datatype):
-        return None
-    top = float(2 ** (16 * register_count(point.datatype))) * point.scale
-    if point.scale_factor is None:
+    top, scaled = register
+    if not scaled:
         return top
     return next((top * 10.0**sf for sf in SCALE_FACTOR_RANGE if sf >= 0 and top * 10.0**sf > highest_wh), None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _register_top(profile_name: str, role: str, quantity: str) -> tuple[float, bool] | None:
+    """``2^bits × scale`` of the integer register of ``quantity`` in the profile, and whether a
+    SunSpec scale factor multiplies it; None when it is not an integer register (once per profile:
+    a year of day balances asks thousands of times)."""
+    try:
+        profile = load_profile(profile_name)
+    except (ConfigError, OSError):  # "sunspec" (discovered at run time) or a profile file gone: no known width
+        return None
+    point = next((p for p in profile.points if p.quantity_for(role) == quantity), None)
+    if point is None or not is_integer_type(point.datatype):
+        return None
+    return float(2 ** (16 * register_count(point.datatype))) * point.scale, point.scale_factor is not None

@@ -137,6 +137,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     from ville_autonome.gateway.service import GatewayService
     from ville_autonome.ingest.service import IngestService
     from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
+    from ville_autonome.rollups.balances import BalanceCompiler
     from ville_autonome.rollups.service import RollupCompiler
     from ville_autonome.simulators.backfill_publish import BackfillInterruptedError, publish_backfill
     from ville_autonome.simulators.service import SimulatorService
@@ -151,7 +152,10 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     store = await asyncio.to_thread(open_store, cfg.services.store)
     ingest = IngestService(cfg, store)
     rollup_store = await asyncio.to_thread(open_store, cfg.services.store)
-    compiler = RollupCompiler(rollup_store, interval_s=cfg.services.store.rollup_refresh_s, name="demo")
+    balances = BalanceCompiler(rollup_store, cfg)  # the per-device day balances the autonomy reads
+    compiler = RollupCompiler(
+        rollup_store, interval_s=cfg.services.store.rollup_refresh_s, name="demo", balances=balances
+    )
     compiler_stop = threading.Event()
     compiler_task = asyncio.create_task(asyncio.to_thread(compiler.run, compiler_stop), name="rollups")
     control_port = args.control_port if args.control_port is not None else DEMO_CONTROL_PORT + args.port_offset

@@ -1,5 +1,6 @@
 """``ville-autonome rollups --config FILE [--once]``: run the rollup compiler, the one writer of
-rollups, until SIGINT or SIGTERM (``--once``: compile what is marked now, then exit)."""
+rollups and of the per-device day balances, until SIGINT or SIGTERM (``--once``: compile what is
+marked now, then exit)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "rollups", help="the rollup compiler: dirty marks → 15-min and day rollups (run one)"
+        "rollups", help="the rollup compiler: dirty marks → 15-min and day rollups, day balances (run one)"
     )
     add_config_argument(parser)
     parser.add_argument("--once", action="store_true", help="compile everything marked now, then exit")
@@ -28,12 +29,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ville_autonome.rollups.balances import BalanceCompiler
     from ville_autonome.rollups.service import RollupCompiler
     from ville_autonome.storage.factory import open_store
 
     config = config_file.load(args.config)
     store = open_store(config.services.store)
-    compiler = RollupCompiler(store, interval_s=config.services.store.rollup_refresh_s, name=args.name)
+    refresh_s = config.services.store.rollup_refresh_s
+    compiler = RollupCompiler(store, interval_s=refresh_s, name=args.name, balances=BalanceCompiler(store, config))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

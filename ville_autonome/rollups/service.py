@@ -7,9 +7,10 @@ followed at once by the next (a backfill's backlog), so that a stop waits for on
 Its counters go to the store as ``rollups/<name>`` for the API.
 
 Safe to run twice by mistake: each compiler recomputes rollups from raw points and writes them
-whole, so two of them only double the database's work (docs/storage.md, "Rollups"). A later
-per-site balance compiler plugs in as ``on_compiled``: it sees each chunk of compiled buckets
-before their marks are consumed.
+whole, so two of them only double the database's work (docs/storage.md, "Rollups"). With a
+:class:`rollups.balances.BalanceCompiler` (``balances=``), it also compiles the per-device day
+balances: from each chunk of compiled buckets before their marks are consumed, and the history
+not compiled yet a slice after each pass.
 
 Exceptions: none leave :meth:`RollupCompiler.run`. A :class:`storage.base.StoreError` fails the
 pass (logged once loudly, then quietly until a pass succeeds) and the next pass retries; so does
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ville_autonome.rollups.balances import BalanceCompiler
 from ville_autonome.storage.base import RollupKey, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class CompilerStats:
     failures: int = 0
     rollups_written: int = 0  # 15-min rollups (re)written
     last_pass_s: float = 0.0
+    balance_days_written: int = 0
 
     def as_counters(self) -> dict[str, float]:
         return {
@@ -45,6 +48,7 @@ class CompilerStats:
             "failures": self.failures,
             "rollups_written": self.rollups_written,
             "last_pass_s": self.last_pass_s,
+            "balance_days_written": self.balance_days_written,
         }
 
 
@@ -58,11 +62,13 @@ class RollupCompiler:
         interval_s: float,
         name: str = "rollups",
         on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
+        balances: BalanceCompiler | None = None,
     ) -> None:
         self.store = store
         self.interval_s = max(interval_s, MIN_INTERVAL_S)
         self.name = name
         self.on_compiled = on_compiled
+        self.balances = balances
         self.stats = CompilerStats()
         self._failing_since: float | None = None
 
@@ -70,7 +76,9 @@ class RollupCompiler:
         """One pass; returns whether it ended within its budget (False: a backlog is left, or it failed)."""
         t0 = time.monotonic()
         try:
-            written = self.store.refresh_rollups(budget_s=budget_s, on_compiled=self.on_compiled)
+            written = self.store.refresh_rollups(budget_s=budget_s, on_compiled=self._compiled)
+            left = None if budget_s is None else max(budget_s - (time.monotonic() - t0), 0.0)
+            caught_up = self.balances.catch_up(left) if self.balances is not None else True
         except Exception as exc:
             self.stats.failures += 1
             if self._failing_since is None:
@@ -89,9 +97,17 @@ class RollupCompiler:
         self.stats.passes += 1
         self.stats.rollups_written += written
         self.stats.last_pass_s = elapsed
+        if self.balances is not None:
+            self.stats.balance_days_written = self.balances.days_written
         if written:
             log.debug("%d rollups compiled in %.2f s", written, elapsed)
-        return budget_s is None or elapsed < budget_s
+        return (budget_s is None or elapsed < budget_s) and caught_up
+
+    def _compiled(self, keys: Sequence[RollupKey]) -> None:
+        if self.balances is not None:
+            self.balances.on_compiled(keys)
+        if self.on_compiled is not None:
+            self.on_compiled(keys)
 
     def run(self, stop: threading.Event) -> None:
         """Compile until ``stop`` is set: a pass, the counters, then a pause unless a backlog is left."""

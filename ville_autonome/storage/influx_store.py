@@ -36,6 +36,7 @@ from ville_autonome.storage.base import (
     StoreTransientError,
     WriteResult,
 )
+from ville_autonome.storage.influx_balances import InfluxBalances
 from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_marks import MARKS, MarkWriter
 from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
@@ -305,6 +306,10 @@ class InfluxStore(InfluxRecords):
         on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
     ) -> int:
         return self._compiler.run(budget_s, on_compiled)
+
+    def balance_table(self) -> InfluxBalances:
+        """The per-device day balances (:mod:`storage.influx_balances`)."""
+        return InfluxBalances(self)
 
     def close(self) -> None:
         self.http.close()

@@ -56,6 +56,7 @@ from ville_autonome.storage.rollups import (
     stats_from_columns,
 )
 from ville_autonome.storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
+from ville_autonome.storage.sqlite_balances import SqliteBalances
 
 T = TypeVar("T")
 
@@ -247,6 +248,10 @@ class SqliteStore:
             self._run(lambda db: db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,)))
             self._last_retention = time.monotonic()
         return written
+
+    def balance_table(self) -> SqliteBalances:
+        """The per-device day balances (:mod:`storage.sqlite_balances`)."""
+        return SqliteBalances(self._run)
 
     # ------------------------------------------------------------------ health, sequences, counters
 

@@ -1,0 +1,153 @@
+# ruff: noqa: S608  (table names are this module's constants)
+"""Day balances in the embedded store (:mod:`storage.balance_days`): table ``balance_days``, one
+row per (device, interval, day) holding the encoded day, and ``balance_state``, what the compiler
+has compiled. Created by the first write (a store that never compiled balances has none: every
+read says so). Not compiled yet: the buckets still marked in ``rollup_marks``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Protocol, TypeVar
+
+from ville_autonome.storage.balance_days import (
+    BalanceDay,
+    BalanceState,
+    Outstanding,
+    decode,
+    encode,
+    state_doc,
+    state_from_doc,
+)
+
+T = TypeVar("T")
+OUTSTANDING_MAX = 200_000  # marks listed one by one; more: everything counts as not compiled
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS balance_days (device TEXT NOT NULL, interval_s INTEGER NOT NULL, day_ms INTEGER NOT NULL,
+    site TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device, interval_s, day_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS balance_state (interval_s INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS balance_pending (device TEXT NOT NULL, interval_s INTEGER NOT NULL, day_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, interval_s, day_ms)) WITHOUT ROWID;
+"""
+
+
+class Runner(Protocol):
+    """``SqliteStore._run``: a function of the connection, under the store's lock, errors translated."""
+
+    def __call__(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    row = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+    return bool(row[0])
+
+
+class SqliteBalances:
+    """:class:`storage.balance_days.BalanceTable` on a :class:`storage.sqlite_store.SqliteStore`'s connection."""
+
+    def __init__(self, run: Runner) -> None:
+        self._run = run
+
+    def write_days(self, days: Sequence[BalanceDay]) -> None:
+        rows = [(d.device, d.interval_s, d.day_ms, d.site, encode(d)) for d in days]
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO balance_days VALUES (?,?,?,?,?)", rows)
+            db.execute("COMMIT")
+
+        if rows:
+            self._run(tx)
+
+    def read_days(
+        self, interval_s: int, start_ms: int, end_ms: int, devices: Collection[str]
+    ) -> dict[str, dict[int, BalanceDay]]:
+        wanted = sorted(devices)
+
+        def read(db: sqlite3.Connection) -> list[tuple[str, int, bytes]]:
+            if not wanted or not _has_table(db, "balance_days"):
+                return []
+            marks = ",".join("?" * len(wanted))
+            return db.execute(
+                f"SELECT device, day_ms, data FROM balance_days WHERE device IN ({marks}) AND interval_s = ? "
+                "AND day_ms >= ? AND day_ms < ?",
+                (*wanted, interval_s, start_ms, end_ms),
+            ).fetchall()
+
+        out: dict[str, dict[int, BalanceDay]] = {}
+        for device, day_ms, data in self._run(read):
+            try:
+                day = decode(data)
+            except ValueError:
+                continue  # not ours: as not compiled
+            if day.device == device and day.day_ms == day_ms and day.interval_s == interval_s:
+                out.setdefault(device, {})[day_ms] = day
+        return out
+
+    def state(self, interval_s: int) -> BalanceState | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            if not _has_table(db, "balance_state"):
+                return None
+            row = db.execute("SELECT doc FROM balance_state WHERE interval_s = ?", (interval_s,)).fetchone()
+            return str(row[0]) if row else None
+
+        return state_from_doc(self._run(read), interval_s)
+
+    def write_state(self, state: BalanceState) -> None:
+        def tx(db: sqlite3.Connection) -> None:
+            db.executescript(_SCHEMA)
+            db.execute("INSERT OR REPLACE INTO balance_state VALUES (?, ?)", (state.interval_s, state_doc(state)))
+
+        self._run(tx)
+
+    def outstanding(self, start_ms: int, end_ms: int) -> Outstanding:
+        def read(db: sqlite3.Connection) -> list[tuple[str, str, int]]:
+            return db.execute(
+                "SELECT device, quantity, bucket_ms FROM rollup_marks WHERE bucket_ms >= ? AND bucket_ms < ? LIMIT ?",
+                (start_ms, end_ms, OUTSTANDING_MAX + 1),
+            ).fetchall()
+
+        rows = self._run(read)
+        if len(rows) > OUTSTANDING_MAX:
+            return Outstanding(everything=True)
+        by_series: dict[tuple[str, str], list[int]] = {}
+        for device, quantity, bucket in rows:
+            by_series.setdefault((device, quantity), []).append(int(bucket))
+        return Outstanding(by_series={k: sorted(v) for k, v in by_series.items()})
+
+    def defer(self, interval_s: int, days: Mapping[str, Collection[int]]) -> None:
+        rows = [(device, interval_s, day) for device, ds in days.items() for day in ds]
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR IGNORE INTO balance_pending VALUES (?,?,?)", rows)
+            db.execute("COMMIT")
+
+        if rows:
+            self._run(tx)
+
+    def deferred(self, interval_s: int) -> dict[str, set[int]]:
+        def read(db: sqlite3.Connection) -> list[tuple[str, int]]:
+            if not _has_table(db, "balance_pending"):
+                return []
+            sql = "SELECT device, day_ms FROM balance_pending WHERE interval_s = ?"
+            return db.execute(sql, (interval_s,)).fetchall()
+
+        out: dict[str, set[int]] = {}
+        for device, day in self._run(read):
+            out.setdefault(device, set()).add(int(day))
+        return out
+
+    def settle(self, interval_s: int, days: Mapping[str, Collection[int]], *, everything: bool) -> None:
+        rows = [(device, interval_s, day) for device, ds in days.items() for day in ds]
+
+        def tx(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM balance_pending WHERE device = ? AND interval_s = ? AND day_ms = ?", rows)
+            db.execute("COMMIT")
+
+        if rows:
+            self._run(tx)
