@@ -20,9 +20,15 @@ from typing import Any
 
 import psutil
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.services import Influxd, Mosquitto
 from tests.support.waiting import wait_for
+
+# property tests assert behaviour, never speed: no per-example deadline and no "too slow" health
+# check, so that a loaded CI machine cannot fail them (speed lives in bench/)
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 LEAK_GRACE_S = 5.0
 

@@ -229,63 +229,91 @@ class DeviceRun:
         return e.energy, e.status, e.anomaly, newest(c)
 
     def _splice(self, side: str, q: str, wrap: float | None) -> Side:
-        per_day, n = DAY_MS // self.step, len(self.full_days)
-        out_e = np.zeros(self.fed)
-        out_s = np.full(self.fed, Status.MISSING, dtype=np.int8)
-        out_a = np.zeros(self.fed, dtype=np.int8)
         d = self._stack(side, q, wrap)
-        joins = d.usable[:-1] & d.usable[1:] & d.firm[:-1, -1] & d.firm[1:, 0]  # day i joins day i + 1 at its end
+        per_day = DAY_MS // self.step
         # the run's interval ``base + i × per_day + j`` is interval j of day i's run (j = 1: the day's start)
         base = (self.full_days[0] - self.step - self.lead) // self.step
-
-        def copy(i: int, ja: int, jb: int) -> None:  # day i's numbers on its run's intervals (ja, jb]
-            a, b = base + i * per_day + ja, base + i * per_day + jb
-            out_e[a + 1 : b + 1] = d.energy[i, ja - 1 : jb - 1]
-            out_s[a + 1 : b + 1], out_a[a + 1 : b + 1] = d.status[i, ja + 1 : jb + 1], d.anomaly[i, ja + 1 : jb + 1]
-
-        def whole(i: int, k: int) -> None:  # days i … k − 1 whole, (D_i, D_k]
-            a, b = base + i * per_day + 1, base + k * per_day + 1
-            out_e[a + 1 : b + 1] = d.energy[i:k].ravel()
-            out_s[a + 1 : b + 1], out_a[a + 1 : b + 1] = d.status[i:k, 2:].ravel(), d.anomaly[i:k, 2:].ravel()
-
+        out = _Spliced(d, base, per_day, len(self.full_days), self.fed)
         pos = 0  # the run is known on (0, pos]; pos > 0 is firm in it
         while True:
-            i = (pos - base - 1) // per_day  # the whole day holding interval ``pos`` …
-            j = pos - base - i * per_day  # … as its run's interval j (1 … per_day)
-            if pos > 0 and 0 <= i < n and d.firm[i, j - 1]:
-                rest = joins[i:]
-                k = i + (int(np.argmin(rest)) if rest.size and not rest.all() else rest.size)  # the last day joined
-                m = max(x for x in range(j if k == i else 1, per_day + 2) if d.firm[k, x - 1])
-                if k == i:
-                    copy(i, j, m)
-                else:
-                    copy(i, j, per_day + 1)
-                    whole(i + 1, k)
-                    copy(k, 1, m)
-                pos = base + k * per_day + m
-            # from the rollups, to a firm join with the first of the next usable days that allows one
-            # (one run through all the candidates: a longer run is as good), or to the end
-            joined = None
-            targets = [x for x in np.flatnonzero(d.usable).tolist() if base + x * per_day + 2 > pos][:JOIN_TRIES]
-            if targets:
-                e, st, an, _ = self._recompute(q, pos, base + targets[-1] * per_day + 3, wrap)
-                for x in targets:
-                    start = base + x * per_day + 1  # the run's interval at day x's start
-                    joined = next(
-                        (p for p in (start, start + 1) if p > pos and _firm(st, an, p - pos) and d.firm[x, p - start]),
-                        None,
-                    )
-                    if joined is not None:
-                        k = joined - pos
-                        out_e[pos + 1 : joined + 1], out_s[pos + 1 : joined + 1] = e[1 : k + 1], st[1 : k + 1]
-                        out_a[pos + 1 : joined + 1] = an[1 : k + 1]
-                        pos = joined
-                        break
+            pos = out.through_days(pos)
+            joined = self._join_next(out, q, pos, wrap)
             if joined is not None:
+                pos = joined
                 continue
             e, st, an, last_ms = self._recompute(q, pos, self.fed, wrap)
-            out_e[pos + 1 :], out_s[pos + 1 :], out_a[pos + 1 :] = e[1:], st[1:], an[1:]
-            return out_e[1:], out_s[1:], out_a[1:], q, last_ms
+            out.energy[pos + 1 :], out.status[pos + 1 :], out.anomaly[pos + 1 :] = e[1:], st[1:], an[1:]
+            return out.energy[1:], out.status[1:], out.anomaly[1:], q, last_ms
+
+    def _join_next(self, out: _Spliced, q: str, pos: int, wrap: float | None) -> int | None:
+        """From the rollups, to a firm join with the first of the next usable days that allows one
+        (one run through all the candidates: a longer run is as good); the new ``pos``, or None."""
+        d, base, per_day = out.days, out.base, out.per_day
+        targets = [x for x in np.flatnonzero(d.usable).tolist() if base + x * per_day + 2 > pos][:JOIN_TRIES]
+        if not targets:
+            return None
+        e, st, an, _ = self._recompute(q, pos, base + targets[-1] * per_day + 3, wrap)
+        for x in targets:
+            start = base + x * per_day + 1  # the run's interval at day x's start
+            joined = next(
+                (p for p in (start, start + 1) if p > pos and _firm(st, an, p - pos) and d.firm[x, p - start]),
+                None,
+            )
+            if joined is not None:
+                k = joined - pos
+                out.energy[pos + 1 : joined + 1], out.status[pos + 1 : joined + 1] = e[1 : k + 1], st[1 : k + 1]
+                out.anomaly[pos + 1 : joined + 1] = an[1 : k + 1]
+                return joined
+        return None
+
+
+class _Spliced:
+    """A side's run over the period being spliced from whole days' runs (``days``) and recomputed
+    stretches: the arrays filled so far, and how the days' intervals map onto the run's."""
+
+    def __init__(self, days: _Days, base: int, per_day: int, n: int, fed: int) -> None:
+        self.days, self.base, self.per_day, self.n = days, base, per_day, n
+        self.energy = np.zeros(fed)
+        self.status = np.full(fed, Status.MISSING, dtype=np.int8)
+        self.anomaly = np.zeros(fed, dtype=np.int8)
+        # day i joins day i + 1 at its end
+        self.joins = days.usable[:-1] & days.usable[1:] & days.firm[:-1, -1] & days.firm[1:, 0]
+
+    def copy(self, i: int, ja: int, jb: int) -> None:
+        """Day i's numbers on its run's intervals (ja, jb]."""
+        d = self.days
+        a, b = self.base + i * self.per_day + ja, self.base + i * self.per_day + jb
+        self.energy[a + 1 : b + 1] = d.energy[i, ja - 1 : jb - 1]
+        self.status[a + 1 : b + 1], self.anomaly[a + 1 : b + 1] = (
+            d.status[i, ja + 1 : jb + 1],
+            d.anomaly[i, ja + 1 : jb + 1],
+        )
+
+    def whole(self, i: int, k: int) -> None:
+        """Days i … k − 1 whole, (D_i, D_k]."""
+        d = self.days
+        a, b = self.base + i * self.per_day + 1, self.base + k * self.per_day + 1
+        self.energy[a + 1 : b + 1] = d.energy[i:k].ravel()
+        self.status[a + 1 : b + 1], self.anomaly[a + 1 : b + 1] = d.status[i:k, 2:].ravel(), d.anomaly[i:k, 2:].ravel()
+
+    def through_days(self, pos: int) -> int:
+        """When interval ``pos`` is firm in a whole day's run: that day's numbers and those of the
+        days joined to it, as far as the last firm interval; the new ``pos`` (unchanged otherwise)."""
+        d, base, per_day = self.days, self.base, self.per_day
+        i = (pos - base - 1) // per_day  # the whole day holding interval ``pos`` …
+        j = pos - base - i * per_day  # … as its run's interval j (1 … per_day)
+        if not (pos > 0 and 0 <= i < self.n and d.firm[i, j - 1]):
+            return pos
+        rest = self.joins[i:]
+        k = i + (int(np.argmin(rest)) if rest.size and not rest.all() else rest.size)  # the last day joined
+        m = max(x for x in range(j if k == i else 1, per_day + 2) if d.firm[k, x - 1])
+        if k == i:
+            self.copy(i, j, m)
+        else:
+            self.copy(i, j, per_day + 1)
+            self.whole(i + 1, k)
+            self.copy(k, 1, m)
+        return base + k * per_day + m
 
 
 @dataclass(frozen=True)

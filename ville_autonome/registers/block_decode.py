@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 from ville_autonome.registers.codec import (
     SCALE_FACTOR_RANGE,
@@ -99,44 +100,63 @@ class PointDecoder:
         """The value of the ``count`` registers at ``offset`` of ``block`` (what the codec gives for them)."""
         code = self._code
         if code is None or not block.valid or count != self.registers or offset + count > len(block.words):
-            words = block.words[offset : offset + count]
-            return decode(
-                words,
-                self.datatype,
-                word_order=self.word_order,
-                byte_order=self.byte_order,
-                scale=self.scale,
-                scale_factor=scale_factor,
-                markers=self.markers,
-            )
+            return self._by_codec(block, offset, count, scale_factor)
         unpacker, marker = code
-        data = block.swapped() if self.byte_order == "little" else block.packed
-        if self.word_order == "little" and count > 1:
-            raw = unpacker.unpack(b"".join(data[2 * i : 2 * i + 2] for i in range(offset + count - 1, offset - 1, -1)))[
-                0
-            ]
-        else:
-            raw = unpacker.unpack_from(data, 2 * offset)[0]
-        datatype = self.datatype
-        if marker is not None:
-            if self.markers and raw == marker:
-                return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail=f"{datatype} marker")
-        elif math.isnan(raw):
-            reason = DecodeReason.NOT_IMPLEMENTED if self.markers else DecodeReason.DECODE_ERROR
-            return DecodedValue(None, reason, raw=raw, detail="NaN")
-        elif math.isinf(raw):
-            return DecodedValue(None, DecodeReason.DECODE_ERROR, raw=raw, detail="infinite")
-        if datatype == "sunssf":
+        raw = self._unpack(unpacker, block, offset, count)
+        refused = self._raw_problem(raw, marker)
+        if refused is not None:
+            return refused
+        if self.datatype == "sunssf":
             if raw not in SCALE_FACTOR_RANGE:
                 return DecodedValue(
                     None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {raw} outside −10…10"
                 )
             return DecodedValue(float(raw), raw=raw)
-        if scale_factor is not None:
-            if scale_factor == -0x8000 and self.markers:
-                return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail="scale factor not implemented")
-            if scale_factor not in SCALE_FACTOR_RANGE:
-                return DecodedValue(
-                    None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {scale_factor} outside −10…10"
-                )
+        refused = self._scale_factor_problem(raw, scale_factor)
+        if refused is not None:
+            return refused
         return DecodedValue(apply_scale(raw, self.scale, scale_factor), raw=raw)
+
+    def _by_codec(self, block: WordBlock, offset: int, count: int, scale_factor: int | None) -> DecodedValue:
+        """The codec's own decode, for what the fast path does not cover."""
+        return decode(
+            block.words[offset : offset + count],
+            self.datatype,
+            word_order=self.word_order,
+            byte_order=self.byte_order,
+            scale=self.scale,
+            scale_factor=scale_factor,
+            markers=self.markers,
+        )
+
+    def _unpack(self, unpacker: struct.Struct, block: WordBlock, offset: int, count: int) -> Any:
+        """The raw number the registers hold, in the point's word and byte order."""
+        data = block.swapped() if self.byte_order == "little" else block.packed
+        if self.word_order == "little" and count > 1:
+            words = b"".join(data[2 * i : 2 * i + 2] for i in range(offset + count - 1, offset - 1, -1))
+            return unpacker.unpack(words)[0]
+        return unpacker.unpack_from(data, 2 * offset)[0]
+
+    def _raw_problem(self, raw: Any, marker: int | None) -> DecodedValue | None:
+        """A "not implemented" marker, NaN or infinity, as the codec names them; None for a number."""
+        if marker is not None:
+            if self.markers and raw == marker:
+                return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail=f"{self.datatype} marker")
+        elif math.isnan(raw):
+            reason = DecodeReason.NOT_IMPLEMENTED if self.markers else DecodeReason.DECODE_ERROR
+            return DecodedValue(None, reason, raw=raw, detail="NaN")
+        elif math.isinf(raw):
+            return DecodedValue(None, DecodeReason.DECODE_ERROR, raw=raw, detail="infinite")
+        return None
+
+    def _scale_factor_problem(self, raw: Any, scale_factor: int | None) -> DecodedValue | None:
+        """A scale factor that is not implemented or out of range; None when it can be applied."""
+        if scale_factor is None:
+            return None
+        if scale_factor == -0x8000 and self.markers:
+            return DecodedValue(None, DecodeReason.NOT_IMPLEMENTED, raw=raw, detail="scale factor not implemented")
+        if scale_factor not in SCALE_FACTOR_RANGE:
+            return DecodedValue(
+                None, DecodeReason.DECODE_ERROR, raw=raw, detail=f"scale factor {scale_factor} outside −10…10"
+            )
+        return None

@@ -87,38 +87,47 @@ class BalanceCompiler:
         """Compile history within ``budget_s`` (None: all of it); True when none is left."""
         deadline = time.monotonic() + budget_s if budget_s is not None else None
         if self._history is None:
-            for device, noted in self.table.deferred(self.interval_s).items():  # noted before a restart
-                if device in self.devices:
-                    self._noted.setdefault(device, set()).update(noted)
-            self._state = self.table.state(self.interval_s)
-            done = self._state.devices if self._state is not None and self._state.format == FORMAT else {}
-            stale = [d for d in sorted(self.devices) if done.get(d) != self.digests[d]]
-            # the days noted are compiled first, the rest of the history after them
-            self._history = {
-                d: [day for day in self._history_days(self.devices[d][2]) if day not in self._noted.get(d, ())]
-                for d in stale
-            }
-            if stale:
-                log.info("day balances: compiling the history of %d devices", len(stale))
+            self._history = self._plan_history()
         if not self._compile_noted(deadline):
             return False
-        finished: list[str] = []
-        for device, days in self._history.items():
-            while days:
-                self._compile(device, set(days[:HISTORY_SLICE_DAYS]))
-                del days[:HISTORY_SLICE_DAYS]
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-            if not days:
-                finished.append(device)
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+        finished = self._compile_history(self._history, deadline)
         if finished:
             self._save(finished)
             for device in finished:
                 del self._history[device]
             log.info("day balances: history compiled for %s", ", ".join(finished))
         return not self._history
+
+    def _plan_history(self) -> dict[str, list[int]]:
+        """The days of history each device whose balances are stale still needs (the days noted
+        before a restart are taken back first, and compiled before the rest of the history)."""
+        for device, noted in self.table.deferred(self.interval_s).items():  # noted before a restart
+            if device in self.devices:
+                self._noted.setdefault(device, set()).update(noted)
+        self._state = self.table.state(self.interval_s)
+        done = self._state.devices if self._state is not None and self._state.format == FORMAT else {}
+        stale = [d for d in sorted(self.devices) if done.get(d) != self.digests[d]]
+        if stale:
+            log.info("day balances: compiling the history of %d devices", len(stale))
+        return {
+            d: [day for day in self._history_days(self.devices[d][2]) if day not in self._noted.get(d, ())]
+            for d in stale
+        }
+
+    def _compile_history(self, history: dict[str, list[int]], deadline: float | None) -> list[str]:
+        """Slices of each device's history until ``deadline``; the devices whose history is done."""
+        finished: list[str] = []
+        for device, days in history.items():
+            while days:
+                self._compile(device, set(days[:HISTORY_SLICE_DAYS]))
+                del days[:HISTORY_SLICE_DAYS]
+                if _past(deadline):
+                    break
+            if not days:
+                finished.append(device)
+            if _past(deadline):
+                break
+        return finished
 
     def _compile_noted(self, deadline: float | None) -> bool:
         """The noted days, device by device; True when none is left."""
@@ -148,3 +157,7 @@ class BalanceCompiler:
         known.update({d: self.digests[d] for d in finished})
         self._state = BalanceState(self.interval_s, FORMAT, known, self.clock_ms())
         self.table.write_state(self._state)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
