@@ -29,6 +29,14 @@ class LiveValueOut(_Out):
     quality: str = Field(examples=["good"])
 
 
+class FlowLinkOut(_Out):
+    """One link of the energy-flow diagram (dashboard_api.flow_links): from a supply to a use."""
+
+    source: str = Field(description="a generation source (hydro, pv, wind, chp…), grid (import) or battery (discharge)")
+    target: str = Field(description="load, battery (charge) or grid (export)")
+    value: float = Field(description="[W] for flows now, [Wh] over a period")
+
+
 class FlowsNowOut(_Out):
     """The flows of one scope now, computed on the server with the engine's rules (docs/metrics.md)."""
 
@@ -48,6 +56,7 @@ class FlowsNowOut(_Out):
     partial: bool = Field(description="a device of the scope has no recent power reading: the figures may be wrong")
     missing_devices: list[str] = Field(examples=[["iko-aux-load"]])
     flags: list[str] = Field(examples=[["load_derived:iko-hydro"]])
+    links: list[FlowLinkOut] = Field(default_factory=list, description="the flow diagram's links now [W]")
 
 
 class LiveOut(_Out):
