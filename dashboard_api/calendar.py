@@ -91,6 +91,11 @@ def shift(kind: PeriodKind, first: date, n: int) -> date:
     return date(first.year + n, 1, 1)
 
 
+def days(first: date, last: date) -> tuple[Bucket, ...]:
+    """One bucket per local day from ``first`` to ``last`` (both included)."""
+    return _days(first, last + timedelta(days=1))
+
+
 def _days(start: date, end: date) -> tuple[Bucket, ...]:
     out = []
     d = start
