@@ -98,3 +98,11 @@ class PowerOut(_Out):
     coverage: list[float | None]
     complete: bool
     flags: list[str]
+
+
+class RangeOut(_Out):
+    preset: str = Field(examples=["yesterday"])
+    start_ms: int
+    end_ms: int
+    start_local: str = Field(examples=["2026-11-29T00:00"])
+    end_local: str = Field(examples=["2026-11-30T00:00"])

@@ -9,6 +9,7 @@ converts no unit and sums nothing. Periods and presets are resolved in Europe/Pa
 
     GET /api/v1/energy?scope=&period=day|week|month|year&date=YYYY-MM-DD&compare=true
     GET /api/v1/power?scope=&start=&end=   (or &preset=today|yesterday|7d|this_month|last_month)
+    GET /api/v1/ranges?preset=             a preset as [start, end) and local times
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ville_autonome.dashboard_api.energy_models import (
     PeriodTotalsOut,
     PowerOut,
     PreviousOut,
+    RangeOut,
     TotalsOut,
 )
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
@@ -296,4 +298,26 @@ def _power_out(scope: str, p: PeriodEnergy, bounds: list[int], resolution: str, 
         coverage=array_list(np.array([np.nan if b.coverage is None else b.coverage for b in p.bars])),
         complete=p.result.complete,
         flags=list(p.result.flags),
+    )
+
+
+@router.get(
+    "/ranges",
+    response_model=RangeOut,
+    summary="A time-range preset resolved in Europe/Paris: [start, end) and its local times",
+    responses=ERROR_RESPONSES,
+)
+def ranges(
+    key: ViewerKey,
+    preset: Annotated[str, Query(description="today | yesterday | 7d | this_month | last_month")],
+) -> RangeOut:
+    if preset not in calendar.PRESETS:
+        raise BadParameterError(f"preset must be one of {', '.join(calendar.PRESETS)}", "preset")
+    start_ms, end_ms = calendar.preset_range(preset, now_ms())
+    return RangeOut(
+        preset=preset,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        start_local=calendar.local_iso(start_ms),
+        end_local=calendar.local_iso(end_ms),
     )
