@@ -244,6 +244,8 @@ export function plotlyLocale(lang) {
 }
 
 let localesRegistered = false;
+/** @type {WeakMap<HTMLElement, string>} what each chart last drew: an unchanged figure is not drawn again */
+const drawn = new WeakMap();
 
 /**
  * Draw (or redraw) a figure into `node` with plotly, in `lang`.
@@ -256,6 +258,9 @@ export function draw(node, fig, lang, opts) {
     window.requestAnimationFrame(() => draw(node, fig, lang, opts));
     return;
   }
+  const key = lang + JSON.stringify(fig) + (opts && opts.static ? "s" : "");
+  if (drawn.get(node) === key) return;
+  drawn.set(node, key);
   if (!localesRegistered) {
     Plotly.register([plotlyLocale("fr"), plotlyLocale("en")]);
     localesRegistered = true;

@@ -16,6 +16,7 @@ const LANG_STORE = "va.lang";
 const params = new URLSearchParams(window.location.search);
 // topology (device health from the gateways) is re-read every ?refresh= seconds (default 10)
 const HEALTH_REFRESH_MS = 1000 * (Number(params.get("refresh")) || 10);
+const RENDER_MS = 500;
 
 /** The header: title, breadcrumbs, the districts, the alarm bell (coming), the stream's state, language. */
 function header(/** @type {Context} */ ctx) {
@@ -84,6 +85,8 @@ async function start() {
   const ctx = new Context(route, state, lang, api, stream);
   ctx.renderers.push(() => chrome(ctx));
   chrome(ctx);
+  // plotly (3.5 MB) loads beside the page: the figures are drawn once it is there
+  if (!(/** @type {any} */ (window).Plotly)) byId("plotly").addEventListener("load", () => ctx.rerender());
   byId("lang-toggle").addEventListener("click", () => {
     ctx.lang = ctx.lang === "fr" ? "en" : "fr";
     localStorage.setItem(LANG_STORE, ctx.lang);
@@ -108,11 +111,14 @@ async function start() {
   ctx.applyFlows(live.flows);
   const board = byId("board");
   const renderLive = route.kind === "device" ? devicePage(ctx, board) : scopePage(ctx, board);
+  // live values arrive up to 4 times a second: the page is redrawn at most every RENDER_MS
   let pending = false;
+  let last = 0;
   const schedule = () => {
     if (pending) return;
     pending = true;
-    window.requestAnimationFrame(() => { pending = false; renderLive(); });
+    window.setTimeout(() => window.requestAnimationFrame(() => { pending = false; last = Date.now(); renderLive(); }),
+      Math.max(0, RENDER_MS - (Date.now() - last)));
   };
   const refreshHealth = async () => {
     try { ctx.loadTopology(await api.call("/topology")); schedule(); } catch (e) { if (!(e instanceof ApiError)) throw e; }
