@@ -18,7 +18,12 @@ from ville_autonome.dashboard_api.deps import digest
 from ville_autonome.dashboard_api.main import create_app
 from ville_autonome.storage.base import Store
 
-KEYS = {"viewer": "viewer-key-0001", "operator": "operator-key-0001", "staff": "staff-key-0001"}
+KEYS = {
+    "viewer": "viewer-key-0001",
+    "operator": "operator-key-0001",
+    "staff": "staff-key-0001",
+    "admin": "admin-key-0001",
+}
 
 
 def with_keys(config: PlatformConfig) -> PlatformConfig:
