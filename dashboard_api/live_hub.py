@@ -9,9 +9,10 @@ dashboards, and each event is encoded once and handed to every stream (docs/api.
     Subscriber queues (one per open stream, bounded) ──▶ GET /api/v1/stream
 
 A :class:`Feed` is anything that produces events for every stream: the readings and flows now
-(:class:`dashboard_api.live_feed.ReadingsFeed`), and later the alarms. It says what a new stream
-gets first (``snapshot``) and what is new since its last poll (``poll``); the hub calls ``poll``
-every ``every_s`` seconds. A feed that fails (the store does not answer) sends an ``error``
+(:class:`dashboard_api.live_feed.ReadingsFeed`) and the alarms
+(:class:`dashboard_api.alarm_feed.AlarmsFeed`). It says what a new stream gets first
+(``snapshot``) and what is new since its last poll (``poll``); the hub calls ``poll`` every
+``every_s`` seconds. A feed that fails (the store does not answer) sends an ``error``
 event and is polled again at the next tick: the streams stay open.
 
 A stream that cannot keep up (its queue holds ``MAX_QUEUED`` ticks) is ended with an ``end``

@@ -21,6 +21,7 @@ from ville_autonome.autonomy import METHOD_VERSION
 from ville_autonome.autonomy_queries import compute_autonomy, live_flows
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.alarm_feed import AlarmsFeed
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
 from ville_autonome.dashboard_api.live_feed import ReadingsFeed, flows_out, live_value
@@ -36,7 +37,7 @@ def live_hub(app: FastAPI) -> LiveHub:
     """The process's live hub (made at the first stream: the app's store is open by then)."""
     hub: LiveHub | None = getattr(app.state, "live_hub", None)
     if hub is None:
-        hub = app.state.live_hub = LiveHub([ReadingsFeed(app.state.store, app.state.config)])
+        hub = app.state.live_hub = LiveHub([ReadingsFeed(app.state.store, app.state.config), AlarmsFeed(app)])
     return hub
 
 
@@ -116,12 +117,13 @@ def _shared_today_autonomy(request: Request, store: Store, config: PlatformConfi
 
 @router.get(
     "/stream",
-    summary="Server-Sent Events: `reading` for every new value, `flows` now, `autonomy` per district and city (today)",
+    summary="Server-Sent Events: `reading` for every new value, `flows` now, `alarms`, `autonomy` per district and city (today)",
     description=(
         "A `text/event-stream`. Events: `reading` (one new latest value, as in /live; first the latest "
         "value of every device and quantity), `flows` (the flows now of every scope, as in /live, after new "
-        "readings and every few seconds) and `autonomy` (today's autonomy of every district, then of the "
-        "city, with its `scope`, every `autonomy_every_s`; computed once for all streams every few "
+        "readings and every few seconds), `alarms` (counts by severity and the active alarms, when the "
+        "stream opens and whenever they change: docs/alerts.md) and `autonomy` (today's autonomy of every "
+        "district, then of the city, with its `scope`, every `autonomy_every_s`; computed once for all streams every few "
         "seconds); `error` when the store did not answer (the stream stays open), `end` when the server "
         "stops or the client fell behind. One poller per API process feeds every open stream. "
         "EventSource cannot send headers: pass the key as `?api_key=`. `max_events` ends the stream "

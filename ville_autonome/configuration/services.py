@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-SECRET_FIELDS = frozenset({"password", "token"})
+from ville_autonome.configuration.alerts import SECRET_FIELDS as ALERT_SECRET_FIELDS
+from ville_autonome.configuration.alerts import AlertSettings
+
+SECRET_FIELDS = frozenset({"password", "token"}) | ALERT_SECRET_FIELDS
 
 
 class _Section(BaseModel):
@@ -77,7 +80,8 @@ class StoreSettings(_Section):
     password: SecretStr | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     raw_retention_days: int | None = Field(default=None, ge=1)
-    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)  # storage: rollups lag raw writes by at most this
+    # the rollup compiler (ville-autonome rollups) runs a pass this often: rollups lag raw writes by about this
+    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
 
 class IngestSettings(_Section):
@@ -141,6 +145,7 @@ class ServiceSettings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)  # the alerts evaluator (docs/alerts.md)
 
 
 # the sections an environment variable VA_<SECTION>_<FIELD> may address
@@ -151,4 +156,5 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSettings,
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
+    "alerts": AlertSettings,
 }
