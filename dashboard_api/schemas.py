@@ -16,6 +16,11 @@ class HealthOut(_Out):
     store: str = Field(description="store backend version, or the error", examples=["sqlite 3.40.1"])
 
 
+class WhoAmIOut(_Out):
+    name: str = Field(description="the name of the presented key", examples=["control-room"])
+    role: str = Field(description="viewer, operator, staff or admin", examples=["operator"])
+
+
 class LiveValueOut(_Out):
     district: str = Field(examples=["saint-leu"])
     site: str = Field(examples=["iko-hydro"])

@@ -59,6 +59,12 @@ test("the flow diagram keeps supplies and uses apart", () => {
   assert.equal(s.valuesuffix, " kW");
 });
 
+test("a flow diagram without any flow says so instead of drawing zero nodes (plotly cannot)", () => {
+  const fig = sankeyFigure([{ source: "hydro", target: "load", value: 0 }], "Wh", "fr", tr, C);
+  assert.deepEqual(fig.data, []);
+  assert.equal(fig.layout.annotations[0].text, "Aucun flux mesuré.");
+});
+
 test("plotly's French locale comes from Intl", () => {
   const loc = plotlyLocale("fr");
   assert.equal(loc.format.shortMonths[11], "déc.");

@@ -211,6 +211,11 @@ export function sankeyFigure(links, unit, lang, t, c) {
   };
   const scale = unit === "W" ? 1000 : 1000; // kW or kWh on the diagram
   const shown = links.filter((l) => l.value > 0);
+  const layout = { ...baseLayout(lang, c), height: 300, margin: { t: 8, r: 8, b: 8, l: 8 }, font: { color: c.fg, size: 13 } };
+  if (!shown.length) { // plotly's sankey cannot draw zero nodes: say so instead
+    return { data: [], layout: { ...layout, height: 120, xaxis: { visible: false }, yaxis: { visible: false },
+      annotations: [{ text: t("no_flow"), showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] } };
+  }
   const source = shown.map((l) => node("in", l.source));
   const target = shown.map((l) => node("out", l.target));
   return {
@@ -219,7 +224,7 @@ export function sankeyFigure(links, unit, lang, t, c) {
       node: { label: labels, color: colours, pad: 18, thickness: 16, line: { width: 0 } },
       link: { source, target, value: shown.map((l) => l.value / scale), color: source.map((i) => hexAlpha(colours[i], 0.45)) },
     }],
-    layout: { ...baseLayout(lang, c), height: 300, margin: { t: 8, r: 8, b: 8, l: 8 }, font: { color: c.fg, size: 13 } },
+    layout,
   };
 }
 

@@ -47,7 +47,21 @@ export class Context {
     this.flows = new Map();
     /** @type {(() => void)[]} called when the language or the theme changes */
     this.renderers = [];
+    /** @type {string | null} the key's role (GET /whoami): what the page offers (ack, silence) */
+    this.role = null;
+    /** @type {{counts: import("./alarmlist.js").Counts, alarms: any[], truncated?: boolean} | null} the active alarms (the server's) */
+    this.alarms = null;
+    /** @type {(() => void)[]} called when the alarms change */
+    this.alarmListeners = [];
   }
+
+  /** The active alarms from GET /alarms or the stream's `alarms` event. @param {any} data */
+  setAlarms(data) {
+    this.alarms = { counts: data.counts, alarms: data.alarms, truncated: Boolean(data.truncated) };
+    this.alarmsChanged();
+  }
+
+  alarmsChanged() { this.alarmListeners.forEach((fn) => fn()); }
 
   /** @param {string} key @param {...(string | number)} args */
   t(key, ...args) { return translate(this.lang, key, ...args); }

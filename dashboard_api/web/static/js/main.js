@@ -11,6 +11,7 @@ import { LiveStream } from "./stream.js";
 import { parseRoute, parseState, scopeOf } from "./urlstate.js";
 import { scopePage } from "./pages/scope.js";
 import { devicePage } from "./pages/device.js";
+import { renderAlarmBar } from "./alarmbar.js";
 
 const LANG_STORE = "va.lang";
 const params = new URLSearchParams(window.location.search);
@@ -18,7 +19,7 @@ const params = new URLSearchParams(window.location.search);
 const HEALTH_REFRESH_MS = 1000 * (Number(params.get("refresh")) || 10);
 const RENDER_MS = 500;
 
-/** The header: title, breadcrumbs, the districts, the alarm bell (coming), the stream's state, language. */
+/** The header: title, breadcrumbs, the districts, the stream's state, language (the alarm bell: alarmbar.js). */
 function header(/** @type {Context} */ ctx) {
   const crumbs = byId("crumbs");
   const nav = byId("scopes");
@@ -55,8 +56,8 @@ function chrome(/** @type {Context} */ ctx) {
   byId("lang-toggle").textContent = ctx.lang === "fr" ? "EN" : "FR";
   byId("theme-toggle").textContent = ctx.state.theme === "dark" ? "☀" : "☾";
   byId("theme-toggle").title = ctx.t("theme_dark");
-  byId("alarm-bell").title = ctx.t("alarms_coming");
   if (ctx.topology) header(ctx);
+  renderAlarmBar(ctx);
   streamPill(ctx, byId("stream-status").dataset.state || "connecting");
 }
 
@@ -105,6 +106,11 @@ async function start() {
   });
   if (!key) { askKey(""); return; }
   ctx.loadTopology(await api.call("/topology"));
+  // the key's role decides what the page offers (ack, silence); unknown, it offers nothing
+  try { ctx.role = (await api.call("/whoami")).role; } catch (e) { if (!(e instanceof ApiError)) throw e; }
+  ctx.alarmListeners.push(() => renderAlarmBar(ctx));
+  // the active alarms now (the stream's `alarms` event follows them); a failure leaves the bell unknown
+  try { ctx.setAlarms(await api.call("/alarms", { events: false })); } catch (e) { if (!(e instanceof ApiError)) throw e; }
   chrome(ctx);
   const live = await api.call("/live");
   live.values.forEach((/** @type {any} */ v) => ctx.applyReading(v));
@@ -125,6 +131,7 @@ async function start() {
   };
   stream.on("reading", (v) => { ctx.applyReading(v); schedule(); });
   stream.on("flows", (d) => { ctx.applyFlows(d.flows); flowsUpdated(ctx, d); schedule(); });
+  stream.on("alarms", (d) => ctx.setAlarms(d));
   stream.onOpen.push(refreshHealth);
   stream.connect();
   window.setInterval(refreshHealth, HEALTH_REFRESH_MS);

@@ -1,5 +1,5 @@
 // @ts-check
-// One device: live values, health, alarms (coming), history of any of its quantities, its
+// One device: live values, health, alarms, history of any of its quantities, its
 // registers and quality, and the operator's control panel.
 
 import * as fmt from "../format.js";

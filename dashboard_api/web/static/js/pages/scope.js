@@ -1,5 +1,5 @@
 // @ts-check
-// The city, a district or a site: flows now, autonomy, alarms (coming), what the scope is made
+// The city, a district or a site: flows now, autonomy, alarms, what the scope is made
 // of, energy by period, power history, device health.
 
 import { flowsPanel } from "../panels/flows.js";
