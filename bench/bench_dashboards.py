@@ -8,11 +8,14 @@ platform's own commands as child processes on the Amiens configuration (ports mo
 offset): ``simulate``, ``gateway --all``, ``ingest``, ``api``. Each dashboard is one event stream
 (``GET /api/v1/stream``, what the page opens); the latency of a ``reading`` event is its arrival
 time minus the reading's time (the gateway's poll stamp), on the same clock. Readings of the
-stream's first snapshot are not counted.
+stream's first snapshot are not counted. Of N open streams, ``PROBES`` parse their events and
+time them; the others are read by one thread that discards the bytes (the server writes every
+event to every socket all the same): 100 parsing readers in one Python process measure the
+client's own backlog, not the platform.
 
 Cadences: ``shipped`` runs the configuration as shipped (gateways publish every
 ``publish_interval_s`` = 1 s, the ingest writes every ``batch_interval_s`` = 1 s); ``live`` runs
-both at 0.25 s (docs/dashboard.md, "Live cadence"). Prints, per cadence and number of dashboards:
+both at 0.25 s. Prints, per cadence and number of dashboards:
 p50/p95/p99 latency, events and errors, the CPU of the API, ingest, gateways and store (influxd;
 SQLite lives inside the API and ingest processes), and the load average; then the in-run ratios
 of the largest number of dashboards against the first (the baseline, 1 dashboard by default):
@@ -25,13 +28,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import selectors
 import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import yaml
@@ -48,6 +54,7 @@ from ville_autonome.configuration import load_config_text  # noqa: E402 (idem)
 from ville_autonome.dashboard_api.deps import digest  # noqa: E402 (idem)
 
 KEY = "bench-viewer-key-0001"
+PROBES = 3  # streams whose events are parsed and timed
 CADENCES = {"shipped": (None, None), "live": (0.25, 0.25)}  # (gateway publish_interval_s, ingest batch_interval_s)
 
 
@@ -116,12 +123,66 @@ def cpu(procs: dict[str, psutil.Process]) -> dict[str, float]:
     return out
 
 
+class Drain:
+    """``n`` open streams read by one thread that discards what arrives (counting the bytes)."""
+
+    def __init__(self, url: str, n: int) -> None:
+        parts = urlsplit(url)
+        self.selector = selectors.DefaultSelector()
+        self.flows: set[int] = set()  # the streams that received a `flows` event
+        self.bytes = 0
+        self.closed = 0
+        request = (
+            f"GET /api/v1/stream?api_key={KEY}&autonomy_every_s=3600 HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+            "Accept: text/event-stream\r\n\r\n"
+        ).encode()
+        for i in range(n):
+            sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=30)
+            sock.sendall(request)
+            sock.setblocking(False)
+            self.selector.register(sock, selectors.EVENT_READ, i)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drain", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self.selector.select(timeout=0.2):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    data = sock.recv(1 << 16)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    self.selector.unregister(sock)
+                    self.closed += 1
+                    continue
+                self.bytes += len(data)
+                if b"event: flows" in data:
+                    self.flows.add(key.data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+        self.selector.close()
+
+
 def measure(url: str, n: int, seconds: float, procs: dict[str, psutil.Process]) -> dict[str, Any]:
-    readers = [SseReader(f"{url}/api/v1/stream", {"api_key": KEY, "autonomy_every_s": "3600"}) for _ in range(n)]
+    probes = min(n, PROBES)
+    readers = [SseReader(f"{url}/api/v1/stream", {"api_key": KEY, "autonomy_every_s": "3600"}) for _ in range(probes)]
     for r in readers:
         r.__enter__()
+    drain = Drain(url, n - probes)
     try:
-        wait_for(lambda: all(r.named("flows") for r in readers), timeout=120, interval=0.2, what=f"{n} streams open")
+        wait_for(
+            lambda: all(r.named("flows") for r in readers) and len(drain.flows) == n - probes,
+            timeout=120,
+            interval=0.2,
+            what=f"{n} streams open",
+        )
         start = time.time()
         cpu0, t0 = cpu(procs), time.monotonic()
         load0 = os.getloadavg()[0]
@@ -131,13 +192,14 @@ def measure(url: str, n: int, seconds: float, procs: dict[str, psutil.Process]) 
     finally:
         for r in readers:
             r.close()
+        drain.close()
     latencies = [
         arrived - data["ts"] / 1000
         for r in readers
         for event, data, arrived in list(r.events)
         if event == "reading" and start <= arrived <= end and data["ts"] / 1000 >= start - 30
     ]
-    errors = sum(1 for r in readers if r.error is not None) + sum(len(r.named("error")) for r in readers)
+    errors = sum(1 for r in readers if r.error is not None) + sum(len(r.named("error")) for r in readers) + drain.closed
     return {
         "n": n,
         "events": len(latencies),
@@ -185,7 +247,7 @@ def run_cadence(cadence: str, args: argparse.Namespace, work: Path, broker: Mosq
             cpu_text = ", ".join(f"{k} {v:.2f}" for k, v in m["cpu"].items())
             print(
                 f"  {n:>3} dashboards: push latency p50 {m['p50']:.2f} s  p95 {m['p95']:.2f} s  p99 {m['p99']:.2f} s"
-                f"  ({m['events']} readings, {m['errors']} errors)  CPU [cores] {cpu_text}"
+                f"  ({m['events']} readings on {min(n, PROBES)} timed streams, {m['errors']} errors)  CPU [cores] {cpu_text}"
                 f"  load {m['load'][0]:.1f}→{m['load'][1]:.1f}"
             )
         if len(runs) > 1:
