@@ -34,6 +34,8 @@ FLAGS = [
     "--disable-extensions",
     "--mute-audio",
     "--remote-allow-origins=*",
+    # no renderer started ahead of a navigation: it would outlive the test that navigated (leak check)
+    "--disable-features=SpareRendererForSitePerProcess",
 ]
 
 

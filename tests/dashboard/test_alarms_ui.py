@@ -7,8 +7,6 @@ sees the same alarms with no button. The alarms are written to the alarm log as 
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 
 from tests.dashboard.chromium import Chromium, Page
 from tests.dashboard.livedata import LIVE, health, write_now
+from tests.dashboard.screenshots import shot
 from tests.dashboard.server import KEYS, ApiProcess, with_keys
 from tests.reports.citydata import city_config
 from tests.support.waiting import wait_for
@@ -110,14 +109,6 @@ def _api(url: str, path: str) -> Any:
     return r.json()
 
 
-def _shot(page: Page, name: str) -> None:
-    path = page.screenshot(ARTIFACTS / f"{name}.png")
-    target = os.environ.get("VA_SCREENSHOTS_DIR")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, Path(target) / path.name)
-
-
 def test_a_firing_alarm_reaches_the_banner_live_and_an_operator_acknowledges_it(
     server: tuple[AlarmLog, str], tab: Page
 ) -> None:
@@ -143,7 +134,7 @@ def test_a_firing_alarm_reaches_the_banner_live_and_an_operator_acknowledges_it(
     assert page.evaluate(f"document.querySelector(\"{row} a.subject\").getAttribute('href')").startswith(
         "/devices/slh-load"
     )
-    _shot(page, "alarms-operator-desktop")
+    shot(page, ARTIFACTS, "alarms-operator-desktop")
 
     page.click(f"{row} button.ack")
     page.wait_text(row, lambda s: "acquittée par test-operator" in s, timeout=30, what="the acknowledgement")
@@ -175,10 +166,10 @@ def test_a_viewer_sees_the_alarms_and_no_button(server: tuple[AlarmLog, str], ta
     page = _open(tab, f"{url}/districts/citadelle?key={KEYS['viewer']}&lang=en")
     page.wait_text("#alarm-banner", lambda s: "cit-pv: silent for 95 s" in s, timeout=30, what="the banner")
     # the district's list holds its own alarms only; the banner and the bell count the city's
+    page.wait_text("#alarm-list", lambda s: "CRITICAL" in s and "cit-pv: silent for 95 s" in s, timeout=30, what="list")
     rows = page.evaluate("[...document.querySelectorAll('#alarm-list li')].map(li => li.dataset.alarm)")
     assert rows == ["c17f51e0"]
     assert page.evaluate("document.querySelectorAll('#alarm-list button, .silence-form').length") == 0
-    assert "CRITICAL" in page.text("#alarm-list")
     page.click("#alarm-list li a.subject")
     wait_for(
         lambda: page.evaluate(
@@ -189,6 +180,6 @@ def test_a_viewer_sees_the_alarms_and_no_button(server: tuple[AlarmLog, str], ta
     )
     page.wait_text("#alarm-list", lambda s: "cit-pv: silent for 95 s" in s, timeout=30, what="the device's alarms")
     assert page.evaluate("document.querySelectorAll('#alarm-list button').length") == 0
-    _shot(page, "alarms-viewer-device")
+    shot(page, ARTIFACTS, "alarms-viewer-device")
     page.drain()
     assert all("status of 403" in p for p in page.problems), page.problems

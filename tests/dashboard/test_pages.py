@@ -10,9 +10,7 @@ and the console is clean. Screenshots go to ``test-artifacts/dashboard/pages/`` 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ import pytest
 
 from tests.dashboard.chromium import Chromium, Page
 from tests.dashboard.livedata import LIVE, health, write_now
+from tests.dashboard.screenshots import shot
 from tests.dashboard.server import KEYS, ApiProcess, with_keys
 from tests.reports.citydata import city_config, fill
 from tests.support.waiting import wait_for
@@ -79,14 +78,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
 @pytest.fixture(scope="module")
 def tab(browser: Chromium) -> Page:
     return browser.new_page(1600, 1000)
-
-
-def _shot(page: Page, name: str) -> None:
-    path = page.screenshot(ARTIFACTS / f"{name}.png")
-    target = os.environ.get("VA_SCREENSHOTS_DIR")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, Path(target) / path.name)
 
 
 def _open(page: Page, url: str, width: int, height: int) -> None:
@@ -153,7 +144,7 @@ def _check(page: Page, kind: str, lang: str, size: str) -> None:
         assert page.evaluate("document.querySelectorAll('#gauge-ss .number, #gauge-ss .numbers text').length") == 0
         assert page.text("#v-ss-now").endswith("%")
         assert ("," in page.text("#v-load")) == (lang == "fr")  # decimal comma in French
-    _shot(page, f"{kind}-{lang}-{size}")
+    shot(page, ARTIFACTS, f"{kind}-{lang}-{size}")
 
 
 @pytest.mark.parametrize("kind", list(PAGES))
@@ -189,7 +180,7 @@ def test_wall_screen_kiosk_in_the_dark(server: tuple[PlatformConfig, Store, str]
     # the viewer key of the demo's wall screen shows the history and the energy, without a role error
     assert "rôle" not in tab.text("#history-coverage")
     assert int(tab.evaluate("document.getElementById('history-chart').dataset.points")) > 0
-    _shot(tab, "city-kiosk-dark-wall")
+    shot(tab, ARTIFACTS, "city-kiosk-dark-wall")
     tab.drain()
     assert tab.problems == [], tab.problems
 

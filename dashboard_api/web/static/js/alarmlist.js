@@ -24,7 +24,7 @@
 
 export const SEVERITIES = ["critical", "warning", "info"];
 /** @type {Record<string, string>} */
-export const ICONS = { critical: "⛔", warning: "⚠", info: "ℹ" };
+export const ICONS = { critical: "‼", warning: "⚠", info: "ℹ" }; // glyphs of DejaVu Sans, the page's font
 /** @type {Record<string, number>} */
 const ROLE_RANK = { viewer: 0, operator: 1, staff: 2, admin: 3 };
 

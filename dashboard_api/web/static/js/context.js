@@ -49,7 +49,7 @@ export class Context {
     this.renderers = [];
     /** @type {string | null} the key's role (GET /whoami): what the page offers (ack, silence) */
     this.role = null;
-    /** @type {{counts: import("./alarmlist.js").Counts, alarms: any[], truncated?: boolean} | null} the active alarms (the server's) */
+    /** @type {{now_ms: number, counts: import("./alarmlist.js").Counts, alarms: any[], truncated?: boolean} | null} the active alarms (the server's) */
     this.alarms = null;
     /** @type {(() => void)[]} called when the alarms change */
     this.alarmListeners = [];
@@ -57,7 +57,9 @@ export class Context {
 
   /** The active alarms from GET /alarms or the stream's `alarms` event. @param {any} data */
   setAlarms(data) {
-    this.alarms = { counts: data.counts, alarms: data.alarms, truncated: Boolean(data.truncated) };
+    // the stream's first event may be older than the GET the page made at its start: keep the newer
+    if (this.alarms && data.now_ms < this.alarms.now_ms) return;
+    this.alarms = { now_ms: data.now_ms, counts: data.counts, alarms: data.alarms, truncated: Boolean(data.truncated) };
     this.alarmsChanged();
   }
 

@@ -65,11 +65,14 @@ export function energyPanel(ctx, scope) {
     heading.textContent = fmt.periodTitle(data.period, data.date, L);
     const c = data.change, tot = data.totals;
     const vs = (/** @type {number | null | undefined} */ r) => (c ? fmt.change(r, L) + " " + ctx.t("vs_previous") : "");
+    // a period without any data has no total (missing is never zero)
+    const none = !data.bars.some((/** @type {any} */ b) => b.totals !== null);
+    const kwh = (/** @type {number | null} */ wh) => (none ? fmt.DASH : fmt.energy(wh, L));
     tiles.replaceChildren(
-      tile("load", fmt.energy(tot.load_wh, L), vs(c && c.load), "v-energy-load"),
-      tile("generation", fmt.energy(tot.generation_wh, L), vs(c && c.generation), "v-energy-generation"),
-      tile("grid_import", fmt.energy(tot.import_wh, L), vs(c && c.imported)),
-      tile("grid_export", fmt.energy(tot.export_wh, L), vs(c && c.exported)),
+      tile("load", kwh(tot.load_wh), vs(c && c.load), "v-energy-load"),
+      tile("generation", kwh(tot.generation_wh), vs(c && c.generation), "v-energy-generation"),
+      tile("grid_import", kwh(tot.import_wh), vs(c && c.imported)),
+      tile("grid_export", kwh(tot.export_wh), vs(c && c.exported)),
       tile("self_sufficiency", fmt.percent(tot.self_sufficiency, L), c ? fmt.points(c.self_sufficiency_points, L) + " " + ctx.t("vs_previous") : "", "v-energy-ss"),
     );
     draw(chart, energyFigure(data, L, ctx.t.bind(ctx), ctx.colours(), window.innerWidth < 700), L, { static: ctx.state.kiosk });
