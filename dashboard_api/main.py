@@ -26,7 +26,17 @@ from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter
 from ville_autonome.dashboard_api.errors import install_error_handlers
 from ville_autonome.dashboard_api.routes import alarms as alarm_routes
-from ville_autonome.dashboard_api.routes import autonomy, commands, live, operations, reports, series, status
+from ville_autonome.dashboard_api.routes import (
+    autonomy,
+    commands,
+    devices,
+    energy,
+    live,
+    operations,
+    reports,
+    series,
+    status,
+)
 from ville_autonome.dashboard_api.telemetry import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -72,7 +82,7 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # Swagger UI from the installed swagger-ui-bundle wheel: dashboard_api.web.routes
         redoc_url=None,
     )
     app.state.config = config
@@ -86,7 +96,7 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     # today's autonomy pushed by /stream: computed once for every open stream
     app.state.live_autonomy = TtlCache(ttl_s=LIVE_AUTONOMY_TTL_S, max_entries=4)
     install_error_handlers(app)
-    for module in (status, live, series, autonomy, operations, reports, commands):
+    for module in (status, live, series, autonomy, operations, reports, commands, energy, devices):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(alarm_routes.router, prefix=API_PREFIX)  # alarms and their events (docs/alerts.md)
     app.include_router(operations.root_router)

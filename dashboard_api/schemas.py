@@ -16,6 +16,11 @@ class HealthOut(_Out):
     store: str = Field(description="store backend version, or the error", examples=["sqlite 3.40.1"])
 
 
+class WhoAmIOut(_Out):
+    name: str = Field(description="the name of the presented key", examples=["control-room"])
+    role: str = Field(description="viewer, operator, staff or admin", examples=["operator"])
+
+
 class LiveValueOut(_Out):
     district: str = Field(examples=["saint-leu"])
     site: str = Field(examples=["iko-hydro"])
@@ -27,6 +32,14 @@ class LiveValueOut(_Out):
     ts: int = Field(description="UTC epoch milliseconds", examples=[1767222000000])
     value: float | None = Field(examples=[41250.0])
     quality: str = Field(examples=["good"])
+
+
+class FlowLinkOut(_Out):
+    """One link of the energy-flow diagram (dashboard_api.flow_links): from a supply to a use."""
+
+    source: str = Field(description="a generation source (hydro, pv, wind, chp…), grid (import) or battery (discharge)")
+    target: str = Field(description="load, battery (charge) or grid (export)")
+    value: float = Field(description="[W] for flows now, [Wh] over a period")
 
 
 class FlowsNowOut(_Out):
@@ -48,6 +61,7 @@ class FlowsNowOut(_Out):
     partial: bool = Field(description="a device of the scope has no recent power reading: the figures may be wrong")
     missing_devices: list[str] = Field(examples=[["iko-aux-load"]])
     flags: list[str] = Field(examples=[["load_derived:iko-hydro"]])
+    links: list[FlowLinkOut] = Field(default_factory=list, description="the flow diagram's links now [W]")
 
 
 class LiveOut(_Out):

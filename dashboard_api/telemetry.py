@@ -150,19 +150,15 @@ class BodyTooLargeError(Exception):
     pass
 
 
-# The dashboard loads only its own files (no CDN, no inline script); Plotly adds <style> elements,
-# hence 'unsafe-inline' for styles only. The API docs page (FastAPI's Swagger UI) loads its assets
-# from jsDelivr with an inline start-up script: it gets its own, wider policy.
+# The dashboard and the API docs page (Swagger UI from the installed swagger-ui-bundle wheel) load
+# only this server's files: no CDN, no inline script. Plotly and Swagger UI add <style> elements and
+# style attributes, hence 'unsafe-inline' for styles only; data: images are Swagger UI's icons.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
+DOCS_CSP = PAGE_CSP
 COMMON_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),

@@ -1,59 +1,57 @@
 """Live values and flows now, and the push stream (Server-Sent Events) of new readings, flows now
-and live autonomy. Flows now are computed here with the engine's rules
-(``autonomy_queries.live_flows``): the page only displays them (docs/api.md)."""
+and live autonomy. Flows now are computed on the server with the engine's rules
+(``autonomy_queries.flows_from_latest``): the page only displays them (docs/api.md).
+
+Every open stream is fed by one live hub per process (:mod:`dashboard_api.live_hub`): the store
+is polled once per tick whatever the number of dashboards. To add an event to every stream,
+give the hub another feed in :func:`live_hub` (``hub.add_feed(feed)``, the ``Feed`` protocol).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ville_autonome.autonomy import METHOD_VERSION
-from ville_autonome.autonomy.live import FlowsNow
 from ville_autonome.autonomy_queries import compute_autonomy, live_flows
 from ville_autonome.autonomy_queries.cache import TtlCache
-from ville_autonome.dashboard_api.alarm_views import alarms_update
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.dashboard_api.alarm_feed import AlarmsFeed
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
+from ville_autonome.dashboard_api.live_feed import ReadingsFeed, flows_out, live_value
+from ville_autonome.dashboard_api.live_hub import Chunk, LiveHub, sse
 from ville_autonome.dashboard_api.params import local_day_start_ms, now_ms
-from ville_autonome.dashboard_api.schemas import FlowsNowOut, LiveOut, LiveValueOut
-from ville_autonome.readings.quantities import QUANTITIES
-from ville_autonome.storage.base import LatestValue, Store, StoreError
+from ville_autonome.dashboard_api.schemas import LiveOut
+from ville_autonome.storage.base import Store, StoreError
 
-log = logging.getLogger(__name__)
-router = APIRouter(tags=["live"])
+KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 
 
-def _live_value(v: LatestValue) -> LiveValueOut:
-    q = QUANTITIES.get(v.quantity)
-    c = v.context
-    return LiveValueOut(
-        district=c.district,
-        site=c.site,
-        device=c.device,
-        role=c.role,
-        source=c.source,
-        quantity=v.quantity,
-        unit=q.unit if q else None,
-        ts=v.ts_ms,
-        value=v.value,
-        quality=str(v.quality),
-    )
+def live_hub(app: FastAPI) -> LiveHub:
+    """The process's live hub (made at the first stream: the app's store is open by then)."""
+    hub: LiveHub | None = getattr(app.state, "live_hub", None)
+    if hub is None:
+        hub = app.state.live_hub = LiveHub([ReadingsFeed(app.state.store, app.state.config), AlarmsFeed(app)])
+    return hub
 
 
-def _flows(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
-    """Flows now of the city, every district and every site, as JSON-ready dicts."""
-    return [FlowsNowOut(**_flows_fields(f)).model_dump() for f in live_flows(store, config, t_ms)]
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        hub: LiveHub | None = getattr(app.state, "live_hub", None)
+        if hub is not None:
+            await hub.stop()
 
 
-def _flows_fields(f: FlowsNow) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in FlowsNowOut.model_fields}
+router = APIRouter(tags=["live"], lifespan=lifespan)
 
 
 @router.get(
@@ -63,8 +61,9 @@ def _flows_fields(f: FlowsNow) -> dict[str, Any]:
     description=(
         "`values`: the latest value of every device and quantity (within services.api.live_window_s). "
         "`flows`: the six flows [W] of the city, every district and every site now, self-sufficiency now "
-        "with the engine's attribution, and `partial` with the `missing_devices` when a device has no recent "
-        "power reading. `today_start_ms`: midnight in Europe/Paris, resolved on the server."
+        "with the engine's attribution, the links of the flow diagram, and `partial` with the "
+        "`missing_devices` when a device has no recent power reading. `today_start_ms`: midnight in "
+        "Europe/Paris, resolved on the server."
     ),
     responses=ERROR_RESPONSES,
 )
@@ -77,12 +76,12 @@ def live(key: ViewerKey, store: StoreDep, config: ConfigDep, settings: ApiSettin
         now_ms=t,
         today_start_ms=local_day_start_ms(t),
         method_version=METHOD_VERSION,
-        values=[_live_value(v) for v in values],
-        flows=[FlowsNowOut(**_flows_fields(f)) for f in live_flows(store, config, t)],
+        values=[live_value(v) for v in values],
+        flows=[flows_out(f) for f in live_flows(store, config, t)],
     )
 
 
-def _today_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]]:
+def _today_autonomy(store: Store, config: PlatformConfig, t_ms: int) -> list[dict[str, Any]]:
     """Today's (Europe/Paris) autonomy of every district, then of the city, up to ``t_ms``."""
     out = []
     start = local_day_start_ms(t_ms)
@@ -109,26 +108,26 @@ def _today_autonomy(store: Store, config: Any, t_ms: int) -> list[dict[str, Any]
     return out
 
 
-def _shared_today_autonomy(request: Request, store: Store, config: Any) -> list[dict[str, Any]]:
+def _shared_today_autonomy(request: Request, store: Store, config: PlatformConfig) -> list[dict[str, Any]]:
     """:func:`_today_autonomy` computed once for every open stream: kept LIVE_AUTONOMY_TTL_S."""
     cache: TtlCache[list[dict[str, Any]]] = request.app.state.live_autonomy
     t = now_ms()
     return cache.get_or_compute(local_day_start_ms(t), lambda: _today_autonomy(store, config, t))
 
 
-def _event(name: str, data: Any) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
 @router.get(
     "/stream",
-    summary="Server-Sent Events: `reading` for every new value, `autonomy` per district and city (today)",
+    summary="Server-Sent Events: `reading` for every new value, `flows` now, `alarms`, `autonomy` per district and city (today)",
     description=(
-        "A `text/event-stream`. Events: `reading` (one new latest value, as in /live), `flows` (the flows "
-        "now of every scope, as in /live, after new readings and every `autonomy_every_s`) and `autonomy` "
-        "(today's autonomy of every district, then of the city, with its `scope`, every `autonomy_every_s`; "
-        "computed once for all streams every few seconds). EventSource cannot send headers: "
-        "pass the key as `?api_key=`. `max_events` ends the stream after that many events."
+        "A `text/event-stream`. Events: `reading` (one new latest value, as in /live; first the latest "
+        "value of every device and quantity), `flows` (the flows now of every scope, as in /live, after new "
+        "readings and every few seconds), `alarms` (counts by severity and the active alarms, when the "
+        "stream opens and whenever they change: docs/alerts.md) and `autonomy` (today's autonomy of every "
+        "district, then of the city, with its `scope`, every `autonomy_every_s`; computed once for all streams every few "
+        "seconds); `error` when the store did not answer (the stream stays open), `end` when the server "
+        "stops or the client fell behind. One poller per API process feeds every open stream. "
+        "EventSource cannot send headers: pass the key as `?api_key=`. `max_events` ends the stream "
+        "after that many events."
     ),
     response_class=StreamingResponse,
     responses={
@@ -141,59 +140,71 @@ async def stream(
     request: Request,
     store: StoreDep,
     config: ConfigDep,
-    poll_s: Annotated[float, Query(ge=0.2, le=60, description="how often the store is polled [s]")] = 1.0,
+    poll_s: Annotated[
+        float, Query(ge=0.2, le=60, description="ignored: one poller per process feeds every stream")
+    ] = 1.0,
     autonomy_every_s: Annotated[float, Query(ge=1, le=3600, description="live autonomy period [s]")] = 60.0,
     max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="end after this many events")] = None,
 ) -> StreamingResponse:
     shutting_down: asyncio.Event = request.app.state.shutting_down
+    hub = live_hub(request.app)
+
+    async def autonomy() -> Chunk:
+        try:
+            return sse("autonomy", await asyncio.to_thread(_shared_today_autonomy, request, store, config))
+        except StoreError:
+            return sse("error", {"feed": "autonomy", "detail": "the store did not answer"})
 
     async def events() -> AsyncIterator[bytes]:
         sent = 0
-        since = now_ms() - config.services.api.live_window_s * 1000
-        seen: dict[tuple[str, str], int] = {}
-        next_autonomy = 0.0
-        alarms_sent: list[str] = []  # digest of the last `alarms` event (docs/api.md)
         loop = asyncio.get_running_loop()
-        yield b": ville-autonome stream\n\n"
-        while True:
-            try:
-                values = await asyncio.to_thread(store.latest, since_ms=since)
-                batch: list[bytes] = []
-                for v in sorted(values, key=lambda v: v.ts_ms):
-                    k = (v.context.device, v.quantity)
-                    if seen.get(k, -1) >= v.ts_ms:
-                        continue
-                    seen[k] = v.ts_ms
-                    since = max(since, v.ts_ms)
-                    batch.append(_event("reading", _live_value(v).model_dump()))
-                fresh = bool(batch)
-                due = loop.time() >= next_autonomy
-                if due:
-                    next_autonomy = loop.time() + autonomy_every_s
-                    today = await asyncio.to_thread(_shared_today_autonomy, request, store, config)
-                    batch.append(_event("autonomy", today))
-                if fresh or due:  # new readings (or a device gone silent): flows now, computed on the server
-                    flows = await asyncio.to_thread(_flows, store, config, now_ms())
-                    batch.append(_event("flows", {"now_ms": now_ms(), "flows": flows}))
-                if (alarms := await asyncio.to_thread(alarms_update, request.app, alarms_sent)) is not None:
-                    batch.append(_event("alarms", alarms))
-            except StoreError as exc:
-                log.warning("stream: store error: %s", exc)
-                batch = [_event("error", {"detail": "the store did not answer"})]
-            for chunk in batch:
-                yield chunk
-                sent += 1
-                if max_events is not None and sent >= max_events:
+        async with hub.subscribe() as (sub, snapshot):
+            yield b": ville-autonome stream\n\n"
+            # the latest readings, today's autonomy, then the rest (flows now…), as a poll of the store would
+            readings = [c for c in snapshot if c.startswith(b"event: reading\n")]
+            rest = [c for c in snapshot if not c.startswith(b"event: reading\n")]
+            pending: list[Chunk] = [*readings, await autonomy(), *rest]
+            next_autonomy = loop.time() + autonomy_every_s
+            while True:
+                if max_events is None:
+                    if pending:
+                        yield b"".join(pending)
+                else:
+                    for chunk in pending:
+                        yield chunk
+                        sent += 1
+                        if sent >= max_events:
+                            return
+                if sub.overflowed and sub.queue.empty():
                     return
-            if await request.is_disconnected():
-                return
-            # pacing between polls of the store; a server asked to stop ends the stream at once
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(shutting_down.wait(), poll_s)
-            if shutting_down.is_set():
-                yield _event("end", {"detail": "the server is stopping"})
-                return
+                pending = await _next(sub, shutting_down, min(KEEPALIVE_S, next_autonomy - loop.time()))
+                if shutting_down.is_set():
+                    yield sse("end", {"detail": "the server is stopping"})
+                    return
+                if loop.time() >= next_autonomy:
+                    next_autonomy = loop.time() + autonomy_every_s
+                    pending.append(await autonomy())
+                if not pending:
+                    pending = [b": keep-alive\n\n"] if max_events is None else []
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+async def _next(sub: Any, stop: asyncio.Event, timeout_s: float) -> list[Chunk]:
+    """The next tick of events for ``sub`` (every tick already queued), or [] on timeout or stop."""
+    getter = asyncio.ensure_future(sub.queue.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({getter, stopper}, timeout=max(0.0, timeout_s), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
+    if not getter.done() or getter.cancelled():
+        return []
+    chunks = list(getter.result())
+    while not sub.queue.empty():
+        chunks += sub.queue.get_nowait()
+    return chunks

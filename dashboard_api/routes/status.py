@@ -1,4 +1,4 @@
-"""Health (no key), topology with device health, and the devices' health details."""
+"""Health (no key), the caller's key, topology with device health, and the devices' health details."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ville_autonome.dashboard_api.schemas import (
     HealthOut,
     SiteOut,
     TopologyOut,
+    WhoAmIOut,
 )
 from ville_autonome.storage.base import StoreError
 
@@ -36,6 +37,16 @@ def health(store: StoreDep) -> HealthOut | JSONResponse:
         log.warning("health: store does not answer: %s", exc)
         return JSONResponse({"status": "degraded", "store": "unreachable"}, status_code=503)
     return HealthOut(status="ok", store=version)
+
+
+@router.get(
+    "/whoami",
+    response_model=WhoAmIOut,
+    summary="The name and role of the presented key (what the dashboard may offer: ack buttons, commands)",
+    responses=ERROR_RESPONSES,
+)
+def whoami(key: ViewerKey) -> WhoAmIOut:
+    return WhoAmIOut(name=key.name, role=key.role)
 
 
 @router.get(

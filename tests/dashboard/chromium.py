@@ -34,6 +34,8 @@ FLAGS = [
     "--disable-extensions",
     "--mute-audio",
     "--remote-allow-origins=*",
+    # no renderer started ahead of a navigation: it would outlive the test that navigated (leak check)
+    "--disable-features=SpareRendererForSitePerProcess",
 ]
 
 
@@ -103,7 +105,7 @@ class Page:
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable")
 
-    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 90.0) -> dict[str, Any]:
         self.next_id += 1
         my_id = self.next_id
         self.ws.send(json.dumps({"id": my_id, "method": method, "params": params or {}}))

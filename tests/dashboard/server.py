@@ -1,20 +1,29 @@
-"""The real API (``create_app``) served by uvicorn in a thread on a free loopback port."""
+"""The real API (``create_app``) served by uvicorn in a thread on a free loopback port, or the real
+``ville-autonome api`` command in a child process."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
+import yaml
 
 from tests.support.ports import free_port, port_open
+from tests.support.processes import CommandProcess
 from tests.support.waiting import wait_for
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.dashboard_api.deps import digest
 from ville_autonome.dashboard_api.main import create_app
 from ville_autonome.storage.base import Store
 
-KEYS = {"viewer": "viewer-key-0001", "operator": "operator-key-0001", "staff": "staff-key-0001"}
+KEYS = {
+    "viewer": "viewer-key-0001",
+    "operator": "operator-key-0001",
+    "staff": "staff-key-0001",
+    "admin": "admin-key-0001",
+}
 
 
 def with_keys(config: PlatformConfig) -> PlatformConfig:
@@ -54,3 +63,35 @@ class ApiServer:
         self.server.should_exit = True
         self.thread.join(timeout=20)
         assert not self.thread.is_alive(), "uvicorn did not stop"
+
+
+class ApiProcess:
+    """``ville-autonome api`` as a real child process (its configuration written to a YAML file), for
+    module-wide servers: its threads are not the test process's (the leak check looks at those)."""
+
+    def __init__(self, config: PlatformConfig, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = config.model_dump(mode="json", exclude_none=True)
+        data["services"]["api"]["port"] = self.port
+        self.config_path = workdir / "api.yaml"
+        self.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        self.process = CommandProcess("api", ["api", "-c", str(self.config_path)], workdir=workdir)
+
+    def __enter__(self) -> ApiProcess:
+        self.process.start()
+        wait_for(
+            lambda: self._alive() and port_open("127.0.0.1", self.port),
+            timeout=30,
+            interval=0.1,
+            what="the api process",
+        )
+        return self
+
+    def _alive(self) -> bool:
+        if not self.process.running:
+            raise AssertionError(f"the api process ended: {self.process.log_path.read_text()[-2000:]}")
+        return True
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.process.stop()

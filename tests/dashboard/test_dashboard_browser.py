@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,49 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.chromium import Chromium, Page
+from tests.dashboard.livedata import LIVE, _now_ms, health, write_now
 from tests.dashboard.server import KEYS, ApiServer, with_keys
 from tests.reports.citydata import city_config, fill
 from ville_autonome.configuration import PlatformConfig
-from ville_autonome.readings.health import DeviceHealth
-from ville_autonome.readings.model import DeviceContext, StoredReading
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def write_now(store: Store, config: PlatformConfig, values: dict[tuple[str, str], float], ts_ms: int) -> None:
-    points = []
-    for (device, quantity), value in values.items():
-        found = config.device(device)
-        assert found is not None
-        d, s, dev = found
-        points.append(
-            StoredReading(DeviceContext(d.id, s.id, dev.id, dev.role, dev.source or ""), quantity, ts_ms, value)
-        )
-    store.write(points)
-
-
-def health(config: PlatformConfig, ts_ms: int, offline: set[str] = frozenset()) -> list[DeviceHealth]:  # type: ignore[assignment]
-    return [DeviceHealth(dev.id, s.gateway, dev.id not in offline, ts_ms, ts_ms) for _, s, dev in config.devices()]
-
-
-LIVE = {
-    ("iko-turbine", "active_power_w"): 30_000.0,
-    ("iko-grid-meter", "active_power_w"): -30_000.0,
-    ("slh-load", "active_power_w"): 42_000.0,
-    ("slh-battery", "active_power_w"): 8_000.0,
-    ("slh-battery", "soc_pct"): 64.0,
-    ("slh-grid-meter", "active_power_w"): 34_000.0,
-    ("cit-pv", "active_power_w"): 12_000.0,
-    ("cit-grid-meter", "active_power_w"): 8_000.0,
-}
 
 
 @pytest.fixture
@@ -75,7 +41,8 @@ def city(tmp_path: Path) -> Iterator[tuple[PlatformConfig, Store]]:
 
 def open_dashboard(browser: Chromium, url: str, path: str, role: str = "staff") -> Page:
     page = browser.new_page(1366, 900)
-    page.goto(f"{url}{path}?key={KEYS[role]}&refresh=1")
+    sep = "&" if "?" in path else "?"
+    page.goto(f"{url}{path}{sep}key={KEYS[role]}&refresh=1")
     page.wait_text("body", lambda s: True)
     wait_ready(page)
     return page
@@ -90,7 +57,7 @@ def wait_ready(page: Page) -> None:
 def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfig, Store], tmp_path: Path) -> None:
     config, store = city
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
-        page = open_dashboard(browser, srv.url, "/districts/saint-leu")
+        page = open_dashboard(browser, srv.url, "/districts/saint-leu?range=7d")
         assert page.text("#scope-title") == "Quartier · Saint-Leu"
         # flows now: hydro 30 kW; load 42 kW; battery discharging 8 kW at 64 %; grid import 34 − 30 = 4 kW
         page.wait_text("#v-generation", lambda s: s == "30,0 kW")
@@ -171,12 +138,12 @@ def test_city_page_shows_stale_device_as_silent(city: tuple[PlatformConfig, Stor
     config, store = city
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = open_dashboard(browser, srv.url, "/")
-        assert page.text("#scope-title") == "Amiens Métropole"
+        assert page.text("#scope-title") == "Ville · Amiens Métropole"
         page.wait_text("#v-generation", lambda s: s == "42,0 kW")  # 30 kW hydro + 12 kW PV
         assert page.evaluate("document.querySelectorAll('#health-table tbody tr').length") == 8
         wait_state(page, "cit-load", "silent")
         assert page.text("#health-table tr[data-device='cit-load'] td.state") == "⚠ Silencieux"
-        assert page.evaluate("document.querySelectorAll('#scopes a').length") == 3
+        assert page.evaluate("document.querySelectorAll('#scopes a').length") == 2  # the districts
         page.screenshot(ARTIFACTS / "city-laptop.png")
         page.set_viewport(390, 844)
         page.screenshot(ARTIFACTS / "city-phone.png")
@@ -218,22 +185,25 @@ def test_stream_loss_is_shown_and_the_page_reconnects(city: tuple[PlatformConfig
         assert [p for p in page.problems if "/api/v1/stream" not in p and "ERR_CONNECTION_REFUSED" not in p] == []
 
 
-def test_a_viewer_key_sees_live_values_and_is_told_what_its_role_hides(
-    city: tuple[PlatformConfig, Store], tmp_path: Path
-) -> None:
+def test_a_viewer_key_sees_live_values_history_and_energy(city: tuple[PlatformConfig, Store], tmp_path: Path) -> None:
+    """The key the demo prints for a wall screen: live values, today's autonomy, the power history
+    and the energy by period — all readable by a viewer, with no role error."""
     config, store = city
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
-        page = open_dashboard(browser, srv.url, "/", role="viewer")
+        page = open_dashboard(browser, srv.url, "/?range=7d", role="viewer")
         page.wait_text("#v-generation", lambda s: s == "42,0 kW")
-        # /autonomy is refused to a viewer: today's city autonomy comes from the stream
-        page.wait_text("#v-today-ss", lambda s: s.endswith("%"), what="today's city self-sufficiency from the stream")
+        page.wait_text("#v-today-ss", lambda s: s.endswith("%"), what="today's city self-sufficiency")
         from tests.support.waiting import wait_for
 
-        # the page learns from the refusals: no history choice is left, and it says why
-        wait_for(lambda: page.evaluate("document.getElementById('h-what').options.length") == 0, what="no choice left")
-        page.wait_text("#history-coverage", lambda s: "rôle" in s, what="the role message under the history")
+        wait_for(
+            lambda: int(page.evaluate("document.getElementById('history-chart').dataset.points || '0'")) > 0,
+            timeout=60,
+            what="the power history drawn for a viewer",
+        )
+        wait_for(lambda: page.evaluate("document.getElementById('energy-chart').dataset.bars"), what="energy bars")
+        assert "rôle" not in page.text("#history-coverage")
+        assert "rôle" not in page.text("#energy-note")
         assert page.evaluate("localStorage.getItem('va.apiKey')") == KEYS["viewer"]
         assert "key=" not in page.evaluate("window.location.href")
         page.drain()
-        # the only errors are the two refusals (403) that taught the page what the role may read
-        assert all("status of 403" in p for p in page.problems), page.problems
+        assert page.problems == [], page.problems

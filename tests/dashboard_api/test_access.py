@@ -25,6 +25,7 @@ ROLES = ["viewer", "operator", "staff", "admin"]
 ROUTES = {
     "/api/v1/live": "viewer",
     "/api/v1/topology": "viewer",
+    "/api/v1/whoami": "viewer",
     "/api/v1/stream?max_events=1": "viewer",
     "/api/v1/devices/health": "operator",
     "/api/v1/series?device=sun-pv&quantity=active_power_w": "operator",
@@ -68,6 +69,13 @@ async def test_every_route_but_health_needs_a_key(client: httpx.AsyncClient, rou
     r = await client.get(route, headers={"Authorization": "Bearer not-a-key"})
     assert r.status_code == 401
     assert r.json()["detail"] == "unknown API key"
+
+
+async def test_whoami_gives_the_role_of_the_key(client: httpx.AsyncClient) -> None:
+    for role in ROLES:
+        r = await client.get("/api/v1/whoami", headers=auth(role))
+        assert r.status_code == 200
+        assert r.json() == {"name": role, "role": role}  # the keys of make_config are named for their role
 
 
 @pytest.mark.parametrize("route", list(ROUTES))

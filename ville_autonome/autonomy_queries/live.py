@@ -7,10 +7,12 @@ scopes holding it are ``partial`` (docs/api.md, "Flows now").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ville_autonome.autonomy import BatteryState
 from ville_autonome.autonomy.live import DevicePower, FlowsNow, SitePowers, flows_now
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
-from ville_autonome.storage.base import Store
+from ville_autonome.storage.base import LatestValue, Store
 
 FRESH_S = 120.0  # a power reading older than this (or 3 poll intervals) is not "now"
 POWER = "active_power_w"
@@ -20,11 +22,23 @@ def fresh_for_s(device: DeviceConfig) -> float:
     return max(FRESH_S, 3.0 * device.poll_interval_s)
 
 
+def oldest_fresh_s(config: PlatformConfig) -> float:
+    """How far back a power reading may still count as now, for the slowest device [s]."""
+    return max(fresh_for_s(dev) for _, _, dev in config.devices()) if config.sites() else FRESH_S
+
+
 def live_flows(store: Store, config: PlatformConfig, now_ms: int) -> list[FlowsNow]:
     """Flows now of the city, then of every district, then of every site."""
-    oldest = max(fresh_for_s(dev) for _, _, dev in config.devices()) if config.sites() else FRESH_S
-    latest = store.latest(since_ms=now_ms - int(oldest * 1000))
+    latest = store.latest(since_ms=now_ms - int(oldest_fresh_s(config) * 1000))
     offline = {h.device for h in store.health() if not h.online}
+    return flows_from_latest(latest, offline, config, now_ms)
+
+
+def flows_from_latest(
+    latest: Iterable[LatestValue], offline: set[str], config: PlatformConfig, now_ms: int
+) -> list[FlowsNow]:
+    """:func:`live_flows` from latest values already read (the API's live feed keeps them in
+    memory) and the devices their gateways report ``offline``."""
     power: dict[str, tuple[float, int]] = {}
     soc: dict[str, float] = {}
     for v in latest:

@@ -1,0 +1,122 @@
+// @ts-check
+// What every panel shares: the language and the page's state (kept in the URL), the API, the live
+// stream, the topology, the latest values and flows now (from GET /live and the stream).
+
+import { t as translate } from "./i18n.js";
+import { linkTo, stateQuery } from "./urlstate.js";
+import { cssVar } from "./dom.js";
+
+/** @typedef {import("./format.js").Lang} Lang */
+/** @typedef {import("./urlstate.js").PageState} PageState */
+/** @typedef {import("./urlstate.js").Route} Route */
+/** @typedef {import("./api.js").Api} Api */
+/** @typedef {import("./stream.js").LiveStream} LiveStream */
+/**
+ * @typedef {object} DeviceRow a device of the topology, with where it sits and what the page saw
+ * @property {string} id
+ * @property {string} name
+ * @property {string} role
+ * @property {string | null} source
+ * @property {string} status
+ * @property {number | null} last_seen_ms
+ * @property {number | null} [last_reading_ms]
+ * @property {number | null} rated_power_w
+ * @property {number | null} capacity_wh
+ * @property {string} protocol
+ * @property {string} site
+ * @property {string} siteName
+ * @property {string} district
+ * @property {string} districtName
+ */
+
+export class Context {
+  /** @param {Route} route @param {PageState} state @param {Lang} lang @param {Api} api @param {LiveStream} stream */
+  constructor(route, state, lang, api, stream) {
+    this.route = route;
+    this.state = state;
+    this.lang = lang;
+    this.api = api;
+    this.stream = stream;
+    /** @type {any} */
+    this.topology = null;
+    /** @type {Map<string, DeviceRow>} */
+    this.devices = new Map();
+    /** @type {Map<string, {value: number | null, ts: number, quality: string, unit: string | null}>} "device|quantity" */
+    this.latest = new Map();
+    /** @type {Map<string, any>} scope → flows now (the server's) */
+    this.flows = new Map();
+    /** @type {(() => void)[]} called when the language or the theme changes */
+    this.renderers = [];
+    /** @type {string | null} the key's role (GET /whoami): what the page offers (ack, silence) */
+    this.role = null;
+    /** @type {{now_ms: number, counts: import("./alarmlist.js").Counts, alarms: any[], truncated?: boolean} | null} the active alarms (the server's) */
+    this.alarms = null;
+    /** @type {(() => void)[]} called when the alarms change */
+    this.alarmListeners = [];
+  }
+
+  /** The active alarms from GET /alarms or the stream's `alarms` event. @param {any} data */
+  setAlarms(data) {
+    // the stream's first event may be older than the GET the page made at its start: keep the newer
+    if (this.alarms && data.now_ms < this.alarms.now_ms) return;
+    this.alarms = { now_ms: data.now_ms, counts: data.counts, alarms: data.alarms, truncated: Boolean(data.truncated) };
+    this.alarmsChanged();
+  }
+
+  alarmsChanged() { this.alarmListeners.forEach((fn) => fn()); }
+
+  /** @param {string} key @param {...(string | number)} args */
+  t(key, ...args) { return translate(this.lang, key, ...args); }
+
+  /** The chart colours of the theme. */
+  colours() {
+    return { fg: cssVar("--fg"), muted: cssVar("--muted"), line: cssVar("--line"), panel: cssVar("--panel") };
+  }
+
+  /** The href of another page, keeping language, kiosk mode and theme. @param {Route} route */
+  href(route) { return linkTo(route, this.state); }
+
+  /** Change the page's state and write it into the URL (no reload). @param {Partial<PageState>} patch */
+  update(patch) {
+    Object.assign(this.state, patch);
+    window.history.replaceState(null, "", window.location.pathname + stateQuery(this.state));
+  }
+
+  /** @param {() => void} fn */
+  onRender(fn) { this.renderers.push(fn); fn(); }
+
+  rerender() { this.renderers.forEach((fn) => fn()); }
+
+  /** Load the topology into `devices` (keeping the newest readings the page saw). @param {any} topo */
+  loadTopology(topo) {
+    const seen = new Map();
+    this.devices.forEach((d, id) => seen.set(id, d.last_reading_ms));
+    this.topology = topo;
+    this.devices.clear();
+    topo.districts.forEach((/** @type {any} */ d) => d.sites.forEach((/** @type {any} */ s) => s.devices.forEach((/** @type {any} */ dev) => {
+      this.devices.set(dev.id, {
+        ...dev, site: s.id, siteName: s.name || s.id, district: d.id, districtName: d.name || d.id,
+        last_reading_ms: seen.get(dev.id) || null,
+      });
+    })));
+  }
+
+  /** A latest value from /live or the stream. @param {any} v */
+  applyReading(v) {
+    const k = v.device + "|" + v.quantity;
+    const old = this.latest.get(k);
+    if (!old || old.ts <= v.ts) this.latest.set(k, { value: v.value, ts: v.ts, quality: v.quality, unit: v.unit });
+    const dev = this.devices.get(v.device);
+    if (dev && v.quality === "good" && v.value !== null && (dev.last_reading_ms || 0) < v.ts) dev.last_reading_ms = v.ts;
+  }
+
+  /** @param {any[]} list flows now of every scope */
+  applyFlows(list) { list.forEach((f) => this.flows.set(f.scope, f)); }
+
+  /** The devices of the page's scope (every device for the city). */
+  scopeDevices() {
+    const r = this.route;
+    return [...this.devices.values()].filter((d) => r.kind === "city" || (r.kind === "district" && d.district === r.id)
+      || (r.kind === "site" && d.site === r.id) || (r.kind === "device" && d.id === r.id));
+  }
+}

@@ -1,0 +1,103 @@
+// @ts-check
+// The alarm list of a page (the alarms of its scope; the city's page holds them all): severity and
+// state in words, what fired and since when, its page, who acknowledged it, whether a silence mutes
+// it. An operator key (or above) gets "acknowledge" and "silence…" on each alarm; a viewer key reads
+// only. The list follows the stream's `alarms` event; an action's answer is shown at once.
+
+import * as fmt from "../format.js";
+import { el, link, panel } from "../dom.js";
+import { ApiError } from "../api.js";
+import { ICONS, alarmRoute, canOperate, inScope, ordered } from "../alarmlist.js";
+
+const SILENCE_HOURS = [1, 4, 24];
+
+/** @param {import("../context.js").Context} ctx */
+export function alarmsPanel(ctx) {
+  const { section, title } = panel("alarms", ctx.t("alarms"));
+  const note = el("p", { className: "summary", id: "alarms-note" });
+  const list = el("ul", { id: "alarm-list", className: "alarm-list" });
+  const result = el("p", { id: "alarm-result", attrs: { role: "status", "aria-live": "polite" } });
+  section.append(note, list, result);
+
+  /** @param {string} id @param {any} updated the API's answer: the alarm as it now is */
+  function replaceAlarm(id, updated) {
+    if (!ctx.alarms) return;
+    ctx.alarms.alarms = ctx.alarms.alarms.map((/** @type {any} */ a) => (a.id === id ? updated : a));
+    ctx.alarmsChanged();
+  }
+
+  /** @param {Error} e */
+  function failed(e) {
+    result.dataset.status = "error";
+    result.textContent = e instanceof ApiError && e.status === 403 ? ctx.t("needs_role", "operator") : e.message;
+  }
+
+  async function ack(/** @type {any} */ a, /** @type {HTMLButtonElement} */ button) {
+    button.disabled = true;
+    try {
+      replaceAlarm(a.id, await ctx.api.call("/alarms/" + encodeURIComponent(a.id) + "/ack", undefined, { method: "POST", body: {} }));
+      result.dataset.status = "ok";
+      result.textContent = ctx.t("acked_done", a.summary);
+    } catch (e) { if (!(e instanceof ApiError)) throw e; failed(e); button.disabled = false; }
+  }
+
+  function silenceForm(/** @type {any} */ a) {
+    const hours = /** @type {HTMLSelectElement} */ (el("select", { name: "hours", className: "silence-hours", attrs: { "aria-label": ctx.t("silence_for") } },
+      ...SILENCE_HOURS.map((h) => el("option", { value: String(h) }, h + " h"))));
+    const reason = /** @type {HTMLInputElement} */ (el("input", { name: "reason", className: "silence-reason", required: true, maxLength: 500,
+      placeholder: ctx.t("silence_reason"), attrs: { "aria-label": ctx.t("silence_reason") } }));
+    const form = /** @type {HTMLFormElement} */ (el("form", { className: "silence-form", hidden: true },
+      el("span", null, ctx.t("silence_for") + " "), hours, reason, el("button", { type: "submit", className: "silence-send" }, ctx.t("silence_send"))));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await ctx.api.call("/silences", undefined, { method: "POST",
+          body: { rule: a.rule, subject: a.subject, duration_s: 3600 * Number(hours.value), reason: reason.value.trim() } });
+        result.dataset.status = "ok";
+        result.textContent = ctx.t("silenced_done", a.summary, hours.value);
+        form.hidden = true;
+      } catch (e) { if (!(e instanceof ApiError)) throw e; failed(e); }
+    });
+    return form;
+  }
+
+  function item(/** @type {any} */ a, /** @type {boolean} */ operator) {
+    const sev = el("span", { className: "sev", dataset: { severity: a.severity } },
+      ICONS[a.severity] + " " + ctx.t("severity." + a.severity).toUpperCase());
+    const since = a.fired_ms || a.pending_ms;
+    const dev = a.labels && a.labels.device ? ctx.devices.get(a.labels.device) : null;
+    const where = link(ctx.href(alarmRoute(a)), dev && dev.name ? dev.name + " (" + dev.id + ")" : a.subject, { className: "subject" });
+    const facts = [ctx.t("state." + a.state) + " " + ctx.t("since", fmt.shortDateTime(since))];
+    if (a.acked_ms) facts.push(ctx.t("acked_by", a.acked_by || "?", fmt.shortDateTime(a.acked_ms)));
+    if (a.silenced_by) facts.push(ctx.t("silenced"));
+    const li = el("li", { className: "alarm", dataset: { alarm: a.id, severity: a.severity, state: a.state, acked: String(Boolean(a.acked_ms)) } },
+      sev, " ", where, " — ", el("span", { className: "what" }, a.summary), el("div", { className: "facts" }, facts.join(" · ")));
+    if (operator && a.state !== "resolved") {
+      const tools = el("div", { className: "controls alarm-actions" });
+      if (!a.acked_ms) {
+        const b = /** @type {HTMLButtonElement} */ (el("button", { type: "button", className: "ack" }, ctx.t("ack")));
+        b.addEventListener("click", () => { ack(a, b); });
+        tools.append(b);
+      }
+      const form = silenceForm(a);
+      const s = el("button", { type: "button", className: "silence" }, ctx.t("silence"));
+      s.addEventListener("click", () => { form.hidden = !form.hidden; });
+      tools.append(s);
+      li.append(tools, form);
+    }
+    return li;
+  }
+
+  function render() {
+    title.textContent = ctx.t("alarms");
+    const data = ctx.alarms;
+    if (!data) { note.textContent = ctx.t("alarms_unknown"); list.replaceChildren(); return; }
+    const mine = ordered(data.alarms.filter((/** @type {any} */ a) => inScope(a, ctx.route)));
+    note.textContent = mine.length ? ctx.t("alarms_active", mine.length) : ctx.t("no_alarms");
+    const operator = canOperate(ctx.role);
+    list.replaceChildren(...mine.map((a) => item(a, operator)));
+  }
+  ctx.onRender(render);
+  ctx.alarmListeners.push(render);
+  return section;
+}

@@ -1,0 +1,92 @@
+// @ts-check
+// The page's state in its URL, so that a link shows what its sender saw: the page (from the path)
+// and its query (language, period and date of the energy chart, time range of the history,
+// device quantity, kiosk mode and theme). Pure.
+
+/** @typedef {{kind: "city" | "district" | "site" | "device", id: string | null}} Route */
+/**
+ * @typedef {object} PageState
+ * @property {"fr" | "en" | null} lang
+ * @property {"day" | "week" | "month" | "year"} period
+ * @property {string | null} date      local date of the energy period (YYYY-MM-DD), null: today
+ * @property {string} range            today | yesterday | 7d | this_month | last_month | custom
+ * @property {string | null} from      custom range start, local "2026-11-30T14:30"
+ * @property {string | null} to
+ * @property {string | null} q         device page: the quantity of the history
+ * @property {boolean} kiosk
+ * @property {"light" | "dark"} theme
+ */
+
+export const PERIODS = ["day", "week", "month", "year"];
+export const RANGES = ["today", "yesterday", "7d", "this_month", "last_month", "custom"];
+const LOCAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** @returns {PageState} */
+export function defaults() {
+  return { lang: null, period: "day", date: null, range: "today", from: null, to: null, q: null, kiosk: false, theme: "light" };
+}
+
+/** The page shown by a path: "/", "/districts/x", "/sites/x", "/devices/x"; null when unknown. */
+export function parseRoute(/** @type {string} */ path) {
+  if (path === "/" || path === "") return /** @type {Route} */ ({ kind: "city", id: null });
+  const m = path.match(/^\/(districts|sites|devices)\/([^/]+)\/?$/);
+  if (!m) return null;
+  const kind = /** @type {Route["kind"]} */ ({ districts: "district", sites: "site", devices: "device" }[m[1]]);
+  return { kind, id: decodeURIComponent(m[2]) };
+}
+
+/** The path of a page. @param {Route} route */
+export function routePath(route) {
+  if (route.kind === "city" || !route.id) return "/";
+  return "/" + route.kind + "s/" + encodeURIComponent(route.id);
+}
+
+/** The API scope of a page (a device page has none). @param {Route} route */
+export function scopeOf(route) {
+  if (route.kind === "city") return "city";
+  return route.kind === "device" ? null : route.kind + ":" + route.id;
+}
+
+/** @param {string} search "?period=month&…" @returns {PageState} */
+export function parseState(search) {
+  const p = new URLSearchParams(search);
+  const s = defaults();
+  const lang = p.get("lang");
+  if (lang === "fr" || lang === "en") s.lang = lang;
+  const period = p.get("period") || "";
+  if (PERIODS.includes(period)) s.period = /** @type {PageState["period"]} */ (period);
+  const date = p.get("date") || "";
+  if (DATE.test(date)) s.date = date;
+  const range = p.get("range") || "";
+  if (RANGES.includes(range)) s.range = range;
+  const from = p.get("from") || "", to = p.get("to") || "";
+  if (LOCAL.test(from) && LOCAL.test(to)) { s.from = from; s.to = to; } else if (s.range === "custom") s.range = "today";
+  s.q = p.get("q") || null;
+  s.kiosk = p.get("kiosk") === "1";
+  s.theme = p.get("theme") === "dark" ? "dark" : "light";
+  return s;
+}
+
+/** The query string of a state, defaults left out ("" when all are defaults). @param {PageState} s */
+export function stateQuery(s) {
+  const d = defaults();
+  const p = new URLSearchParams();
+  if (s.lang) p.set("lang", s.lang);
+  if (s.period !== d.period) p.set("period", s.period);
+  if (s.date) p.set("date", s.date);
+  if (s.range !== d.range) p.set("range", s.range);
+  if (s.range === "custom" && s.from && s.to) { p.set("from", s.from); p.set("to", s.to); }
+  if (s.q) p.set("q", s.q);
+  if (s.kiosk) p.set("kiosk", "1");
+  if (s.theme === "dark") p.set("theme", "dark");
+  const q = p.toString();
+  return q ? "?" + q : "";
+}
+
+/** The link to another page keeping the language, kiosk mode and theme. @param {Route} route @param {PageState} s */
+export function linkTo(route, s) {
+  const keep = defaults();
+  keep.lang = s.lang; keep.kiosk = s.kiosk; keep.theme = s.theme;
+  return routePath(route) + stateQuery(keep);
+}
