@@ -89,14 +89,6 @@ class LiveHub:
         self._next_poll: dict[str, float] = {}
         self.ticks = 0  # loop iterations since start (for tests and the bench)
 
-    def add_feed(self, feed: Feed) -> None:
-        """Register another feed (before or while streams are open)."""
-        self.feeds.append(feed)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
-
     def _now_ms(self) -> int:
         return int(time.time() * 1000) if self._clock_ms is None else int(self._clock_ms())
 

@@ -29,6 +29,12 @@ computed_ms  # alerts/observation.py
 worst_site, worst_interval_ms  # autonomy/balance.py: the balance check in the API's quality block
 resets, expected_wh, energy_share, device_intervals, implausible_intervals  # autonomy/coverage.py
 discharge_to_load_wh  # autonomy/flows.py
+# dashboard_api/energy_models.py and routes/devices.py: response models' fields
+future, self_sufficiency_points, previous_date, next_date, in_progress, start_local, end_local
+times_ms, grid_w, battery_w, profile_description, site_name, district_name
+
+# a query parameter kept so that old links keep working; documented as ignored (routes/live.py)
+poll_s
 
 # alarm rule parameters: read by name through AlertRule.param() (alerts/conditions.py)
 after_s, max_value_age_s, per_minute_above

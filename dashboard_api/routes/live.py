@@ -4,7 +4,7 @@ and live autonomy. Flows now are computed on the server with the engine's rules
 
 Every open stream is fed by one live hub per process (:mod:`dashboard_api.live_hub`): the store
 is polled once per tick whatever the number of dashboards. To add an event to every stream,
-give the hub another feed in :func:`live_hub` (``hub.add_feed(feed)``, the ``Feed`` protocol).
+add a feed to the list :func:`live_hub` builds the hub with (the ``Feed`` protocol).
 """
 
 from __future__ import annotations
