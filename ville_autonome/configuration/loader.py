@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from ville_autonome.configuration.checks import ProfileCheck, production_problems, profile_reference, topology_problems
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.services import OVERRIDABLE_SECTIONS, SECRET_FIELDS
+from ville_autonome.configuration.targets import target_problems
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.configuration.yaml_source import Loc, Problems, format_loc, parse_yaml
 
@@ -143,6 +144,9 @@ def load_config_text(
     cross = topology_problems(data, base, profile_check)
     if cfg is not None:
         cross += production_problems(cfg)
+        cross += target_problems(
+            cfg.targets, {d.id for d in cfg.districts}, {s.id for _, s in cfg.sites()}, cfg.services.reports.scopes
+        )
     for loc, message in cross:
         if loc is None:
             problems.extend([message])

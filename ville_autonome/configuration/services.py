@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ville_autonome.configuration.schedule import ReportSettings
+
 SECRET_FIELDS = frozenset({"password", "token"})
 
 
@@ -141,6 +143,7 @@ class ServiceSettings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)  # scheduled monthly reports
 
 
 # the sections an environment variable VA_<SECTION>_<FIELD> may address
@@ -151,4 +154,5 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSettings,
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
+    "reports": ReportSettings,
 }
