@@ -25,7 +25,17 @@ from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter
 from ville_autonome.dashboard_api.errors import install_error_handlers
-from ville_autonome.dashboard_api.routes import autonomy, commands, live, operations, reports, series, status
+from ville_autonome.dashboard_api.routes import (
+    autonomy,
+    commands,
+    live,
+    operations,
+    reports,
+    scenarios,
+    series,
+    status,
+    trajectory,
+)
 from ville_autonome.dashboard_api.telemetry import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -86,6 +96,8 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     app.state.live_autonomy = TtlCache(ttl_s=LIVE_AUTONOMY_TTL_S, max_entries=4)
     install_error_handlers(app)
     for module in (status, live, series, autonomy, operations, reports, commands):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (scenarios, trajectory):  # planning: what would it take, the road to 2050 (docs/planning.md)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)
     app.include_router(web_routes.router)

@@ -98,6 +98,8 @@ def trajectory(
             for key, (metrics, cov) in zip(wanted, group_metrics(m.result, sources, keys, wanted, factor), strict=True):
                 y, mo = divmod(key, 12)
                 ms = int(datetime(y, mo + 1, 1, tzinfo=PARIS).timestamp() * 1000)
+                if int(datetime(y + (mo + 1) // 12, (mo + 1) % 12 + 1, 1, tzinfo=PARIS).timestamp() * 1000) <= first:
+                    continue  # a month that ended before the data began
                 months.append(PeriodPoint(f"{y:04d}-{mo + 1:02d}", ms, metrics, cov, None))
             [(metrics, cov)] = group_metrics(m.result, sources, keys * 0, [0], factor)
             years.append(PeriodPoint(f"{year:04d}", start, metrics, cov, None))

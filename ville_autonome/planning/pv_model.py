@@ -46,7 +46,7 @@ def clear_sky_pv_wh_per_kwp(
     site = pvlib.location.Location(latitude, longitude)
     sun = site.get_solarposition(mid)
     ghi = pvlib.clearsky.haurwitz(sun["apparent_zenith"])["ghi"]
-    split = pvlib.irradiance.erbs(ghi, sun["zenith"], mid)
+    split = pvlib.irradiance.erbs(ghi, sun["zenith"], np.asarray(mid.day_of_year))
     poa = pvlib.irradiance.get_total_irradiance(
         tilt_deg, azimuth_deg, sun["apparent_zenith"], sun["azimuth"], split["dni"], ghi, split["dhi"]
     )["poa_global"]

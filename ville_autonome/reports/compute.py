@@ -39,11 +39,16 @@ class ReportPeriodError(ReportError):
     """Malformed or impossible period."""
 
 
-def check_period(text: str) -> Period:
+def check_period(text: str, now: datetime | None = None) -> Period:
+    """The period ``text`` names; with ``now``, a period that has not begun is refused too."""
     try:
-        return parse_period(text)
+        p = parse_period(text)
     except PeriodError as exc:
         raise ReportPeriodError(str(exc)) from exc
+    if now is not None and not p.has_begun(now):
+        today = now.astimezone(p.tz).date().isoformat()
+        raise ReportPeriodError(f"period {p.label} has not begun yet (today is {today} in {p.tz.key}): nothing to report")
+    return p
 
 
 def scope_name(config: PlatformConfig, scope: str) -> str:
