@@ -28,7 +28,10 @@ def api(store: Store, city_store: tuple[PlatformConfig, Path]) -> Iterator[httpx
 
 
 def test_no_change_gives_todays_figures_and_a_battery_raises_self_sufficiency(api: httpx.Client) -> None:
-    auto = api.get("/api/v1/autonomy", params={"scope": "district:saint-leu", "start": "2026-10-24", "end": "2026-10-27", "series": "false"})
+    auto = api.get(
+        "/api/v1/autonomy",
+        params={"scope": "district:saint-leu", "start": "2026-10-24", "end": "2026-10-27", "series": "false"},
+    )
     assert auto.status_code == 200, auto.text
     today = auto.json()["metrics"]
     zero = api.post("/api/v1/scenarios", json={"scope": "district:saint-leu", "period": PERIOD})
@@ -79,7 +82,11 @@ def test_city_scenario_gives_each_district_and_a_sizing(api: httpx.Client) -> No
         ({"scope": "district:saint-leu", "pv": [{"site": "campus", "added_kwp": 5}]}, 400, "pv[0].site"),
         ({"scope": "district:atlantis"}, 400, "scope"),
         ({"scope": "city", "period": "2099"}, 400, "period"),
-        ({"scope": "city", "storage": [{"site": "campus", "capacity_kwh": -1, "power_kw": 1}]}, 422, "storage.0.capacity_kwh"),
+        (
+            {"scope": "city", "storage": [{"site": "campus", "capacity_kwh": -1, "power_kw": 1}]},
+            422,
+            "storage.0.capacity_kwh",
+        ),
         ({"scope": "city", "colour": "green"}, 422, "colour"),
         ({"scope": "city", "hydro": [{"device": "cit-pv", "head_gain_pct": 10}]}, 400, "hydro[0].device"),
     ],

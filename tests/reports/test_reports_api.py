@@ -51,7 +51,7 @@ def test_report_numbers_equal_the_autonomy_api(api: httpx.Client, scope: str, pe
         # XLSX keeps 15-16 significant digits
         assert summary[metric][3] == pytest.approx(expected["metrics"][metric], rel=1e-12, abs=1e-9), metric
         assert summary[metric][4] == pytest.approx(expected["sum_of_sites"][metric], rel=1e-12, abs=1e-9), metric
-    info = {row[0]: row[1] for row in wb["report"].iter_rows(values_only=True)}
+    info = {row[0]: row[1] for row in wb["read_me"].iter_rows(min_row=2, values_only=True)}
     assert info["method_version"] == expected["method_version"]
     # the per-interval CSV adds up to the same totals
     csv_resp = api.get("/api/v1/reports", params={"scope": scope, "period": period, "format": "csv"})

@@ -33,7 +33,6 @@ def _formats() -> list[Format]:
     return ["pdf", "xlsx"]
 
 
-
 class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -227,8 +227,14 @@ def apply_scenario(
             raise ScenarioError(f"site {g.site!r}: its {g.source} devices have no rated_power_w to scale from")
         profile = profiles.per_kw_wh.get(g.source)
         if profile is None:
-            hint = " (a PV model needs city.latitude and city.longitude)" if g.source == "pv" else " (no wind measured in the city)"
-            raise ScenarioError(f"site {g.site!r} has no {g.source} to scale and no {g.source} profile is available{hint}")
+            hint = (
+                " (a PV model needs city.latitude and city.longitude)"
+                if g.source == "pv"
+                else " (no wind measured in the city)"
+            )
+            raise ScenarioError(
+                f"site {g.site!r} has no {g.source} to scale and no {g.source} profile is available{hint}"
+            )
         supply = profile * g.added_kw
         w.add("production", g.source, supply, np.zeros(window), g.added_kw * 1000.0)
         w.delta -= w.devices[-1].supply_wh
