@@ -79,7 +79,8 @@ def test_a_district_month_report_page_by_page(
     assert all(line.startswith(("report: ", "warning: ")) for line in err.strip().splitlines()), err
     texts = _check_pages(pdf, "district-month", "fr")
     cover = texts[0]
-    assert "Saint-Leu" in cover and "Octobre 2026" in cover
+    assert "Saint-Leu" in cover
+    assert "Octobre 2026" in cover
     assert "vs septembre 2026" in cover  # the comparisons name their periods in French
     assert "n. d." in cover  # September has no data: the change is not available, never 0
     assert len(texts) >= 8
@@ -89,7 +90,8 @@ def test_a_district_month_report_page_by_page(
     assert "Compteur SLH LOAD" in whole  # devices by their names in the data-quality section
     assert "Le compteur n'a pas transmis de données" in whole
     assert "1–22 oct., 28–31 oct." in whole  # when: the local days without data
-    assert "La trajectoire vers 2050" in whole and "Que faudrait-il" in whole
+    assert "La trajectoire vers 2050" in whole
+    assert "Que faudrait-il" in whole
     charts = [t for t in texts if "Au fil de la période" in t]
     assert charts, "the charts page"
     assert "oct." in charts[0]  # French month names on the axes (text kept in the SVG)
@@ -103,17 +105,18 @@ def test_a_city_year_report_page_by_page(config_file: Path, tmp_path: Path) -> N
     assert "Année 2026" in texts[0]
     assert "Production locale par source et consommation, par mois" in whole
     assert "Puissance moyenne" not in whole  # a year is drawn per month: no 35,000-point line
-    assert "janv." in whole and "déc." in whole  # the month axis in French
+    assert "janv." in whole
+    assert "déc." in whole
     assert "ATTENTION" in texts[0]  # five days of data in a year: the cover says the data is incomplete
 
 
 def test_no_word_is_cut_in_a_table_cell(config_file: Path, tmp_path: Path) -> None:
+    from tests.reports.pdfcheck import cell_strings
     from ville_autonome.configuration import load_config
     from ville_autonome.reports.compute import build_report
     from ville_autonome.reports.document import build_document
     from ville_autonome.reports.pdf import render_pdf
     from ville_autonome.storage.factory import open_store
-    from tests.reports.pdfcheck import cell_strings
 
     config = load_config(config_file)
     store = open_store(config.services.store)
