@@ -43,6 +43,7 @@ from ville_autonome.dashboard_api.telemetry import (
     TelemetryMiddleware,
 )
 from ville_autonome.dashboard_api.web import routes as web_routes
+from ville_autonome.dashboard_api.web import staff_routes
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
@@ -101,6 +102,7 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)
     app.include_router(web_routes.router)
+    app.include_router(staff_routes.router)  # the staff pages (/staff/): scenarios, trajectory, reports
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
