@@ -45,6 +45,7 @@ def trajectory_dict(t: Trajectory, name: str) -> dict[str, Any]:
         "path": [{"year": x, "self_sufficiency": v} for x, v in t.path],
         "measured_pace_per_year": t.measured_pace,
         "required_pace_per_year": t.required_pace,
+        "latest_self_sufficiency": t.latest,
         "next_target": {"year": t.next_target[0], "self_sufficiency": t.next_target[1]} if t.next_target else None,
         "years": [point_dict(p) for p in t.years],
         "months": [point_dict(p) for p in t.months],

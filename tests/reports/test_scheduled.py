@@ -62,7 +62,9 @@ def test_reports_are_made_once_and_listed(store: Store, scheduled_config: Platfo
     assert stored_file(tmp_path / "reports", "2026-10", "../../etc/passwd") is None
 
 
-def test_a_second_run_while_one_holds_the_lock_leaves(store: Store, scheduled_config: PlatformConfig, tmp_path: Path) -> None:
+def test_a_second_run_while_one_holds_the_lock_leaves(
+    store: Store, scheduled_config: PlatformConfig, tmp_path: Path
+) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()
     with (folder / ".lock").open("a") as held:

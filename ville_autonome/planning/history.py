@@ -43,7 +43,8 @@ class Trajectory:
     targets: dict[int, float]  # the configured points (year → share)
     path: list[tuple[float, float]]  # (fractional year, share): the target path drawn
     measured_pace: float | None  # self-sufficiency gained per year so far (least squares on the years)
-    required_pace: float | None  # per year, from the latest measured year to the next target
+    required_pace: float | None  # per year, from the latest measured year to the next target (None: reached)
+    latest: float | None  # the latest measured year's self-sufficiency
     next_target: tuple[int, float] | None
     method_version: str | None
     emission_factor_g_per_kwh: float
@@ -110,11 +111,22 @@ def trajectory(
     years = [_with_target(p, drawn) for p in years]
     latest = next(((x, y) for x, y in reversed(measured) if y is not None), None)
     nxt = next(((y, v) for y, v in sorted(targets.items()) if latest is None or y + 1.0 > latest[0]), None)
-    required = None
-    if latest is not None and nxt is not None and nxt[0] + 1.0 > latest[0]:
+    required = None  # None: no target ahead, no measured year, or the target is reached already
+    if latest is not None and nxt is not None and nxt[0] + 1.0 > latest[0] and latest[1] < nxt[1]:
         required = (nxt[1] - latest[1]) / (nxt[0] + 1.0 - latest[0])
     return Trajectory(
-        scope, first, months, years, dict(targets), drawn, pace_per_year(measured), required, nxt, version, factor
+        scope,
+        first,
+        months,
+        years,
+        dict(targets),
+        drawn,
+        pace_per_year(measured),
+        required,
+        latest[1] if latest is not None else None,
+        nxt,
+        version,
+        factor,
     )
 
 

@@ -17,8 +17,9 @@ How each change enters a site's devices (every energy per interval [Wh]):
 - **load**: every consumption device of the site scaled by ``1 + change_pct / 100``; a site without
   a consumption meter changes its grid exchange by the same share of its derived load;
 - **battery**: a new storage device dispatched for self-consumption (:mod:`planning.dispatch`) on
-  the site's residual, or, when sharing is on, on the residual of the whole scope (a community
-  battery: it charges only from the scope's netted surplus);
+  the site's residual, or, when sharing is on, on the netted residual of its district's sites (a
+  community battery of a collective self-consumption operation, which French law bounds to a
+  neighbourhood: it charges only from its district's netted surplus);
 - the **grid meter** then carries the difference Δ = ΔL − ΔG + C − D: a surplus first reduces the
   import, then adds export; a deficit first reduces the export, then adds import — so a change of
   zero leaves every device exactly as measured.

@@ -109,9 +109,10 @@ def target_at(points: Sequence[tuple[float, float]], year: float) -> float | Non
 
 def path(targets: Mapping[int, float], first_measured: tuple[float, float] | None) -> list[tuple[float, float]]:
     """The target points as (year, share), starting from the first measured point when it comes
-    before the first target year (a year ``y`` is reached at the end of ``y``: ``y + 1``)."""
+    before the first target year and below its target (a path never asks to go backwards; a year
+    ``y`` is reached at the end of ``y``: ``y + 1``)."""
     pts = [(float(y) + 1.0, v) for y, v in sorted(targets.items())]
-    if first_measured is not None and pts and first_measured[0] < pts[0][0]:
+    if first_measured is not None and pts and first_measured[0] < pts[0][0] and first_measured[1] < pts[0][1]:
         pts.insert(0, first_measured)
     return pts
 

@@ -265,6 +265,7 @@ _LABELS: dict[str, dict[Lang, str]] = {
         "en": "Target of {scope}: {targets}. Pace measured since the data began: {pace} a year; pace needed to reach the {year} target: {needed} a year.",
     },
     "trajectory.year": {"fr": "Année", "en": "Year"},
+    "trajectory.reached": {"fr": "aucun, déjà atteint", "en": "none, reached already"},
     "trajectory.target_year": {"fr": "{share} en {year}", "en": "{share} by {year}"},
     "what_if.intro": {
         "fr": "Calculé par le même moteur sur les consommations et productions mesurées de la période : une batterie ajoutée à {site}, pilotée pour l'autoconsommation (rendement {eta}, puissance = capacité ÷ 2 h), partagée au sein du périmètre.",

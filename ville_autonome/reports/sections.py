@@ -212,7 +212,8 @@ def trajectory(data: ReportData, lang: Lang, chart_key: str | None) -> list[Bloc
         for y, v in sorted(t.targets.items())
     )
     pace = ty.points(t.measured_pace, lang)
-    needed = ty.points(t.required_pace, lang)
+    reached = t.next_target is not None and t.latest is not None and t.latest >= t.next_target[1]
+    needed = label(lang, "trajectory.reached") if reached else ty.points(t.required_pace, lang)
     year = str(t.next_target[0]) if t.next_target else "2050"
     blocks = [
         para(

@@ -70,7 +70,7 @@ def energy(wh: float | None, lang: Lang, *, signed: bool = False) -> str:
         return na(lang)
     unit, scale = next(((u, k) for u, k in (("GWh", 1e9), ("MWh", 1e6), ("kWh", 1e3)) if abs(wh) >= k), ("Wh", 1.0))
     v = wh / scale
-    digits = 0 if abs(v) >= 100 else (1 if abs(v) >= 10 else 2)
+    digits = 0 if abs(v) >= 100 or v == 0 else (1 if abs(v) >= 10 else 2)
     return f"{number(v, lang, digits, signed=signed)}{NNBSP if lang == 'fr' else ' '}{unit}"
 
 

@@ -70,7 +70,7 @@ export function energy(wh, lang, signed = false) {
   const units = /** @type {[string, number][]} */ ([["GWh", 1e9], ["MWh", 1e6], ["kWh", 1e3], ["Wh", 1]]);
   const [unit, scale] = units.find(([, k]) => Math.abs(wh) >= k) || ["Wh", 1];
   const v = wh / scale;
-  const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  const digits = Math.abs(v) >= 100 || v === 0 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
   return number(v, lang, digits, signed) + (lang === "fr" ? NNBSP : " ") + unit;
 }
 

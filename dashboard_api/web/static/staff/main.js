@@ -115,6 +115,7 @@ function renderAnswer(answer) {
       .map((r) => [`${d.name} — ${r.label}`, r.before, r.after, r.change]));
   fillTable($("sc-districts"), [tr("metric"), tr("today"), tr("scenario"), tr("change")], districts);
   $("sc-districts").hidden = districts.length === 0;
+  $("sc-districts-title").hidden = districts.length === 0;
   $("sc-exported").textContent = tr("exported", { value: energy(answer.exported_surplus_wh, lang) });
   const batteries = $("sc-batteries");
   batteries.replaceChildren();
@@ -160,8 +161,7 @@ async function runScenario(/** @type {SubmitEvent} */ ev) {
     status.dataset.state = "done";
   } catch (e) {
     status.dataset.state = "error";
-    status.textContent = tr("error", { detail: e instanceof ApiError ? e.message : String(e) });
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) askKey();
+    failed(e, status);
   }
 }
 
@@ -171,7 +171,7 @@ async function loadTrajectory() {
   try {
     state.lastTrajectory = await getJson(`/api/v1/trajectory?scope=${encodeURIComponent(select.value)}`);
   } catch (e) {
-    $("tr-pace").textContent = tr("error", { detail: String(/** @type {Error} */ (e).message) });
+    failed(e, $("tr-pace"));
     return;
   }
   renderTrajectory();
@@ -200,7 +200,7 @@ async function loadReports() {
   try {
     list = (await getJson("/api/v1/reports/scheduled")).reports;
   } catch (e) {
-    $("rp-status").textContent = tr("error", { detail: String(/** @type {Error} */ (e).message) });
+    failed(e, $("rp-status"));
     return;
   }
   table.replaceChildren();
@@ -242,6 +242,16 @@ function showTab() {
   document.querySelectorAll("#tabs a").forEach((a) => (a.getAttribute("data-tab") === tab ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current")));
   if (tab === "trajectory" && !state.lastTrajectory) loadTrajectory();
   if (tab === "reports") loadReports();
+}
+
+/**
+ * Say what went wrong; a key that is refused (401) or lacks the staff role (403) is asked again.
+ * @param {unknown} e
+ * @param {HTMLElement} where
+ */
+function failed(e, where) {
+  where.textContent = tr("error", { detail: e instanceof Error ? e.message : String(e) });
+  if (e instanceof ApiError && (e.status === 401 || e.status === 403)) askKey();
 }
 
 function askKey() {

@@ -9,7 +9,7 @@ import { t } from "./i18n.js";
  *   avoided_co2_kg: number | null, coverage: number, target: number | null}} Point
  * @typedef {{scope: string, scope_name: string, months: Point[], years: Point[],
  *   path: {year: number, self_sufficiency: number}[], targets: {year: number, self_sufficiency: number}[],
- *   measured_pace_per_year: number | null, required_pace_per_year: number | null,
+ *   measured_pace_per_year: number | null, required_pace_per_year: number | null, latest_self_sufficiency?: number | null,
  *   next_target: {year: number, self_sufficiency: number} | null}} Trajectory
  */
 
@@ -74,6 +74,10 @@ export function paceLine(data, lang) {
   if (!data.targets.length) return t(lang, "trajectory.none");
   if (!data.years.some((y) => y.self_sufficiency !== null)) return t(lang, "trajectory.nodata");
   const next = data.next_target || data.targets[data.targets.length - 1];
+  const latest = data.latest_self_sufficiency;
+  if (latest !== null && latest !== undefined && latest >= next.self_sufficiency) {
+    return t(lang, "trajectory.reached", { measured: points(data.measured_pace_per_year, lang), target: ratio(next.self_sufficiency, lang, 0), year: String(next.year), latest: ratio(latest, lang) });
+  }
   return t(lang, "trajectory.pace", {
     measured: points(data.measured_pace_per_year, lang),
     target: ratio(next.self_sufficiency, lang, 0),
