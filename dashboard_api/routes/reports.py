@@ -26,7 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, require_role
-from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError, NotFoundError
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
 from ville_autonome.dashboard_api.params import MAX_MS, MIN_MS, iso
 from ville_autonome.reports.compute import ReportPeriodError, ReportScopeError, build_report, check_period, has_data
 from ville_autonome.reports.formats import MEDIA_TYPES, filename, render
@@ -35,6 +35,9 @@ from ville_autonome.reports.schema import table_schema
 from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
 
 router = APIRouter(tags=["reports"])
+NOT_FOUND_CONTENT = {
+    "application/json": {"schema": ERROR_SCHEMA, "example": {"error": "not_found", "detail": "no stored report …"}}
+}
 
 PERIOD_DOC = "2026-10-05 (day) | 2026-10 (month) | 2026-Q4 (quarter) | 2026 (year) | 2026-10-01..2026-10-15"
 
@@ -48,6 +51,7 @@ PERIOD_DOC = "2026-10-05 (day) | 2026-10 (month) | 2026-Q4 (quarter) | 2026 (yea
     responses={
         **ERROR_RESPONSES,
         200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "the report file"},
+        404: {"description": "No data at all for the scope and period.", "content": NOT_FOUND_CONTENT},
     },
 )
 def report(
@@ -122,7 +126,7 @@ def scheduled(key: require_role("staff"), config: ConfigDep) -> JSONResponse:  #
     "/reports/scheduled/{month}/{name}",
     summary="One stored monthly report",
     response_class=FileResponse,
-    responses={**ERROR_RESPONSES, 404: {"description": "No such stored report."}},
+    responses={**ERROR_RESPONSES, 404: {"description": "No such stored report.", "content": NOT_FOUND_CONTENT}},
 )
 def scheduled_file(key: require_role("staff"), config: ConfigDep, month: str, name: str) -> FileResponse:  # type: ignore[valid-type]
     path = stored_file(Path(config.services.reports.dir), month, name)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ville_autonome.autonomy_queries import ScopeError, scope_sites
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StaffKey, StoreDep
@@ -48,7 +50,7 @@ class ScenarioTooLongError(ApiError):
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON as it is: 0 is not false, "5" is not 5
 
 
 class PvIn(_In):
@@ -109,6 +111,22 @@ EXAMPLE = {
 }
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with every ``{"$ref": "#/$defs/X"}`` replaced by ``X`` itself (the document's
+    components do not hold the body's sub-models)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+_SCHEMA = ScenarioIn.model_json_schema()
+BODY_SCHEMA = _inline(_SCHEMA, _SCHEMA.get("$defs", {}))
+
+
 def to_scenario(body: ScenarioIn) -> Scenario:
     return Scenario(
         generation=tuple(GenerationChange(p.site, "pv", p.added_kwp) for p in body.pv)
@@ -158,19 +176,30 @@ def _check_sites(body: ScenarioIn, sites: set[str], devices: set[str]) -> None:
     "of the period, changed by the scenario: more PV (kWp) or wind (kW) per site, a hydro upgrade, batteries "
     "dispatched for self-consumption, load changes (%), sharing within districts on or off; optionally the "
     "smallest battery that reaches a target self-sufficiency. docs/planning.md.",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BODY_SCHEMA, "example": EXAMPLE}}}
+    },
     responses={
         **ERROR_RESPONSES,
-        422: {"description": "A field is invalid, or the scenario needed more than the compute budget."},
+        422: {
+            "description": "A field is invalid (`parameter` names it), or the scenario needed more than the compute "
+            "budget (`scenario_too_long`).",
+            "content": ERROR_RESPONSES[422]["content"],
+        },
     },
 )
-def scenarios(
-    key: StaffKey,
-    request: Request,
-    config: ConfigDep,
-    store: StoreDep,
-    settings: ApiSettingsDep,
-    body: Annotated[ScenarioIn, Body(examples=[EXAMPLE])],
+async def scenarios(
+    key: StaffKey, request: Request, config: ConfigDep, store: StoreDep, settings: ApiSettingsDep
 ) -> JSONResponse:
+    # the body is read after the key is checked: a caller without a staff key learns nothing from it
+    try:
+        body = ScenarioIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return await run_in_threadpool(_answer, body, request, config, store, settings)
+
+
+def _answer(body: ScenarioIn, request: Request, config: Any, store: Any, settings: Any) -> JSONResponse:
     t0 = time.monotonic()
     deadline = Deadline(BUDGET_S)
     try:

@@ -179,8 +179,8 @@ def _grouped(data: ReportData) -> list[tuple[date, dict[str, float] | None, floa
 def energy_chart(data: ReportData, lang: Lang) -> str | None:
     """Stacked local production by source and the load, per day (or per month) [kWh or MWh]."""
     groups = _grouped(data)
-    if not any(g is not None for _, g, _, _ in groups):
-        return None
+    if len(groups) < 2 or not any(g is not None for _, g, _, _ in groups):
+        return None  # one bar says nothing the figures table does not
     peak = max(max(sum(g.values()) if g else 0.0, load or 0.0) for _, g, load, _ in groups)
     scale, unit = (1e6, "MWh") if peak >= 1e6 else (1e3, "kWh")
     monthly = len(data.period.days) > MAX_DAYS_PER_DAY_BARS
@@ -195,7 +195,7 @@ def energy_chart(data: ReportData, lang: Lang) -> str | None:
         bottom += vals
     load = np.array([np.nan if v is None else v / scale for _, _, v, _ in groups])
     ax.plot(
-        x + width / 2,
+        x,
         load,
         "_",
         color=COLOURS["load"],
