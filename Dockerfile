@@ -15,9 +15,12 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/ville-autonome
     && mkdir -p /var/lib/ville-autonome/var /etc/ville-autonome \
     && chown -R va:va /var/lib/ville-autonome
 
-# the package (what .dockerignore lets through: sources, pyproject.toml, README.md, config/)
+# the locked third-party versions first (a layer that changes only with requirements/runtime.lock),
+# then the package (what .dockerignore lets through: sources, pyproject.toml, README.md, config/)
+COPY requirements/runtime.lock /tmp/runtime.lock
+RUN pip install -r /tmp/runtime.lock && rm /tmp/runtime.lock
 COPY . /src
-RUN pip install /src \
+RUN pip install --no-deps /src \
     && cp /src/config/*.yaml /etc/ville-autonome/ \
     && install -m 0755 /src/deploy/healthcheck.py /usr/local/bin/va-healthcheck \
     && rm -rf /src

@@ -4,19 +4,27 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest services bench clean
+.PHONY: demo test lint typecheck pytest services bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# the locked versions (requirements/*.lock, written by `make lock`), then the project itself
+$(VENV)/.runtime: pyproject.toml requirements/runtime.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements/runtime.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(VENV)/.dev: pyproject.toml requirements/dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements/dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@ $(VENV)/.runtime
+
+# re-resolve the locks: the newest versions pyproject.toml allows, on every platform (uv's universal mode)
+lock: $(VENV)/.dev
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml -o requirements/runtime.lock
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml --extra dev -o requirements/dev.lock
 
 demo: $(VENV)/.runtime
 	$(BIN)/ville-autonome demo $(ARGS)
@@ -28,6 +36,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ville_autonome.storage.base import StoreError
+from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+STORE_RETRY_AFTER_S = 5
+
+
+def store_error_answer(exc: Exception) -> tuple[int, dict[str, str], dict[str, str]]:
+    """The status, body and headers of an answer the store's failure ``exc`` prevented.
+
+    A passing fault (down, timed out, busy) is a 503 with ``Retry-After``; a store that refuses the
+    API's credentials is a 503 without it (retrying does not help: an operator must fix the
+    credentials); a query the store refused for what it is is a 500 (our fault, not the client's).
+    """
+    if isinstance(exc, StoreAuthError):
+        detail = "the store refuses the API's credentials (an operator must act)"
+        return 503, {"error": "store_refused_credentials", "detail": detail}, {}
+    if isinstance(exc, StoreRejectedError):
+        return 500, {"error": "store_rejected_query", "detail": "the store refused the query"}, {}
+    retry = {"Retry-After": str(STORE_RETRY_AFTER_S)}
+    return 503, {"error": "store_unavailable", "detail": "the store did not answer"}, retry
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -137,8 +156,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_store_error(request: Request, exc: Exception) -> JSONResponse:
         # the store's error names its internal address: logged here, never sent to the client
-        log.warning("%s %s: store error: %s", request.method, request.url.path, exc)
-        return JSONResponse({"error": "store_unavailable", "detail": "the store did not answer"}, status_code=503)
+        status, body, headers = store_error_answer(exc)
+        level = logging.WARNING if isinstance(exc, StoreTransientError) else logging.ERROR
+        log.log(level, "%s %s: store error (%s): %s", request.method, request.url.path, body["error"], exc)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

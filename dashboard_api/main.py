@@ -25,6 +25,7 @@ from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter
 from ville_autonome.dashboard_api.errors import install_error_handlers
+from ville_autonome.dashboard_api.routes import alarms as alarm_routes
 from ville_autonome.dashboard_api.routes import (
     autonomy,
     commands,
@@ -98,6 +99,7 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (status, live, series, autonomy, operations, reports, commands):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(alarm_routes.router, prefix=API_PREFIX)  # alarms and their events (docs/alerts.md)
     for module in (scenarios, trajectory):  # planning: what would it take, the road to 2050 (docs/planning.md)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)

@@ -4,7 +4,7 @@
 #
 #   sh deploy/gen-env.sh [FILE]        (default FILE: .env next to docker-compose.yml)
 #
-# Refuses to overwrite an existing file: secrets already in use (InfluxDB's token, the broker's
+# Refuses to overwrite an existing file: secrets already in use (InfluxDB's and the broker's
 # passwords) must be changed deliberately, service by service (docs/deployment.md).
 set -eu
 
@@ -25,10 +25,10 @@ api_hash="$(printf '%s' "$api_key" | sha256sum | cut -d ' ' -f 1)"
 umask 077
 {
     echo "# written by deploy/gen-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); see .env.example"
-    for name in INFLUXDB_ADMIN_PASSWORD INFLUXDB_TOKEN GRAFANA_ADMIN_PASSWORD \
+    for name in INFLUXDB_ADMIN_PASSWORD INFLUXDB_USER_PASSWORD INFLUXDB_READ_USER_PASSWORD GRAFANA_ADMIN_PASSWORD \
         MQTT_PASSWORD_GW_HOPITAL_NORD MQTT_PASSWORD_GW_CITADELLE MQTT_PASSWORD_GW_SAINT_LEU \
         MQTT_PASSWORD_GW_GARE_LA_VALLEE MQTT_PASSWORD_INGEST_1 MQTT_PASSWORD_INGEST_2 MQTT_PASSWORD_API \
-        MQTT_PASSWORD_SIMULATORS; do
+        MQTT_PASSWORD_ALERTS MQTT_PASSWORD_SIMULATORS ALERTS_WEBHOOK_SECRET ALERTS_SMTP_PASSWORD; do
         echo "$name=$(random_secret)"
     done
     echo "VA_API_KEYS='[{name: admin, role: admin, sha256: $api_hash}]'"

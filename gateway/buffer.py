@@ -145,6 +145,11 @@ class EnvelopeBuffer:
     def size_bytes(self) -> int:
         return self._bytes
 
+    def oldest_created_ms(self) -> int | None:
+        """When the oldest envelope still held was sealed (``None`` when the buffer is empty)."""
+        row = self._db.execute("SELECT created_ms FROM envelopes ORDER BY seq LIMIT 1").fetchone()
+        return int(row[0]) if row else None
+
     # ------------------------------------------------------------ writing
 
     def seal(self, readings: Sequence[Reading], now_ms: int, *, max_batch: int = 1000) -> list[int]:

@@ -40,7 +40,7 @@ from ville_autonome.gateway.mqtt_source import MqttInputs, PayloadError
 from ville_autonome.gateway.planning import device_profiles
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
-from ville_autonome.readings.health import DeviceHealth, encode_health
+from ville_autonome.readings.health import BufferReport, DeviceHealth, encode_health
 from ville_autonome.readings.model import Reading
 from ville_autonome.readings.topics import Topics
 
@@ -106,7 +106,6 @@ class GatewayService:
         self._cursor = 0
         self._tokens = 0.0
         self._last_pump = 0.0
-        self._reconnected = False
         self._mqtt = MqttInputs(dev for dev, _ in self.devices if dev.protocol == "mqtt")
         self.buffer: EnvelopeBuffer | None = None
         self.uplink: Uplink | None = None
@@ -379,7 +378,12 @@ class GatewayService:
     def _publish_health(self) -> None:
         if self.uplink is None or not self.uplink.connected:
             return
-        payload = encode_health(self.gateway_id, now_ms(), self.device_health())
+        buffer = None
+        if self.buffer is not None:  # the backlog, for the central gateway_backlog alarm (docs/alerts.md)
+            buffer = BufferReport(
+                self.buffer.envelope_count, self.buffer.reading_count, self.buffer.oldest_created_ms()
+            )
+        payload = encode_health(self.gateway_id, now_ms(), self.device_health(), buffer)
         self.uplink.publish(self.uplink.topics.health(self.gateway_id), payload, qos=1, retain=True)
 
 

@@ -36,12 +36,14 @@ class Work:
     size: int = 0  # readings and health records gathered
     health: list[DeviceHealth] = field(default_factory=list)
     offline: list[tuple[str, int]] = field(default_factory=list)
+    counters: dict[str, dict[str, float]] = field(default_factory=dict)  # gateway/<id> → its backlog
     # points the store refused: (message index, reading index, point, reason, detail)
     refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
     written_count: int = 0
     written_readings: bool = False
     written_health: bool = False
     written_offline: bool = False
+    written_counters: bool = False
     recorded: set[str] = field(default_factory=set)
     health_refused: int = 0
 
@@ -51,6 +53,15 @@ class Work:
         self.health.extend(classified.health)
         if classified.offline:
             self.offline.append((classified.gateway, item.received_ms))
+        b = classified.buffer
+        if b is not None:  # the newest report of a gateway wins (docs/alerts.md: gateway backlog)
+            oldest = float(b.oldest_ms if b.oldest_ms is not None else -1)
+            self.counters[f"gateway/{classified.gateway}"] = {
+                "buffered_envelopes": float(b.envelopes),
+                "buffered_readings": float(b.readings),
+                "oldest_envelope_ms": oldest,
+                "reported_ms": float(classified.reported_ms),
+            }
 
 
 class BatchWriter:
@@ -93,6 +104,10 @@ class BatchWriter:
         if work.offline and not work.written_offline:
             self._mark_offline(work.offline)
             work.written_offline = True
+        if work.counters and not work.written_counters:
+            for service, values in work.counters.items():
+                self.store.write_counters(service, values)
+            work.written_counters = True
         per_gateway: dict[str, list[int]] = {}
         for _, c in work.messages:
             v = c.verdict

@@ -34,7 +34,7 @@ from ville_autonome.ingest.validation import (
     Validator,
     Verdict,
 )
-from ville_autonome.readings.health import DeviceHealth, HealthError, parse_health
+from ville_autonome.readings.health import BufferReport, DeviceHealth, HealthError, parse_health
 from ville_autonome.readings.topics import VERSION, Topics, is_valid_id
 
 BAD_HEALTH = "bad_health"
@@ -73,6 +73,8 @@ class Classified:
     health: list[DeviceHealth] = field(default_factory=list)
     offline: bool = False
     refusal: Refusal | None = None  # health (and anything refused whole by the guard)
+    buffer: BufferReport | None = None  # health: the gateway's backlog, stored as its counters
+    reported_ms: int = 0  # health: the document's time
 
     @property
     def size(self) -> int:
@@ -145,5 +147,8 @@ class Classifier:
             else:
                 reason, detail = UNKNOWN_DEVICE, f"device {h.device!r} is not in the configuration"
             rejections.append(Rejection(reason, detail, i, {"device": h.device}))
+        if doc.buffer_problem is not None:
+            rejections.append(Rejection(BAD_HEALTH_RECORD, doc.buffer_problem, None, {"buffer": "as received"}))
         refused = Refusal("health", gateway, None, 0, rejections) if rejections else None
-        return Classified("health", gateway, health=kept, refusal=refused)
+        buffer = doc.buffer if allowed else None  # a gateway of the configuration only
+        return Classified("health", gateway, health=kept, refusal=refused, buffer=buffer, reported_ms=doc.ts_ms)

@@ -76,10 +76,3 @@ def encode_dead_letter(
     }
     # a raw reading may hold NaN/inf that came in as JSON extensions: keep them readable
     return json.dumps(doc, separators=(",", ":"), default=str).encode()
-
-
-def decode_dead_letter(payload: bytes) -> dict[str, Any]:
-    doc = json.loads(payload)
-    if not isinstance(doc, dict) or doc.get("schema") != DEADLETTER_SCHEMA:
-        raise ValueError(f"not a dead letter of schema {DEADLETTER_SCHEMA}")
-    return doc

@@ -225,8 +225,3 @@ def _inside(limits: tuple[float, float], value: float) -> bool:
 
 def _whole(gateway: str | None, seq: int | None, reason: str, detail: str) -> Verdict:
     return Verdict(gateway, seq, rejections=[Rejection(reason, detail)])
-
-
-def undecodable(detail: str) -> Verdict:
-    """The verdict on a message whose decoding failed in an unforeseen way (the ingest's guard)."""
-    return _whole(None, None, UNDECODABLE, detail)

@@ -2,7 +2,8 @@
 # Installs the real services the test suite runs against, from Debian's packages, when missing:
 # mosquitto (broker), influxdb 1.6 (influxd), chromium (dashboard tests), poppler-utils (PDF check),
 # openssl (certificates of the mutual-TLS tests), stress-ng (a CPU hog to run the suite under load:
-# `stress-ng --cpu 2 --timeout 600 & make test`).
+# `stress-ng --cpu 2 --timeout 600 & make test`), prometheus (its promtool checks and unit-tests the
+# exported alerting rules: tests/alerts/test_prometheus_rules.py).
 # Needs root or sudo only when something is missing.
 set -euo pipefail
 need=()
@@ -12,8 +13,9 @@ command -v chromium  >/dev/null 2>&1 || need+=(chromium)
 command -v pdftoppm  >/dev/null 2>&1 || need+=(poppler-utils)
 command -v openssl   >/dev/null 2>&1 || need+=(openssl)
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
+command -v promtool  >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test services present: mosquitto influxd chromium pdftoppm openssl stress-ng"
+  echo "test services present: mosquitto influxd chromium pdftoppm openssl stress-ng promtool"
   exit 0
 fi
 echo "installing missing test services: ${need[*]}"

@@ -39,7 +39,6 @@ class BatteryParams:
     taper_pct: float = 5.0
     initial_soc_pct: float = 50.0
     night_charge_fraction: float = 0.3
-    nominal_voltage_v: float = 700.0
 
 
 def power_limits_w(soc_pct: float, p: BatteryParams) -> tuple[float, float]:

@@ -20,7 +20,6 @@ from ville_autonome.simulators.storage_controls import SET_OP_DISCONNECT, Batter
 SUNSPEC_BASE = 40000
 SUNSPEC_MARKER = (0x5375, 0x6E53)
 COMMON_LEN = 66
-MODEL_START = 40070
 NI_INT16 = 0x8000
 NI_UINT16 = 0xFFFF
 NI_SF = 0x8000

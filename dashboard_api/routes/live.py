@@ -18,6 +18,7 @@ from ville_autonome.autonomy import METHOD_VERSION
 from ville_autonome.autonomy.live import FlowsNow
 from ville_autonome.autonomy_queries import compute_autonomy, live_flows
 from ville_autonome.autonomy_queries.cache import TtlCache
+from ville_autonome.dashboard_api.alarm_views import alarms_update
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, StreamKey, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
 from ville_autonome.dashboard_api.params import local_day_start_ms, now_ms
@@ -151,6 +152,7 @@ async def stream(
         since = now_ms() - config.services.api.live_window_s * 1000
         seen: dict[tuple[str, str], int] = {}
         next_autonomy = 0.0
+        alarms_sent: list[str] = []  # digest of the last `alarms` event (docs/api.md)
         loop = asyncio.get_running_loop()
         yield b": ville-autonome stream\n\n"
         while True:
@@ -173,6 +175,8 @@ async def stream(
                 if fresh or due:  # new readings (or a device gone silent): flows now, computed on the server
                     flows = await asyncio.to_thread(_flows, store, config, now_ms())
                     batch.append(_event("flows", {"now_ms": now_ms(), "flows": flows}))
+                if (alarms := await asyncio.to_thread(alarms_update, request.app, alarms_sent)) is not None:
+                    batch.append(_event("alarms", alarms))
             except StoreError as exc:
                 log.warning("stream: store error: %s", exc)
                 batch = [_event("error", {"detail": "the store did not answer"})]

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from ville_autonome.dashboard_api.alarm_views import alarm_metrics_text
 from ville_autonome.dashboard_api.deps import AdminKey, ConfigDep, OperatorKey, StoreDep
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
+from ville_autonome.dashboard_api.params import now_ms
 from ville_autonome.dashboard_api.schemas import GapOut, GapsOut
 from ville_autonome.dashboard_api.telemetry import LATENCY_BUCKETS_S, Telemetry
 
@@ -96,6 +98,7 @@ def prometheus_text(counters: dict[str, dict[str, float]], gap_list: list[Any], 
 )
 def metrics(key: OperatorKey, request: Request, store: StoreDep) -> PlainTextResponse:
     text = prometheus_text(store.counters(), store.gaps(), request.app.state.telemetry)
+    text += alarm_metrics_text(request.app, store, now_ms())  # alarm gauges (docs/alerts.md)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 

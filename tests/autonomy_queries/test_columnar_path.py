@@ -75,7 +75,7 @@ class Stored:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
     config = make_config()
-    store = SqliteStore(Path(tmp_path_factory.mktemp("columnar")) / "city.sqlite", rollup_refresh_s=3600)
+    store = SqliteStore(Path(tmp_path_factory.mktemp("columnar")) / "city.sqlite")
     points = list(with_trouble(readings(config, T0 - DAY_MS, T0 + 4 * DAY_MS, 450)))
     for i in range(0, len(points), 5000):
         store.write(points[i : i + 5000])

@@ -29,7 +29,7 @@ def stores(
 ) -> Iterator[tuple[PlatformConfig, InfluxStore, SqliteStore]]:
     config = make_config()
     influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database="autonomy_reads"))
-    sqlite = SqliteStore(Path(tmp_path_factory.mktemp("reads")) / "city.sqlite", rollup_refresh_s=3600)
+    sqlite = SqliteStore(Path(tmp_path_factory.mktemp("reads")) / "city.sqlite")
     assert isinstance(influx, InfluxStore)
     points = list(with_trouble(readings(config, T0 - DAY_MS, T0 + 4 * DAY_MS, 450)))
     for store in (influx, sqlite):

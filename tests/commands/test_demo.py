@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    api_port, mqtt_port = free_port(), free_port()
+    api_port, mqtt_port, control_port, webhook_port = free_port(), free_port(), free_port(), free_port()
     demo = CommandProcess(
         "demo",
         [
@@ -32,6 +32,10 @@ def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             "1",
             "--data-dir",
             str(tmp_path / "data"),
+            "--control-port",
+            str(control_port),
+            "--webhook-port",
+            str(webhook_port),
         ],
         workdir=tmp_path,
         env={"VA_SIMULATOR_SPEED": "1"},
@@ -53,6 +57,10 @@ def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             wanted = {"chu-grid-meter", "cit-grid-meter", "iko-turbine", "hub-energie-battery"}
             wait_for(lambda: wanted <= live_devices(), timeout=60, what="live values from every district")
             assert api.get("/").status_code == 200  # the dashboard page
+            # the alarms: their evaluator runs, and the fault control a newcomer trips them with answers
+            assert f"fault control  : http://127.0.0.1:{control_port}/faults" in log
+            assert api.get("/api/v1/alarms").status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{control_port}/devices", timeout=5).json()["qi-grid-meter"]
         assert demo.proc is not None
         demo.proc.send_signal(signal.SIGINT)
         assert demo.proc.wait(timeout=60) == 0

@@ -36,11 +36,11 @@ from ville_autonome.configuration.topology import PlatformConfig
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|KEYS")
 STATE_PATHS = {
     "mosquitto": ["/mosquitto/data"],
-    "influxdb": ["/var/lib/influxdb2", "/etc/influxdb2"],
+    "influxdb": ["/var/lib/influxdb"],
     "grafana": ["/var/lib/grafana"],
 }
 GATEWAY_STATE = "/var/lib/ville-autonome/var"  # WORKDIR of the image + the buffer_path directory
-MQTT_CLIENTS = ("simulate", "gateway", "ingest")  # the subcommands that connect to the broker
+MQTT_CLIENTS = ("simulate", "gateway", "ingest", "alerts")  # the subcommands that connect to the broker
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +92,25 @@ def option(argv: list[str], name: str) -> str:
 
 def test_services_of_the_production_topology(services: dict[str, dict[str, Any]], amiens: PlatformConfig) -> None:
     gateways = {f"gateway-{g.id.removeprefix('gw-')}" for g in amiens.gateways}
-    expected = {"mosquitto", "influxdb", "simulators", "ingest-1", "ingest-2", "api", "grafana", *gateways}
+    expected = {
+        "mosquitto",
+        "influxdb",
+        "simulators",
+        "ingest-1",
+        "ingest-2",
+        "rollups",
+        "api",
+        "alerts",
+        "grafana",
+        *gateways,
+    }
     assert set(services) == expected
+
+
+def test_one_rollup_compiler(services: dict[str, dict[str, Any]]) -> None:
+    compilers = [name for name, s in services.items() if s.get("command", [None])[0] == "rollups"]
+    assert compilers == ["rollups"], "one rollup compiler: the one writer of rollups (docs/storage.md)"
+    assert "--once" not in argv_of(services["rollups"])
 
 
 def test_one_gateway_per_district(services: dict[str, dict[str, Any]], amiens: PlatformConfig) -> None:
@@ -112,13 +129,14 @@ def test_two_ingest_workers_share_one_subscription(services: dict[str, dict[str,
     assert len(client_ids) == 2, "two workers with one client id would throw each other off the broker"
 
 
-def test_images_are_pinned_and_influxdb_is_2x(services: dict[str, dict[str, Any]]) -> None:
+def test_images_are_pinned_and_influxdb_is_the_tested_major_1x(services: dict[str, dict[str, Any]]) -> None:
     for name, s in services.items():
         image = str(s.get("image", ""))
         assert image, f"{name} has no image"
         assert not image.endswith(":latest"), name
         assert ":" in image, f"{name}: pin the image's version"
-    assert re.fullmatch(r"influxdb:2\.\d+(\.\d+)?", services["influxdb"]["image"])
+    # CI runs influxd 1.6; the store contract suite runs by URL against any other (docs/storage.md)
+    assert re.fullmatch(r"influxdb:1\.\d+\.\d+", services["influxdb"]["image"])
     assert services["mosquitto"]["image"].startswith("eclipse-mosquitto:2.")
     assert services["grafana"]["image"].startswith("grafana/grafana")
 
@@ -152,7 +170,8 @@ def test_simulators_health_check_watches_deployed_modbus_ports(
 def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"pip install /src", text)
+    assert re.search(r"pip install -r /tmp/runtime.lock", text), "the image installs the locked versions"
+    assert re.search(r"pip install --no-deps /src", text)
     assert 'ENTRYPOINT ["ville-autonome"]' in text
     assert "/usr/local/bin/va-healthcheck" in text
     assert re.search(r"^USER (?!root)\w+", text, re.M), "the services do not run as root"
@@ -161,7 +180,7 @@ def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
         assert private in ignored
     # what the build needs stays in the context: the package metadata, the default configuration,
     # the health check script
-    for needed in ("pyproject.toml", "README.md", "config", "deploy", *_packages()):
+    for needed in ("pyproject.toml", "README.md", "config", "deploy", "requirements", *_packages()):
         assert needed not in ignored, needed
 
 
@@ -217,29 +236,30 @@ def test_gen_env_sets_every_required_variable(generated_env: dict[str, str]) -> 
 
 def test_gen_env_refuses_to_overwrite(tmp_path: Path) -> None:
     existing = tmp_path / ".env"
-    existing.write_text("INFLUXDB_TOKEN=in-use\n")
+    existing.write_text("INFLUXDB_USER_PASSWORD=in-use\n")
     done = subprocess.run(["sh", str(GEN_ENV), str(existing)], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode != 0
-    assert existing.read_text() == "INFLUXDB_TOKEN=in-use\n"
+    assert existing.read_text() == "INFLUXDB_USER_PASSWORD=in-use\n"
 
 
 def test_influxdb_is_initialised_from_the_environment(
     services: dict[str, dict[str, Any]], generated_env: dict[str, str]
 ) -> None:
     raw = services["influxdb"]["environment"]
-    assert raw["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
-    for key in ("USERNAME", "PASSWORD", "ORG", "BUCKET", "ADMIN_TOKEN"):
-        assert f"DOCKER_INFLUXDB_INIT_{key}" in raw
+    assert raw["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
     env = service_env(services["influxdb"], generated_env)
-    for name in ("ingest-1", "ingest-2", "api"):
+    users = {env["INFLUXDB_ADMIN_USER"], env["INFLUXDB_USER"], env["INFLUXDB_READ_USER"]}
+    assert len(users) == 3, "the admin, the platform and Grafana: three users"
+    for name in ("ingest-1", "ingest-2", "rollups", "api"):
         platform = service_env(services[name], generated_env)
-        assert platform["VA_STORE_TOKEN"] == env["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
-        assert platform["VA_STORE_ORG"] == env["DOCKER_INFLUXDB_INIT_ORG"]
-        assert platform["VA_STORE_DATABASE"] == env["DOCKER_INFLUXDB_INIT_BUCKET"]
         assert platform["VA_STORE_URL"] == "http://influxdb:8086"
+        assert platform["VA_STORE_DATABASE"] == env["INFLUXDB_DB"]
+        assert platform["VA_STORE_USERNAME"] == env["INFLUXDB_USER"]  # all privileges on the database, not admin
+        assert platform["VA_STORE_PASSWORD"] == env["INFLUXDB_USER_PASSWORD"]
     grafana = service_env(services["grafana"], generated_env)
-    assert grafana["VA_INFLUXDB_TOKEN"] == env["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
-    assert grafana["VA_INFLUXDB_BUCKET"] == env["DOCKER_INFLUXDB_INIT_BUCKET"]
+    assert grafana["VA_INFLUXDB_DATABASE"] == env["INFLUXDB_DB"]
+    assert grafana["VA_INFLUXDB_USER"] == env["INFLUXDB_READ_USER"]  # read-only
+    assert grafana["VA_INFLUXDB_PASSWORD"] == env["INFLUXDB_READ_USER_PASSWORD"]
     assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
 
 
@@ -259,7 +279,7 @@ def test_every_mqtt_user_has_a_broker_password(
     broker = service_env(services["mosquitto"], generated_env)
     users = dict(entry.split("=", 1) for entry in broker["MOSQUITTO_USERS"].split())
     clients = {n: s for n, s in platform_services(services).items() if s["command"][0] in MQTT_CLIENTS}
-    assert set(clients) == set(platform_services(services)) - {"api"}  # the API reads the store only
+    assert set(clients) == set(platform_services(services)) - {"api", "rollups"}  # these two use the store only
     for name, s in clients.items():
         raw = s["environment"]
         user = raw["VA_MQTT_USERNAME"]
@@ -297,6 +317,30 @@ def test_acl_confines_gateways_to_their_own_id_and_follows_the_topic_root(deploy
             ("read", f"{root}/v1/command/%u"),
             ("write", f"{root}/v1/command-result/%u"),
         ]
+    )
+
+
+def test_one_alarm_evaluator_publishing_only_its_topic(
+    services: dict[str, dict[str, Any]], deployed: PlatformConfig
+) -> None:
+    evaluators = [name for name, s in platform_services(services).items() if argv_of(s)[0] == "alerts"]
+    assert evaluators == ["alerts"], "one evaluator (a second would stand by: docs/alerts.md)"
+    s = services["alerts"]
+    assert s["healthcheck"]["test"][2:] == ["status", s["environment"]["VA_ALERTS_STATUS_FILE"]]
+    rules = acl_blocks(ACL_FILE.read_text())[s["environment"]["VA_MQTT_USERNAME"]]
+    assert rules == [("write", f"{deployed.services.mqtt.topic_root}/v1/alarms")]
+    assert deployed.alerts.rules, "the deployment ships the Amiens alarm rules"
+
+
+def test_the_exported_prometheus_rules_follow_the_deployed_configuration(deployed: PlatformConfig) -> None:
+    import yaml
+
+    from ville_autonome.alerts.prometheus_rules import prometheus_rules
+
+    shipped = yaml.safe_load((ROOT / "deploy" / "prometheus" / "ville-autonome-alerts.yml").read_text())
+    assert shipped == prometheus_rules(deployed), (
+        "regenerate: ville-autonome alerts -c deploy/config/amiens.yaml --export-prometheus "
+        "deploy/prometheus/ville-autonome-alerts.yml"
     )
 
 
@@ -360,9 +404,9 @@ def test_every_platform_service_loads_the_deployed_configuration(
         assert cfg.services.environment == "production", name
         if s["command"][0] in MQTT_CLIENTS:
             assert cfg.services.mqtt.password is not None, f"{name} connects to the broker without a password"
-        if name in ("api", "ingest-1", "ingest-2"):
+        if name in ("api", "ingest-1", "ingest-2", "rollups", "alerts"):
             assert cfg.services.store.backend == "influxdb"
-            assert cfg.services.store.token is not None
+            assert cfg.services.store.password is not None
         if name == "api":
             assert cfg.services.api.keys, "the API needs at least one key"
 

@@ -65,16 +65,16 @@ def test_the_three_dashboards_exist_with_unique_uids(dashboards: dict[str, dict[
         assert len(set(ids)) == len(ids)
 
 
-def test_datasource_is_influxql_with_token_header_from_the_environment() -> None:
+def test_datasource_is_influxql_as_the_read_only_user_from_the_environment() -> None:
     doc = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "influxdb.yaml").read_text())
     (ds,) = doc["datasources"]
     assert ds["uid"] == DATASOURCE_UID
     assert ds["type"] == "influxdb"
     assert ds["url"] == "http://influxdb:8086"
     assert ds["jsonData"]["version"] == "InfluxQL"
-    assert ds["jsonData"]["dbName"] == "${VA_INFLUXDB_BUCKET}"
-    assert ds["jsonData"]["httpHeaderName1"] == "Authorization"
-    assert ds["secureJsonData"]["httpHeaderValue1"] == "Token ${VA_INFLUXDB_TOKEN}"
+    assert ds["jsonData"]["dbName"] == "${VA_INFLUXDB_DATABASE}"
+    assert ds["user"] == "${VA_INFLUXDB_USER}"
+    assert ds["secureJsonData"] == {"password": "${VA_INFLUXDB_PASSWORD}"}
     providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "ville-autonome.yaml").read_text())
     assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
 

@@ -25,8 +25,10 @@ USERS = {
     "gw-saint-leu": ("MQTT_PASSWORD_GW_SAINT_LEU", "s3cret-saint-leu"),
     "gw-citadelle": ("MQTT_PASSWORD_GW_CITADELLE", "s3cret/citadelle"),
     "va-ingest-1": ("MQTT_PASSWORD_INGEST_1", "s3cret-ingest-1"),
+    "va-alerts": ("MQTT_PASSWORD_ALERTS", "s3cret-alerts"),
 }
 NOT_AUTHORIZED = 135  # MQTT 5 reason code 0x87
+NO_SUBSCRIBERS = 16  # MQTT 5 reason code 0x10: accepted, no matching subscription
 
 
 @pytest.fixture
@@ -231,6 +233,14 @@ def test_gateway_reads_only_its_own_acknowledgements(connect: Any) -> None:
     got: list[tuple[str, bytes]] = []
     wait_for(lambda: spy.drain(got), what="the gateway's own ack")
     assert got == [("va/v1/ack/gw-saint-leu", b"ack-1")]
+
+
+def test_the_alarm_evaluator_publishes_its_topic_only(connect: Any) -> None:
+    alerts = connect("va-alerts")
+    assert alerts.publish("va/v1/alarms", b'{"schema": 1}') in (0, NO_SUBSCRIBERS)  # allowed (nobody listens here)
+    assert alerts.publish("va/v1/uplink/gw-saint-leu", b"forged") == NOT_AUTHORIZED
+    assert alerts.publish("va/v1/command/gw-saint-leu", b"forged") == NOT_AUTHORIZED
+    assert alerts.publish("va/v1/ack/gw-saint-leu", b"forged") == NOT_AUTHORIZED
 
 
 def test_health_check_user_has_a_fresh_private_password(broker: ProdMosquitto, connect: Any) -> None:

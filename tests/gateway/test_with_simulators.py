@@ -85,7 +85,10 @@ async def test_simulated_faults_through_the_gateway(
             timeout=30,
             what="timeout readings of the silent turbine",
         )
-        assert gw.stats.devices["iko-turbine"].backoff_s > 0.2
+        # consecutive timeouts lengthen the pause between polls (one timeout alone leaves the base pause)
+        await async_wait_for(
+            lambda: gw.stats.devices["iko-turbine"].backoff_s > 0.2, timeout=30, what="the turbine's backoff to grow"
+        )
         sim.clear_faults("iko-turbine")
         await async_wait_for(lambda: gw.stats.devices["iko-turbine"].online, timeout=30, what="turbine recovery")
 

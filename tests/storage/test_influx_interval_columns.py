@@ -20,8 +20,8 @@ from ville_autonome.storage.sqlite_store import SqliteStore
 
 @pytest.fixture(scope="module")
 def stores(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InfluxStore, SqliteStore]]:
-    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database="columns", rollup_refresh_s=3600))
-    sqlite = SqliteStore(Path(tmp_path_factory.mktemp("columns")) / "store.sqlite", rollup_refresh_s=3600)
+    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database="columns"))
+    sqlite = SqliteStore(Path(tmp_path_factory.mktemp("columns")) / "store.sqlite")
     assert isinstance(influx, InfluxStore)
     points = list(history())
     for store in (influx, sqlite):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage import influx_rollup_stats, influx_store
+from ville_autonome.storage import influx_rollup_stats, influx_rollups
 from ville_autonome.storage.base import IntervalStat, Store
 from ville_autonome.storage.factory import open_store
 from ville_autonome.storage.influx_rollup_stats import bucket_runs
@@ -66,14 +67,14 @@ def _same(a: list[IntervalStat], b: list[IntervalStat]) -> None:
         assert x.mean == pytest.approx(y.mean, rel=1e-12)
 
 
-@pytest.mark.parametrize("raw_points", [10_000, 40])
+@pytest.mark.parametrize("raw_points", [10_000, 150])
 def test_run_rollups_equal_sqlite_rollups(
     influxd: Influxd, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw_points: int
 ) -> None:
-    # 40: the dense buckets (180 points) take the selector queries, the backfill many small groups
+    # 150: the dense buckets (180 points) take the selector queries, the backfill many small groups
     monkeypatch.setattr(influx_rollup_stats, "RAW_POINTS", raw_points)
-    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name, rollup_refresh_s=3600))
-    sqlite = open_store(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite"), rollup_refresh_s=3600))
+    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    sqlite = open_store(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
     try:
         points = _points()
         for store in (influx, sqlite):
@@ -93,60 +94,54 @@ def test_run_rollups_equal_sqlite_rollups(
 
 def test_bucket_runs_are_consecutive_and_bounded() -> None:
     b = [DAY0 + k * ROLLUP_15M_MS for k in (0, 1, 2, 5, 6, 300)]
-    assert bucket_runs(reversed(b), series=1) == [b[0:3], b[3:5], b[5:]]
+    assert bucket_runs(reversed(b)) == [b[0:3], b[3:5], b[5:]]
     long = [DAY0 + k * ROLLUP_15M_MS for k in range(200)]
-    assert [len(r) for r in bucket_runs(long, series=1)] == [96, 96, 8]
-    # a row per bucket and series: 10 000 series leave one bucket per aggregate query
-    assert [len(r) for r in bucket_runs(long[:3], series=10_000)] == [1, 1, 1]
-    assert [len(r) for r in bucket_runs(long[:300], series=500)] == [20] * 10
+    assert [len(r) for r in bucket_runs(long)] == [96, 96, 8]
 
 
-def test_a_refresh_overtaken_by_another_writer_is_redone(influxd: Influxd, unique_name: str) -> None:
-    """Two writers (ingest workers) store points of one bucket. Writer A reads the bucket, then
-    writer B stores more points and refreshes, and only then A writes its rollup: A's is stale and
-    would overwrite B's for good. A notices it right after its write and redoes the bucket."""
-    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name, rollup_refresh_s=3600)
-    a, b = open_store(settings), open_store(settings)
-    assert isinstance(a, InfluxStore)
-    bucket = DAY0 + 40 * ROLLUP_15M_MS
+def test_two_writers_and_two_compilers_by_mistake_end_with_the_rollups_of_one(
+    influxd: Influxd, unique_name: str, tmp_path: Path
+) -> None:
+    """Two ingest workers write interleaved batches of the same buckets, and two compilers (one
+    started by mistake) compile between and after the batches: the rollups end equal to those
+    SQLite compiles once from the same points (each compiler recomputes from raw points, so
+    what one writes over the other is the same numbers once both have passed)."""
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
+    writers = [open_store(settings), open_store(settings)]
+    compilers = [open_store(settings), open_store(settings)]
+    sqlite = open_store(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
     try:
-        a.write([StoredReading(CTXS[0], "active_power_w", bucket + i * 1000, 1.0) for i in range(5)])
-        write_rollups = a._write_rollups
-        overtaken = []
-
-        def b_overtakes(lines: list[tuple[int, str]]) -> None:
-            if not overtaken:
-                overtaken.append(True)
-                b.write([StoredReading(CTXS[0], "active_power_w", bucket + 60_000 + i * 1000, 2.0) for i in range(7)])
-                b.refresh_rollups()
-            write_rollups(lines)
-
-        a._write_rollups = b_overtakes  # type: ignore[method-assign]
-        a.refresh_rollups()
-        a._write_rollups = write_rollups  # type: ignore[method-assign]
-        assert overtaken
-        assert a.refresh_rollups() > 0  # the stale bucket, again
-        for interval_s in (900, 86_400):
-            [stat] = a.intervals("dev-0", "active_power_w", DAY0, DAY0 + ROLLUP_1D_MS, interval_s)
-            assert (stat.count, stat.minimum, stat.maximum) == (12, 1.0, 2.0)
+        points = _points()
+        for k, i in enumerate(range(0, len(points), 700)):
+            assert not writers[k % 2].write(points[i : i + 700]).rejected
+            assert not sqlite.write(points[i : i + 700]).rejected
+            if k % 3 == 0:
+                compilers[k % 2].refresh_rollups()
+        for c in compilers:
+            c.refresh_rollups()
+        sqlite.refresh_rollups()
+        for c in CTXS:
+            for q in ("active_power_w", "energy_import_wh"):
+                for interval_s in (900, 86_400):
+                    _same(_rollups(compilers[0], c.device, q, interval_s), _rollups(sqlite, c.device, q, interval_s))
     finally:
-        a.close()
-        b.close()
+        for s in (*writers, *compilers, sqlite):
+            s.close()
 
 
 @pytest.mark.parametrize("backend", ["influxdb", "sqlite"])
-def test_a_refresh_within_a_budget_leaves_the_rest_marked_for_later_and_for_the_next_start(
+def test_a_compile_within_a_budget_leaves_the_rest_marked_for_the_next_pass_and_the_next_start(
     influxd: Influxd, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
-    """A budget of 0 s does one slice of work and returns; the rest stays dirty (the next refresh
-    goes on) and durably marked (a store started after a crash finds it): in the end every rollup
-    equals what one unbounded refresh gives."""
-    monkeypatch.setattr(influx_store, "RUNS_PER_CHECK", 1)  # a slice: one run of buckets (SQLite: 500 buckets)
+    """A budget of 0 s compiles one chunk and returns; the rest stays durably marked: the next
+    pass, or a compiler started after a crash, goes on, and in the end every rollup equals what
+    one unbounded compile gives."""
+    monkeypatch.setattr(influx_rollups, "MARKS_PER_CHUNK", 1)  # a chunk: one write's mark (SQLite: 500 buckets)
 
     def settings(database: str) -> StoreSettings:
         if backend == "sqlite":
-            return StoreSettings(backend="sqlite", path=str(tmp_path / f"{database}.sqlite"), rollup_refresh_s=3600)
-        return StoreSettings(backend="influxdb", url=influxd.url, database=database, rollup_refresh_s=3600)
+            return StoreSettings(backend="sqlite", path=str(tmp_path / f"{database}.sqlite"))
+        return StoreSettings(backend="influxdb", url=influxd.url, database=database)
 
     points = _points()
     with contextlib.ExitStack() as stack:
@@ -158,20 +153,53 @@ def test_a_refresh_within_a_budget_leaves_the_rest_marked_for_later_and_for_the_
                 store.write(points[i : i + 1000])
         total = reference.refresh_rollups()
         first = sliced.refresh_rollups(budget_s=0.0)
-        # a crash: the store goes away without its refresh at close
+        # a crash: the compiler's store goes away
         if isinstance(sliced, InfluxStore):
             sliced.http.close()
         else:
             assert isinstance(sliced, SqliteStore)
             sliced._db.close()
-        assert 0 < first < total  # one slice done, the rest left
+        assert 0 < first < total  # one chunk done, the rest left
         restarted = open_store(settings(unique_name))  # finds the leftovers from their durable marks
         stack.callback(restarted.close)
-        done = first
-        while (n := restarted.refresh_rollups(budget_s=0.0)) > 0:
-            done += n
-        assert done >= total
+        assert restarted.refresh_rollups() > 0
         for c in CTXS:
             for q in ("active_power_w", "energy_import_wh"):
                 for interval_s in (900, 86_400):
                     _same(_rollups(restarted, c.device, q, interval_s), _rollups(reference, c.device, q, interval_s))
+
+
+def test_live_days_and_many_devices_give_the_rollups_sqlite_gives(
+    influxd: Influxd, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Today's data written in three parts, compiled after each: the compiler reads a live day's
+    stored 15-min rollups once and keeps them up to date itself; with more devices than it names
+    in a condition (here: more than one), it reads every device and keeps what was marked."""
+    monkeypatch.setattr(influx_rollups, "MAX_DEVICES_NAMED", 1)
+    today = int(time.time() * 1000) // ROLLUP_1D_MS * ROLLUP_1D_MS
+    influx = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    sqlite = open_store(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
+    unmarked = DeviceContext("d", "s", "dev-unmarked", "consumption", "")
+    try:
+        assert isinstance(influx, InfluxStore)
+        raw = f'readings,device=dev-unmarked,quantity=active_power_w value=5,quality="good" {today}'
+        assert influx.write_lines([(0, raw)]) == {}  # a raw point without a mark: no rollup of it
+        rnd = random.Random(3)
+        for part in range(3):
+            points = [
+                StoredReading(c, "active_power_w", today + (part * 20 + k) * 60_000, rnd.uniform(0, 9))
+                for k in range(20)
+                for c in CTXS[: 2 + part]
+            ]
+            for store in (influx, sqlite):
+                store.write(points)
+                store.refresh_rollups()
+        for c in (*CTXS, unmarked):
+            for interval_s in (900, 86_400):
+                got = influx.intervals(c.device, "active_power_w", today, today + ROLLUP_1D_MS, interval_s)
+                _same(got, sqlite.intervals(c.device, "active_power_w", today, today + ROLLUP_1D_MS, interval_s))
+        [day] = influx.intervals("dev-0", "active_power_w", today, today + ROLLUP_1D_MS, 86_400)
+        assert day.count == 60
+    finally:
+        influx.close()
+        sqlite.close()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ville_autonome.readings.model import DeviceContext
 from ville_autonome.storage.base import IntervalStat
-from ville_autonome.storage.influx_rows import series_tags, stat_fields, stat_line
+from ville_autonome.storage.influx_rows import series_tags, stat_line
 from ville_autonome.storage.influxql import quote_ident, quote_string
 from ville_autonome.storage.line_protocol import LineProtocolError, identifier_problem, line
 
@@ -99,8 +99,12 @@ def test_rollup_lines_written_out_equal_the_generic_line(
     what it refuses (a non-finite number, an identifier line protocol cannot carry)."""
     ctx = DeviceContext(tags[0], tags[1], tags[2] or "dev", "grid", "")
     stat = IntervalStat(start, count, *values, start + 1, start + 2)
+    names = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts", "last_ts")
+    fields: dict[str, float | str | bool] = dict(
+        zip(names, map(float, (count, *values, start + 1, start + 2)), strict=True)
+    )
     try:
-        expected: str | None = line("rollup_15m", series_tags(ctx, "energy_import_wh"), stat_fields(stat), start)
+        expected: str | None = line("rollup_15m", series_tags(ctx, "energy_import_wh"), fields, start)
     except LineProtocolError:
         expected = None
     if expected is None:

@@ -1,30 +1,109 @@
-"""The embedded SQLite store's own behaviour beyond the shared contract (test_store_contract.py)."""
+"""The embedded SQLite store's own behaviour beyond the shared contract (test_store_contract.py):
+its marks after a crash, and its errors by kind, from real ``sqlite3`` failures."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
+
+from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
+from ville_autonome.storage.factory import StoreStartupError, open_store
 from ville_autonome.storage.sqlite_store import SqliteStore
 
+CTX = DeviceContext("d", "s", "pv-1", "production", "pv")
+START = 1_763_762_400_000
 
-def test_a_writer_killed_before_its_rollup_refresh_leaves_the_work_to_the_next_open(tmp_path: Path) -> None:
-    ctx = DeviceContext("d", "s", "pv-1", "production", "pv")
-    start = 1_763_762_400_000
+
+def test_a_writer_killed_right_after_its_write_leaves_marks_that_the_compiler_finds(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
-    crashed = SqliteStore(path, rollup_refresh_s=3600)
-    history = [StoredReading(ctx, "energy_produced_wh", start + i * 60_000, float(i)) for i in range(90)]
-    assert crashed.write(history).written == 90
-    crashed._db.close()  # "kill -9": no close(), so no refresh at exit
-    restarted = SqliteStore(path, rollup_refresh_s=3600)
+    writer = SqliteStore(path)
+    history = [StoredReading(CTX, "energy_produced_wh", START + i * 60_000, float(i)) for i in range(90)]
+    assert writer.write(history).written == 90
+    writer._db.close()  # "kill -9": the write returned, nothing else happens in that process
+    compiler = SqliteStore(path)  # the compiler is another process, with a store of its own
     try:
-        assert restarted.refresh_rollups() == 6  # the six 15-min buckets the dead writer left
-        stats = restarted.intervals("pv-1", "energy_produced_wh", start, start + 90 * 60_000, 900)
+        assert compiler.refresh_rollups() == 6  # the six 15-min buckets of the write
+        stats = compiler.intervals("pv-1", "energy_produced_wh", START, START + 90 * 60_000, 900)
         assert sum(s.count for s in stats) == 90
+        assert compiler.refresh_rollups() == 0  # its marks are consumed
     finally:
-        restarted.close()
-    again = SqliteStore(path, rollup_refresh_s=3600)
+        compiler.close()
+
+
+def test_marks_of_the_first_design_are_compiled(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE readings (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL, "
+        "quality TEXT NOT NULL, district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL, "
+        "PRIMARY KEY (device, quantity, ts_ms)) WITHOUT ROWID;"
+        "CREATE TABLE rollup_pending (device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL, "
+        "PRIMARY KEY (device, quantity, bucket_ms)) WITHOUT ROWID;"
+    )
+    db.execute(
+        "INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)",
+        ("pv-1", "active_power_w", START, 5.0, "good", "d", "s", "production", "pv"),
+    )
+    db.execute("INSERT INTO rollup_pending VALUES (?,?,?)", ("pv-1", "active_power_w", START))
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
     try:
-        assert again.refresh_rollups() == 0  # nothing left pending
+        assert store.refresh_rollups() == 1
+        assert store.intervals("pv-1", "active_power_w", START, START + 900_000, 900)[0].count == 1
     finally:
-        again.close()
+        store.close()
+
+
+def test_a_file_that_is_not_a_database_needs_an_operator(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreAuthError, match="not a database"):
+        SqliteStore(path)
+    with pytest.raises(StoreStartupError, match="not a database"):
+        open_store(StoreSettings(backend="sqlite", path=str(path)))
+
+
+def test_a_database_locked_by_another_writer_is_transient(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    store = SqliteStore(path, timeout_s=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with pytest.raises(StoreTransientError, match="locked"):
+            store.write([StoredReading(CTX, "active_power_w", START, 1.0)])
+        other.execute("ROLLBACK")
+        assert store.write([StoredReading(CTX, "active_power_w", START, 1.0)]).written == 1
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_read_only_database_needs_an_operator(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.sqlite")
+    try:
+        store._db.execute("PRAGMA query_only = ON")  # what a file mounted read-only does to writes
+        with pytest.raises(StoreAuthError, match="readonly"):
+            store.write([StoredReading(CTX, "active_power_w", START, 1.0)])
+        assert store.latest() == []  # reads go on
+    finally:
+        store.close()
+
+
+def test_a_statement_the_database_refuses_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    store = SqliteStore(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("DROP TABLE counters")  # a schema that is not ours any more
+        with pytest.raises(StoreRejectedError, match="no such table"):
+            store.write_counters("ingest/w1", {"received": 1})
+        with pytest.raises(StoreRejectedError, match="no such table"):
+            store.counters()
+    finally:
+        other.close()
+        store.close()

@@ -42,7 +42,7 @@ def history() -> Iterator[StoredReading]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    s = SqliteStore(Path(tmp_path_factory.mktemp("columns")) / "store.sqlite", rollup_refresh_s=3600)
+    s = SqliteStore(Path(tmp_path_factory.mktemp("columns")) / "store.sqlite")
     points = list(history())
     assert s.write(points).written == len(points)
     s.refresh_rollups()
@@ -97,12 +97,15 @@ def test_the_reset_and_the_gaps_are_in_the_columns(store: SqliteStore) -> None:
     assert not any(T0 + 30 * HOUR <= s < T0 + 37 * HOUR for s in at)
 
 
-def test_new_writes_show_up_as_in_intervals(tmp_path: Path) -> None:
-    s = SqliteStore(tmp_path / "store.sqlite", rollup_refresh_s=3600)
+def test_new_writes_show_up_once_compiled_as_in_intervals(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "store.sqlite")
     try:
         s.write([StoredReading(CTX, "energy_import_wh", T0 + MIN, 1.0)])
+        s.refresh_rollups()
         assert s.interval_columns("sun-grid", "energy_import_wh", T0, T0 + HOUR, 900)["count"].tolist() == [1]
-        s.write([StoredReading(CTX, "energy_import_wh", T0 + 2 * MIN, 2.0)])  # not refreshed yet
+        s.write([StoredReading(CTX, "energy_import_wh", T0 + 2 * MIN, 2.0)])  # not compiled yet: the rollup as it was
+        assert s.interval_columns("sun-grid", "energy_import_wh", T0, T0 + HOUR, 900)["count"].tolist() == [1]
+        s.refresh_rollups()
         cols = s.interval_columns("sun-grid", "energy_import_wh", T0, T0 + HOUR, 900)
         assert cols["count"].tolist() == [2]
         assert cols["last"].tolist() == [2.0]

@@ -1,4 +1,5 @@
-"""The Store contract, run against every backend (SQLite and a real InfluxDB 1.6): they cannot drift."""
+"""The Store contract, run against every backend (SQLite, a real InfluxDB 1.6, and any server named
+in ``VA_TEST_INFLUX_URLS``: tests/storage/external.py): they cannot drift."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import math
 
 import pytest
 
+from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage.base import SequenceGap, Store
+from ville_autonome.storage import influx_rollups, sqlite_rollups
+from ville_autonome.storage.base import RollupKey, SequenceGap, Store
+from ville_autonome.storage.factory import open_store
 
 T0 = 1_763_762_400_000  # 2025-11-21T22:00:00Z, aligned on a 15-min and on a UTC-day boundary? (15 min: yes)
 DAY0 = T0 - T0 % 86_400_000
@@ -147,12 +151,109 @@ def test_intervals_from_15_min_and_daily_rollups(store: Store) -> None:
 
 def test_rollups_follow_a_corrected_value(store: Store) -> None:
     store.write([r(DAY0 + i * 60_000, 1.0) for i in range(15)])
+    store.refresh_rollups()
     assert store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 900_000, 900)[0].maximum == 1.0
     store.write([r(DAY0 + 60_000, 50.0)])
+    store.refresh_rollups()
     [s] = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 900_000, 900)
     assert (s.count, s.maximum) == (15, 50.0)
     [d] = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 86_400_000, 86_400)
     assert (d.count, d.maximum) == (15, 50.0)
+
+
+def test_a_write_leaves_its_rollups_to_the_compiler(store: Store) -> None:
+    store.write([r(DAY0 + i * 60_000, float(i)) for i in range(20)])  # buckets 0 and 1 of the day
+    assert store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 1_800_000, 900) == []
+    assert store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 86_400_000, 86_400) == []
+    compiled: list[RollupKey] = []
+    assert store.refresh_rollups(on_compiled=compiled.extend) == 2
+    assert sorted(compiled) == [
+        ("sl-meter-1", "active_power_w", DAY0),
+        ("sl-meter-1", "active_power_w", DAY0 + 900_000),
+    ]
+    stats = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 1_800_000, 900)
+    assert [(s.count, s.first, s.last) for s in stats] == [(15, 0.0, 14.0), (5, 15.0, 19.0)]
+    [day] = store.intervals("sl-meter-1", "active_power_w", DAY0, DAY0 + 86_400_000, 86_400)
+    assert (day.count, day.first, day.last) == (20, 0.0, 19.0)
+
+
+def _day_and_quarters(store: Store) -> list[object]:
+    return [
+        store.intervals(ctx.device, q, DAY0, DAY0 + 2 * 86_400_000, interval_s)
+        for ctx in (METER, GRID)
+        for q in ("active_power_w", "energy_import_wh")
+        for interval_s in (900, 86_400)
+    ]
+
+
+def _history() -> list[StoredReading]:
+    return [
+        r(DAY0 + i * 120_000 + k, float(i % 37), ctx=ctx, q=q)
+        for i in range(1440)  # two days, a reading every 2 min
+        for k, (ctx, q) in enumerate([(METER, "active_power_w"), (GRID, "energy_import_wh"), (GRID, "active_power_w")])
+    ]
+
+
+def test_compiling_again_changes_nothing_and_counts_nothing_twice(store: Store) -> None:
+    points = _history()
+    for i in range(0, len(points), 500):
+        store.write(points[i : i + 500])
+    store.refresh_rollups()
+    once = _day_and_quarters(store)
+    assert sum(s.count for s in once[1]) == 1440  # type: ignore[attr-defined]
+    store.write(points[:500])  # a re-delivery: the same points, marked again
+    store.refresh_rollups()
+    store.refresh_rollups()
+    assert _day_and_quarters(store) == once
+
+
+def test_a_compiler_stopped_anywhere_leaves_the_rest_to_the_next(
+    store_settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiler fails after a first chunk (``on_compiled`` raises: a kill -9 between two
+    chunks, or a balance that could not be computed): the marks not consumed stay, and another
+    compiler (a new store object, as after a restart) compiles them; the rollups equal those of
+    one compiler that ran through, whatever was compiled twice."""
+    monkeypatch.setattr(sqlite_rollups, "CHUNK", 40)
+    monkeypatch.setattr(influx_rollups, "MARKS_PER_CHUNK", 2)
+    points = _history()
+    writer = open_store(store_settings)
+    try:
+        for i in range(0, len(points), 300):
+            writer.write(points[i : i + 300])
+    finally:
+        writer.close()
+
+    class Killed(Exception):
+        pass
+
+    chunks: list[list[RollupKey]] = []
+
+    def die_after_the_first_chunk(keys: object) -> None:
+        chunks.append(list(keys))  # type: ignore[call-overload]
+        if len(chunks) == 2:
+            raise Killed
+
+    first = open_store(store_settings)
+    try:
+        with pytest.raises(Killed):
+            first.refresh_rollups(on_compiled=die_after_the_first_chunk)
+    finally:
+        first.close()
+    restarted = open_store(store_settings)
+    try:
+        rest: list[RollupKey] = []
+        restarted.refresh_rollups(on_compiled=rest.extend)
+        assert set(chunks[1]) <= set(rest)  # the chunk whose hook failed is compiled again
+        assert set(chunks[0]) | set(rest) == {
+            (p.context.device, p.quantity, p.ts_ms - p.ts_ms % 900_000) for p in points
+        }
+        got = _day_and_quarters(restarted)
+    finally:
+        restarted.close()
+    assert [sum(s.count for s in stats) for stats in got] == [1440] * 2 + [0] * 2 + [1440] * 4  # type: ignore[attr-defined]
+    [day] = got[1][:1]  # type: ignore[index]
+    assert (day.first, day.last, day.count) == (0.0, float(719 % 37), 720)  # type: ignore[attr-defined]
 
 
 def test_health_is_upserted_per_device(store: Store) -> None:

@@ -230,3 +230,15 @@ bind-address = "{self.host}:{self.rpc_port}"
         url = f"{self.url}/query?{urllib.parse.urlencode(params)}"
         with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 (loopback)
             return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+class AuthInfluxd(Influxd):
+    """influxd 1.6 with ``auth-enabled = true``."""
+
+    def _argv(self) -> list[str]:
+        argv = super()._argv()
+        text = self.conf_path.read_text().replace(
+            "[http]\n  enabled = true", "[http]\n  enabled = true\n  auth-enabled = true"
+        )
+        self.conf_path.write_text(text)
+        return argv

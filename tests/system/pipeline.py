@@ -1,8 +1,8 @@
 """The whole pipeline as real processes, and a lossless ledger of what the gateway produced
 (tests/system/counting.py).
 
-Simulators → gateway → Mosquitto → two ingest workers (one shared subscription) → InfluxDB.
-Each part is a ``ville-autonome`` child process; the broker and the database are real processes
+Simulators → gateway → Mosquitto → two ingest workers (one shared subscription) → InfluxDB, and
+the rollup compiler (``ville-autonome rollups``) on InfluxDB. Each part is a ``ville-autonome`` child process; the broker and the database are real processes
 too (the session ones, or private ones a test may stop, kill and start again).
 
 Counting (docs/reliability.md):
@@ -109,6 +109,7 @@ services:
     backend: influxdb
     url: {influx_url}
     database: {database}
+    rollup_refresh_s: 1
   simulator:
     scenario: {scenario}
   ingest:
@@ -137,7 +138,8 @@ def now_ms() -> int:
 
 
 class Pipeline:
-    """Simulators, one gateway and two ingest workers as processes, wired to a broker and a database."""
+    """Simulators, one gateway, two ingest workers and the rollup compiler as processes, wired to a
+    broker and a database."""
 
     def __init__(
         self, workdir: Path, broker: Mosquitto, influxd: Influxd, name: str, *, users: dict[str, str] | None = None
@@ -169,6 +171,7 @@ class Pipeline:
             )
             for i in (1, 2)
         ]
+        self.rollups = CommandProcess("rollups", ["rollups", *c, "--name", f"{name}-rollups"], workdir=workdir)
         self.ledger: Ledger | None = None
         self.since_ms = 0  # the accounting covers readings measured from here on (live data)
         self.figures: dict[str, Any] = {}
@@ -177,7 +180,7 @@ class Pipeline:
 
     @property
     def processes(self) -> list[CommandProcess]:
-        return [self.simulator, *self.workers, self.gateway]
+        return [self.simulator, *self.workers, self.rollups, self.gateway]
 
     def _login(self, user: str) -> dict[str, str]:
         if self.users is None:
@@ -192,6 +195,10 @@ class Pipeline:
         for p in self.processes:
             p.start()
         self.wait_flowing(since_ms=now_ms(), timeout=60, what="first readings stored")
+        # one worker storing is not both connected: on a busy machine the other may still be
+        # starting, and a fault that takes the broker away then would stop it at start-up
+        for worker in self.workers:
+            wait_for(lambda w=worker: " running" in w.log(), timeout=60, what=f"{worker.name} connected")
         assert self.all_running(), self.logs()
 
     def close(self) -> None:

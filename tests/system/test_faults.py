@@ -273,7 +273,7 @@ def test_a_burst_of_100000_readings(pipeline_factory: PipelineFactory, mosquitto
     assert len(expected.readings) >= 100_000
     assert expected.duplicates == 0
     want = expected.counts(with_value=False)
-    window = f"WHERE time >= {start}ms AND time < {end}ms"
+    window = f"WHERE time >= {start}ms AND time <= {end}ms"
     t0 = time.monotonic()
     envelopes = publish_backfill(config, start, end, step_s=BURST_STEP_S, gateway_id="backfill")
     published_s = time.monotonic() - t0
@@ -335,7 +335,7 @@ def test_both_ingest_workers_killed_9_right_after_a_burst_rollups_catch_up(
     start = end - 6 * 3_600_000
     expected = Produced.of(generate(config, start, end, BURST_STEP_S))
     want = expected.counts(with_value=True)
-    window = f"WHERE time >= {start}ms AND time < {end}ms"
+    window = f"WHERE time >= {start}ms AND time <= {end}ms"
     publish_backfill(config, start, end, step_s=BURST_STEP_S, gateway_id="backfill")
     wait_for(
         lambda: stored_counts(p.influxd, p.database, "value", window) == want,

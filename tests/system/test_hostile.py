@@ -136,7 +136,7 @@ def test_a_backfill_with_a_killed_shared_worker(
     end = (now_ms() - 86_400_000) // 900_000 * 900_000
     start = end - 6 * 3_600_000
     expected = Produced.of(generate(config, start, end, 10))
-    window = f"WHERE time >= {start}ms AND time < {end}ms"
+    window = f"WHERE time >= {start}ms AND time <= {end}ms"
     victim = p.workers[0]
     progress: list[int] = [0]
     result: list[Any] = []

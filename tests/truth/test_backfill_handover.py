@@ -41,7 +41,7 @@ def test_backfill_then_live_counts_each_interval_once(tmp_path: Path) -> None:
             if wanted.get(r.device) == r.quantity
         ]
 
-    store = SqliteStore(tmp_path / "handover.sqlite", rollup_refresh_s=3600)
+    store = SqliteStore(tmp_path / "handover.sqlite")
     try:
         store.write(stored(HANDOVER - 8 * STEP_MS, HANDOVER, 900))  # the backfill, up to the handover
         store.write(stored(HANDOVER + 20_000, HANDOVER + 4 * STEP_MS, 60))  # live: a poll every minute

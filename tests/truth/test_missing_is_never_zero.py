@@ -23,7 +23,7 @@ HOUR = 3_600_000
 
 def test_an_interval_without_data_is_null_empty_and_a_gap(tmp_path: Path) -> None:
     config = make_config(f"    backend: sqlite\n    path: {tmp_path / 'city.sqlite'}")
-    store = SqliteStore(tmp_path / "city.sqlite", rollup_refresh_s=3600)
+    store = SqliteStore(tmp_path / "city.sqlite")
     # the town site only, with two hours where none of its meters said anything
     points = [
         r

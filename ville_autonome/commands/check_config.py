@@ -21,6 +21,6 @@ def run(args: argparse.Namespace) -> int:
     profiles = len({dev.profile for _, _, dev in cfg.devices() if dev.profile})
     print(
         f"ok: {len(cfg.districts)} districts, {len(cfg.sites())} sites, {devices} devices, "
-        f"{len(cfg.gateways)} gateways, {profiles} register profiles"
+        f"{len(cfg.gateways)} gateways, {profiles} register profiles, {len(cfg.alerts.rules)} alarm rules"
     )
     return 0

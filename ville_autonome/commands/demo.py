@@ -1,10 +1,14 @@
 """``ville-autonome demo``: the whole platform in one process, on embedded defaults.
 
 No Docker, no root, nothing to install: an in-process MQTT broker (amqtt), the embedded SQLite
-store, the simulators of every device of the configuration, one gateway per district, the ingest
-and the API with the dashboard. It first backfills recent history (``--backfill-days``, with a
+store, the simulators of every device of the configuration, one gateway per district, the ingest,
+the rollup compiler (a thread, with a store connection of its own) and the API with the dashboard. It first backfills recent history (``--backfill-days``, with a
 progress bar) so that dashboards and reports have something to show, then runs live. It prints the
 dashboard URL and a local API key; Ctrl-C stops every part cleanly.
+
+The alarm evaluator runs too (docs/alerts.md), its webhook pointed at a local receiver that logs
+each notification in the terminal, and the simulators' fault control is served: the demo prints
+how to silence a meter or stop the hydro plant, and watch the alarm fire, notify and resolve.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
@@ -36,6 +41,8 @@ from ville_autonome.configuration.services import ApiKey
 log = logging.getLogger("ville_autonome.demo")
 
 DEMO_MQTT_PORT = 18830
+DEMO_CONTROL_PORT = 18700  # the simulators' fault control (+ the port offset)
+DEMO_WEBHOOK_PORT = 18790  # the local webhook receiver that logs notifications (+ the port offset)
 
 
 def register(sub: Any) -> None:
@@ -47,6 +54,18 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--port-offset", type=int, default=0, help="move every port (devices, broker, API) by N: a second demo beside"
+    )
+    p.add_argument(
+        "--control-port",
+        type=int,
+        default=None,
+        help=f"simulators' fault control (default {DEMO_CONTROL_PORT} + the offset)",
+    )
+    p.add_argument(
+        "--webhook-port",
+        type=int,
+        default=None,
+        help=f"local webhook receiver (default {DEMO_WEBHOOK_PORT} + the offset)",
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulated clock speed (e.g. 60 for a fast-moving day)")
     p.add_argument("--backfill-days", type=float, default=7.0, help="days of history to backfill first (0: none)")
@@ -112,12 +131,16 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from ville_autonome.alerts.receiver import WebhookLogger
+    from ville_autonome.alerts.service import AlertService
     from ville_autonome.dashboard_api.main import create_app
     from ville_autonome.gateway.service import GatewayService
     from ville_autonome.ingest.service import IngestService
     from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
+    from ville_autonome.rollups.service import RollupCompiler
     from ville_autonome.simulators.backfill_publish import BackfillInterruptedError, publish_backfill
     from ville_autonome.simulators.service import SimulatorService
+    from ville_autonome.storage.alarm_log import alarm_log_for
     from ville_autonome.storage.factory import open_store
 
     keys = add_demo_keys(cfg)
@@ -127,7 +150,19 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     await broker.start()
     store = await asyncio.to_thread(open_store, cfg.services.store)
     ingest = IngestService(cfg, store)
-    simulators = SimulatorService(cfg, speed=args.speed)
+    rollup_store = await asyncio.to_thread(open_store, cfg.services.store)
+    compiler = RollupCompiler(rollup_store, interval_s=cfg.services.store.rollup_refresh_s, name="demo")
+    compiler_stop = threading.Event()
+    compiler_task = asyncio.create_task(asyncio.to_thread(compiler.run, compiler_stop), name="rollups")
+    control_port = args.control_port if args.control_port is not None else DEMO_CONTROL_PORT + args.port_offset
+    webhook_port = args.webhook_port if args.webhook_port is not None else DEMO_WEBHOOK_PORT + args.port_offset
+    simulators = SimulatorService(cfg, speed=args.speed, control_port=control_port)
+    webhook_secret = secrets.token_hex(16)  # this run's, shared by the evaluator and the local receiver
+    webhook = WebhookLogger("127.0.0.1", webhook_port, webhook_secret.encode())
+    cfg.services.alerts.webhook_url = webhook.url
+    cfg.services.alerts.webhook_secret = SecretStr(webhook_secret)
+    alarm_log = alarm_log_for(store, cfg.services.store)
+    alerts: AlertService | None = None
     gateway_tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
     app: Any = None
@@ -151,6 +186,9 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             if stop.is_set():
                 return
         await simulators.start()
+        webhook.start()
+        alerts = AlertService(cfg, store, alarm_log)
+        await asyncio.to_thread(alerts.start)
         for gw in cfg.gateways:
             service = GatewayService(cfg, gw.id)
             gateway_tasks.append(asyncio.create_task(service.run(stop), name=f"gateway-{gw.id}"))
@@ -175,6 +213,14 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             f"  admin key : {keys['admin']}   (+ configuration view)\n"
             f"  API docs  : {base}/api/v1/docs\n"
             f"  MQTT      : {broker.url}\n"
+            f"Alarms (docs/alerts.md): notifications are logged here as the local webhook receives them.\n"
+            f"  alarms now     : curl -H 'Authorization: Bearer {keys['viewer']}' {base}/api/v1/alarms\n"
+            f"  fault control  : http://127.0.0.1:{control_port}/faults (devices: /devices)\n"
+            f"  silence a meter: curl -X POST 127.0.0.1:{control_port}/faults/qi-grid-meter/silent   (fires in ~90 s)\n"
+            f"  heal everything: curl -X DELETE 127.0.0.1:{control_port}/faults\n"
+            f"  stop the hydro plant (2; start again: 1): curl -H 'Authorization: Bearer {keys['staff']}' "
+            f'-H \'Content-Type: application/json\' -d \'{{"writes": [{{"point": "command", "value": 2}}]}}\' '
+            f"{base}/api/v1/devices/iko-turbine/commands\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -190,8 +236,16 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
         for task in gateway_tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 15)
+        if alerts is not None:
+            await asyncio.to_thread(alerts.stop)
+        await asyncio.to_thread(alarm_log.close)
+        await asyncio.to_thread(webhook.stop)
         await simulators.stop()
         await asyncio.to_thread(ingest.stop)
+        compiler_stop.set()
+        with contextlib.suppress(Exception):
+            await compiler_task
+        await asyncio.to_thread(rollup_store.close)
         await asyncio.to_thread(store.close)
         await broker.stop()
         log.info("demo stopped")

@@ -14,12 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ville_autonome.commands import api, check_config, demo, gateway, ingest, report, simulate
+from ville_autonome.commands import alerts, api, check_config, demo, gateway, ingest, report, rollups, simulate
 from ville_autonome.configuration.errors import StartupError
 
 # the subcommands' modules, in the order of `--help`; each keeps its heavy imports inside its
 # handler, so that a service does not load FastAPI, matplotlib and friends it does not need
-SUBCOMMANDS = (simulate, gateway, ingest, api, demo, check_config, report)
+SUBCOMMANDS = (simulate, gateway, ingest, rollups, alerts, api, demo, check_config, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

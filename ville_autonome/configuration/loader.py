@@ -15,14 +15,21 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from ville_autonome.configuration.checks import ProfileCheck, production_problems, profile_reference, topology_problems
+from ville_autonome.configuration.alerts import alert_problems, alert_settings_problems
+from ville_autonome.configuration.checks import (
+    PLACEHOLDER_SECRETS,
+    ProfileCheck,
+    production_problems,
+    profile_reference,
+    topology_problems,
+)
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.services import OVERRIDABLE_SECTIONS, SECRET_FIELDS
 from ville_autonome.configuration.targets import target_problems
@@ -111,12 +118,14 @@ def load_config_text(
     environ: Mapping[str, str] | None = None,
     profile_check: ProfileCheck | None = None,
     base_dir: Path | None = None,
+    known_quantities: Collection[str] | None = None,
 ) -> PlatformConfig:
     """Parse and validate configuration text; ``source`` names it in error messages.
 
     ``profile_check`` tells the problems of a register profile (``configuration.checks``); without
     it, profiles are not checked (this package knows no profiles: ``commands.config_file`` passes
     the register catalogue's). ``base_dir`` anchors relative paths (default: the current folder).
+    ``known_quantities``: the standard quantity names, checked in the alert rules (not checked without).
     """
     environ = os.environ if environ is None else environ
     base = base_dir if base_dir is not None else Path.cwd()
@@ -142,8 +151,9 @@ def load_config_text(
     except ValidationError as exc:
         problems.add_validation_error(exc, secret_fields=SECRET_FIELDS, where=where)
     cross = topology_problems(data, base, profile_check)
+    cross += alert_problems(data, known_quantities)
     if cfg is not None:
-        cross += production_problems(cfg)
+        cross += production_problems(cfg) + _alert_settings_problems(cfg)
         cross += target_problems(
             cfg.targets, {d.id for d in cfg.districts}, {s.id for _, s in cfg.sites()}, cfg.services.reports.scopes
         )
@@ -158,10 +168,28 @@ def load_config_text(
     return cfg
 
 
+def _alert_settings_problems(cfg: PlatformConfig) -> list[tuple[Loc | None, str]]:
+    """``services.alerts`` settings that cannot work, and placeholder secrets in production."""
+    settings, production = cfg.services.alerts, cfg.services.environment == "production"
+    problems: list[tuple[Loc | None, str]] = list(alert_settings_problems(settings, production))
+    for name in ("webhook_secret", "smtp_password"):
+        secret = getattr(settings, name)
+        if production and secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append(
+                (("services", "alerts", name), "a placeholder secret is refused in production: set a real one")
+            )
+    return problems
+
+
 def load_config(
-    path: str | Path, *, environ: Mapping[str, str] | None = None, profile_check: ProfileCheck | None = None
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    profile_check: ProfileCheck | None = None,
+    known_quantities: Collection[str] | None = None,
 ) -> PlatformConfig:
-    """Load and validate the configuration file at ``path`` (``profile_check``: see :func:`load_config_text`)."""
+    """Load and validate the configuration file at ``path`` (``profile_check``, ``known_quantities``:
+    see :func:`load_config_text`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -170,5 +198,10 @@ def load_config(
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
     return load_config_text(
-        text, source=str(p), environ=environ, profile_check=profile_check, base_dir=p.resolve().parent
+        text,
+        source=str(p),
+        environ=environ,
+        profile_check=profile_check,
+        base_dir=p.resolve().parent,
+        known_quantities=known_quantities,
     )

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ville_autonome.configuration.alerts import SECRET_FIELDS as ALERT_SECRET_FIELDS
+from ville_autonome.configuration.alerts import AlertSettings
 from ville_autonome.configuration.schedule import ReportSettings
 
-SECRET_FIELDS = frozenset({"password", "token"})
+SECRET_FIELDS = frozenset({"password", "token"}) | ALERT_SECRET_FIELDS
 
 
 class _Section(BaseModel):
@@ -79,7 +81,8 @@ class StoreSettings(_Section):
     password: SecretStr | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     raw_retention_days: int | None = Field(default=None, ge=1)
-    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)  # storage: rollups lag raw writes by at most this
+    # the rollup compiler (ville-autonome rollups) runs a pass this often: rollups lag raw writes by about this
+    rollup_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
 
 class IngestSettings(_Section):
@@ -144,6 +147,7 @@ class ServiceSettings(_Section):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)  # scheduled monthly reports
+    alerts: AlertSettings = Field(default_factory=AlertSettings)  # the alerts evaluator (docs/alerts.md)
 
 
 # the sections an environment variable VA_<SECTION>_<FIELD> may address
@@ -155,4 +159,5 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
     "reports": ReportSettings,
+    "alerts": AlertSettings,
 }

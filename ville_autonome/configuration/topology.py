@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ville_autonome.configuration import mqtt_presets
+from ville_autonome.configuration.alerts import AlertRules
 from ville_autonome.configuration.mqtt_mapping import MqttField, MqttTopic
 from ville_autonome.configuration.services import ServiceSettings
 from ville_autonome.configuration.targets import ScopeTarget
@@ -124,6 +125,7 @@ class PlatformConfig(_Node):
     gateways: list[GatewayConfig] = Field(default_factory=list)
     districts: list[DistrictConfig] = Field(default_factory=list)
     targets: list[ScopeTarget] = Field(default_factory=list)  # the road to 2050 (configuration.targets)
+    alerts: AlertRules = Field(default_factory=AlertRules)  # alarm rules (configuration.alerts, docs/alerts.md)
 
     def sites(self) -> list[tuple[DistrictConfig, SiteConfig]]:
         return [(d, s) for d in self.districts for s in d.sites]

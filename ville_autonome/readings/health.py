@@ -4,7 +4,11 @@ Payload (JSON)::
 
     {"schema": 1, "gateway": "gw-saint-leu", "ts": 1763762400000,
      "devices": [{"device": "sl-meter-1", "online": true, "last_seen": 1763762399000,
-                  "last_quality": "good", "errors": {"timeout": 3, "exception": 0}}]}
+                  "last_quality": "good", "errors": {"timeout": 3, "exception": 0}}],
+     "buffer": {"envelopes": 12, "readings": 4800, "oldest_ms": 1763762300000}}
+
+``buffer`` (optional): the gateway's store-and-forward backlog — envelopes and readings waiting
+for their end-to-end acknowledgement, and when the oldest of them was sealed (``null`` when none).
 """
 
 from __future__ import annotations
@@ -43,8 +47,17 @@ class DeviceHealth:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-def encode_health(gateway: str, ts_ms: int, devices: list[DeviceHealth]) -> bytes:
-    doc = {
+@dataclass(frozen=True, slots=True)
+class BufferReport:
+    """A gateway's backlog: envelopes and readings not yet acknowledged, the oldest one's sealing time."""
+
+    envelopes: int
+    readings: int
+    oldest_ms: int | None
+
+
+def encode_health(gateway: str, ts_ms: int, devices: list[DeviceHealth], buffer: BufferReport | None = None) -> bytes:
+    doc: dict[str, Any] = {
         "schema": HEALTH_SCHEMA,
         "gateway": gateway,
         "ts": ts_ms,
@@ -59,6 +72,8 @@ def encode_health(gateway: str, ts_ms: int, devices: list[DeviceHealth]) -> byte
             for d in devices
         ],
     }
+    if buffer is not None:
+        doc["buffer"] = {"envelopes": buffer.envelopes, "readings": buffer.readings, "oldest_ms": buffer.oldest_ms}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -80,6 +95,20 @@ class HealthDocument:
     devices: list[DeviceHealth]
     problems: list[HealthProblem]
     indexes: list[int] = field(default_factory=list)  # each usable record's index in ``devices`` as received
+    buffer: BufferReport | None = None
+    buffer_problem: str | None = None  # a ``buffer`` that cannot be used (the device records still are)
+
+
+def _buffer(raw: Any) -> BufferReport:
+    """The ``buffer`` object, or ``ValueError`` naming the field at fault."""
+    if not isinstance(raw, dict) or len(raw) > MAX_KEYS:
+        raise ValueError("'buffer' must be an object")
+    envelopes, readings, oldest = raw.get("envelopes"), raw.get("readings"), raw.get("oldest_ms")
+    if not is_int(envelopes) or not is_int(readings):
+        raise ValueError("'buffer.envelopes' and 'buffer.readings' must be non-negative integers")
+    if oldest is not None and not is_int(oldest, minimum=-MAX_INT):
+        raise ValueError("'buffer.oldest_ms' must be integer milliseconds or null")
+    return BufferReport(envelopes, readings, oldest)
 
 
 def _device(gateway: str, ts: int, d: Any) -> DeviceHealth:
@@ -144,7 +173,13 @@ def parse_health(payload: bytes) -> HealthDocument:
             indexes.append(i)
         except ValueError as exc:
             problems.append(HealthProblem(i, f"devices[{i}]: {exc}", d))
-    return HealthDocument(gateway, ts, devices, problems, indexes)
+    buffer, buffer_problem = None, None
+    if doc.get("buffer") is not None:
+        try:
+            buffer = _buffer(doc["buffer"])
+        except ValueError as exc:
+            buffer_problem = str(exc)
+    return HealthDocument(gateway, ts, devices, problems, indexes, buffer, buffer_problem)
 
 
 def decode_health(payload: bytes) -> list[DeviceHealth]:

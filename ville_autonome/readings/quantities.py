@@ -92,7 +92,3 @@ def quantity(name: str) -> Quantity:
         return QUANTITIES[name]
     except KeyError as exc:
         raise UnknownQuantityError(name) from exc
-
-
-def unit_of(name: str) -> str:
-    return quantity(name).unit

@@ -1,27 +1,40 @@
-"""The storage seam: what the ingest writes and the API reads.
+"""The storage seam: what the ingest writes, the rollup compiler compiles and the API reads.
 
-::
+Every backend raises exactly these, third-party errors (HTTP, ``sqlite3``) translated where they
+arise with ``raise … from exc``, for writes and queries alike::
 
     StoreError                  base of every storage failure
-    ├── StoreTransientError     the store cannot be reached, timed out or answered 5xx: nothing of
-    │                           the request is known to be done; back off and retry
-    ├── StoreAuthError          the store refused our credentials (HTTP 401/403): retrying will not
-    │                           help until an operator acts; say so loudly, retry slowly
-    └── StoreRejectedError      the store refused these points for what they are (type conflict,
-                                malformed): do not retry them; dead-letter them
+    ├── StoreTransientError     unreachable, timed out, 5xx or 429, busy (SQLite locked, disk I/O):
+    │                           nothing of the request is known to be done; back off and retry
+    ├── StoreAuthError          refused until an operator acts: credentials (HTTP 401/403), a
+    │                           read-only or corrupt SQLite file, a database that is not there
+    │                           and may not be created; say so loudly, retry slowly
+    └── StoreRejectedError      this request refused for what it is (a query it cannot run, a
+                                statement SQLite refuses): the same request fails again; do not
+                                retry it. A write refuses single points in ``WriteResult.rejected``
+                                instead (the rest of its batch is written)
 
 Writes are upserts: the same (device, quantity, timestamp) written twice holds the last value
-once, so at-least-once delivery ends exactly-once in the data.
+once, so at-least-once delivery ends exactly-once in the data. A write also leaves durable
+*dirty marks* of the (device, quantity, 15-min bucket) it touched; only the rollup compiler
+(``ville-autonome rollups``) turns them into rollups, with :meth:`Store.refresh_rollups`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+# ``start_ms`` and some of ``storage.rollups.STAT_FIELDS`` as numpy arrays, one entry per interval
+IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
+RollupKey: TypeAlias = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
 
 
 class StoreError(Exception):
@@ -29,15 +42,19 @@ class StoreError(Exception):
 
 
 class StoreTransientError(StoreError):
-    """The store is down, unreachable, timed out or answered 5xx; nothing of the batch is known to be written."""
+    """The store is down, unreachable, timed out, busy or answered 5xx; nothing of the request is known to be done."""
 
 
 class StoreAuthError(StoreError):
-    """The store refused the credentials (HTTP 401/403): a configuration or a revoked token, not a passing fault."""
+    """The store refuses us (HTTP 401/403, a read-only file): an operator must act, not a passing fault."""
 
 
 class StoreRejectedError(StoreError):
-    """The store refused some points for what they are; ``rejected`` maps index → reason."""
+    """The store refused this request for what it is; retrying the same request fails the same way.
+
+    ``rejected`` maps the index of a refused point of a write to its reason, when the store says
+    which; empty when the whole request was refused.
+    """
 
     def __init__(self, message: str, rejected: dict[int, str] | None = None) -> None:
         super().__init__(message)
@@ -68,11 +85,8 @@ class SeriesPoint:
 
 @dataclass(frozen=True, slots=True)
 class IntervalStat:
-    """Aggregate of one quantity of one device over [start_ms, start_ms + interval).
-
-    For counters, the autonomy engine takes energy per interval from successive ``last`` values
-    (and ``min``/``first`` to see a reset inside an interval); for gauges, ``mean``.
-    """
+    """Aggregate of one quantity of one device over [start_ms, start_ms + interval): counters give
+    energy from successive ``last`` values (``min``/``first`` show a reset), gauges their ``mean``."""
 
     start_ms: int
     count: int
@@ -105,63 +119,56 @@ class Store(Protocol):
 
     def ping(self) -> str:
         """Version string of the backend; raises :class:`StoreTransientError` when down."""
-        ...
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        """Upsert ``points``. Raises :class:`StoreTransientError` if nothing could be written;
-        returns the per-point rejections otherwise (the rest is durably written)."""
-        ...
+        """Upsert ``points`` and mark their rollup buckets dirty (no rollup work here); returns the
+        points refused one by one (the rest is durably written and marked)."""
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
         """The latest value of every (device, quantity), optionally only those newer than ``since_ms``."""
-        ...
 
     def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
         """Raw points of one device's quantity in [start, end), oldest first, at most ``limit``."""
-        ...
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        """Good values aggregated per aligned interval in [start, end) (from rollups where they exist)."""
-        ...
+        """Good values per aligned interval in [start, end), from rollups where they fit."""
+
+    def interval_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+    ) -> IntervalColumns:
+        """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
+        ``storage.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
 
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
         """Upsert the latest health of each device."""
-        ...
 
     def health(self) -> list[DeviceHealth]:
         """The latest health of every device reported so far."""
-        ...
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
-        """Record that envelopes ``seqs`` of ``gateway`` were durably stored (by ingest ``worker``).
-        With several workers sharing a subscription each records what it wrote; gaps are computed
-        over the union, so they are right whatever worker received which envelope."""
-        ...
+        """Record that envelopes ``seqs`` of ``gateway`` were durably stored (by ingest ``worker``);
+        gaps are computed over the union of every worker's records."""
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
         """Sequence numbers never recorded between the lowest and highest recorded, per gateway."""
-        ...
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
         """Upsert the current counters of one service instance (e.g. ``ingest/va-ingest-1``)."""
-        ...
 
     def counters(self) -> dict[str, dict[str, float]]:
         """The latest counters of every service instance: service → counter name → value."""
-        ...
 
-    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
-        """Recompute the 15-min and daily rollups touched by writes since the last refresh; returns
-        how many 15-min buckets were recomputed. With ``budget_s``, stop after about that long
-        (always doing some work) and leave the rest, still durably marked, to the next call: a
-        writer that refreshes never holds its writes back for long after a large backfill.
-        Backends also do this by themselves on write (at most every
-        ``StoreSettings.rollup_refresh_s``, within ``WRITE_REFRESH_BUDGET_S``) and on close
-        (within ``CLOSE_REFRESH_BUDGET_S``; what is left is done after the next start)."""
-        ...
+    def refresh_rollups(
+        self,
+        *,
+        budget_s: float | None = None,
+        on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
+    ) -> int:
+        """The rollup compiler's step (only ``ville-autonome rollups``, and tests playing it, call
+        it): recompute from raw points the 15-min and day rollups of the buckets marked dirty, then
+        consume the marks; returns how many 15-min rollups were written. ``on_compiled`` sees each
+        chunk of keys once their rollups are written, before their marks are consumed (an
+        exception leaves them for the next call). With ``budget_s``, stop after the first chunk
+        past it. Idempotent, restartable anywhere."""
 
     def close(self) -> None: ...
-
-
-WRITE_REFRESH_BUDGET_S = 2.0  # rollup work a write may do before it returns
-CLOSE_REFRESH_BUDGET_S = 10.0  # rollup work a store does when it closes

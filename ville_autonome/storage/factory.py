@@ -28,7 +28,6 @@ def open_store(settings: StoreSettings) -> Store:
             return SqliteStore(
                 settings.path,
                 raw_retention_days=settings.raw_retention_days,
-                rollup_refresh_s=settings.rollup_refresh_s,
                 timeout_s=settings.timeout_s,
             )
         except StoreError as exc:
@@ -46,7 +45,6 @@ def open_store(settings: StoreSettings) -> Store:
         retention_policy=settings.retention_policy,
         org=settings.org,
         raw_retention_days=settings.raw_retention_days,
-        rollup_refresh_s=settings.rollup_refresh_s,
     )
     try:
         store.connect()

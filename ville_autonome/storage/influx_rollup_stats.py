@@ -1,16 +1,13 @@
 """The statistics of 15-min rollup buckets, asked of InfluxDB a run of buckets at a time.
 
-A backfill touches thousands of consecutive buckets: asking for each bucket alone cost three
-queries per bucket (about 6 s per backfilled day of the Amiens scenario). Here a run of up to
-:data:`RUN_BUCKETS` consecutive buckets costs one aggregate query (count, min, max, mean grouped by
-``time(15m)``; InfluxQL windows are aligned on the epoch, like :func:`storage.rollups.bucket_start`)
-plus, for the first and last values with their own timestamps (which a ``GROUP BY time`` answer
-replaces by the window's start):
-
-- one query of the raw good points of every group of buckets holding at most
-  :data:`RAW_POINTS` points between them (sparse data: a backfill at 15 min, a quiet device);
-- two selector queries (``first``, ``last``) for a bucket holding more (dense live data), where a
-  lone selector keeps its point's timestamp.
+A backfill touches thousands of consecutive buckets; asking for each bucket alone cost three
+queries per bucket. Here a run of up to :data:`RUN_BUCKETS` consecutive buckets costs one query
+of its good points per bucket (``count … GROUP BY time(15m)``: InfluxQL windows are aligned on the
+epoch, like :func:`storage.rollups.bucket_start`), then one query of the raw good points of each
+group of buckets holding at most :data:`RAW_POINTS` points between them, every statistic computed
+here with numpy. A bucket denser than that alone (live data of many devices) costs three queries:
+its aggregates, and its ``first`` and ``last`` values, each alone so that the selector keeps its
+point's own timestamp. Answers stay under 10 000 rows, the default row limit of older 1.x servers.
 """
 
 from __future__ import annotations
@@ -22,159 +19,119 @@ from ville_autonome.storage.base import IntervalStat
 from ville_autonome.storage.influxql import ns
 from ville_autonome.storage.rollups import ROLLUP_15M_MS
 
-RUN_BUCKETS = 96  # a day of 15-min buckets per aggregate query
-# rows per answer kept under 10 000, the row limit older 1.x servers apply by default (max-row-limit)
-MAX_ROWS = 10_000
-RAW_POINTS = MAX_ROWS  # most raw points fetched by one query to find first and last values
+RUN_BUCKETS = 96  # a day of 15-min buckets per run
+RAW_POINTS = 10_000  # most raw points fetched by one query (max-row-limit of older 1.x servers)
 
 Series = list[dict[str, Any]]
 Key = tuple[str, str, int]  # device, quantity, bucket start (ms)
 
 
-def bucket_runs(buckets: Iterable[int], series: int) -> list[list[int]]:
-    """Sorted bucket starts cut into runs of consecutive buckets, each short enough for its
-    aggregate answer (a row per bucket and series, for ``series`` series) to stay in MAX_ROWS."""
-    most = max(1, min(RUN_BUCKETS, MAX_ROWS // max(series, 1)))
+def bucket_runs(buckets: Iterable[int]) -> list[list[int]]:
+    """Sorted bucket starts cut into runs of at most :data:`RUN_BUCKETS` consecutive buckets."""
     runs: list[list[int]] = []
     for b in sorted(set(buckets)):
-        if runs and b == runs[-1][-1] + ROLLUP_15M_MS and len(runs[-1]) < most:
+        if runs and b == runs[-1][-1] + ROLLUP_15M_MS and len(runs[-1]) < RUN_BUCKETS:
             runs[-1].append(b)
         else:
             runs.append([b])
     return runs
 
 
-def _series_key(s: dict[str, Any]) -> tuple[str, str]:
-    tags = s.get("tags") or {}
-    return str(tags.get("device", "")), str(tags.get("quantity", ""))
-
-
 def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[int]) -> dict[Key, IntervalStat]:
     """Statistics of the good points of the series matching ``cond`` (an InfluxQL condition on
-    tags, already quoted) in every bucket of ``run``; a series with no good point in a bucket has
-    no entry. ``source`` is the quoted measurement of the raw readings."""
+    tags, already quoted, followed by ``AND``; or empty: every series) in every bucket of ``run``;
+    a series with no good point in a bucket has no entry. ``source``: the raw readings, quoted."""
 
     def window(a: int, b: int) -> str:
-        return _window(source, cond, a, b)
+        return f"FROM {source} WHERE {cond} quality = 'good' AND time >= {ns(a)} AND time < {ns(b)}"
 
-    aggregates = run_aggregates(query, source, cond, run)
-    per_bucket: dict[int, int] = {}
-    for (_, _, b), (count, *_) in aggregates.items():
-        per_bucket[b] = per_bucket.get(b, 0) + count
-
-    ends: dict[Key, tuple[int, float, int, float]] = {}  # first ts, first value, last ts, last value
+    end = run[-1] + ROLLUP_15M_MS
+    totals = {
+        int(t): int(n)
+        for s in query(f"SELECT count(value) {window(run[0], end)} GROUP BY time(15m) fill(none)")
+        for t, n in s.get("values") or []
+        if n
+    }
+    out: dict[Key, IntervalStat] = {}
     group: list[int] = []  # buckets whose raw points are fetched together
     points = 0
-    for b in run:
-        n = per_bucket.get(b, 0)
-        if n == 0:
-            continue
-        if group and (n > RAW_POINTS or points + n > RAW_POINTS):  # a raw window never spans a dense bucket
-            _ends_from_raw(query, window(group[0], group[-1] + ROLLUP_15M_MS), ends)
+    for b in [*run, end]:  # the end flushes the last group
+        n = totals.get(b, 0)
+        if group and (b == end or points + n > RAW_POINTS):
+            out |= _stats_of_points(
+                query(f"SELECT value, device, quantity {window(group[0], group[-1] + ROLLUP_15M_MS)}")
+            )
             group, points = [], 0
         if n > RAW_POINTS:
-            _ends_from_selectors(query, window(b, b + ROLLUP_15M_MS), b, ends)
-            continue
-        group.append(b)
-        points += n
-    if group:
-        _ends_from_raw(query, window(group[0], group[-1] + ROLLUP_15M_MS), ends)
-
-    out: dict[Key, IntervalStat] = {}
-    for key, (count, lo, hi, mean) in aggregates.items():
-        e = ends.get(key)
-        if e is None:
-            continue
-        out[key] = IntervalStat(
-            start_ms=key[2],
-            count=count,
-            first=float(e[1]),
-            last=float(e[3]),
-            minimum=float(lo),
-            maximum=float(hi),
-            mean=float(mean),
-            first_ts_ms=e[0],
-            last_ts_ms=e[2],
-        )
+            out |= _dense_bucket(query, window(b, b + ROLLUP_15M_MS), b)
+        elif n:
+            group.append(b)
+            points += n
     return out
 
 
-def _window(source: str, cond: str, start: int, end: int) -> str:
-    return f"FROM {source} WHERE ({cond}) AND quality = 'good' AND time >= {ns(start)} AND time < {ns(end)}"
+def _stats_of_points(series: Series) -> dict[Key, IntervalStat]:
+    """The statistics of raw points ``(time, value, device, quantity)`` in time order, grouped by
+    series and bucket with numpy (a backfill's run is thousands of points)."""
+    import numpy as np
+
+    rows = [r for s in series for r in s.get("values") or [] if len(r) == 4 and r[1] is not None]
+    if not rows:
+        return {}
+    times, values, devices, quantities = zip(*rows, strict=True)  # the columns asked, in that order
+    ids: dict[tuple[str, str], int] = {}
+    sid = np.array([ids.setdefault(k, len(ids)) for k in zip(devices, quantities, strict=True)])
+    ts, v = np.array(times, dtype=np.int64), np.array(values, dtype=np.float64)
+    bucket = ts - ts % ROLLUP_15M_MS
+    order = np.lexsort((ts, bucket, sid))
+    sid, ts, v, bucket = sid[order], ts[order], v[order], bucket[order]
+    head = np.ones(len(ts), dtype=bool)
+    head[1:] = (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])
+    heads = np.flatnonzero(head)
+    tails = np.append(heads[1:], len(ts)) - 1
+    count = tails - heads + 1
+    columns = zip(
+        sid[heads].tolist(),
+        bucket[heads].tolist(),
+        count.tolist(),
+        v[heads].tolist(),  # first
+        v[tails].tolist(),  # last
+        np.minimum.reduceat(v, heads).tolist(),
+        np.maximum.reduceat(v, heads).tolist(),
+        (np.add.reduceat(v, heads) / count).tolist(),  # mean
+        ts[heads].tolist(),
+        ts[tails].tolist(),
+        strict=True,
+    )
+    names = list(ids)
+    return {(*names[i], b): IntervalStat(b, *stat) for i, b, *stat in columns}
 
 
-def run_aggregates(
-    query: Callable[[str], Series], source: str, cond: str, run: list[int]
-) -> dict[Key, tuple[int, float, float, float]]:
-    """Count, minimum, maximum and mean of the good points of each series and bucket of ``run``
-    (one query); a series with no good point in a bucket has no entry."""
-    out: dict[Key, tuple[int, float, float, float]] = {}
-    grouped = f"SELECT count(value), min(value), max(value), mean(value) {_window(source, cond, run[0], run[-1] + ROLLUP_15M_MS)}"
-    for s in query(f"{grouped} GROUP BY time(15m), device, quantity fill(none)"):
-        device, quantity = _series_key(s)
-        cols = s["columns"]
-        for values in s.get("values") or []:
-            row = dict(zip(cols, values, strict=True))
-            if row.get("count"):
-                out[(device, quantity, int(row["time"]))] = (
-                    int(row["count"]),
-                    float(row["min"]),
-                    float(row["max"]),
-                    float(row["mean"]),
-                )
+def _dense_bucket(query: Callable[[str], Series], window: str, b: int) -> dict[Key, IntervalStat]:
+    """The statistics of every series in the one bucket ``b``: aggregates, then each selector alone."""
+    found: dict[str, dict[tuple[str, str], list[Any]]] = {}
+    for name, select in (
+        ("agg", "count(value), min(value), max(value), mean(value)"),
+        ("first", "first(value)"),
+        ("last", "last(value)"),
+    ):
+        for s in query(f"SELECT {select} {window} GROUP BY device, quantity"):
+            tags = s.get("tags") or {}
+            for values in s.get("values") or []:
+                found.setdefault(name, {})[(str(tags.get("device", "")), str(tags.get("quantity", "")))] = values
+    out = {}
+    for key, (_, count, lo, hi, mean) in found.get("agg", {}).items():
+        first, last = found.get("first", {}).get(key), found.get("last", {}).get(key)
+        if count and first is not None and last is not None:
+            out[(*key, b)] = IntervalStat(
+                b,
+                int(count),
+                float(first[1]),
+                float(last[1]),
+                float(lo),
+                float(hi),
+                float(mean),
+                int(first[0]),
+                int(last[0]),
+            )
     return out
-
-
-def changed_since(
-    query: Callable[[str], Series], source: str, cond: str, run: list[int], written: dict[Key, IntervalStat]
-) -> set[Key]:
-    """The keys of ``written`` whose raw points no longer give what was written: another writer
-    stored points in the bucket between this refresh's read and its write, and its own refresh
-    may have landed first (this one would then have overwritten a newer rollup)."""
-    now = run_aggregates(query, source, cond, run)
-    changed = set()
-    for key, stat in written.items():
-        agg = now.get(key)
-        if stat.count == 0:
-            if agg is not None:
-                changed.add(key)
-        elif agg != (stat.count, stat.minimum, stat.maximum, stat.mean):
-            changed.add(key)
-    return changed
-
-
-def _ends_from_raw(query: Callable[[str], Series], window: str, ends: dict[Key, tuple[int, float, int, float]]) -> None:
-    """First and last good points of each series and bucket, from the raw points of ``window``."""
-    for s in query(f"SELECT value {window} GROUP BY device, quantity"):
-        device, quantity = _series_key(s)
-        cols = s["columns"]
-        t_col, v_col = cols.index("time"), cols.index("value")
-        for values in s.get("values") or []:
-            ts, value = int(values[t_col]), values[v_col]
-            if value is None:
-                continue
-            key = (device, quantity, ts - ts % ROLLUP_15M_MS)
-            e = ends.get(key)
-            if e is None:
-                ends[key] = (ts, value, ts, value)
-            elif ts < e[0]:
-                ends[key] = (ts, value, e[2], e[3])
-            elif ts >= e[2]:
-                ends[key] = (e[0], e[1], ts, value)
-
-
-def _ends_from_selectors(
-    query: Callable[[str], Series], window: str, b: int, ends: dict[Key, tuple[int, float, int, float]]
-) -> None:
-    """First and last good points of each series in the one bucket ``b`` (a lone selector keeps
-    its point's own timestamp)."""
-    firsts: dict[tuple[str, str], tuple[int, float]] = {}
-    for s in query(f"SELECT first(value) {window} GROUP BY device, quantity"):
-        for values in s.get("values") or []:
-            firsts[_series_key(s)] = (int(values[0]), values[1])
-    for s in query(f"SELECT last(value) {window} GROUP BY device, quantity"):
-        device, quantity = _series_key(s)
-        first = firsts.get((device, quantity))
-        for values in s.get("values") or []:
-            if first is not None:
-                ends[(device, quantity, b)] = (first[0], first[1], int(values[0]), values[1])

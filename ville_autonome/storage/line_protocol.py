@@ -1,20 +1,12 @@
-"""InfluxDB line protocol, built fast and escaped (pure; no I/O).
+"""InfluxDB line protocol, built fast and escaped (pure).
 
-Escaping rules (InfluxDB 1.x/2.x line protocol reference, "Special characters"):
-
-- measurement: escape ``,`` and space;
-- tag keys, tag values, field keys: escape ``,``, ``=`` and space;
-- string field values: double-quoted, escape ``"`` and ``\\``;
-- a backslash is stored literally, but InfluxDB's scanner takes a backslash as an escape of the
-  next character: an identifier with a backslash at its end or just before ``,``, ``=`` or a space
-  cannot be written exactly (checked against influxd 1.6), so it is refused.
-
-Line protocol cannot carry a newline (or any other ASCII control character) in a measurement,
-tag or field key, or tag value at all: such an identifier raises :class:`LineProtocolError` so
-the point is rejected (dead-lettered), never "cleaned" into another series and never able to
-start a new line. Empty tag values are omitted (InfluxDB rejects them); reading back, a missing
-tag reads as ``""``. Floats are always written as floats (``1.0``, never ``1i``): an int/float flip
-for one field is a type conflict the server rejects.
+Escaping (line protocol reference, "Special characters"): measurement ``,`` and space; tag keys,
+tag values and field keys ``,``, ``=`` and space; string fields double-quoted with ``"`` and ``\\``
+escaped. InfluxDB's scanner reads a backslash before ``,``, ``=``, a space or the end as an escape
+(checked against influxd 1.6), and no control character can be carried at all: such identifiers
+raise :class:`LineProtocolError` (the point is dead-lettered, never "cleaned" into another series
+nor able to start a new line). Empty tag values are omitted (a missing tag reads as ``""``).
+Floats are always written as floats (``1.0``, never ``1i``): an int/float flip is a type conflict.
 """
 
 from __future__ import annotations

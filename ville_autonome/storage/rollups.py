@@ -1,22 +1,19 @@
-"""Interval aggregation and rollup buckets (pure: no I/O, shared by every backend).
+"""Interval aggregation and rollup buckets (pure, shared by every backend).
 
-A rollup is the aggregate of the GOOD values of one (device, quantity) over one aligned bucket:
-15 minutes (``ROLLUP_15M_MS``) and one UTC day (``ROLLUP_1D_MS``). Buckets are aligned on the Unix
-epoch, so 15-min and daily buckets nest. Daily rollups are merged from 15-min ones.
-
-The same stats also come as numpy columns (:data:`IntervalColumns`: ``start_ms`` and some of
-:data:`STAT_FIELDS`, one entry per interval with data, oldest first), which a backend can build
-without one Python object per interval (``SqliteStore.interval_columns``); :func:`merge_columns`
-gives exactly the numbers of :func:`merge`. numpy is imported by those functions only, so that a
-process that only writes (the ingest) does not load it.
+A rollup aggregates the GOOD values of one (device, quantity) over an aligned bucket of 15 min or
+one UTC day (aligned on the epoch: they nest; days are merged from 15-min ones). The same stats
+come as numpy columns (``storage.base.IntervalColumns``, oldest first), :func:`merge_columns`
+giving exactly the numbers of :func:`merge`; numpy is imported inside those functions only, so
+that a process that only writes (the ingest) does not load it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
-from ville_autonome.storage.base import IntervalStat
+from ville_autonome.storage.base import IntervalColumns, IntervalStat
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +25,6 @@ ROLLUP_1D_MS = 24 * 3600 * 1000
 # the fields of an IntervalStat besides start_ms, in its order
 STAT_FIELDS = ("count", "first", "last", "minimum", "maximum", "mean", "first_ts_ms", "last_ts_ms")
 INT_FIELDS = frozenset({"start_ms", "count", "first_ts_ms", "last_ts_ms"})  # int64 columns; the rest float64
-IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
 
 
 def bucket_start(ts_ms: int, interval_ms: int) -> int:
@@ -37,68 +33,29 @@ def bucket_start(ts_ms: int, interval_ms: int) -> int:
 
 def aggregate(points: Iterable[tuple[int, float]], interval_ms: int) -> list[IntervalStat]:
     """Aggregate ``(ts_ms, value)`` points sorted by time into aligned buckets, oldest first."""
-    out: list[IntervalStat] = []
-    current: list[tuple[int, float]] = []
-    start = None
-    for ts, value in points:
-        b = bucket_start(ts, interval_ms)
-        if start is not None and b != start:
-            out.append(_stat(start, current))
-            current = []
-        start = b
-        current.append((ts, value))
-    if start is not None and current:
-        out.append(_stat(start, current))
-    return out
+    return [_stat(b, list(g)) for b, g in groupby(points, key=lambda p: bucket_start(p[0], interval_ms))]
 
 
 def _stat(start: int, pts: Sequence[tuple[int, float]]) -> IntervalStat:
     values = [v for _, v in pts]
+    n = len(values)  # start, count, first, last, minimum, maximum, mean, first_ts_ms, last_ts_ms:
     return IntervalStat(
-        start_ms=start,
-        count=len(values),
-        first=values[0],
-        last=values[-1],
-        minimum=min(values),
-        maximum=max(values),
-        mean=sum(values) / len(values),
-        first_ts_ms=pts[0][0],
-        last_ts_ms=pts[-1][0],
+        start, n, values[0], values[-1], min(values), max(values), sum(values) / n, pts[0][0], pts[-1][0]
     )
 
 
 def merge(stats: Iterable[IntervalStat], interval_ms: int) -> list[IntervalStat]:
     """Merge finer aligned stats (sorted by start) into coarser aligned buckets of ``interval_ms``."""
-    out: list[IntervalStat] = []
-    group: list[IntervalStat] = []
-    start = None
-    for s in stats:
-        b = bucket_start(s.start_ms, interval_ms)
-        if start is not None and b != start:
-            out.append(_merge_group(start, group))
-            group = []
-        start = b
-        group.append(s)
-    if start is not None and group:
-        out.append(_merge_group(start, group))
-    return out
+    return [_merge_group(b, list(g)) for b, g in groupby(stats, key=lambda s: bucket_start(s.start_ms, interval_ms))]
 
 
 def _merge_group(start: int, group: Sequence[IntervalStat]) -> IntervalStat:
     first = min(group, key=lambda s: s.first_ts_ms)
     last = max(group, key=lambda s: s.last_ts_ms)
     count = sum(s.count for s in group)
-    return IntervalStat(
-        start_ms=start,
-        count=count,
-        first=first.first,
-        last=last.last,
-        minimum=min(s.minimum for s in group),
-        maximum=max(s.maximum for s in group),
-        mean=sum(s.mean * s.count for s in group) / count,
-        first_ts_ms=first.first_ts_ms,
-        last_ts_ms=last.last_ts_ms,
-    )
+    lo, hi = min(s.minimum for s in group), max(s.maximum for s in group)
+    mean = sum(s.mean * s.count for s in group) / count
+    return IntervalStat(start, count, first.first, last.last, lo, hi, mean, first.first_ts_ms, last.last_ts_ms)
 
 
 def rollup_source(start_ms: int, end_ms: int, interval_s: int) -> int | None:
@@ -109,14 +66,6 @@ def rollup_source(start_ms: int, end_ms: int, interval_s: int) -> int | None:
         if interval_ms % size == 0 and start_ms % size == 0 and end_ms % size == 0:
             return size
     return None
-
-
-def intervals_from(stats: Iterable[IntervalStat], interval_ms: int, source_ms: int | None) -> list[IntervalStat]:
-    """Turn rollup rows (or raw-aggregated stats) of size ``source_ms`` into ``interval_ms`` buckets."""
-    stats = list(stats)
-    if source_ms == interval_ms:
-        return stats
-    return merge(stats, interval_ms)
 
 
 # ----------------------------------------------------------------- the same stats as columns
@@ -155,6 +104,11 @@ def columns_from_stats(stats: Sequence[IntervalStat], fields: Sequence[str] = ST
     return out
 
 
+def stats_from_columns(cols: IntervalColumns) -> list[IntervalStat]:
+    """Columns of every one of :data:`STAT_FIELDS` back as stats: ``Store.intervals`` from ``Store.interval_columns``."""
+    return [IntervalStat(*row) for row in zip(*(cols[n].tolist() for n in ("start_ms", *STAT_FIELDS)), strict=True)]
+
+
 def columns_from_rows(rows: Iterable[Sequence[float]], names: Sequence[str]) -> IntervalColumns:
     """Result rows of ``SELECT <names>`` (a cursor: read as it goes) as columns, without keeping a
     Python object per row; times and counts as int64, exactly."""
@@ -173,12 +127,8 @@ def _first_where(key: npt.NDArray[Any], group: npt.NDArray[np.intp], heads: npt.
 
 
 def merge_columns(cols: IntervalColumns, interval_ms: int) -> IntervalColumns:
-    """:func:`merge` on columns (sorted by ``start_ms``), with the same numbers: each run of stats in
-    one ``interval_ms`` bucket gives its earliest ``first`` (by ``first_ts_ms``), its latest
-    ``last`` (by ``last_ts_ms``; the earliest of equal times, as :func:`merge`), the extreme
-    ``minimum``/``maximum`` (the earliest of equal values), the summed ``count``, and ``mean``
-    weighted by count and summed in the same order by Python's ``sum``. ``cols`` must hold what
-    :func:`merge_inputs` asks for its fields; the result has the same fields."""
+    """:func:`merge` on columns sorted by ``start_ms``, the same numbers (ties and summing order
+    too); ``cols`` holds what :func:`merge_inputs` asks for its fields."""
     import numpy as np
 
     start = cols["start_ms"]
@@ -213,7 +163,5 @@ def merge_columns(cols: IntervalColumns, interval_ms: int) -> IntervalColumns:
 
 
 def columns_from(cols: IntervalColumns, interval_ms: int, source_ms: int | None) -> IntervalColumns:
-    """:func:`intervals_from` on columns."""
-    if source_ms == interval_ms:
-        return cols
-    return merge_columns(cols, interval_ms)
+    """Columns of rollups of ``source_ms`` as ``interval_ms`` intervals."""
+    return cols if source_ms == interval_ms else merge_columns(cols, interval_ms)

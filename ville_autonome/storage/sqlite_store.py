@@ -1,19 +1,19 @@
 """The embedded store: one SQLite file in WAL mode, the zero-setup backend of ``make demo``.
 
 Same behaviour as the InfluxDB backend (the parametrised suite in tests/storage runs both):
-upsert on (device, quantity, ts_ms), a ``latest`` table maintained on write, 15-min and daily
-rollups of GOOD values recomputed from raw points for the buckets a write touched, optional raw
-retention (rollups are kept). WAL lets the API read while the ingest writes from another process.
-One connection per store object, guarded by a lock (usable from several threads).
+upsert on (device, quantity, ts_ms), a ``latest`` table maintained on write, dirty marks written
+in the same transaction as the raw points and compiled into 15-min and daily rollups by the one
+rollup compiler (:mod:`storage.sqlite_rollups`), optional raw retention (rollups are kept). WAL
+lets the API and the compiler read while the ingest writes from another process. One connection
+per store object, guarded by a lock (usable from several threads).
 
-Errors: ``sqlite3.OperationalError`` / ``DatabaseError`` (locked, disk full, I/O) become
-:class:`storage.base.StoreTransientError`; a point that cannot be stored for what it is
-(non-finite value, non-integer time) is returned in ``WriteResult.rejected``.
+Errors: ``sqlite3`` errors become the kinds of :mod:`storage.base` (:func:`store_error`);
+a point that cannot be stored for what it is (non-finite value, non-integer time) is returned in
+``WriteResult.rejected``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -26,13 +26,17 @@ from typing import TypeVar
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.storage import sqlite_rollups as compiler
 from ville_autonome.storage.base import (
-    CLOSE_REFRESH_BUDGET_S,
-    WRITE_REFRESH_BUDGET_S,
+    IntervalColumns,
     IntervalStat,
     LatestValue,
+    RollupKey,
     SequenceGap,
     SeriesPoint,
+    StoreAuthError,
+    StoreError,
+    StoreRejectedError,
     StoreTransientError,
     WriteResult,
 )
@@ -41,88 +45,51 @@ from ville_autonome.storage.rollups import (
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,
-    IntervalColumns,
     aggregate,
     bucket_start,
     check_fields,
     columns_from,
     columns_from_rows,
     columns_from_stats,
-    intervals_from,
-    merge,
     merge_inputs,
     rollup_source,
+    stats_from_columns,
 )
 from ville_autonome.storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    value REAL, quality TEXT NOT NULL,
-    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (device, quantity, ts_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    value REAL, quality TEXT NOT NULL,
-    district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (device, quantity)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_15m (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
-    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
-    first_ts_ms INTEGER, last_ts_ms INTEGER,
-    PRIMARY KEY (device, quantity, start_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_1d (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL,
-    count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL,
-    first_ts_ms INTEGER, last_ts_ms INTEGER,
-    PRIMARY KEY (device, quantity, start_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS device_health (
-    device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL, last_seen_ms INTEGER,
-    updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sequences (
-    gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL, ranges TEXT NOT NULL,
-    PRIMARY KEY (gateway, worker, received_ms)
-);
-CREATE TABLE IF NOT EXISTS rollup_pending (
-    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL,
-    PRIMARY KEY (device, quantity, bucket_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (
-    service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (service, name)
-);
-"""
+_COLUMNS = "value REAL, quality TEXT NOT NULL, district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL"
+_STATS = "count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL, first_ts_ms INTEGER, last_ts_ms INTEGER"
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS readings (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
+    PRIMARY KEY (device, quantity, ts_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
+    PRIMARY KEY (device, quantity)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_15m (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
+    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1d (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
+    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_health (device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL,
+    last_seen_ms INTEGER, updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sequences (gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL,
+    ranges TEXT NOT NULL, PRIMARY KEY (gateway, worker, received_ms));
+CREATE TABLE IF NOT EXISTS rollup_marks (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL, UNIQUE (device, quantity, bucket_ms));
+CREATE TABLE IF NOT EXISTS counters (service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
+    updated_ms INTEGER NOT NULL, PRIMARY KEY (service, name));
+-- the dirty marks of the store's first design, compiled by the rollup compiler like its own
+CREATE TABLE IF NOT EXISTS rollup_pending (device TEXT, quantity TEXT, bucket_ms INTEGER);
+INSERT OR IGNORE INTO rollup_marks (device, quantity, bucket_ms) SELECT * FROM rollup_pending;
+DROP TABLE rollup_pending;
+"""  # noqa: S608 (the module's own constants)
 
-COMPACTED = "_compacted"  # the worker of compacted sequence records
 log = logging.getLogger(__name__)
 
-REFRESH_CHUNK = 500  # 15-min buckets recomputed per transaction
+COMPACTED = "_compacted"  # the worker of compacted sequence records
 COMPACT_EVERY_MS = 60_000
 COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
-
-_STAT_COLUMNS = "start_ms, count, first, last, minimum, maximum, mean, first_ts_ms, last_ts_ms"
-
-
-def _stat_row(row: Sequence[object]) -> IntervalStat:
-    start, count, first, last, lo, hi, mean, fts, lts = row
-    return IntervalStat(
-        start_ms=int(start),  # type: ignore[call-overload]
-        count=int(count),  # type: ignore[call-overload]
-        first=float(first),  # type: ignore[arg-type]
-        last=float(last),  # type: ignore[arg-type]
-        minimum=float(lo),  # type: ignore[arg-type]
-        maximum=float(hi),  # type: ignore[arg-type]
-        mean=float(mean),  # type: ignore[arg-type]
-        first_ts_ms=int(fts),  # type: ignore[call-overload]
-        last_ts_ms=int(lts),  # type: ignore[call-overload]
-    )
+RETENTION_EVERY_S = 3600.0
 
 
 def _now_ms() -> int:
@@ -137,31 +104,22 @@ class SqliteStore:
         path: str | Path,
         *,
         raw_retention_days: int | None = None,
-        rollup_refresh_s: float = 30.0,
         timeout_s: float = 10.0,
     ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.raw_retention_days = raw_retention_days
-        self.rollup_refresh_s = rollup_refresh_s
         self._lock = threading.Lock()
-        self._dirty: set[tuple[str, str, int]] = set()
-        self._last_refresh = time.monotonic()
-        self._last_retention = 0.0
+        self._last_retention = -RETENTION_EVERY_S
         self._last_compaction = 0
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            # buckets written but not rolled up when the last writer stopped (killed): do them
-            pending = self._db.execute("SELECT device, quantity, bucket_ms FROM rollup_pending").fetchall()
         except sqlite3.Error as exc:
-            raise StoreTransientError(f"SQLite store {self.path}: {exc}") from exc
-        if pending:
-            self._dirty.update((d, q, int(b)) for d, q, b in pending)
-            self._last_refresh = 0.0
+            raise store_error(exc, self.path) from exc
 
     # ------------------------------------------------------------------ plumbing
 
@@ -172,7 +130,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise StoreTransientError(f"SQLite store {self.path}: {exc}") from exc
+                raise store_error(exc, self.path) from exc
 
     def ping(self) -> str:
         return self._run(lambda db: "sqlite " + str(db.execute("SELECT sqlite_version()").fetchone()[0]))
@@ -205,15 +163,12 @@ class SqliteStore:
                 rows,
             )
             touched = {(r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows}
-            # durable in the same transaction: a writer killed before its refresh loses no rollup
-            db.executemany("INSERT OR IGNORE INTO rollup_pending VALUES (?,?,?)", touched)
+            # the dirty marks, in the same transaction: a new id even for a bucket already marked
+            db.executemany("INSERT OR REPLACE INTO rollup_marks (device, quantity, bucket_ms) VALUES (?,?,?)", touched)
             db.execute("COMMIT")
-            self._dirty.update(touched)
 
         if rows:
             self._run(tx)
-            if time.monotonic() - self._last_refresh >= self.rollup_refresh_s:
-                self.refresh_rollups(budget_s=WRITE_REFRESH_BUDGET_S)
         return WriteResult(written=len(rows), rejected=rejected)
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
@@ -223,7 +178,11 @@ class SqliteStore:
             sql += " WHERE ts_ms >= ?"
             args = (since_ms,)
         rows = self._run(lambda db: db.execute(sql + " ORDER BY device, quantity", args).fetchall())
-        return [LatestValue(DeviceContext(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], Quality(r[8])) for r in rows]
+        return [
+            LatestValue(DeviceContext(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], _QUALITIES[r[8]])
+            for r in rows
+            if r[8] in _QUALITIES  # a row not ours is skipped, as on InfluxDB
+        ]
 
     def series(self, device: str, quantity: str, start_ms: int, end_ms: int, *, limit: int) -> list[SeriesPoint]:
         rows = self._run(
@@ -233,30 +192,10 @@ class SqliteStore:
                 (device, quantity, start_ms, end_ms, limit),
             ).fetchall()
         )
-        return [SeriesPoint(r[0], r[1], Quality(r[2])) for r in rows]
+        return [SeriesPoint(r[0], r[1], _QUALITIES[r[2]]) for r in rows if r[2] in _QUALITIES]
 
     def intervals(self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int) -> list[IntervalStat]:
-        interval_ms = interval_s * 1000
-        source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:
-            rows = self._run(
-                lambda db: db.execute(
-                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
-                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
-                    (device, quantity, start_ms, end_ms),
-                ).fetchall()
-            )
-            return aggregate(rows, interval_ms)
-        self.refresh_rollups()
-        table = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
-        rows = self._run(
-            lambda db: db.execute(
-                f"SELECT {_STAT_COLUMNS} FROM {table} WHERE device=? AND quantity=? AND start_ms>=? AND start_ms<? "  # noqa: S608 (fixed names)
-                "ORDER BY start_ms",
-                (device, quantity, start_ms, end_ms),
-            ).fetchall()
-        )
-        return intervals_from([_stat_row(r) for r in rows], interval_ms, source)
+        return stats_from_columns(self.interval_columns(device, quantity, start_ms, end_ms, interval_s))
 
     def interval_columns(
         self,
@@ -268,16 +207,20 @@ class SqliteStore:
         *,
         fields: Sequence[str] = STAT_FIELDS,
     ) -> IntervalColumns:
-        """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
-        ``storage.rollups.STAT_FIELDS``), the same numbers, without one Python object per interval
-        (a city-year at 15 min is a million rollup rows). Not part of the Store protocol: readers
-        check for it and use :meth:`intervals` on other backends."""
+        """:meth:`intervals` as numpy columns, read straight from the cursor (a city-year at 15 min
+        is a million rollup rows)."""
         fields = check_fields(fields)
         interval_ms = interval_s * 1000
         source = rollup_source(start_ms, end_ms, interval_s)
-        if source is None:  # no rollup fits (interval or range not aligned on one): raw points, as intervals()
-            return columns_from_stats(self.intervals(device, quantity, start_ms, end_ms, interval_s), fields)
-        self.refresh_rollups()
+        if source is None:  # no rollup fits (interval or range not aligned on one): the raw good points
+            rows = self._run(
+                lambda db: db.execute(
+                    "SELECT ts_ms, value FROM readings WHERE device=? AND quantity=? AND ts_ms>=? AND ts_ms<? "
+                    "AND quality='good' AND value IS NOT NULL ORDER BY ts_ms",
+                    (device, quantity, start_ms, end_ms),
+                ).fetchall()
+            )
+            return columns_from_stats(aggregate(rows, interval_ms), fields)
         table = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
         names = ("start_ms", *(fields if source == interval_ms else merge_inputs(fields)))
         sql = (
@@ -289,59 +232,21 @@ class SqliteStore:
         cols = columns_from(stored, interval_ms, source)
         return {name: cols[name] for name in ("start_ms", *fields)}
 
-    def refresh_rollups(self, *, budget_s: float | None = None) -> int:
-        deadline = time.monotonic() + budget_s if budget_s is not None else None
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-            self._last_refresh = time.monotonic()
-        if not dirty:
-            return 0
+    def refresh_rollups(
+        self,
+        *,
+        budget_s: float | None = None,
+        on_compiled: Callable[[Sequence[RollupKey]], None] | None = None,
+    ) -> int:
+        """Compile the marks present when called (:func:`storage.sqlite_rollups.compile_marks`)."""
         cutoff = None
         if self.raw_retention_days is not None:
             cutoff = bucket_start(_now_ms() - self.raw_retention_days * ROLLUP_1D_MS, ROLLUP_15M_MS)
-
-        def tx(chunk: list[tuple[str, str, int]], db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
-            days: set[tuple[str, str, int]] = set()
-            done = 0
-            for device, qty, b in chunk:
-                if cutoff is not None and b < cutoff:
-                    continue  # raw points of this bucket are past retention: keep its rollup as it is
-                _put_stats(db, "rollup_15m", device, qty, b, _bucket_stats(db, device, qty, b))
-                days.add((device, qty, bucket_start(b, ROLLUP_1D_MS)))
-                done += 1
-            for device, qty, d in days:
-                rows = db.execute(
-                    f"SELECT {_STAT_COLUMNS} FROM rollup_15m WHERE device=? AND quantity=? AND start_ms>=? "  # noqa: S608
-                    "AND start_ms<? ORDER BY start_ms",
-                    (device, qty, d, d + ROLLUP_1D_MS),
-                ).fetchall()
-                _put_stats(db, "rollup_1d", device, qty, d, merge([_stat_row(r) for r in rows], ROLLUP_1D_MS))
-            db.executemany("DELETE FROM rollup_pending WHERE device=? AND quantity=? AND bucket_ms=?", chunk)
-            db.execute("COMMIT")
-            return done
-
-        # in chunks, each its own transaction, so that readers are not kept waiting by a large backfill
-        pending = sorted(dirty)
-        done = 0
-        try:
-            while pending:
-                if done and deadline is not None and time.monotonic() >= deadline:
-                    # the rest keeps its rollup_pending rows: the next refresh (or start) does it
-                    with self._lock:
-                        self._dirty.update(pending)
-                    log.info("%d rollup buckets left for the next refresh (budget %.1f s)", len(pending), budget_s)
-                    break
-                chunk, pending = pending[:REFRESH_CHUNK], pending[REFRESH_CHUNK:]
-                done += self._run(functools.partial(tx, chunk))
-        except StoreTransientError:
-            with self._lock:
-                self._dirty.update(chunk, pending)  # try again next time
-            raise
-        if cutoff is not None and time.monotonic() - self._last_retention > 3600:
+        written = compiler.compile_marks(self._run, cutoff, budget_s, on_compiled)
+        if cutoff is not None and time.monotonic() - self._last_retention >= RETENTION_EVERY_S:
             self._run(lambda db: db.execute("DELETE FROM readings WHERE ts_ms < ?", (cutoff,)))
             self._last_retention = time.monotonic()
-        return done
+        return written
 
     # ------------------------------------------------------------------ health, sequences, counters
 
@@ -360,29 +265,25 @@ class SqliteStore:
         )
 
     def health(self) -> list[DeviceHealth]:
-        rows = self._run(lambda db: db.execute("SELECT * FROM device_health ORDER BY device").fetchall())
-        return [
-            DeviceHealth(
-                device=r[0],
-                gateway=r[1],
-                online=bool(r[2]),
-                last_seen_ms=r[3],
-                updated_ms=r[4],
-                last_quality=r[5],
-                errors={str(k): int(v) for k, v in json.loads(r[6]).items()},
-            )
-            for r in rows
-        ]
+        out = []
+        for device, gateway, online, seen, updated, quality, errors in self._run(
+            lambda db: db.execute("SELECT * FROM device_health ORDER BY device").fetchall()
+        ):
+            try:
+                counts = {str(k): int(v) for k, v in json.loads(errors).items()}
+            except (TypeError, ValueError, AttributeError):
+                continue  # not ours: skipped, as InfluxDB rows that are not whole
+            out.append(DeviceHealth(device, gateway, bool(online), seen, updated, quality, counts))
+        return out
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
         if not seqs:
             return
-        text = format_ranges(to_ranges(seqs))
         self._run(
             lambda db: db.execute(
                 "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
                 "ranges = ranges || ',' || excluded.ranges",
-                (gateway, worker, received_ms, text),
+                (gateway, worker, received_ms, format_ranges(to_ranges(seqs))),
             )
         )
         if received_ms - self._last_compaction >= COMPACT_EVERY_MS:
@@ -390,18 +291,14 @@ class SqliteStore:
             self.compact_sequences(received_ms - COMPACT_AFTER_MS)
 
     def compact_sequences(self, watermark_ms: int) -> None:
-        """Fold each gateway's records up to ``watermark_ms`` into one (worker ``_compacted``), so
-        the table stays small; a union is a union, so this is safe with several workers."""
+        """Fold each gateway's records up to ``watermark_ms`` into one (worker ``_compacted``), so the
+        table stays small; a union is a union, so this is safe with several workers."""
 
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
-            gateways = [
-                r[0]
-                for r in db.execute("SELECT DISTINCT gateway FROM sequences WHERE received_ms <= ?", (watermark_ms,))
-            ]
-            for gw in gateways:
-                cond = "gateway=? AND (worker=? OR received_ms <= ?)"
-                args = (gw, COMPACTED, watermark_ms)
+            old = "SELECT DISTINCT gateway FROM sequences WHERE received_ms <= ?"
+            for (gw,) in db.execute(old, (watermark_ms,)).fetchall():
+                cond, args = "gateway=? AND (worker=? OR received_ms <= ?)", (gw, COMPACTED, watermark_ms)
                 texts = [r[0] for r in db.execute(f"SELECT ranges FROM sequences WHERE {cond}", args)]  # noqa: S608
                 merged = merge_ranges([rg for t in texts for rg in parse_ranges(t)])
                 db.execute(f"DELETE FROM sequences WHERE {cond}", args)  # noqa: S608
@@ -413,15 +310,11 @@ class SqliteStore:
         self._run(tx)
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
-        sql, args = "SELECT gateway, ranges FROM sequences", ()
-        if gateway is not None:
-            sql, args = sql + " WHERE gateway=?", (gateway,)  # type: ignore[assignment]
-        rows = self._run(lambda db: db.execute(sql, args).fetchall())
-        return gaps_from(rows)
+        sql = "SELECT gateway, ranges FROM sequences WHERE ? IS NULL OR gateway=?"
+        return gaps_from(self._run(lambda db: db.execute(sql, (gateway, gateway)).fetchall()))
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        now = _now_ms()
-        rows = [(service, k, float(v), now) for k, v in counters.items()]
+        rows = [(service, k, float(v), _now_ms()) for k, v in counters.items()]
         self._run(
             lambda db: db.executemany(
                 "INSERT INTO counters VALUES (?,?,?,?) ON CONFLICT (service, name) DO UPDATE SET "
@@ -431,48 +324,40 @@ class SqliteStore:
         )
 
     def counters(self) -> dict[str, dict[str, float]]:
-        rows = self._run(lambda db: db.execute("SELECT service, name, value FROM counters").fetchall())
         out: dict[str, dict[str, float]] = {}
-        for service, name, value in rows:
+        for service, name, value in self._run(
+            lambda db: db.execute("SELECT service, name, value FROM counters").fetchall()
+        ):
             out.setdefault(service, {})[name] = value
         return out
 
     def close(self) -> None:
-        try:
-            self.refresh_rollups(budget_s=CLOSE_REFRESH_BUDGET_S)
-        finally:
-            with self._lock:
-                self._db.close()
+        with self._lock:
+            self._db.close()
 
 
-_GOOD = "device=? AND quantity=? AND ts_ms>=? AND ts_ms<? AND quality='good' AND value IS NOT NULL"
+_QUALITIES = {q.value: q for q in Quality}
+# SQLite result codes (https://www.sqlite.org/rescode.html) by what the caller should do
+_OPERATOR = ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOTADB", "SQLITE_CORRUPT")
+_REFUSED = ("SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_TOOBIG", "SQLITE_RANGE")
 
 
-def _bucket_stats(db: sqlite3.Connection, device: str, qty: str, b: int) -> list[IntervalStat]:
-    """Aggregates of GOOD values in the 15-min bucket ``b``, by SQL over the primary-key index."""
-    args = (device, qty, b, b + ROLLUP_15M_MS)
-    n, lo, hi, mean, t1, t2 = db.execute(
-        f"SELECT COUNT(*), MIN(value), MAX(value), AVG(value), MIN(ts_ms), MAX(ts_ms) FROM readings WHERE {_GOOD}",  # noqa: S608
-        args,
-    ).fetchone()
-    if not n:
-        return []
-    first = db.execute("SELECT value FROM readings WHERE device=? AND quantity=? AND ts_ms=?", (device, qty, t1))
-    last = db.execute("SELECT value FROM readings WHERE device=? AND quantity=? AND ts_ms=?", (device, qty, t2))
-    return [IntervalStat(b, n, first.fetchone()[0], last.fetchone()[0], lo, hi, mean, t1, t2)]
-
-
-def _put_stats(
-    db: sqlite3.Connection, table: str, device: str, qty: str, start: int, stats: list[IntervalStat]
-) -> None:
-    if not stats:
-        db.execute(f"DELETE FROM {table} WHERE device=? AND quantity=? AND start_ms=?", (device, qty, start))  # noqa: S608
-        return
-    s = stats[0]
-    db.execute(
-        f"INSERT OR REPLACE INTO {table} (device, quantity, {_STAT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
-        (device, qty, s.start_ms, s.count, s.first, s.last, s.minimum, s.maximum, s.mean, s.first_ts_ms, s.last_ts_ms),
-    )
+def store_error(exc: sqlite3.Error, path: str) -> StoreError:
+    """The kind of ``exc``: a file we may not write or that is not a database (an operator must
+    act) → :class:`StoreAuthError`; a statement SQLite refuses for what it is (``SQLITE_ERROR``: no
+    such table, bad SQL) → :class:`StoreRejectedError`; the rest (locked, busy, disk I/O, full) →
+    :class:`StoreTransientError`."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    message = f"SQLite store {path}: {exc}"
+    if name.startswith(_OPERATOR):
+        return StoreAuthError(message)
+    if (
+        name == "SQLITE_ERROR"
+        or name.startswith(_REFUSED)
+        or isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError | sqlite3.DataError)
+    ):
+        return StoreRejectedError(message)
+    return StoreTransientError(message)
 
 
 def _reject_reason(p: StoredReading) -> str | None:
