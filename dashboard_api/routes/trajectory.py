@@ -32,6 +32,7 @@ def point_dict(p: PeriodPoint) -> dict[str, Any]:
         "avoided_co2_kg": m.avoided_co2_kg if m else None,
         "coverage": p.coverage,
         "target": p.target,
+        "flags": list(p.flags),  # what may distort the year's figures (docs/metrics.md, "Flags")
     }
 
 
@@ -57,7 +58,8 @@ def trajectory_dict(t: Trajectory, name: str) -> dict[str, Any]:
     summary="Measured self-sufficiency, production by source and avoided CO₂ per month and year, against the targets",
     description="Since the scope's first stored reading (at most the last 10 years); each year computed as one "
     "period by the engine, its months cut from it. `target` is the target path at each period's middle "
-    "(straight lines between the configured years). docs/planning.md.",
+    "(straight lines between the configured years); `flags` (years) name the device or site and what may "
+    "distort that year's figures (its months inherit them). docs/planning.md.",
     responses=ERROR_RESPONSES,
 )
 def get_trajectory(

@@ -19,7 +19,17 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 STAFF_DIR = Path(str(resources.files("ville_autonome.dashboard_api.web"))) / "static" / "staff"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 JS = "text/javascript; charset=utf-8"
-MODULES = ("main.js", "api.js", "format.js", "i18n.js", "metrics.js", "reports.js", "scenario.js", "trajectory.js")
+MODULES = (
+    "main.js",
+    "api.js",
+    "flags.js",
+    "format.js",
+    "i18n.js",
+    "metrics.js",
+    "reports.js",
+    "scenario.js",
+    "trajectory.js",
+)
 
 # URL name → (file, media type)
 ASSETS: dict[str, tuple[Path, str]] = {

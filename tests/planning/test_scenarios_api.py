@@ -118,3 +118,8 @@ def test_trajectory_has_months_years_and_the_target_path(api: httpx.Client) -> N
     assert t["next_target"] is not None
     # the months after the data (November: no data) have no figures, never zeros
     assert all(m["self_sufficiency"] is None for m in t["months"][1:])
+    # the year holds two days of data: its figures carry the engine's flags, naming the devices
+    [year] = [y for y in t["years"] if y["label"] == "2026"]
+    assert year["coverage"] < 0.9
+    assert "below_coverage_threshold" in year["flags"]
+    assert any(f.startswith("missing_data:") for f in year["flags"])

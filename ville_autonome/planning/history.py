@@ -10,7 +10,7 @@ Each calendar year since the first stored reading of the scope's devices (at mos
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ville_autonome.autonomy_queries import QUANTITIES_BY_ROLE, EnergyCache, scope_sites
@@ -103,7 +103,7 @@ def trajectory(
                     continue  # a month that ended before the data began
                 months.append(PeriodPoint(f"{y:04d}-{mo + 1:02d}", ms, metrics, cov, None))
             [(metrics, cov)] = group_metrics(m.result, sources, keys * 0, [0], factor)
-            years.append(PeriodPoint(f"{year:04d}", start, metrics, cov, None))
+            years.append(PeriodPoint(f"{year:04d}", start, metrics, cov, None, tuple(m.result.flags)))
     measured = [(float(int(p.label)) + 1.0, p.metrics.self_sufficiency if p.metrics else None) for p in years]
     first_point = next(((x - 1.0, y) for x, y in measured if y is not None), None)
     drawn = path(targets, first_point)
@@ -132,4 +132,4 @@ def trajectory(
 
 def _with_target(p: PeriodPoint, drawn: list[tuple[float, float]]) -> PeriodPoint:
     mid = year_fraction(p.start_ms) + (1 / 24 if len(p.label) == 7 else 0.5)
-    return PeriodPoint(p.label, p.start_ms, p.metrics, p.coverage, target_at(drawn, mid))
+    return replace(p, target=target_at(drawn, mid))

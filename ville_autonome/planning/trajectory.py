@@ -35,6 +35,7 @@ class PeriodPoint:
     metrics: Metrics | None  # None: no data at all in the period
     coverage: float  # mean energy-weighted coverage of its intervals [0, 1]
     target: float | None  # the target path at the period's middle
+    flags: tuple[str, ...] = ()  # a year: the engine's flags for it (a month: see its year's)
 
 
 def by_source(inputs: ScopeInputs) -> dict[str, FloatArray]:

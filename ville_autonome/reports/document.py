@@ -17,6 +17,14 @@ from ville_autonome.reports.labels import Lang, label
 from ville_autonome.reports.model import Comparison, ReportData
 
 
+def _incomplete(c: Comparison, lang: Lang) -> str:
+    """A mark for a comparison with a period whose data is below the coverage threshold ("" if not)."""
+    cov = c.result.coverage if c.result is not None else None
+    if cov is None or cov.ratio >= cov.threshold:
+        return ""
+    return label(lang, "cover.incomplete_then", coverage=ty.ratio(cov.ratio, lang, 0))
+
+
 def _change(attr: str, now: Metrics, then: Metrics | None, lang: Lang) -> str:
     if then is None:
         return ty.na(lang)
@@ -28,7 +36,7 @@ def _change(attr: str, now: Metrics, then: Metrics | None, lang: Lang) -> str:
 
 def _tiles(data: ReportData, lang: Lang) -> list[dict[str, Any]]:
     m = data.result.metrics
-    colon = " :" if lang == "fr" else ":"
+    colon = "\u00a0:" if lang == "fr" else ":"
     comparisons = [c for c in (data.previous, data.last_year) if c is not None]
     tiles = []
     for attr, key in (("self_sufficiency", "self_sufficiency"), ("self_consumption", "self_consumption"),
@@ -36,7 +44,8 @@ def _tiles(data: ReportData, lang: Lang) -> list[dict[str, Any]]:
         changes = [
             {
                 "label": label(lang, "cover.vs_previous", period=ty.period_words(c.period, lang)) + colon,
-                "value": _change(attr, m, c.result.metrics if c.result else None, lang),
+                "value": _change(attr, m, c.result.metrics if c.result else None, lang)
+                + (_incomplete(c, lang) if c.result is not None else ""),
             }
             for c in comparisons
         ]
@@ -57,7 +66,7 @@ def _summary(data: ReportData, lang: Lang) -> list[str]:
                 "summary.ss_change",
                 delta=ty.points(m.self_sufficiency - before, lang),
                 period=ty.period_words(prev.period, lang),
-            )
+            ) + _incomplete(prev, lang)
     out = [
         label(
             lang,

@@ -111,6 +111,8 @@ _TEXT: dict[str, dict[Lang, tuple[str, str]]] = {
     },
 }
 
+KINDS = frozenset(_TEXT)  # the flag kinds explained (the staff pages' flags.js explains the same)
+
 
 @dataclass(frozen=True)
 class Note:

@@ -150,6 +150,10 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "cover.headline": {"fr": "L'essentiel", "en": "At a glance"},
     "cover.vs_previous": {"fr": "vs {period}", "en": "vs {period}"},
     "cover.local_production": {"fr": "Production locale", "en": "Local production"},
+    "cover.incomplete_then": {
+        "fr": " (données incomplètes alors : {coverage} mesurés)",
+        "en": " (incomplete data then: {coverage} measured)",
+    },
     "cover.no_comparison": {"fr": "pas de données à comparer", "en": "no data to compare"},
     "cover.coverage": {
         "fr": "Données mesurées : {share} de l'énergie attendue",

@@ -191,7 +191,7 @@ def quality(data: ReportData, lang: Lang) -> list[Block]:
 
 
 def annex(data: ReportData, lang: Lang) -> list[Block]:
-    colon = " :" if lang == "fr" else ":"
+    colon = "\u00a0:" if lang == "fr" else ":"
     blocks = [para(f"{label(lang, 'method_version')}{colon} {data.method_version}"), para(label(lang, "annex.intro"))]
     rows = [[label(lang, key), formula, ref] for key, formula, ref in FORMULAS]
     blocks.append(
@@ -228,7 +228,20 @@ def trajectory(data: ReportData, lang: Lang, chart_key: str | None) -> list[Bloc
              value(p.metrics, "generation_wh", lang), value(p.metrics, "avoided_co2_kg", lang), ty.ratio(p.coverage, lang)]
             for p in t.years]  # fmt: skip
     blocks.append(table(header, rows, ["auto", 1, 1, 1, 1, 1], ["left", *(["right"] * 5)]))
+    blocks += [{"type": "note", "text": year_flags(p.label, p.flags, data.names, lang)} for p in t.years if p.flags]
     return blocks
+
+
+def year_flags(year: str, flags: tuple[str, ...], names: dict[str, str], lang: Lang) -> str:
+    """One line for a trajectory year's flags: each kind in words, with the names it concerns."""
+    by_kind: dict[str, list[str]] = {}
+    for f in flags:
+        n = note(f, lang, names)
+        by_kind.setdefault(n.what, []).append(n.concerns)
+    parts = [f"{what.rstrip('.')} ({', '.join(c for c in who if c)})" if any(who) else what.rstrip(".")
+             for what, who in by_kind.items()]  # fmt: skip
+    colon, semicolon = ("\u00a0:", "\u202f; ") if lang == "fr" else (":", "; ")
+    return f"{year}{colon} " + semicolon.join(parts) + "."
 
 
 def what_if(data: ReportData, lang: Lang) -> list[Block]:

@@ -52,6 +52,7 @@ const WORDS = {
   "sizing.found": { fr: "La plus petite batterie qui atteint {target} : {capacity} ({power}), soit {reached}.", en: "The smallest battery that reaches {target}: {capacity} ({power}), giving {reached}." },
   "sizing.out": { fr: "Le stockage seul ne suffit pas : même sans limite, une batterie n'atteindrait que {best}. Il faut produire davantage.", en: "Storage alone is not enough: even an unlimited battery would only reach {best}. More production is needed." },
   assumptions: { fr: "Hypothèses", en: "Assumptions" },
+  quality: { fr: "Qualité des données mesurées", en: "Quality of the measured data" },
   incomplete: { fr: "Données mesurées incomplètes sur la période (couverture {coverage}) : les chiffres d'aujourd'hui et du scénario en héritent.", en: "Incomplete measured data over the period (coverage {coverage}): today's and the scenario's figures inherit it." },
   "assumption.pv_modelled": { fr: "{site} n'a pas de photovoltaïque : production modélisée (pvlib, ciel clair ajusté au rendement mesuré de la ville).", en: "{site} has no PV: production modelled (pvlib clear sky, scaled to the city's measured yield)." },
   "assumption.wind_profile_from_city": { fr: "{site} n'a pas d'éolienne : profil de l'éolien mesuré dans la ville.", en: "{site} has no wind turbine: the city's measured wind profile." },

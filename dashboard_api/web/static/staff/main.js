@@ -4,6 +4,7 @@
 import { ApiError, download, getJson, postJson, readKey, saveKey } from "./api.js";
 import { ratio, energy } from "./format.js";
 import { t } from "./i18n.js";
+import { flagLines } from "./flags.js";
 import { groupByMonth } from "./reports.js";
 import { FIELDS, assumptionLines, batteryLines, bodyFrom, comparisonRows, hydroOf, scopeOptions, sitesOf, sizingLine } from "./scenario.js";
 import { paceLine, separators, traces, yearRows } from "./trajectory.js";
@@ -124,6 +125,10 @@ function renderAnswer(answer) {
   const assumptions = $("sc-assumptions");
   assumptions.replaceChildren();
   assumptionLines(answer.assumptions, state.names, lang).forEach((line) => add(assumptions, "li", line));
+  const flags = $("sc-flags");
+  flags.replaceChildren();
+  flagLines(answer.flags, state.names, lang).forEach((line) => add(flags, "li", line));
+  $("sc-flags-title").hidden = answer.flags.length === 0;
   const shown = answer.comparison.filter((/** @type {any} */ c) => c.metric === "self_sufficiency" || c.metric === "self_consumption" || c.metric === "time_autonomy");
   const Plotly = /** @type {any} */ (window).Plotly;
   Plotly.react($("sc-chart"), [
@@ -190,6 +195,11 @@ function renderTrajectory() {
     margin: { t: 30, r: 10, b: 40, l: 60 }, legend: { orientation: "h", y: 1.1 }, bargap: 0.1,
   }, { displayModeBar: false, responsive: true });
   fillTable($("tr-years"), [tr("year"), tr("self_sufficiency"), tr("trajectory.target"), tr("coverage")], yearRows(data, lang));
+  const flags = $("tr-flags");
+  flags.replaceChildren();
+  for (const y of data.years) {
+    for (const line of flagLines(y.flags, state.names, lang)) add(flags, "li", `${y.label} — ${line}`);
+  }
   $("tr-chart").dataset.ready = "1";
 }
 
