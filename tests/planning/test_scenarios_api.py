@@ -123,3 +123,7 @@ def test_trajectory_has_months_years_and_the_target_path(api: httpx.Client) -> N
     assert year["coverage"] < 0.9
     assert "below_coverage_threshold" in year["flags"]
     assert any(f.startswith("missing_data:") for f in year["flags"])
+    # ... and, measured below the threshold, it sets neither the pace nor the path's start
+    assert t["latest_self_sufficiency"] is None
+    assert t["measured_pace_per_year"] is None
+    assert t["path"][0]["year"] == 2027.0  # the first target (2026), reached at the end of 2026

@@ -104,7 +104,13 @@ def trajectory(
                 months.append(PeriodPoint(f"{y:04d}-{mo + 1:02d}", ms, metrics, cov, None))
             [(metrics, cov)] = group_metrics(m.result, sources, keys * 0, [0], factor)
             years.append(PeriodPoint(f"{year:04d}", start, metrics, cov, None, tuple(m.result.flags)))
-    measured = [(float(int(p.label)) + 1.0, p.metrics.self_sufficiency if p.metrics else None) for p in years]
+    # the pace, the path's start and the latest figure rest on years measured enough: a year with a few
+    # intervals of data (coverage below the threshold) is shown, flagged, but does not set the pace
+    threshold = config.services.metrics.coverage_threshold
+    measured = [
+        (float(int(p.label)) + 1.0, p.metrics.self_sufficiency if p.metrics and p.coverage >= threshold else None)
+        for p in years
+    ]
     first_point = next(((x - 1.0, y) for x, y in measured if y is not None), None)
     drawn = path(targets, first_point)
     months = [_with_target(p, drawn) for p in months]

@@ -264,20 +264,34 @@ def power_chart(data: ReportData, lang: Lang) -> str | None:
 
 
 def soc_chart(data: ReportData, lang: Lang) -> str | None:
-    """The batteries' state of charge [%]; not drawn without a battery reading."""
+    """The batteries' state of charge [%]: per interval up to 14 days; beyond, each day's range
+    (minimum to maximum) and mean, which a daily cycle would otherwise fill solid. Not drawn without
+    a battery reading."""
     soc = data.soc_pct
     if not len(soc) or not np.isfinite(soc).any():
         return None
     s = data.result.series
     tz = data.period.tz
     days = len(data.period.days)
-    step = 1 if days <= 14 else max(1, 3600 // data.interval_s)
-    x = np.asarray(
-        date2num([datetime.fromtimestamp(int(ms) / 1000, tz=tz).replace(tzinfo=None) for ms in s.start_ms[::step]])
-    )
+    local = [datetime.fromtimestamp(int(ms) / 1000, tz=tz).replace(tzinfo=None) for ms in s.start_ms]
     fig, ax = _figure()
-    ax.plot(x, soc[::step], color=COLOURS["soc"], lw=0.8, label=label(lang, "soc_pct"))
-    gap = _shade(ax, x, ~np.isfinite(soc[::step]), (x[1] - x[0]) if len(x) > 1 else 1 / 96)
+    if days <= 14:
+        x = np.asarray(date2num(local))
+        ax.plot(x, soc, color=COLOURS["soc"], lw=0.8, label=label(lang, "soc_pct"))
+        gap = _shade(ax, x, ~np.isfinite(soc), (x[1] - x[0]) if len(x) > 1 else 1 / 96)
+    else:
+        keys = np.array([d.toordinal() for d in local])
+        ords = np.unique(keys)
+        x = np.asarray(date2num([datetime.fromordinal(int(o)) for o in ords]))
+        stats = np.full((len(ords), 3), np.nan)
+        for i, o in enumerate(ords):
+            v = soc[keys == o]
+            if np.isfinite(v).any():
+                stats[i] = np.nanmin(v), np.nanmean(v), np.nanmax(v)
+        ax.fill_between(x + 0.5, stats[:, 0], stats[:, 2], color=COLOURS["soc"], alpha=0.3, lw=0,
+                        label=label(lang, "chart.soc_range"))  # fmt: skip
+        ax.plot(x + 0.5, stats[:, 1], color=COLOURS["soc"], lw=1.0, label=label(lang, "chart.soc_mean"))
+        gap = _shade(ax, x, ~np.isfinite(stats[:, 1]), 1.0)
     ax.set_ylim(0, 100)
     _y_numbers(ax, lang, 0, "\u202f%" if lang == "fr" else "%")
     _period_xlim(ax, data)
@@ -300,7 +314,12 @@ def trajectory_chart(data: ReportData, lang: Lang) -> str | None:
             for p in t.months
         ]
     )
-    ax.bar(x, np.nan_to_num(ss), width=25, align="edge", color=COLOURS["ss"], label=label(lang, "chart.measured"))
+    thin = np.array([p.coverage < data.result.coverage.threshold for p in t.months])  # a few intervals of data
+    ax.bar(x[~thin], np.nan_to_num(ss[~thin]), width=25, align="edge", color=COLOURS["ss"],
+           label=label(lang, "chart.measured"))  # fmt: skip
+    if (thin & np.isfinite(ss)).any():
+        ax.bar(x[thin], np.nan_to_num(ss[thin]), width=25, align="edge", facecolor="none", edgecolor=COLOURS["ss"],
+               hatch="///", lw=0.6, label=label(lang, "chart.incomplete"))  # fmt: skip
     if t.path:
         px = np.asarray(
             date2num(

@@ -44,8 +44,10 @@ def _tiles(data: ReportData, lang: Lang) -> list[dict[str, Any]]:
         changes = [
             {
                 "label": label(lang, "cover.vs_previous", period=ty.period_words(c.period, lang)) + colon,
-                "value": _change(attr, m, c.result.metrics if c.result else None, lang)
-                + (_incomplete(c, lang) if c.result is not None else ""),
+                # a period measured below the threshold is no ground for a change: n/a, and why
+                "value": (ty.na(lang) + mark)
+                if (mark := _incomplete(c, lang))
+                else _change(attr, m, c.result.metrics if c.result else None, lang),
             }
             for c in comparisons
         ]
@@ -58,7 +60,7 @@ def _summary(data: ReportData, lang: Lang) -> list[str]:
     m = data.result.metrics
     prev: Comparison | None = data.previous
     change = ""
-    if prev is not None and prev.result is not None and m.self_sufficiency is not None:
+    if prev is not None and prev.result is not None and m.self_sufficiency is not None and not _incomplete(prev, lang):
         before = prev.result.metrics.self_sufficiency
         if before is not None:
             change = label(
@@ -66,7 +68,7 @@ def _summary(data: ReportData, lang: Lang) -> list[str]:
                 "summary.ss_change",
                 delta=ty.points(m.self_sufficiency - before, lang),
                 period=ty.period_words(prev.period, lang),
-            ) + _incomplete(prev, lang)
+            )
     out = [
         label(
             lang,

@@ -151,8 +151,12 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "cover.vs_previous": {"fr": "vs {period}", "en": "vs {period}"},
     "cover.local_production": {"fr": "Production locale", "en": "Local production"},
     "cover.incomplete_then": {
-        "fr": " (données incomplètes alors : {coverage} mesurés)",
+        "fr": " (données incomplètes alors\u00a0: {coverage} mesurés)",
         "en": " (incomplete data then: {coverage} measured)",
+    },
+    "table.incomplete_then": {
+        "fr": "* {period}\u00a0: données incomplètes ({coverage} de l'énergie attendue mesurés)\u202f; ses chiffres sont partiels.",
+        "en": "* {period}: incomplete data ({coverage} of the expected energy measured); its figures are partial.",
     },
     "cover.no_comparison": {"fr": "pas de données à comparer", "en": "no data to compare"},
     "cover.coverage": {
@@ -216,6 +220,9 @@ _LABELS: dict[str, dict[Lang, str]] = {
     "chart.gap": {"fr": "Données manquantes", "en": "Missing data"},
     "chart.target": {"fr": "Objectif", "en": "Target"},
     "chart.measured": {"fr": "Mesuré", "en": "Measured"},
+    "chart.soc_range": {"fr": "Plage du jour (min. – max.)", "en": "Range of the day (min – max)"},
+    "chart.soc_mean": {"fr": "Moyenne du jour", "en": "Mean of the day"},
+    "chart.incomplete": {"fr": "Mesuré, données incomplètes", "en": "Measured, incomplete data"},
     "chart.trajectory": {
         "fr": "Taux d'autoproduction mensuel et trajectoire visée",
         "en": "Monthly self-sufficiency and the target path",
@@ -288,8 +295,10 @@ _LABELS: dict[str, dict[Lang, str]] = {
         "en": "Storage alone is not enough: even an unlimited battery would only reach {best}; more local production is needed.",
     },
     "what_if.more": {
-        "fr": "Pour d'autres scénarios (photovoltaïque, éolien, hydraulique, sobriété), voir la page « Scénarios » du tableau de bord.",
-        "en": "For other scenarios (PV, wind, hydro, efficiency), see the “Scenarios” page of the dashboard.",
+        "fr": "Pour d'autres scénarios (photovoltaïque, éolien, hydraulique, sobriété), voir l'onglet "
+        "« Que faudrait-il ? » de l'espace des services de la ville (/staff/).",
+        "en": "For other scenarios (PV, wind, hydro, efficiency), see the “What would it take?” tab of the "
+        "city staff pages (/staff/).",
     },
 }
 

@@ -60,13 +60,14 @@ def headline(data: ReportData, lang: Lang) -> list[Block]:
     r = data.result
     others = [c for c in (data.previous, data.last_year) if c is not None]
     header = [label(lang, "metric"), ty.period_words(data.period, lang, capital=True)]
-    header += [ty.period_words(c.period, lang, capital=True) for c in others]
+    thin = [c for c in others if c.result is not None and c.result.coverage.ratio < c.result.coverage.threshold]
+    header += [ty.period_words(c.period, lang, capital=True) + (" *" if c in thin else "") for c in others]
     metrics = [r.metrics, *(c.result.metrics if c.result else None for c in others)]
     rows = [[label(lang, key), *(value(m, attr, lang) for m in metrics)] for attr, key, _ in HEADLINE_FIELDS]
     sources = sorted({s for m in metrics if m for s in m.generation_by_source_wh})
     for s in sources:
         rows.append(
-            [f"{label(lang, 'generation_wh')} : {label(lang, 'source.' + s).lower()}" if lang == "fr"
+            [f"{label(lang, 'generation_wh')}\u00a0: {label(lang, 'source.' + s).lower()}" if lang == "fr"
              else f"{label(lang, 'generation_wh')}: {label(lang, 'source.' + s)}",
              *(ty.energy(m.generation_by_source_wh.get(s), lang) if m else ty.na(lang) for m in metrics)]
         )  # fmt: skip
@@ -74,6 +75,8 @@ def headline(data: ReportData, lang: Lang) -> list[Block]:
         rows.append([label(lang, "soc_pct"), ty.quantity(r.battery.soc_pct, "%", lang, 0), *([""] * len(others))])
     n = len(metrics)
     blocks = [table(header, rows, [2.2, *([1] * n)], ["left", *(["right"] * n)])]
+    blocks += [{"type": "note", "text": label(lang, "table.incomplete_then", period=ty.period_words(c.period, lang),
+                coverage=ty.ratio(c.result.coverage.ratio if c.result else 0.0, lang, 0))} for c in thin]  # fmt: skip
     blocks += sharing(data, lang)
     return blocks
 
