@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from ville_autonome.autonomy import AutonomyResult, Metrics, ScopeInputs, compute_scope
 from ville_autonome.planning.deadline import NO_DEADLINE, Deadline
 from ville_autonome.planning.dispatch import equivalent_full_cycles_per_year
-from ville_autonome.planning.scenario import Profiles, Scenario, StorageChange, apply_scenario
+from ville_autonome.planning.scenario import Profiles, Scenario, apply_scenario
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,3 @@ def run_scenario(
         after,
         applied.flags,
     )
-
-
-def with_storage(scenario: Scenario, change: StorageChange) -> Scenario:
-    return replace(scenario, storage=(*scenario.storage, change))

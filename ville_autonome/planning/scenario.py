@@ -31,7 +31,7 @@ device is measured where its site has data, and missing (0 Wh) where the site ha
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -82,10 +82,6 @@ class Scenario:
     storage: tuple[StorageChange, ...] = ()
     load: tuple[LoadChange, ...] = ()
     sharing: bool = True  # sites of a district net their flows per interval (collective self-consumption)
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.generation or self.hydro or self.storage or self.load)
 
 
 @dataclass(frozen=True)
@@ -292,12 +288,3 @@ def _add_batteries(
         w.delta += new.draw_wh - new.supply_wh
         out[name] = (b, replace(d, charge_wh=new.draw_wh, discharge_wh=new.supply_wh))
     return out
-
-
-def check_sites(scenario: Scenario, sites: Sequence[str]) -> None:
-    """Raise :class:`ScenarioError` when a change names a site outside ``sites``."""
-    known = set(sites)
-    named = [g.site for g in scenario.generation] + [b.site for b in scenario.storage] + [c.site for c in scenario.load]
-    for name in named:
-        if name not in known:
-            raise ScenarioError(f"site {name[:80]!r} is not in the scope")

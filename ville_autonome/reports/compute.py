@@ -13,7 +13,6 @@ also gets its trajectory and the smallest battery that would reach its next targ
     ReportError                  a report that cannot be made, said in one line
     ├── ReportPeriodError        malformed, impossible or not yet begun period
     ├── ReportScopeError         unknown or malformed scope
-    └── EmptyReportError         no data at all for the scope and period (coverage 0)
 """
 
 from __future__ import annotations
@@ -49,10 +48,6 @@ class ReportScopeError(ReportError):
 
 class ReportPeriodError(ReportError):
     """Malformed, impossible or not yet begun period."""
-
-
-class EmptyReportError(ReportError):
-    """Not a single measured value for the scope over the period."""
 
 
 def check_period(text: str, now: datetime | None = None) -> Period:
