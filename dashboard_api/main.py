@@ -34,8 +34,10 @@ from ville_autonome.dashboard_api.routes import (
     live,
     operations,
     reports,
+    scenarios,
     series,
     status,
+    trajectory,
 )
 from ville_autonome.dashboard_api.telemetry import (
     BodyLimitMiddleware,
@@ -44,6 +46,7 @@ from ville_autonome.dashboard_api.telemetry import (
     TelemetryMiddleware,
 )
 from ville_autonome.dashboard_api.web import routes as web_routes
+from ville_autonome.dashboard_api.web import staff_routes
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
@@ -99,8 +102,11 @@ def create_app(config: PlatformConfig, store: Store | None = None) -> FastAPI:
     for module in (status, live, series, autonomy, operations, reports, commands, energy, devices):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(alarm_routes.router, prefix=API_PREFIX)  # alarms and their events (docs/alerts.md)
+    for module in (scenarios, trajectory):  # planning: what would it take, the road to 2050 (docs/planning.md)
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.root_router)
     app.include_router(web_routes.router)
+    app.include_router(staff_routes.router)  # the staff pages (/staff/): scenarios, trajectory, reports
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -48,7 +48,9 @@ _.SessionExpiryInterval, _.ReceiveMaximum  # paho-mqtt MQTT v5 properties
 start_address  # pymodbus server's request hook (positional signature)
 _.should_exit, _.capture_signals  # uvicorn.Server
 _.handle_DATA, session, mechanism  # aiosmtpd handler hooks (tests/alerts/smtp_server.py)
-_.footer  # fpdf2 page footer hook
+made_ms  # reports/scheduled.py: turned into the API's "made" through dataclasses.asdict
+_.font, _.alignment  # openpyxl cell styles (reports/workbook.py)
+measured_share, imputed_share  # autonomy.Coverage: read by name (reports/tables.py) and in the API's coverage object
 _.freeze_panes  # openpyxl worksheet property
 check_lang  # reports/labels.py: the language check of the reports' public entry points
 et, pr, protocol_version  # tests: exception-type / process / protocol placeholders of a callback

@@ -45,3 +45,46 @@ def pdf_text(pdf: Path) -> str:
     return subprocess.run(
         [exe, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=30
     ).stdout
+
+
+def render_pages(pdf: Path, out_stem: Path, dpi: int = 50) -> list[Path]:
+    """Every page of ``pdf`` as PNG (``out_stem-1.png``, …), in page order."""
+    exe = shutil.which("pdftoppm")
+    assert exe, "pdftoppm is not installed: run `make test` (it installs poppler-utils)"
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
+    for old in out_stem.parent.glob(f"{out_stem.name}-*.png"):
+        old.unlink()
+    subprocess.run([exe, "-png", "-r", str(dpi), str(pdf), str(out_stem)], check=True, capture_output=True, timeout=120)
+    pages = sorted(out_stem.parent.glob(f"{out_stem.name}-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert len(pages) == page_count(pdf)
+    return pages
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext, reading order)."""
+    text = subprocess.run(
+        [shutil.which("pdftotext") or "pdftotext", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    return text.split("\f")[: page_count(pdf)]
+
+
+def cell_strings(doc: dict[str, object]) -> list[str]:
+    """Every table cell and header of a report document (reports.document)."""
+    out: list[str] = []
+    for section in doc["sections"]:  # type: ignore[attr-defined]
+        for block in section["blocks"]:
+            if block["type"] == "table":
+                out += block["header"]
+                out += [c for row in block["rows"] for c in row]
+    return out
+
+
+def broken_words(pdf: Path, strings: list[str]) -> list[str]:
+    """The words of ``strings`` that the PDF's text does not hold whole (a word cut by a line break
+    inside a table cell shows up as two pieces)."""
+    tokens = set(" ".join(page_texts(pdf)).split())
+    return sorted({w for s in strings for w in s.split() if w not in tokens})

@@ -55,7 +55,9 @@ def test_clock_change_days_have_23_and_25_hours() -> None:
         ("2026-Q5", "is not a day"),
         ("2026-10-15..2026-10-01", "ends before it starts"),
         ("", "is not a day"),
-        ("1990..2026", "at most"),
+        ("2001..2026", "at most"),
+        ("1990", "the year must be in 2000..2999"),
+        ("9999-12-31", "the year must be in 2000..2999"),  # no OverflowError on the day after
     ],
 )
 def test_bad_periods_say_why(text: str, says: str) -> None:

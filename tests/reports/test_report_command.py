@@ -55,15 +55,18 @@ def test_command_writes_each_format(
     assert "report: read 5/5" in err
     assert f"report: wrote {out}" in err
     if fmt == "pdf":
-        assert "Logements" not in pdf_text(out)  # a district report names the district, not its sites
-        assert "Quartier : Saint-Leu" in pdf_text(out)
+        text = pdf_text(out)
+        assert "Saint-Leu" in text
+        assert "Quartier" in text
         assert ink_share(render_page(out, 1, tmp_path / "p1")) > 0.002
+        # a report prints its progress and the file it wrote, nothing else (no fontTools lines)
+        assert all(line.startswith("report: ") for line in err.strip().splitlines()), err
     elif fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(out.read_text())))
         assert len(rows) == 100  # 25 hours: clocks go back on 25 October
     else:
         wb = openpyxl.load_workbook(out)
-        assert wb.sheetnames == ["report", "summary", "days", "intervals"]
+        assert wb.sheetnames == ["read_me", "summary", "days", "intervals"]
 
 
 def test_english_per_day_csv(config_file: Path, tmp_path: Path) -> None:
@@ -105,9 +108,46 @@ def test_a_year_report_shows_its_progress(
     err = capsys.readouterr().err.splitlines()
     steps = [line.split()[1] for line in err if line.startswith("report: ")]
     assert steps[0] == "read"
-    assert steps[-3:] == ["compute", "render", "wrote"]
+    assert steps[-4:] == ["compute", "render", "wrote", "wrote"]  # the CSV, then its Table Schema
+    assert (tmp_path / "year.csv.schema.json").is_file()
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 365 * 96  # a whole year of 15-min intervals (23 + 25 hours on the clock-change days)
     # a year with five days of data says how little of it was measured
     assert float(rows[0]["coverage_share"]) == 0.0
     assert err[-1].startswith("warning: data coverage")
+
+
+def test_a_report_without_data_fails_clearly_unless_allowed(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "empty.pdf"
+    argv = ["report", "--scope", "city", "--period", "2026-03", "-o", str(out), "--config", str(config_file)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: no data for city over 2026-03 in the store sqlite:")
+    assert "--allow-empty" in err
+    assert not out.exists()
+    assert main([*argv, "--allow-empty"]) == 0
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("period", "says"),
+    [("2999-01", "has not begun yet"), ("9999-12-31", "the year must be in 2000..2999")],
+)
+def test_a_future_or_impossible_period_is_refused(
+    period: str, says: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "report",
+        "--scope",
+        "city",
+        "--period",
+        period,
+        "-o",
+        str(tmp_path / "x.pdf"),
+        "--config",
+        str(config_file),
+    ]
+    assert main(argv) == 2
+    assert says in capsys.readouterr().err

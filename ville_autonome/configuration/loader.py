@@ -32,6 +32,7 @@ from ville_autonome.configuration.checks import (
 )
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.configuration.services import OVERRIDABLE_SECTIONS, SECRET_FIELDS
+from ville_autonome.configuration.targets import target_problems
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.configuration.yaml_source import Loc, Problems, format_loc, parse_yaml
 
@@ -153,6 +154,9 @@ def load_config_text(
     cross += alert_problems(data, known_quantities)
     if cfg is not None:
         cross += production_problems(cfg) + _alert_settings_problems(cfg)
+        cross += target_problems(
+            cfg.targets, {d.id for d in cfg.districts}, {s.id for _, s in cfg.sites()}, cfg.services.reports.scopes
+        )
     for loc, message in cross:
         if loc is None:
             problems.extend([message])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ville_autonome.configuration.alerts import SECRET_FIELDS as ALERT_SECRET_FIELDS
 from ville_autonome.configuration.alerts import AlertSettings
+from ville_autonome.configuration.schedule import ReportSettings
 
 SECRET_FIELDS = frozenset({"password", "token"}) | ALERT_SECRET_FIELDS
 
@@ -145,6 +146,7 @@ class ServiceSettings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)  # scheduled monthly reports
     alerts: AlertSettings = Field(default_factory=AlertSettings)  # the alerts evaluator (docs/alerts.md)
 
 
@@ -156,5 +158,6 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSettings,
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
+    "reports": ReportSettings,
     "alerts": AlertSettings,
 }

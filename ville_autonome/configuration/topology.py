@@ -16,6 +16,7 @@ from ville_autonome.configuration import mqtt_presets
 from ville_autonome.configuration.alerts import AlertRules
 from ville_autonome.configuration.mqtt_mapping import MqttField, MqttTopic
 from ville_autonome.configuration.services import ServiceSettings
+from ville_autonome.configuration.targets import ScopeTarget
 
 Role = Literal["production", "consumption", "storage", "grid"]
 Source = Literal["hydro", "pv", "wind", "chp"]
@@ -111,6 +112,9 @@ class CityConfig(_Node):
     id: str = Field(pattern=SLUG)
     name: str = ""
     timezone: str = "Europe/Paris"
+    # where the city is: planning models PV on a site without PV here (docs/planning.md)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class PlatformConfig(_Node):
@@ -120,6 +124,7 @@ class PlatformConfig(_Node):
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     gateways: list[GatewayConfig] = Field(default_factory=list)
     districts: list[DistrictConfig] = Field(default_factory=list)
+    targets: list[ScopeTarget] = Field(default_factory=list)  # the road to 2050 (configuration.targets)
     alerts: AlertRules = Field(default_factory=AlertRules)  # alarm rules (configuration.alerts, docs/alerts.md)
 
     def sites(self) -> list[tuple[DistrictConfig, SiteConfig]]:

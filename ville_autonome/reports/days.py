@@ -1,21 +1,22 @@
 """Per-day metrics of a report, by Europe/Paris calendar day.
 
 Each day's metrics are :func:`autonomy.metrics.period_metrics` applied to that day's intervals of
-the engine's series — the same definitions as the period's, never a second implementation. The
-day's load is split into local and grid supply as the engine attributed it interval by interval
-(the battery's stock by origin, docs/metrics.md). Intervals without data (NaN in the series) count
-no energy and no time.
+the engine's series (:func:`planning.trajectory.group_metrics`) — the same definitions as the
+period's, never a second implementation. The day's load is split into local and grid supply as
+the engine attributed it interval by interval. A day without any data has no metrics (``None``:
+empty cells, a gap in a chart), never zeros.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import numpy as np
 
 from ville_autonome.autonomy import AutonomyResult
-from ville_autonome.autonomy.metrics import period_metrics
-from ville_autonome.reports.model import DayRow
+from ville_autonome.planning.trajectory import group_metrics
+from ville_autonome.reports.model import DayRow, FloatArray
 from ville_autonome.reports.periods import Period
 
 
@@ -24,33 +25,21 @@ def local_days(start_ms: np.ndarray, period: Period) -> list[date]:
     return [datetime.fromtimestamp(int(ms) / 1000, tz=period.tz).date() for ms in start_ms]
 
 
-def daily_rows(result: AutonomyResult, period: Period, emission_factor_g_per_kwh: float) -> list[DayRow]:
-    """One row per day of ``period`` (a day without intervals has zero totals and no ratios)."""
+def daily_rows(
+    result: AutonomyResult,
+    period: Period,
+    emission_factor_g_per_kwh: float,
+    sources_wh: Mapping[str, FloatArray] | None = None,
+) -> list[DayRow]:
+    """One row per day of ``period``; ``sources_wh``: generation per source and interval (else all in one)."""
     s = result.series
-
-    def z(a: np.ndarray) -> np.ndarray:
-        return np.nan_to_num(a, nan=0.0)
-
-    days = np.array([d.toordinal() for d in local_days(s.start_ms, period)], dtype=np.int64)
+    sources = dict(sources_wh) if sources_wh else {"all": np.nan_to_num(s.generation_wh)}
+    keys = np.array([d.toordinal() for d in local_days(s.start_ms, period)], dtype=np.int64)
+    wanted = [d.toordinal() for d in period.days]
     rows = []
-    for day in period.days:
-        sel = days == day.toordinal()
-        idx = np.flatnonzero(sel)
-        start_ms = int(s.start_ms[idx[0]]) if idx.size else period.start_ms
-        m = period_metrics(
-            generation_by_source_wh={"all": z(s.generation_wh[sel])},
-            load_wh=z(s.load_wh[sel]),
-            charge_wh=z(s.charge_wh[sel]),
-            discharge_wh=z(s.discharge_wh[sel]),
-            import_wh=z(s.import_wh[sel]),
-            export_wh=z(s.export_wh[sel]),
-            grid_supply_wh=z(s.grid_supply_wh[sel]),
-            charge_from_grid_wh=np.zeros(int(sel.sum())),
-            start_ms=start_ms,
-            interval_s=result.interval_s,
-            emission_factor_g_per_kwh=emission_factor_g_per_kwh,
-            counted=(s.coverage[sel] > 0) & np.isfinite(s.load_wh[sel]),
-            local_storage_wh=z(s.local_storage_wh[sel]),
-        )
-        rows.append(DayRow(day=day, metrics=m, coverage=float(s.coverage[sel].mean()) if idx.size else 0.0))
+    for day, (m, cov) in zip(
+        period.days, group_metrics(result, sources, keys, wanted, emission_factor_g_per_kwh), strict=True
+    ):
+        by_source = dict(m.generation_by_source_wh) if m is not None and sources_wh else {}
+        rows.append(DayRow(day, m, cov, by_source))
     return rows

@@ -9,7 +9,8 @@ from ville_autonome.reports.labels import Lang
 from ville_autonome.reports.model import ReportData
 from ville_autonome.reports.options import Format, Table
 from ville_autonome.reports.pdf import render_pdf
-from ville_autonome.reports.tables import to_csv, to_xlsx
+from ville_autonome.reports.tables import to_csv
+from ville_autonome.reports.workbook import to_xlsx
 
 MEDIA_TYPES: dict[Format, str] = {
     "pdf": "application/pdf",
@@ -27,8 +28,12 @@ def render(data: ReportData, fmt: Format, lang: Lang = "fr", table: Table = "int
     return to_csv(data, table)
 
 
-def filename(data: ReportData, fmt: Format, table: Table = "intervals") -> str:
-    """``autonomy-district-saint-leu-2026-10.pdf`` (``-days`` for the per-day CSV)."""
-    scope = data.scope.replace(":", "-")
+def filename(data: ReportData, fmt: Format, table: Table = "intervals", lang: str | None = None) -> str:
+    """``autonomy-district-saint-leu-2026-10.pdf`` (``-days`` for the per-day CSV, ``-en`` with ``lang``)."""
+    return report_filename(data.scope, data.period.label, fmt, table, lang)
+
+
+def report_filename(scope: str, period: str, fmt: Format, table: Table = "intervals", lang: str | None = None) -> str:
     suffix = "-days" if fmt == "csv" and table == "days" else ""
-    return f"autonomy-{scope}-{data.period.label}{suffix}.{fmt}"
+    language = f"-{lang}" if lang else ""
+    return f"autonomy-{scope.replace(':', '-')}-{period}{suffix}{language}.{fmt}"

@@ -33,6 +33,7 @@ _YEAR = re.compile(r"^(\d{4})$")
 
 
 MAX_PERIOD_CHARS = 64
+MIN_YEAR, MAX_YEAR = 2000, 2999  # the platform's times (the API refuses others too); 9999-12-31 has no next day
 
 
 class PeriodError(ValueError):
@@ -67,6 +68,10 @@ class Period:
     def end_ms(self) -> int:
         return int(self.end.timestamp() * 1000)
 
+    def has_begun(self, now: datetime) -> bool:
+        """Whether the period's first local midnight is at or before ``now`` (aware)."""
+        return self.start <= now
+
     @property
     def days(self) -> list[date]:
         n = (self.last_day - self.first_day).days + 1
@@ -74,6 +79,8 @@ class Period:
 
 
 def _date(y: str, m: str, d: str, text: str) -> date:
+    if not MIN_YEAR <= int(y) <= MAX_YEAR:
+        raise PeriodError(f"period {text!r}: the year must be in {MIN_YEAR}..{MAX_YEAR}")
     try:
         return date(int(y), int(m), int(d))
     except ValueError as exc:

@@ -1,9 +1,15 @@
 """Report tables as CSV and XLSX: per-interval and per-day, units in the headers.
 
 Headers are machine-readable names ending with their unit (``load_wh``, ``soc_pct``,
-``self_sufficiency_ratio``), the same in every language. Times are given twice: UTC (ISO 8601,
-``Z``) and Europe/Paris local time with its offset, so that a row is unambiguous on the days
-clocks change. Empty cells are undefined or missing values (never zero).
+``self_sufficiency_ratio``), the same in every language; ``reports.schema`` describes each column
+(Table Schema). Times are given twice: UTC and Europe/Paris local time, so that a row is
+unambiguous on the days clocks change. An empty cell is a value that does not exist or was not
+measured — never zero: an interval in which a device of the scope sent no data has empty flow
+cells (its figures would be partial; the period's totals, in the summary, count what was
+measured, with the coverage), and so has a day without any data.
+
+XLSX (:mod:`reports.workbook`) keeps the same raw values (Wh, W, ratios) and displays them with
+number formats (kWh, MWh, %); CSV writes them as plain numbers.
 """
 
 from __future__ import annotations
@@ -11,17 +17,45 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from openpyxl import Workbook
+import numpy as np
 
 from ville_autonome.autonomy import Metrics
+from ville_autonome.autonomy.flows import site_flows
 from ville_autonome.reports.labels import Lang, label
 from ville_autonome.reports.model import ReportData
 from ville_autonome.reports.options import Table
 
-Cell = str | float | int | None
+Cell = str | float | int | bool | datetime | date | None
+
+INTERVAL_FLOWS = (
+    "load_wh",
+    "generation_wh",
+    "battery_charge_wh",
+    "battery_discharge_wh",
+    "grid_import_wh",
+    "grid_export_wh",
+    "local_supply_wh",
+    "grid_supply_wh",
+    "self_sufficiency_ratio",
+)
+INTERVAL_COLUMNS = ("start_utc", "start_local", *INTERVAL_FLOWS, "soc_pct", "coverage_share")
+DAY_COLUMNS = (
+    "day_local",
+    "load_wh",
+    "generation_wh",
+    "battery_charge_wh",
+    "battery_discharge_wh",
+    "grid_import_wh",
+    "grid_export_wh",
+    "local_supply_wh",
+    "self_sufficiency_ratio",
+    "self_consumption_ratio",
+    "time_autonomy_ratio",
+    "peak_import_w",
+    "coverage_share",
+)
 
 
 def _num(v: float | None) -> float | None:
@@ -34,83 +68,46 @@ def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def interval_table(data: ReportData) -> tuple[list[str], list[list[Cell]]]:
+def complete_intervals(data: ReportData) -> np.ndarray:
+    """Per interval: every device of the scope has data (else its flows would be partial)."""
     s = data.result.series
-    header = [
-        "start_utc",
-        "start_local",
-        "load_wh",
-        "generation_wh",
-        "battery_charge_wh",
-        "battery_discharge_wh",
-        "grid_import_wh",
-        "grid_export_wh",
-        "local_supply_wh",
-        "grid_supply_wh",
-        "self_sufficiency_ratio",
-        "soc_pct",
-        "coverage_share",
-    ]
-    rows: list[list[Cell]] = []
-    for i in range(s.start_ms.shape[0]):
-        utc = _utc(int(s.start_ms[i]))
-        rows.append(
-            [
-                utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                utc.astimezone(data.period.tz).isoformat(),
-                _num(s.load_wh[i]),
-                _num(s.generation_wh[i]),
-                _num(s.charge_wh[i]),
-                _num(s.discharge_wh[i]),
-                _num(s.import_wh[i]),
-                _num(s.export_wh[i]),
-                _num(s.local_supply_wh[i]),
-                _num(s.grid_supply_wh[i]),
-                _num(s.self_sufficiency[i]),
-                _num(data.soc_pct[i]) if i < data.soc_pct.shape[0] else None,
-                _num(s.coverage[i]),
-            ]
-        )
-    return header, rows
+    known = np.isfinite(s.load_wh)
+    if data.inputs is None:
+        return known
+    w0 = data.inputs.warmup
+    for site in data.inputs.sites:
+        known &= site_flows(site, data.inputs.window).counted[w0:]
+    return known
 
 
-def day_table(data: ReportData) -> tuple[list[str], list[list[Cell]]]:
-    header = [
-        "day_local",
-        "load_wh",
-        "generation_wh",
-        "battery_charge_wh",
-        "battery_discharge_wh",
-        "grid_import_wh",
-        "grid_export_wh",
-        "local_supply_wh",
-        "self_sufficiency_ratio",
-        "self_consumption_ratio",
-        "time_autonomy_ratio",
-        "peak_import_w",
-        "coverage_share",
-    ]
+def interval_rows(data: ReportData) -> list[list[Cell]]:
+    """One row per interval: UTC and local start (aware datetimes), flows, state of charge, coverage."""
+    s = data.result.series
+    ok = complete_intervals(data)
+    columns = [s.load_wh, s.generation_wh, s.charge_wh, s.discharge_wh, s.import_wh, s.export_wh,
+               s.local_supply_wh, s.grid_supply_wh, s.self_sufficiency]  # fmt: skip
+    flows = np.where(ok, np.vstack(columns), np.nan).T.tolist()
+    soc = data.soc_pct.tolist()
+    cov = s.coverage.tolist()
     rows: list[list[Cell]] = []
-    for d in data.days:
-        m = d.metrics
-        rows.append(
-            [
-                d.day.isoformat(),
-                _num(m.load_wh),
-                _num(m.generation_wh),
-                _num(m.charge_wh),
-                _num(m.discharge_wh),
-                _num(m.import_wh),
-                _num(m.export_wh),
-                _num(m.local_supply_wh),
-                _num(m.self_sufficiency),
-                _num(m.self_consumption),
-                _num(m.time_autonomy),
-                _num(m.peak_import_w),
-                _num(d.coverage),
-            ]
-        )
-    return header, rows
+    for i, ms in enumerate(s.start_ms.tolist()):
+        utc = _utc(ms)
+        values = [None if math.isnan(v) else v for v in flows[i]]
+        soc_i = soc[i] if i < len(soc) and math.isfinite(soc[i]) else None
+        rows.append([utc, utc.astimezone(data.period.tz), *values, soc_i, _num(cov[i])])
+    return rows
+
+
+def _day_values(m: Metrics | None) -> list[float | None]:
+    if m is None:
+        return [None] * 11
+    return [_num(m.load_wh), _num(m.generation_wh), _num(m.charge_wh), _num(m.discharge_wh), _num(m.import_wh),
+            _num(m.export_wh), _num(m.local_supply_wh), _num(m.self_sufficiency), _num(m.self_consumption),
+            _num(m.time_autonomy), _num(m.peak_import_w)]  # fmt: skip
+
+
+def day_rows(data: ReportData) -> list[list[Cell]]:
+    return [[d.day.isoformat(), *_day_values(d.metrics), _num(d.coverage)] for d in data.days]
 
 
 # (Metrics attribute, label key, unit): the headline rows, in the order of the PDF
@@ -128,7 +125,7 @@ HEADLINE_FIELDS: list[tuple[str, str, str]] = [
     ("charge_wh", "battery_charge_wh", "Wh"),
     ("discharge_wh", "battery_discharge_wh", "Wh"),
     ("net_balance_wh", "net_balance_wh", "Wh"),
-    ("net_balance_ratio", "balance_ratio", "ratio"),
+    ("net_balance_ratio", "balance_ratio", "1"),
     ("peak_import_w", "peak_import_w", "W"),
     ("avoided_co2_kg", "avoided_co2_kg", "kg"),
 ]
@@ -165,45 +162,29 @@ def summary_table(data: ReportData, lang: Lang) -> tuple[list[str], list[list[Ce
     return header, rows
 
 
+def _csv_cell(c: Cell, tz_local: bool) -> str | float | int:
+    if c is None:
+        return ""
+    if isinstance(c, datetime):
+        return (
+            c.strftime("%Y-%m-%dT%H:%M:%SZ") if c.utcoffset() == UTC.utcoffset(None) and not tz_local else c.isoformat()
+        )
+    if isinstance(c, bool):
+        return str(c).lower()
+    if isinstance(c, date):
+        return c.isoformat()
+    return c
+
+
 def to_csv(data: ReportData, table: Table = "intervals") -> bytes:
-    header, rows = interval_table(data) if table == "intervals" else day_table(data)
+    if table == "intervals":
+        header: tuple[str, ...] = INTERVAL_COLUMNS
+        rows = [[_csv_cell(c, i == 1) for i, c in enumerate(row)] for row in interval_rows(data)]
+    else:
+        header = DAY_COLUMNS
+        rows = [[_csv_cell(c, False) for c in row] for row in day_rows(data)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    w.writerows(["" if c is None else c for c in row] for row in rows)
+    w.writerows(rows)
     return buf.getvalue().encode("utf-8")
-
-
-def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    ws = wb.create_sheet(title)
-    ws.freeze_panes = "A2"
-    ws.append(list(header))
-    for row in rows:
-        ws.append(list(row))
-
-
-def to_xlsx(data: ReportData, lang: Lang = "fr") -> bytes:
-    """A workbook with sheets ``report`` (what, when, how), ``summary``, ``days``, ``intervals``
-    (written in openpyxl's streaming mode: a city-year is 35,040 rows)."""
-    wb = Workbook(write_only=True)
-    info = wb.create_sheet("report")
-    for key, value in [
-        ("scope", data.scope),
-        ("scope_name", data.scope_name),
-        ("period", data.period.label),
-        ("period_start_local", data.period.start.isoformat()),
-        ("period_end_local", data.period.end.isoformat()),
-        ("generated_utc", data.generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
-        ("interval_s", data.interval_s),
-        ("method_version", data.method_version),
-        ("coverage_complete", data.result.coverage.complete),
-        ("emission_factor_g_per_kwh", data.emission_factor_g_per_kwh),
-        ("flags", " ".join(data.result.flags)),
-    ]:
-        info.append([key, value])
-    _sheet(wb, "summary", *summary_table(data, lang))
-    _sheet(wb, "days", *day_table(data))
-    _sheet(wb, "intervals", *interval_table(data))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

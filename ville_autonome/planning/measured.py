@@ -1,0 +1,119 @@
+"""The measured side of planning: a scope's engine inputs read from the store, and the profiles
+of production per kW that a scenario scales.
+
+The one module of the package that reads data: it goes through ``autonomy_queries`` (the same
+reading as ``GET /api/v1/autonomy`` and the reports), so a scenario with no change reproduces
+today's figures exactly. Everything else in :mod:`planning` is pure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ville_autonome.autonomy import AutonomyResult, ScopeInputs
+from ville_autonome.autonomy_queries import EnergyCache, device_energy, scope_inputs
+from ville_autonome.autonomy_queries.reading import Progress
+from ville_autonome.configuration.topology import PlatformConfig
+from ville_autonome.planning.dispatch import FloatArray
+from ville_autonome.planning.pv_model import DEFAULT_CLEAR_SKY_RATIO, clear_sky_pv_wh_per_kwp
+from ville_autonome.planning.run import EngineSettings, compute
+from ville_autonome.planning.scenario import Profiles, Scenario
+from ville_autonome.storage.base import Store
+
+
+@dataclass(frozen=True)
+class Measured:
+    inputs: ScopeInputs
+    result: AutonomyResult  # equal to autonomy_queries.compute_autonomy for the same arguments
+    settings: EngineSettings
+
+
+def engine_settings(config: PlatformConfig, interval_s: int, now_ms: int) -> EngineSettings:
+    """The engine's settings as ``autonomy_queries.compute_autonomy`` passes them."""
+    m = config.services.metrics
+    return EngineSettings(
+        interval_s=interval_s,
+        emission_factor_g_per_kwh=m.grid_emission_factor_g_per_kwh,
+        coverage_threshold=m.coverage_threshold,
+        balance_tolerance=m.balance_tolerance,
+        balance_floor_wh=m.balance_floor_wh,
+        closed_before_ms=now_ms,
+    )
+
+
+def measure(
+    store: Store,
+    config: PlatformConfig,
+    scope: str,
+    start_ms: int,
+    end_ms: int,
+    interval_s: int,
+    *,
+    cache: EnergyCache | None = None,
+    progress: Progress | None = None,
+    now_ms: int | None = None,
+) -> Measured:
+    """Today's inputs and result for ``scope`` over [start_ms, end_ms) (raises ``ScopeError``)."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    inputs = scope_inputs(
+        store, config, scope, start_ms, end_ms, interval_s, cache=cache, progress=progress, now_ms=now
+    )
+    settings = engine_settings(config, interval_s, now)
+    return Measured(inputs, compute(inputs, settings), settings)
+
+
+def ratings(config: PlatformConfig) -> dict[str, float]:
+    """Every device's rated power from the configuration [W]."""
+    return {dev.id: dev.rated_power_w for _, _, dev in config.devices() if dev.rated_power_w is not None}
+
+
+def _city_per_kw(
+    store: Store, config: PlatformConfig, source: str, inputs: ScopeInputs, interval_s: int
+) -> FloatArray | None:
+    """The city's measured production of ``source`` per kW installed, over the inputs' window [Wh/kW]."""
+    devices = [dev for _, _, dev in config.devices() if dev.source == source and dev.rated_power_w]
+    if not devices:
+        return None
+    first = inputs.start_ms - inputs.warmup * interval_s * 1000
+    total, kw = np.zeros(inputs.window), 0.0
+    rate = config.services.simulator.speed
+    for dev in devices:
+        e, _ = device_energy(store, dev, first, inputs.window, interval_s, clock_rate=rate)
+        total += e.supply_wh
+        kw += (dev.rated_power_w or 0.0) / 1000.0
+    return total / kw if kw > 0 else None
+
+
+def profiles_for(
+    store: Store,
+    config: PlatformConfig,
+    measured: Measured,
+    scenario: Scenario,
+    sources: Iterable[str] = ("pv", "wind"),
+) -> Profiles:
+    """Production per kW for each source a scenario adds to a site that has none of it: the city's
+    measured wind per kW; for PV a pvlib clear-sky profile scaled to the city's measured PV yield
+    (or :data:`planning.pv_model.DEFAULT_CLEAR_SKY_RATIO` without measured PV)."""
+    inputs, interval_s = measured.inputs, measured.settings.interval_s
+    have = {(s.site, d.source) for s in inputs.sites for d in s.devices if d.role == "production"}
+    wanted = {g.source for g in scenario.generation if (g.site, g.source) not in have} & set(sources)
+    out: dict[str, FloatArray] = {}
+    modelled: set[str] = set()
+    if "wind" in wanted and (wind := _city_per_kw(store, config, "wind", inputs, interval_s)) is not None:
+        out["wind"] = wind
+    if "pv" in wanted and config.city.latitude is not None and config.city.longitude is not None:
+        first = inputs.start_ms - inputs.warmup * interval_s * 1000
+        model = clear_sky_pv_wh_per_kwp(
+            first, inputs.window, interval_s, latitude=config.city.latitude, longitude=config.city.longitude
+        )
+        measured_pv = _city_per_kw(store, config, "pv", inputs, interval_s)
+        ratio = DEFAULT_CLEAR_SKY_RATIO
+        if measured_pv is not None and model.sum() > 0 and measured_pv.sum() > 0:
+            ratio = float(min(measured_pv.sum() / model.sum(), 1.0))
+        out["pv"] = model * ratio
+        modelled.add("pv")
+    return Profiles(out, frozenset(modelled))
