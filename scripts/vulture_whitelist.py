@@ -52,7 +52,5 @@ made_ms  # reports/scheduled.py: turned into the API's "made" through dataclasse
 _.font, _.alignment  # openpyxl cell styles (reports/workbook.py)
 measured_share, imputed_share  # autonomy.Coverage: read by name (reports/tables.py) and in the API's coverage object
 _.freeze_panes  # openpyxl worksheet property
-check_lang  # reports/labels.py: the language check of the reports' public entry points
 et, pr, protocol_version  # tests: exception-type / process / protocol placeholders of a callback
 _.undecodable  # tests/system/counting.py: read by the counting subscriber's report
-topology  # bench/bench_ingest.py

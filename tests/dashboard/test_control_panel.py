@@ -72,12 +72,12 @@ def test_an_operator_sends_a_setpoint_and_an_admin_sees_it_in_the_log(
         page.click("#control-send")
         # no gateway answers within wait_s: the API says 202 "sent", and the page says so in words
         page.wait_text("#control-result", lambda s: "envoyée" in s, timeout=60, what="the command's status")
-        wait_for(lambda: "par test-admin" in page.text("#command-log"), timeout=30, what="the audit log")
+        wait_for(lambda: "par test-admin" in page.text("#command-log"), timeout=90, what="the audit log")
         assert "InWRte=40" in page.text("#command-log")
         # a value out of range is refused by the API, and the page gives its reason
         page.evaluate("document.getElementById('cp-InWRte').value = '140'")
         page.click("#control-send")
-        page.wait_text("#control-result", lambda s: "refusée" in s and "140" in s, timeout=30, what="the refusal")
+        page.wait_text("#control-result", lambda s: "refusée" in s and "140" in s, timeout=90, what="the refusal")
         page.drain()
         # the only errors: the refused command (400) logged by the browser
         assert all("status of 400" in p for p in page.problems), page.problems

@@ -51,7 +51,7 @@ def open_dashboard(browser: Chromium, url: str, path: str, role: str = "staff") 
 def wait_ready(page: Page) -> None:
     from tests.support.waiting import wait_for
 
-    wait_for(lambda: page.evaluate("document.body.dataset.ready === 'true'"), timeout=30, what="dashboard ready")
+    wait_for(lambda: page.evaluate("document.body.dataset.ready === 'true'"), timeout=90, what="dashboard ready")
 
 
 def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfig, Store], tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfi
 
         wait_for(
             lambda: int(page.evaluate("document.getElementById('history-chart').dataset.missing || '0'")) >= 1,
-            timeout=30,
+            timeout=90,
             what="history chart with coverage",
         )
         assert page.evaluate("document.querySelectorAll('#history-chart .main-svg').length") >= 1
@@ -167,7 +167,7 @@ def test_stream_loss_is_shown_and_the_page_reconnects(city: tuple[PlatformConfig
         # the API is gone: the page says so, in words
         wait_for(
             lambda: page.evaluate("document.getElementById('stream-status').dataset.state") == "lost",
-            timeout=30,
+            timeout=90,
             what="stream lost shown",
         )
         assert "reconnexion" in page.text("#stream-status .text")

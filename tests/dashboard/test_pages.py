@@ -120,7 +120,7 @@ def _check(page: Page, kind: str, lang: str, size: str) -> None:
     wait_for(lambda: _settled(page), timeout=60, interval=0.2, what=f"{kind} charts at {size}")
     wait_for(
         lambda: page.evaluate("document.documentElement.lang") == lang and FRENCH_WORD[kind][lang] in page.text("main"),
-        timeout=30,
+        timeout=120,
         what=f"{kind} in {lang}",
     )
     # nothing wider than the screen (a table may scroll inside its panel)
@@ -188,12 +188,12 @@ def test_wall_screen_kiosk_in_the_dark(server: tuple[PlatformConfig, Store, str]
 def test_energy_periods_navigate_and_stay_in_the_url(server: tuple[PlatformConfig, Store, str], tab: Page) -> None:
     _, _, url = server
     _open(tab, f"{url}/districts/saint-leu?period=month&lang=fr&key={KEYS['viewer']}", 1600, 1000)
-    wait_for(lambda: tab.evaluate("document.getElementById('energy-chart').dataset.date"), timeout=30, what="energy")
+    wait_for(lambda: tab.evaluate("document.getElementById('energy-chart').dataset.date"), timeout=120, what="energy")
     this_month = tab.evaluate("document.getElementById('energy-chart').dataset.date")
     tab.click("#energy-prev")
     wait_for(
         lambda: tab.evaluate("document.getElementById('energy-chart').dataset.date") != this_month,
-        timeout=30,
+        timeout=120,
         what="the previous month",
     )
     shown = tab.evaluate("document.getElementById('energy-chart').dataset.date")
@@ -203,11 +203,11 @@ def test_energy_periods_navigate_and_stay_in_the_url(server: tuple[PlatformConfi
     # the shared link opens the same period
     _open(tab, tab.evaluate("window.location.href"), 1600, 1000)
     wait_for(
-        lambda: tab.evaluate("document.getElementById('energy-chart').dataset.date") == shown, timeout=30, what="same"
+        lambda: tab.evaluate("document.getElementById('energy-chart').dataset.date") == shown, timeout=120, what="same"
     )
     tab.click("#panel-energy button[data-period='year']")
     wait_for(
-        lambda: tab.evaluate("document.getElementById('energy-chart').dataset.bars") == "12", timeout=30, what="year"
+        lambda: tab.evaluate("document.getElementById('energy-chart').dataset.bars") == "12", timeout=120, what="year"
     )
     assert "period=year" in tab.evaluate("window.location.search")
     # a custom range typed in 24-hour local time is resolved by the server and kept in the URL
@@ -216,7 +216,7 @@ def test_energy_periods_navigate_and_stay_in_the_url(server: tuple[PlatformConfi
     tab.evaluate("document.getElementById('history-form').requestSubmit()")
     wait_for(lambda: "range=custom" in tab.evaluate("window.location.search"), timeout=10, what="custom range in URL")
     wait_for(
-        lambda: tab.evaluate("document.getElementById('h-end').value") == "02/11/2026 18:30", timeout=30, what="kept"
+        lambda: tab.evaluate("document.getElementById('h-end').value") == "02/11/2026 18:30", timeout=120, what="kept"
     )
     assert "to=2026-11-02T18%3A30" in tab.evaluate("window.location.search")
     tab.evaluate("document.getElementById('h-end').value = '31/11/2026 10:00'")
@@ -251,7 +251,7 @@ def test_the_api_docs_work_without_internet(server: tuple[PlatformConfig, Store,
     tab.problems.clear()
     tab.set_viewport(1600, 1000)
     tab.goto(_open_docs)
-    tab.wait_text(".swagger-ui .info .title", lambda s: "Ville Autonome 2050 API" in s, timeout=30, what="Swagger UI")
+    tab.wait_text(".swagger-ui .info .title", lambda s: "Ville Autonome 2050 API" in s, timeout=120, what="Swagger UI")
     scripts = tab.evaluate("[...document.scripts].map(s => s.src)")
     assert all(s.startswith(url) for s in scripts), scripts
     assert tab.evaluate("document.querySelectorAll('.opblock').length") > 10

@@ -55,7 +55,7 @@ def open_staff(browser: Chromium, url: str, hash_: str, role: str = "staff") -> 
     page.goto(f"{url}/staff/?key={KEYS[role]}{hash_}")
     wait_for(
         lambda: page.evaluate("!!document.body && document.body.dataset.ready === '1'"),
-        timeout=30,
+        timeout=90,
         what="staff page ready",
     )
     return page
@@ -146,4 +146,4 @@ def test_a_key_without_the_staff_role_is_asked_again(staff_api: str, tmp_path: P
         page = browser.new_page()
         page.goto(f"{staff_api}/staff/?key={KEYS['viewer']}#reports")
         shown = "!!document.getElementById('key-error') && !document.getElementById('key-form').hidden"
-        wait_for(lambda: page.evaluate(shown) and "staff" in page.text("#key-error"), timeout=30, what="the key form")
+        wait_for(lambda: page.evaluate(shown) and "staff" in page.text("#key-error"), timeout=90, what="the key form")

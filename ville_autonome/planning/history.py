@@ -16,7 +16,7 @@ from datetime import datetime
 from ville_autonome.autonomy_queries import QUANTITIES_BY_ROLE, EnergyCache, scope_sites
 from ville_autonome.autonomy_queries.reading import Progress
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.planning.measured import measure
+from ville_autonome.planning.measured import Measured, measure
 from ville_autonome.planning.trajectory import (
     PARIS,
     PeriodPoint,
@@ -93,17 +93,9 @@ def trajectory(
             end = min(int(datetime(year + 1, 1, 1, tzinfo=PARIS).timestamp() * 1000), now)
             m = measure(store, config, scope, start, end, interval_s, cache=cache, progress=progress, now_ms=now)
             version = m.result.method_version
-            sources = by_source(m.inputs)
-            keys = month_keys(m.result.series.start_ms)
-            wanted = sorted({int(k) for k in keys})
-            for key, (metrics, cov) in zip(wanted, group_metrics(m.result, sources, keys, wanted, factor), strict=True):
-                y, mo = divmod(key, 12)
-                ms = int(datetime(y, mo + 1, 1, tzinfo=PARIS).timestamp() * 1000)
-                if int(datetime(y + (mo + 1) // 12, (mo + 1) % 12 + 1, 1, tzinfo=PARIS).timestamp() * 1000) <= first:
-                    continue  # a month that ended before the data began
-                months.append(PeriodPoint(f"{y:04d}-{mo + 1:02d}", ms, metrics, cov, None))
-            [(metrics, cov)] = group_metrics(m.result, sources, keys * 0, [0], factor)
-            years.append(PeriodPoint(f"{year:04d}", start, metrics, cov, None, tuple(m.result.flags)))
+            year_months, year_point = _year_points(m, year, start, first, factor)
+            months += year_months
+            years.append(year_point)
     # the pace, the path's start and the latest figure rest on years measured enough: a year with a few
     # intervals of data (coverage below the threshold) is shown, flagged, but does not set the pace
     threshold = config.services.metrics.coverage_threshold
@@ -115,11 +107,7 @@ def trajectory(
     drawn = path(targets, first_point)
     months = [_with_target(p, drawn) for p in months]
     years = [_with_target(p, drawn) for p in years]
-    latest = next(((x, y) for x, y in reversed(measured) if y is not None), None)
-    nxt = next(((y, v) for y, v in sorted(targets.items()) if latest is None or y + 1.0 > latest[0]), None)
-    required = None  # None: no target ahead, no measured year, or the target is reached already
-    if latest is not None and nxt is not None and nxt[0] + 1.0 > latest[0] and latest[1] < nxt[1]:
-        required = (nxt[1] - latest[1]) / (nxt[0] + 1.0 - latest[0])
+    latest, nxt, required = _ahead(targets, measured)
     return Trajectory(
         scope,
         first,
@@ -134,6 +122,37 @@ def trajectory(
         version,
         factor,
     )
+
+
+def _year_points(
+    m: Measured, year: int, start: int, first: int, factor: float
+) -> tuple[list[PeriodPoint], PeriodPoint]:
+    """The months of one measured year (those ended before the data began left out) and the year."""
+    sources = by_source(m.inputs)
+    keys = month_keys(m.result.series.start_ms)
+    wanted = sorted({int(k) for k in keys})
+    months: list[PeriodPoint] = []
+    for key, (metrics, cov) in zip(wanted, group_metrics(m.result, sources, keys, wanted, factor), strict=True):
+        y, mo = divmod(key, 12)
+        ms = int(datetime(y, mo + 1, 1, tzinfo=PARIS).timestamp() * 1000)
+        if int(datetime(y + (mo + 1) // 12, (mo + 1) % 12 + 1, 1, tzinfo=PARIS).timestamp() * 1000) <= first:
+            continue  # a month that ended before the data began
+        months.append(PeriodPoint(f"{y:04d}-{mo + 1:02d}", ms, metrics, cov, None))
+    [(metrics, cov)] = group_metrics(m.result, sources, keys * 0, [0], factor)
+    return months, PeriodPoint(f"{year:04d}", start, metrics, cov, None, tuple(m.result.flags))
+
+
+def _ahead(
+    targets: dict[int, float], measured: list[tuple[float, float | None]]
+) -> tuple[tuple[float, float] | None, tuple[int, float] | None, float | None]:
+    """The latest measured figure, the next target ahead of it, and the pace per year it requires
+    (None: no target ahead, no measured year, or the target is reached already)."""
+    latest = next(((x, y) for x, y in reversed(measured) if y is not None), None)
+    nxt = next(((y, v) for y, v in sorted(targets.items()) if latest is None or y + 1.0 > latest[0]), None)
+    required = None
+    if latest is not None and nxt is not None and nxt[0] + 1.0 > latest[0] and latest[1] < nxt[1]:
+        required = (nxt[1] - latest[1]) / (nxt[0] + 1.0 - latest[0])
+    return latest, nxt, required
 
 
 def _with_target(p: PeriodPoint, drawn: list[tuple[float, float]]) -> PeriodPoint:

@@ -186,69 +186,79 @@ def apply_scenario(
     profiles = profiles or Profiles()
     window = inputs.window
     work = {s.site: _SiteWork(s, window) for s in inputs.sites}
-    flags: list[str] = []
 
     def site_of(name: str) -> _SiteWork:
         if name not in work:
             raise ScenarioError(f"site {name[:80]!r} is not in {inputs.scope}")
         return work[name]
 
-    for h in scenario.hydro:
-        found = [(w, i, d) for w in work.values() for i, d in enumerate(w.devices) if d.device == h.device]
-        if not found or found[0][2].source != "hydro":
-            raise ScenarioError(f"device {h.device[:80]!r} is not a hydro plant of {inputs.scope}")
-        w, i, d = found[0]
-        rated = ratings.get(d.device)
-        if rated is None:
-            raise ScenarioError(f"hydro plant {d.device!r} has no rated_power_w in the configuration")
-        after = upgraded_energy_wh(
-            d.supply_wh,
-            interval_s=interval_s,
-            design_power_w=rated,
-            head_factor=h.head_factor,
-            efficiency_factor=h.efficiency_factor,
-            design_flow_factor=h.design_flow_factor,
-        )
-        w.delta -= after - d.supply_wh
-        w.devices[i] = replace(d, supply_wh=after)
-        if h.design_flow_factor > 1.0:
-            flags.append(f"hydro_flow_assumed:{d.device}")
-
+    flags = [flag for h in scenario.hydro for flag in _upgrade_hydro(work, inputs.scope, h, interval_s, ratings)]
     for g in scenario.generation:
-        w = site_of(g.site)
-        rated_w = _rated(w.site, g.source, ratings)
-        if rated_w > 0:
-            w.delta -= w.scale("production", g.source, 1.0 + g.added_kw * 1000.0 / rated_w, "supply_wh")
-            continue
-        if any(d.role == "production" and d.source == g.source for d in w.devices):
-            raise ScenarioError(f"site {g.site!r}: its {g.source} devices have no rated_power_w to scale from")
-        profile = profiles.per_kw_wh.get(g.source)
-        if profile is None:
-            hint = (
-                " (a PV model needs city.latitude and city.longitude)"
-                if g.source == "pv"
-                else " (no wind measured in the city)"
-            )
-            raise ScenarioError(
-                f"site {g.site!r} has no {g.source} to scale and no {g.source} profile is available{hint}"
-            )
-        supply = profile * g.added_kw
-        w.add("production", g.source, supply, np.zeros(window), g.added_kw * 1000.0)
-        w.delta -= w.devices[-1].supply_wh
-        flags.append(f"{'pv_modelled' if g.source in profiles.modelled else g.source + '_profile_from_city'}:{g.site}")
-
+        flags += _add_generation(site_of(g.site), g, ratings, profiles, window)
     for ch in scenario.load:
-        w = site_of(ch.site)
-        factor = 1.0 + ch.change_pct / 100.0
-        if any(d.role == "consumption" for d in w.devices):
-            w.delta += w.scale("consumption", None, factor, "draw_wh")
-        else:  # a derived load: the grid exchange carries the change
-            flows = site_flows(replace(w.site, devices=w.devices), window)
-            w.delta += flows.load_wh * (factor - 1.0)
-
+        _change_load(site_of(ch.site), ch.change_pct, window)
     batteries = _add_batteries(work, scenario, interval_s, window)
     sites = [w.finish() for w in work.values()]
     return Applied(replace(inputs, sites=sites), batteries, tuple(sorted(set(flags))))
+
+
+def _upgrade_hydro(
+    work: dict[str, _SiteWork], scope: str, h: HydroChange, interval_s: int, ratings: Mapping[str, float]
+) -> list[str]:
+    """One hydro plant upgraded in place; its flags."""
+    found = [(w, i, d) for w in work.values() for i, d in enumerate(w.devices) if d.device == h.device]
+    if not found or found[0][2].source != "hydro":
+        raise ScenarioError(f"device {h.device[:80]!r} is not a hydro plant of {scope}")
+    w, i, d = found[0]
+    rated = ratings.get(d.device)
+    if rated is None:
+        raise ScenarioError(f"hydro plant {d.device!r} has no rated_power_w in the configuration")
+    after = upgraded_energy_wh(
+        d.supply_wh,
+        interval_s=interval_s,
+        design_power_w=rated,
+        head_factor=h.head_factor,
+        efficiency_factor=h.efficiency_factor,
+        design_flow_factor=h.design_flow_factor,
+    )
+    w.delta -= after - d.supply_wh
+    w.devices[i] = replace(d, supply_wh=after)
+    return [f"hydro_flow_assumed:{d.device}"] if h.design_flow_factor > 1.0 else []
+
+
+def _add_generation(
+    w: _SiteWork, g: GenerationChange, ratings: Mapping[str, float], profiles: Profiles, window: int
+) -> list[str]:
+    """More of a source on one site: its own devices scaled, or a profile per kW where it has none;
+    its flags."""
+    rated_w = _rated(w.site, g.source, ratings)
+    if rated_w > 0:
+        w.delta -= w.scale("production", g.source, 1.0 + g.added_kw * 1000.0 / rated_w, "supply_wh")
+        return []
+    if any(d.role == "production" and d.source == g.source for d in w.devices):
+        raise ScenarioError(f"site {g.site!r}: its {g.source} devices have no rated_power_w to scale from")
+    profile = profiles.per_kw_wh.get(g.source)
+    if profile is None:
+        hint = (
+            " (a PV model needs city.latitude and city.longitude)"
+            if g.source == "pv"
+            else " (no wind measured in the city)"
+        )
+        raise ScenarioError(f"site {g.site!r} has no {g.source} to scale and no {g.source} profile is available{hint}")
+    supply = profile * g.added_kw
+    w.add("production", g.source, supply, np.zeros(window), g.added_kw * 1000.0)
+    w.delta -= w.devices[-1].supply_wh
+    return [f"{'pv_modelled' if g.source in profiles.modelled else g.source + '_profile_from_city'}:{g.site}"]
+
+
+def _change_load(w: _SiteWork, change_pct: float, window: int) -> None:
+    """One site's consumption changed by ``change_pct``."""
+    factor = 1.0 + change_pct / 100.0
+    if any(d.role == "consumption" for d in w.devices):
+        w.delta += w.scale("consumption", None, factor, "draw_wh")
+    else:  # a derived load: the grid exchange carries the change
+        flows = site_flows(replace(w.site, devices=w.devices), window)
+        w.delta += flows.load_wh * (factor - 1.0)
 
 
 def residual_wh(site: SiteInputs, delta: FloatArray, window: int) -> FloatArray:

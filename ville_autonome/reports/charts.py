@@ -187,12 +187,7 @@ def energy_chart(data: ReportData, lang: Lang) -> str | None:
     x = _bar_x([d for d, *_ in groups], monthly, data.period.tz)
     width = 25.0 if monthly else 0.8
     fig, ax = _figure()
-    bottom = np.zeros(len(groups))
-    present = [s for s in SOURCES if any(g and g.get(s, 0.0) > 0 for _, g, _, _ in groups)]
-    for s in present:
-        vals = np.array([(g or {}).get(s, 0.0) / scale for _, g, _, _ in groups])
-        ax.bar(x, vals, width=width, bottom=bottom, color=COLOURS[s], label=label(lang, f"source.{s}"))
-        bottom += vals
+    _stacked_sources(ax, x, width, [g for _, g, _, _ in groups], scale, lang)
     load = np.array([np.nan if v is None else v / scale for _, _, v, _ in groups])
     ax.plot(
         x,
@@ -210,6 +205,18 @@ def energy_chart(data: ReportData, lang: Lang) -> str | None:
     _bar_axis(ax, lang, [d for d, *_ in groups], x, monthly)
     _legend(ax, [_gap_patch(lang)] if gap else [])
     return _svg(fig)
+
+
+def _stacked_sources(
+    ax: Axes, x: np.ndarray, width: float, by_source: list[dict[str, float] | None], scale: float, lang: Lang
+) -> None:
+    """One stacked bar layer per source present in any group (a group without data adds nothing)."""
+    bottom = np.zeros(len(by_source))
+    present = [s for s in SOURCES if any(g and g.get(s, 0.0) > 0 for g in by_source)]
+    for s in present:
+        vals = np.array([(g or {}).get(s, 0.0) / scale for g in by_source])
+        ax.bar(x, vals, width=width, bottom=bottom, color=COLOURS[s], label=label(lang, f"source.{s}"))
+        bottom += vals
 
 
 def self_sufficiency_chart(data: ReportData, lang: Lang, target: float | None = None) -> str | None:

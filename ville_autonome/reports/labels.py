@@ -321,9 +321,3 @@ def label(lang: Lang, key: str, **values: str) -> str:
     """The text of ``key`` in ``lang``, its ``{placeholders}`` filled from ``values``."""
     text = _LABELS[key][lang]
     return text.format(**values) if values else text
-
-
-def check_lang(lang: str) -> Lang:
-    if lang not in LANGS:
-        raise ValueError(f"language {lang!r} is not one of {', '.join(LANGS)}")
-    return lang

@@ -64,13 +64,7 @@ def headline(data: ReportData, lang: Lang) -> list[Block]:
     header += [ty.period_words(c.period, lang, capital=True) + (" *" if c in thin else "") for c in others]
     metrics = [r.metrics, *(c.result.metrics if c.result else None for c in others)]
     rows = [[label(lang, key), *(value(m, attr, lang) for m in metrics)] for attr, key, _ in HEADLINE_FIELDS]
-    sources = sorted({s for m in metrics if m for s in m.generation_by_source_wh})
-    for s in sources:
-        rows.append(
-            [f"{label(lang, 'generation_wh')}\u00a0: {label(lang, 'source.' + s).lower()}" if lang == "fr"
-             else f"{label(lang, 'generation_wh')}: {label(lang, 'source.' + s)}",
-             *(ty.energy(m.generation_by_source_wh.get(s), lang) if m else ty.na(lang) for m in metrics)]
-        )  # fmt: skip
+    rows += _source_rows(metrics, lang)
     if r.battery is not None and r.battery.soc_pct is not None:
         rows.append([label(lang, "soc_pct"), ty.quantity(r.battery.soc_pct, "%", lang, 0), *([""] * len(others))])
     n = len(metrics)
@@ -79,6 +73,17 @@ def headline(data: ReportData, lang: Lang) -> list[Block]:
                 coverage=ty.ratio(c.result.coverage.ratio if c.result else 0.0, lang, 0))} for c in thin]  # fmt: skip
     blocks += sharing(data, lang)
     return blocks
+
+
+def _source_rows(metrics: list[Any], lang: Lang) -> list[list[str]]:
+    """One row per source of generation in any of the compared periods."""
+    sources = sorted({s for m in metrics if m for s in m.generation_by_source_wh})
+    return [
+        [f"{label(lang, 'generation_wh')}\u00a0: {label(lang, 'source.' + s).lower()}" if lang == "fr"
+         else f"{label(lang, 'generation_wh')}: {label(lang, 'source.' + s)}",
+         *(ty.energy(m.generation_by_source_wh.get(s), lang) if m else ty.na(lang) for m in metrics)]
+        for s in sources
+    ]  # fmt: skip
 
 
 def sharing(data: ReportData, lang: Lang) -> list[Block]:
