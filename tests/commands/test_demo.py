@@ -3,14 +3,17 @@ history backfilled, live values flowing, and Ctrl-C stops it cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import signal
+import subprocess
 from pathlib import Path
 
 import httpx
 
 from tests.support.ports import free_port
-from tests.support.processes import CommandProcess
+from tests.support.processes import CLI, CommandProcess
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,3 +71,12 @@ def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert "demo stopped" in demo.log()
     finally:
         demo.stop()
+    # the report command the demo printed reads the demo's data: a report with data, exit 0
+    printed = re.search(r"Report on this demo's data.*\n  (.+)\n", log)
+    assert printed is not None, log
+    words = shlex.split(printed.group(1))
+    env = dict(os.environ, **dict(w.split("=", 1) for w in words[:2]))
+    assert words[2] == ".venv/bin/ville-autonome"
+    done = subprocess.run([CLI, *words[3:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "demo-report.pdf").read_bytes().startswith(b"%PDF")

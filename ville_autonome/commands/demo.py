@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import secrets
 import signal
@@ -25,8 +26,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from pydantic import SecretStr
@@ -225,6 +228,8 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             f"  stop the hydro plant (2; start again: 1): curl -H 'Authorization: Bearer {keys['staff']}' "
             f'-H \'Content-Type: application/json\' -d \'{{"writes": [{{"point": "command", "value": 2}}]}}\' '
             f"{base}/api/v1/devices/iko-turbine/commands\n"
+            f"Report on this demo's data (the same store; docs/reports.md):\n"
+            f"  {report_command(args, cfg)}\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -249,11 +254,30 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
         compiler_stop.set()
         with contextlib.suppress(Exception):
             await compiler_task
+        # what the ingest stored since the last pass, compiled before the store closes: a report run
+        # after the demo reads every reading the demo stored (bounded: a Ctrl-C must stay quick)
+        log.info("compiling the last rollups")
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(compiler.run_pass, FINAL_PASS_BUDGET_S)
         await asyncio.to_thread(rollup_store.close)
         await asyncio.to_thread(store.close)
         await broker.stop()
         log.info("demo stopped")
 
+
+def report_command(args: argparse.Namespace, cfg: PlatformConfig, today: date | None = None) -> str:
+    """The ``report`` command line that reads this demo's store: the city over the days the demo
+    backfilled, up to today (Europe/Paris)."""
+    day = today or datetime.now(ZoneInfo("Europe/Paris")).date()
+    first = day - timedelta(days=max(1, math.ceil(args.backfill_days)))
+    config = f" -c {args.config}" if args.config else ""
+    return (
+        f"VA_STORE_BACKEND=sqlite VA_STORE_PATH={cfg.services.store.path} .venv/bin/ville-autonome report{config} "
+        f"--scope city --period {first.isoformat()}..{day.isoformat()} -o demo-report.pdf"
+    )
+
+
+FINAL_PASS_BUDGET_S = 20.0
 
 # the embedded broker's libraries narrate every state change at INFO, and amqtt logs a traceback
 # for each QoS 1 delivery whose PUBACK comes late (the ingest acknowledges after its write: during a
