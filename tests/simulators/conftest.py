@@ -51,6 +51,10 @@ def amiens_document(*, sites: set[str] | None = None, mqtt_url: str | None = Non
                     ports.setdefault(old, free_port())
                     dev["address"] = f"127.0.0.1:{ports[old]}"
     doc["districts"] = [d for d in doc["districts"] if d["sites"]]
+    # targets name scopes: keep those whose district or site is still in the subset
+    scopes = {"city"} | {f"district:{d['id']}" for d in doc["districts"]}
+    scopes |= {f"site:{s['id']}" for d in doc["districts"] for s in d["sites"]}
+    doc["targets"] = [t for t in doc.get("targets", []) if t["scope"] in scopes]
     if mqtt_url is not None:
         doc["services"]["mqtt"]["url"] = mqtt_url
     return doc
