@@ -42,6 +42,9 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
+# two workers: most tests wait on real processes (brokers, databases, browsers), not on the CPU
+PYTEST_ARGS ?= -n 2
+
 pytest: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 

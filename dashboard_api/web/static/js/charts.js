@@ -273,4 +273,21 @@ export function draw(node, fig, lang, opts) {
   Plotly.react(node, fig.data, fig.layout, {
     locale: lang, responsive: true, displaylogo: false, displayModeBar: false, staticPlot: Boolean(opts && opts.static),
   });
+  if (boxes && !watched.has(node)) {
+    watched.add(node);
+    boxes.observe(node);
+  }
 }
+
+// plotly's `responsive` follows the window's size only; a chart's box also changes without a window
+// resize (a scrollbar appears, a panel above fills in, a redraw lands during a resize): follow the box
+const watched = new WeakSet();
+const boxes = typeof ResizeObserver === "undefined" ? null : new ResizeObserver((entries) => {
+  const Plotly = /** @type {any} */ (window).Plotly;
+  for (const entry of entries) {
+    const node = /** @type {HTMLElement} */ (entry.target);
+    if (Plotly && node.isConnected && node.offsetParent !== null && drawn.has(node)) {
+      Promise.resolve(Plotly.Plots.resize(node)).catch(() => undefined); // a hidden chart resizes when shown
+    }
+  }
+});
