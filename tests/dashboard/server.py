@@ -82,7 +82,7 @@ class ApiProcess:
         self.process.start()
         wait_for(
             lambda: self._alive() and port_open("127.0.0.1", self.port),
-            timeout=30,
+            timeout=90,  # the API imports its whole stack (reports, planning): slow on a loaded machine
             interval=0.1,
             what="the api process",
         )

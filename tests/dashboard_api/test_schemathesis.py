@@ -105,7 +105,10 @@ def base_url(city: tuple[Store, PlatformConfig]) -> Iterator[str]:
 # import time: schemathesis' lazy ``from_fixture`` loader does not run under pytest 9.2 (it sets
 # ``Function._nodeid``, which pytest no longer has).
 DOCUMENT = create_app(amiens_config()).openapi()
-CONFIG = SchemathesisConfig.from_dict({"checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}})
+# schemathesis gives up on an answer after 10 s by default: a city-year scenario on a loaded machine takes longer
+CONFIG = SchemathesisConfig.from_dict(
+    {"request-timeout": 120, "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}}
+)
 schema: BaseSchema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 for left_out in LEFT_OUT:
     schema = schema.exclude(path=left_out)
