@@ -42,7 +42,7 @@ from ville_autonome.alerts.observation import QualityFacts
 from ville_autonome.alerts.observe import Observer, quality_facts
 from ville_autonome.autonomy_queries import EnergyCache
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.storage.alarm_records import AlarmLog
+from ville_autonome.journals.alarm_records import AlarmLog
 from ville_autonome.storage.base import Store, StoreError
 
 log = logging.getLogger(__name__)
