@@ -17,10 +17,8 @@ the stored bodies exceed the size bound, or envelopes pass the age bound, the **
 envelopes are deleted (policy "keep newest") and each deletion is recorded as a gap (sequence
 range, reading count, time range, reason) in the ``gaps`` table and counted — never silently.
 
-Errors::
-
-    Exception
-    └── BufferFileError              the buffer file cannot be opened or written
+Errors: ``gateway.errors.BufferFileError`` (a ``GatewayError``) when the buffer file cannot be
+opened or written.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ville_autonome.gateway.errors import BufferFileError
 from ville_autonome.readings.envelope import Envelope, encode
 from ville_autonome.readings.model import Reading
 
@@ -65,10 +64,6 @@ CREATE TABLE IF NOT EXISTS gaps (
 def new_epoch() -> int:
     """A random, non-zero epoch in [1, 2^62]: two boots never share one in practice."""
     return secrets.randbits(62) + 1
-
-
-class BufferFileError(Exception):
-    """The buffer file cannot be opened or written."""
 
 
 @dataclass(frozen=True, slots=True)

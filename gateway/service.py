@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
-from ville_autonome.gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
+from ville_autonome.gateway.buffer import EnvelopeBuffer, Gap
 from ville_autonome.gateway.commands import CommandRunner
-from ville_autonome.gateway.errors import GatewayConfigError
+from ville_autonome.gateway.errors import BufferFileError, GatewayConfigError, PayloadError
 from ville_autonome.gateway.modbus_source import (
     Connection,
     DeviceState,
@@ -35,7 +35,7 @@ from ville_autonome.gateway.modbus_source import (
     connection_key,
     make_modbus_client,
 )
-from ville_autonome.gateway.mqtt_source import MqttInputs, PayloadError
+from ville_autonome.gateway.mqtt_source import MqttInputs
 from ville_autonome.gateway.planning import device_profiles
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
