@@ -14,7 +14,7 @@
 
 pymodbus errors (``ModbusException`` and subclasses, ``OSError``) are translated into
 ``DeviceReadError`` at the boundary (``gateway.modbus_source``); they become readings with a
-``timeout`` or ``exception`` quality and device-health counters, never a crash.
+``timeout`` or ``exception`` quality and device-health stats, never a crash.
 """
 
 from __future__ import annotations
