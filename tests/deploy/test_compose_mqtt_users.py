@@ -84,6 +84,18 @@ def test_one_alarm_evaluator_publishing_only_its_topic(
     assert deployed.alerts.rules, "the deployment ships the Amiens alarm rules"
 
 
+def test_a_reader_of_the_alarms_is_declared_with_its_own_password(
+    services: dict[str, dict[str, Any]], generated_env: dict[str, str], deployed: PlatformConfig
+) -> None:
+    broker = service_env(services["mosquitto"], generated_env)
+    users = dict(entry.split("=", 1) for entry in broker["MOSQUITTO_USERS"].split())
+    assert broker[users["va-alarms-reader"]] == generated_env["MQTT_PASSWORD_ALARMS_READER"]
+    rules = acl_blocks(ACL_FILE.read_text())["va-alarms-reader"]
+    assert rules == [("read", f"{deployed.services.mqtt.topic_root}/v1/alarms")]
+    readers = [user for user, block in acl_blocks(ACL_FILE.read_text()).items() if ("read", "va/v1/alarms") in block]
+    assert readers == ["va-alarms-reader"]
+
+
 def test_the_exported_prometheus_rules_follow_the_deployed_configuration(deployed: PlatformConfig) -> None:
     import yaml
 
