@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ville_autonome.autonomy_queries.cache import TtlCache
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.storage.alarm_log import alarm_log_for
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmLog, AlarmQuery, AlarmRecord, Delivery, Silence
+from ville_autonome.journals.alarm_log import alarm_log_for
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmQuery, AlarmRecord, Delivery, Silence
 from ville_autonome.storage.base import Store
 
 SEVERITIES = ("critical", "warning", "info")

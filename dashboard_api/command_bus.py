@@ -3,7 +3,7 @@
 The API process that sends a command is the one that listens for results (docs/commands.md): its
 :class:`CommandBus` subscribes to ``Topics.command_result_filter()`` before it publishes anything
 (it starts at the first command route called), and settles each result into the audit log
-(``storage.command_log``) as it arrives. Results are upserts keyed by command id, so several API
+(``journals.command_log``) as it arrives. Results are upserts keyed by command id, so several API
 instances may all listen; a result that arrives while no API process listens leaves its command
 ``sent``, shown as ``no_result`` once its expiry has passed.
 
@@ -26,6 +26,7 @@ import paho.mqtt.client as mqtt
 
 from ville_autonome.configuration.errors import ServiceUnreachableError
 from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.journals.command_log import CommandLog, CommandRecord, settle
 from ville_autonome.mqttlink.client import connect_properties, make_client
 from ville_autonome.readings.commands import (
     FINAL,
@@ -35,7 +36,6 @@ from ville_autonome.readings.commands import (
     encode_command,
 )
 from ville_autonome.readings.topics import Topics
-from ville_autonome.storage.command_log import CommandLog, CommandRecord, settle
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ envelope that was never delivered (``durable_power_loss=True`` adds ``synchronou
 
 Bounds (``GatewayConfig.buffer_max_bytes`` / ``buffer_max_age_days``): when sealing would make
 the stored bodies exceed the size bound, or envelopes pass the age bound, the **oldest**
-envelopes are deleted (policy "keep newest") and each deletion is recorded as a gap (sequence
-range, reading count, time range, reason) in the ``gaps`` table and counted — never silently.
+envelopes are deleted (policy "keep newest") and each deletion is recorded as a **drop** (sequence
+range, reading count, time range, reason) in the ``drops`` table and counted — never silently. (A
+*gap* is the ingest's word: sequence numbers it never received, ``storage.base.Store.gaps``.) A
+buffer file from before this name holds its drops in a ``gaps`` table: opening it renames the
+table, records kept.
 
-Errors::
-
-    Exception
-    └── BufferFileError              the buffer file cannot be opened or written
+Errors: ``gateway.errors.BufferFileError`` (a ``GatewayError``) when the buffer file cannot be
+opened or written.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ville_autonome.gateway.errors import BufferFileError
 from ville_autonome.readings.envelope import Envelope, encode
 from ville_autonome.readings.model import Reading
 
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
     body BLOB NOT NULL,
     epoch INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS gaps (
+CREATE TABLE IF NOT EXISTS drops (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     first_seq INTEGER NOT NULL,
     last_seq INTEGER NOT NULL,
@@ -67,12 +69,15 @@ def new_epoch() -> int:
     return secrets.randbits(62) + 1
 
 
-class BufferFileError(Exception):
-    """The buffer file cannot be opened or written."""
+def _rename_old_drops_table(db: sqlite3.Connection) -> None:
+    """A buffer file from before drops had their name keeps them in ``gaps``: rename it, records kept."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "gaps" in tables and "drops" not in tables:
+        db.execute("ALTER TABLE gaps RENAME TO drops")
 
 
 @dataclass(frozen=True, slots=True)
-class Gap:
+class Drop:
     """Envelopes deleted by the buffer policy before they were acknowledged."""
 
     first_seq: int
@@ -114,6 +119,7 @@ class EnvelopeBuffer:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable_power_loss else 'NORMAL'}")
+            _rename_old_drops_table(self._db)
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(envelopes)")}
             if "epoch" not in columns:  # a buffer file from before epochs: its envelopes have epoch 0
@@ -185,13 +191,13 @@ class EnvelopeBuffer:
         self._readings += len(readings)
         return seqs
 
-    def enforce_bounds(self, now_ms: int) -> list[Gap]:
-        """Delete what the size and age bounds no longer allow (oldest first); return the gaps."""
-        gaps: list[Gap] = []
+    def enforce_bounds(self, now_ms: int) -> list[Drop]:
+        """Delete what the size and age bounds no longer allow (oldest first); return the drops."""
+        drops: list[Drop] = []
         cutoff = now_ms - self.max_age_ms
         old = self._db.execute("SELECT seq FROM envelopes WHERE created_ms < ? ORDER BY seq", (cutoff,)).fetchall()
         if old:
-            gaps.append(self._drop([r[0] for r in old], "age", now_ms))
+            drops.append(self._drop([r[0] for r in old], "age", now_ms))
         if self._bytes > self.max_bytes:
             victims: list[int] = []
             excess = self._bytes - self.max_bytes
@@ -201,10 +207,10 @@ class EnvelopeBuffer:
                 victims.append(int(seq))
                 excess -= int(size)
             if victims:
-                gaps.append(self._drop(victims, "size", now_ms))
-        return gaps
+                drops.append(self._drop(victims, "size", now_ms))
+        return drops
 
-    def _drop(self, seqs: list[int], reason: str, now_ms: int) -> Gap:
+    def _drop(self, seqs: list[int], reason: str, now_ms: int) -> Drop:
         marks = ",".join("?" * len(seqs))
         with self._transaction():
             row = self._db.execute(
@@ -212,36 +218,36 @@ class EnvelopeBuffer:
                 f" SUM(LENGTH(body)) FROM envelopes WHERE seq IN ({marks})",
                 seqs,
             ).fetchone()
-            gap = Gap(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]), reason, now_ms)
+            drop = Drop(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]), reason, now_ms)
             self._db.execute(f"DELETE FROM envelopes WHERE seq IN ({marks})", seqs)  # noqa: S608
             self._db.execute(
-                "INSERT INTO gaps (first_seq, last_seq, envelopes, readings, first_ts_ms, last_ts_ms, reason,"
+                "INSERT INTO drops (first_seq, last_seq, envelopes, readings, first_ts_ms, last_ts_ms, reason,"
                 " recorded_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    gap.first_seq,
-                    gap.last_seq,
-                    gap.envelopes,
-                    gap.readings,
-                    gap.first_ts_ms,
-                    gap.last_ts_ms,
+                    drop.first_seq,
+                    drop.last_seq,
+                    drop.envelopes,
+                    drop.readings,
+                    drop.first_ts_ms,
+                    drop.last_ts_ms,
                     reason,
                     now_ms,
                 ),
             )
         self._bytes -= int(row[6])
-        self._count -= gap.envelopes
-        self._readings -= gap.readings
+        self._count -= drop.envelopes
+        self._readings -= drop.readings
         log.warning(
             "buffer %s full (%s bound): dropped envelopes %d…%d (%d readings, %d…%d ms) to keep the newest",
             self.path.name,
             reason,
-            gap.first_seq,
-            gap.last_seq,
-            gap.readings,
-            gap.first_ts_ms,
-            gap.last_ts_ms,
+            drop.first_seq,
+            drop.last_seq,
+            drop.readings,
+            drop.first_ts_ms,
+            drop.last_ts_ms,
         )
-        return gap
+        return drop
 
     def ack(self, seqs: Iterable[int], *, epoch: int = 0) -> int:
         """Free the acknowledged envelopes of ``epoch`` (an acknowledgement names the epoch of the
@@ -279,12 +285,13 @@ class EnvelopeBuffer:
         row = self._db.execute("SELECT seq, readings, body FROM envelopes WHERE seq = ?", (seq,)).fetchone()
         return StoredEnvelope(int(row[0]), int(row[1]), bytes(row[2])) if row else None
 
-    def gaps(self) -> list[Gap]:
+    def drops(self) -> list[Drop]:
+        """Every drop recorded in this file, oldest first."""
         rows = self._db.execute(
             "SELECT first_seq, last_seq, envelopes, readings, first_ts_ms, last_ts_ms, reason, recorded_ms"
-            " FROM gaps ORDER BY id"
+            " FROM drops ORDER BY id"
         ).fetchall()
-        return [Gap(*(int(v) if i != 6 else str(v) for i, v in enumerate(r))) for r in rows]  # type: ignore[arg-type]
+        return [Drop(*(int(v) if i != 6 else str(v) for i, v in enumerate(r))) for r in rows]  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._db.close()

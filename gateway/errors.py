@@ -1,18 +1,20 @@
-"""The gateway's exceptions.
+"""The gateway's exceptions: one root, :class:`GatewayError`.
 
 ::
 
-    Exception
-    ├── configuration.errors.ConfigError
-    │   └── GatewayConfigError     unknown gateway id, profile that does not load (one line, exit 2)
-    ├── gateway.buffer.BufferFileError the store-and-forward file cannot be opened or written
-    └── DeviceReadError            one request to one device failed (never leaves the poller)
-        ├── DeviceTimeoutError     no answer in time, or no connection
-        └── DeviceExceptionError   the device answered with a Modbus exception code
+    GatewayError                   every error the gateway raises
+    ├── GatewayConfigError         unknown gateway id, profile that does not load (one line, exit 2;
+    │                              also a configuration.errors.ConfigError)
+    ├── BufferFileError            the store-and-forward file cannot be opened or written
+    ├── DeviceReadError            one request to one device failed (never leaves the poller)
+    │   ├── DeviceTimeoutError     no answer in time, or no connection
+    │   └── DeviceExceptionError   the device answered with a Modbus exception code
+    └── PayloadError               an MQTT payload is not JSON (or not a number) as its mapping
+                                   expects (also a ValueError; the reading is dropped, logged)
 
 pymodbus errors (``ModbusException`` and subclasses, ``OSError``) are translated into
 ``DeviceReadError`` at the boundary (``gateway.modbus_source``); they become readings with a
-``timeout`` or ``exception`` quality and device-health counters, never a crash.
+``timeout`` or ``exception`` quality and device-health stats, never a crash.
 """
 
 from __future__ import annotations
@@ -20,11 +22,23 @@ from __future__ import annotations
 from ville_autonome.configuration.errors import ConfigError
 
 
-class GatewayConfigError(ConfigError):
+class GatewayError(Exception):
+    """Every error the gateway raises."""
+
+
+class GatewayConfigError(GatewayError, ConfigError):
     """The configuration cannot run this gateway."""
 
 
-class DeviceReadError(Exception):
+class BufferFileError(GatewayError):
+    """The buffer file cannot be opened or written."""
+
+
+class PayloadError(GatewayError, ValueError):
+    """The payload is not JSON (or not a number) as the topic's mapping expects."""
+
+
+class DeviceReadError(GatewayError):
     """One request to one device failed."""
 
 

@@ -32,13 +32,10 @@ from typing import Any
 
 from ville_autonome.configuration.mqtt_mapping import MqttTopic
 from ville_autonome.configuration.topology import DeviceConfig
+from ville_autonome.gateway.errors import PayloadError
 from ville_autonome.gateway.quality import ValueTracker
 from ville_autonome.readings.model import Quality, Reading
 from ville_autonome.registers.codec import DecodedValue, DecodeReason
-
-
-class PayloadError(ValueError):
-    """The payload is not JSON (or not a number) as the topic's mapping expects."""
 
 
 def lookup(doc: Any, path: str) -> Any:

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
-from ville_autonome.gateway.buffer import BufferFileError, EnvelopeBuffer, Gap
+from ville_autonome.gateway.buffer import Drop, EnvelopeBuffer
 from ville_autonome.gateway.commands import CommandRunner
-from ville_autonome.gateway.errors import GatewayConfigError
+from ville_autonome.gateway.errors import BufferFileError, GatewayConfigError, PayloadError
 from ville_autonome.gateway.modbus_source import (
     Connection,
     DeviceState,
@@ -35,7 +35,7 @@ from ville_autonome.gateway.modbus_source import (
     connection_key,
     make_modbus_client,
 )
-from ville_autonome.gateway.mqtt_source import MqttInputs, PayloadError
+from ville_autonome.gateway.mqtt_source import MqttInputs
 from ville_autonome.gateway.planning import device_profiles
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
@@ -56,7 +56,7 @@ def now_ms() -> int:
 
 @dataclass
 class GatewayStats:
-    """Counters of one gateway (monotonic since start, except ``buffered*``)."""
+    """Statistics of one gateway (monotonic since start, except ``buffered*``)."""
 
     polls: int = 0
     readings: int = 0
@@ -66,8 +66,8 @@ class GatewayStats:
     acked: int = 0  # envelopes freed by an end-to-end ack
     buffered: int = 0  # envelopes in the buffer now
     buffered_readings: int = 0
-    dropped_by_policy: int = 0  # readings deleted by the buffer bounds (see gaps)
-    gaps: list[Gap] = field(default_factory=list)
+    dropped_by_policy: int = 0  # readings deleted by the buffer bounds (see drops)
+    drops: list[Drop] = field(default_factory=list)
     bad_acks: int = 0
     buffer_errors: int = 0  # seals that failed (disk full, unwritable file); readings kept in memory
     mqtt_messages: int = 0
@@ -290,10 +290,10 @@ class GatewayService:
             return
         self.stats.sealed += len(seqs)
         self._live.extend(seqs)
-        for gap in self.buffer.enforce_bounds(stamp):
-            self.stats.gaps.append(gap)
-            self.stats.dropped_by_policy += gap.readings
-            dropped = set(range(gap.first_seq, gap.last_seq + 1))
+        for drop in self.buffer.enforce_bounds(stamp):
+            self.stats.drops.append(drop)
+            self.stats.dropped_by_policy += drop.readings
+            dropped = set(range(drop.first_seq, drop.last_seq + 1))
             self._live = [s for s in self._live if s not in dropped]
             for s in dropped & self._inflight.keys():
                 del self._inflight[s]

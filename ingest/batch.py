@@ -36,14 +36,14 @@ class Work:
     size: int = 0  # readings and health records gathered
     health: list[DeviceHealth] = field(default_factory=list)
     offline: list[tuple[str, int]] = field(default_factory=list)
-    counters: dict[str, dict[str, float]] = field(default_factory=dict)  # gateway/<id> → its backlog
+    stats: dict[str, dict[str, float]] = field(default_factory=dict)  # gateway/<id> → its backlog
     # points the store refused: (message index, reading index, point, reason, detail)
     refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
     written_count: int = 0
     written_readings: bool = False
     written_health: bool = False
     written_offline: bool = False
-    written_counters: bool = False
+    written_stats: bool = False
     recorded: set[str] = field(default_factory=set)
     health_refused: int = 0
 
@@ -56,7 +56,7 @@ class Work:
         b = classified.buffer
         if b is not None:  # the newest report of a gateway wins (docs/alerts.md: gateway backlog)
             oldest = float(b.oldest_ms if b.oldest_ms is not None else -1)
-            self.counters[f"gateway/{classified.gateway}"] = {
+            self.stats[f"gateway/{classified.gateway}"] = {
                 "buffered_envelopes": float(b.envelopes),
                 "buffered_readings": float(b.readings),
                 "oldest_envelope_ms": oldest,
@@ -79,10 +79,10 @@ class BatchWriter:
         if work.offline and not work.written_offline:
             self._mark_offline(work.offline)
             work.written_offline = True
-        if work.counters and not work.written_counters:
-            for service, values in work.counters.items():
+        if work.stats and not work.written_stats:
+            for service, values in work.stats.items():
                 self.store.write_counters(service, values)
-            work.written_counters = True
+            work.written_stats = True
         self._record_sequences(work, now_ms)
 
     def _write_readings(self, work: Work) -> None:

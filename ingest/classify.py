@@ -73,7 +73,7 @@ class Classified:
     health: list[DeviceHealth] = field(default_factory=list)
     offline: bool = False
     refusal: Refusal | None = None  # health (and anything refused whole by the guard)
-    buffer: BufferReport | None = None  # health: the gateway's backlog, stored as its counters
+    buffer: BufferReport | None = None  # health: the gateway's backlog, stored as its stats
     reported_ms: int = 0  # health: the document's time
 
     @property

@@ -52,7 +52,7 @@ from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 
 log = logging.getLogger(__name__)
 
-COUNTERS_EVERY_S = 10.0
+STATS_EVERY_S = 10.0
 GAPS_EVERY_S = 5.0
 STATUS_EVERY_S = 5.0
 
@@ -97,10 +97,10 @@ class IngestService:
         self._validator_done = threading.Event()
         self._writers_alive = 0
         self._seen_lock = threading.Lock()
-        self._housekeeping = threading.Lock()  # counters and health: one writer at a time
+        self._housekeeping = threading.Lock()  # stats and health: one writer at a time
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
-        self._last_counters = 0.0
+        self._last_stats = 0.0
         self._last_gaps = 0.0
         self._last_status = 0.0
         self._status_problems: list[str] | None = None
@@ -196,7 +196,7 @@ class IngestService:
             self._client = None
         self._connected.clear()
         if not self.watch.down:
-            self._publish_counters(force=True)
+            self._publish_stats(force=True)
         self._report_status(force=True)
 
     # ------------------------------------------------------------------ MQTT callbacks (network thread)
@@ -291,13 +291,13 @@ class IngestService:
                 except queue.Empty:
                     if self._stop.is_set() and self._validator_done.is_set():
                         return  # no end marker will come
-                    self._publish_counters()
+                    self._publish_stats()
                     continue
                 if item is None:
                     return
                 if not self._process(*item):
                     return  # the store failing while stopping: the rest stays unacknowledged, for re-delivery
-                self._publish_counters()
+                self._publish_stats()
         finally:
             with self._stats_lock:
                 self._writers_alive -= 1
@@ -373,7 +373,7 @@ class IngestService:
         except OSError as exc:
             log.warning("status file %s not written: %s", path, exc)
 
-    def _publish_counters(self, *, force: bool = False) -> None:
+    def _publish_stats(self, *, force: bool = False) -> None:
         now = time.monotonic()
         self._report_status()
         if not force and self.watch.down:
@@ -388,12 +388,12 @@ class IngestService:
                     gaps[g.gateway] += g.missing
                 with self._stats_lock:
                     self._stats.gaps = dict(gaps)
-            if force or now - self._last_counters >= COUNTERS_EVERY_S:
-                self._last_counters = now
-                self.store.write_counters(f"ingest/{self.client_id}", self.stats.as_counters())
+            if force or now - self._last_stats >= STATS_EVERY_S:
+                self._last_stats = now
+                self.store.write_counters(f"ingest/{self.client_id}", self.stats.as_stats())
         except StoreTransientError as exc:
-            log.debug("counters not published: %s", exc)
+            log.debug("stats not published: %s", exc)
         except StoreError as exc:
-            log.warning("counters not published: %s", exc)
+            log.warning("stats not published: %s", exc)
         finally:
             self._housekeeping.release()

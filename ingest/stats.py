@@ -1,4 +1,4 @@
-"""The counters of one ingest worker and its health (what ``/metrics`` and the health check show)."""
+"""The statistics of one ingest worker and its health (what ``/metrics`` and the health check show)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ STORE_STATE_CODE = {StoreState.OK: 0.0, StoreState.UNREACHABLE: 1.0, StoreState.
 
 @dataclass(slots=True)
 class IngestStats:
-    """Counters of one ingest worker since it started (a snapshot: see :attr:`IngestService.stats`)."""
+    """Statistics of one ingest worker since it started (a snapshot: see :attr:`IngestService.stats`)."""
 
     received: int = 0  # uplink messages received
     readings_received: int = 0
@@ -37,7 +37,7 @@ class IngestStats:
     store_state: StoreState = StoreState.OK
     pending: int = 0  # messages received and not yet acknowledged to the broker
 
-    def as_counters(self) -> dict[str, float]:
+    def as_stats(self) -> dict[str, float]:
         out = {
             "received": float(self.received),
             "readings_received": float(self.readings_received),

@@ -15,9 +15,10 @@ Errors::
     configuration.errors.StartupError
     └── ServiceUnreachableError / mqttlink BrokerUnreachableError   the broker does not answer
     ValueError                                                      a bad period, step or batch
-    BackfillError (RuntimeError)
-    ├── BackfillIncompleteError                                     envelopes never acknowledged (named)
-    └── BackfillInterruptedError                                    stopped; how far it got
+    simulators.errors.SimulatorError
+    └── BackfillError (RuntimeError)
+        ├── BackfillIncompleteError                                 envelopes never acknowledged (named)
+        └── BackfillInterruptedError                                stopped; how far it got
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ville_autonome.readings.envelope import Envelope, encode
 from ville_autonome.readings.model import Reading
 from ville_autonome.readings.topics import Topics
 from ville_autonome.simulators.backfill import count_readings, generate
+from ville_autonome.simulators.errors import SimulatorError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ ProgressFn = Callable[[int, int], None]  # (readings acknowledged, readings in t
 WAIT_S = 0.1  # how often the publisher looks at acknowledgements, time-outs and ``stop``
 
 
-class BackfillError(RuntimeError):
+class BackfillError(SimulatorError, RuntimeError):
     """The backfill did not complete."""
 
 

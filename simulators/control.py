@@ -21,6 +21,7 @@ import logging
 from typing import Any, Protocol
 
 from ville_autonome.configuration.errors import PortInUseError
+from ville_autonome.simulators.errors import SimulatorError
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -35,7 +36,7 @@ class Controlled(Protocol):
     def sim_ms(self) -> int: ...
 
 
-class UnknownDeviceError(LookupError):
+class UnknownDeviceError(SimulatorError, LookupError):
     """A device id that the simulator does not serve."""
 
 

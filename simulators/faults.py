@@ -16,8 +16,8 @@ fault              effect (Modbus / MQTT)                                       
 
 Errors::
 
-    ValueError
-    └── FaultError      unknown fault name, unknown device, or a bad parameter
+    simulators.errors.SimulatorError
+    └── FaultError (ValueError)     unknown fault name, unknown device, or a bad parameter
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ville_autonome.simulators.errors import SimulatorError
 from ville_autonome.simulators.scenario import FAULT_NAMES
 
 DEFAULTS: dict[str, dict[str, float]] = {
@@ -51,7 +52,7 @@ POWER_QUANTITIES = (
 )
 
 
-class FaultError(ValueError):
+class FaultError(SimulatorError, ValueError):
     """An unknown fault, device, or a bad fault parameter."""
 
 

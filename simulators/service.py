@@ -21,8 +21,8 @@ Errors (start-up)::
     ├── ConfigError        the scenario does not fit the configuration
     └── PortInUseError     a Modbus or control port is taken
 
-Run time: :class:`simulators.faults.FaultError` (bad fault) and
-:class:`simulators.control.UnknownDeviceError` from the fault API.
+Run time: :class:`simulators.errors.SimulatorError` and its tree (drawn in ``simulators.errors``):
+``FaultError`` (bad fault) and ``UnknownDeviceError`` from the fault API.
 """
 
 from __future__ import annotations

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ville_autonome.simulators.errors import SimulatorError
+
 MODE_CHARGE = 1  # bit 0
 MODE_DISCHARGE = 2  # bit 1
 RATE_LIMIT_RAW = 1000  # 100.0 % at InOutWRte_SF = −1
 SET_OP_CONNECT, SET_OP_DISCONNECT = 1, 2
 
 
-class ControlRefusedError(ValueError):
+class ControlRefusedError(SimulatorError, ValueError):
     """A written value outside what the register accepts (answered with exception 03)."""
 
 

@@ -44,7 +44,7 @@ from ville_autonome.dashboard_api.alarm_views import (
 from ville_autonome.dashboard_api.deps import AdminKey, ApiSettingsDep, ConfigDep, OperatorKey, Principal, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
 from ville_autonome.dashboard_api.params import DAY_MS, now_ms, parse_time, time_range
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmQuery, AlarmState, Silence
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmQuery, AlarmState, Silence
 
 MAX_SILENCE_MS = 90 * DAY_MS
 STATES: dict[str, tuple[AlarmState, ...]] = {

@@ -34,11 +34,11 @@ from ville_autonome.dashboard_api.errors import (
     BadParameterError,
     NotFoundError,
 )
+from ville_autonome.journals.command_log import CommandRecord, command_log_for, expire_unanswered
 from ville_autonome.readings.commands import FINAL, MAX_WRITES, Command, CommandStatus, PointWrite
 from ville_autonome.registers.commands import WriteRefusedError, check_writes, writable_points
 from ville_autonome.registers.points import Profile
 from ville_autonome.registers.profile import ProfileError, load_profile
-from ville_autonome.storage.command_log import CommandRecord, command_log_for, expire_unanswered
 
 NO_RESULT_GRACE_MS = 5_000  # after its expiry, a command without a result is "no_result"
 

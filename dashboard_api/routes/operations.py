@@ -41,13 +41,13 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def prometheus_text(counters: dict[str, dict[str, float]], gap_list: list[Any], telemetry: Telemetry) -> str:
+def prometheus_text(stats: dict[str, dict[str, float]], gap_list: list[Any], telemetry: Telemetry) -> str:
     """The Prometheus text exposition (format 0.0.4) of the platform's own figures."""
     lines = [
         "# HELP va_service_counter Counters reported by the platform's services (ingest rate, dead letters, ...).",
         "# TYPE va_service_counter gauge",
     ]
-    for service, values in sorted(counters.items()):
+    for service, values in sorted(stats.items()):
         for name, value in sorted(values.items()):
             lines.append(f'va_service_counter{{service="{_label(service)}",counter="{_label(name)}"}} {float(value)}')
     lines += [

@@ -15,9 +15,9 @@ import pytest
 from tests.alerts.lab import config
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.journals.alarm_log import alarm_log_for
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
 from ville_autonome.readings.health import DeviceHealth
-from ville_autonome.storage.alarm_log import alarm_log_for
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 

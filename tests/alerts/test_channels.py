@@ -22,8 +22,8 @@ from ville_autonome.alerts.channels import Channel, DeliveryError, EmailChannel,
 from ville_autonome.alerts.delivery import backoff_ms, deliver_due
 from ville_autonome.configuration.alerts import AlertSettings
 from ville_autonome.configuration.services import MqttSettings
-from ville_autonome.storage.alarm_log_sqlite import SqliteAlarmLog
-from ville_autonome.storage.alarm_records import Delivery
+from ville_autonome.journals.alarm_log_sqlite import SqliteAlarmLog
+from ville_autonome.journals.alarm_records import Delivery
 
 NOW = int(time.time() * 1000)
 SECRET = b"webhook-secret-0123"

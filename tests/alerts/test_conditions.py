@@ -7,7 +7,7 @@ import pytest
 
 from tests.alerts.lab import T0, GatewayBuffer, config, facts, health, observe, quality
 from ville_autonome.alerts.conditions import evaluate
-from ville_autonome.alerts.observation import CounterSample, rate_per_minute
+from ville_autonome.alerts.observation import StatSample, rate_per_minute
 
 S = 1000
 
@@ -191,10 +191,10 @@ def test_dead_letters_per_minute() -> None:
 
 def test_counter_rate_survives_a_restart_of_the_service() -> None:
     samples = [
-        CounterSample(T0, 100),
-        CounterSample(T0 + 20 * S, 110),
-        CounterSample(T0 + 40 * S, 4),
-        CounterSample(T0 + 60 * S, 10),
+        StatSample(T0, 100),
+        StatSample(T0 + 20 * S, 110),
+        StatSample(T0 + 40 * S, 4),
+        StatSample(T0 + 60 * S, 10),
     ]
     # +10, then the worker restarted (its count starts again at 0: +4), then +6 = 20 in a minute
     assert rate_per_minute(samples, 60 * S, T0 + 60 * S) == 20.0

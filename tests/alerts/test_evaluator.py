@@ -14,10 +14,10 @@ from tests.alerts.lab import config
 from ville_autonome.alerts.evaluator import Evaluator
 from ville_autonome.alerts.observe import Observer
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.journals.alarm_log import alarm_log_for
+from ville_autonome.journals.alarm_records import AlarmLog, AlarmQuery
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, StoredReading
-from ville_autonome.storage.alarm_log import alarm_log_for
-from ville_autonome.storage.alarm_records import AlarmLog, AlarmQuery
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
@@ -148,7 +148,7 @@ class _DeliveriesOnly:
 
 
 def test_silenced_alarms_fire_but_are_not_notified(stores: tuple[Store, AlarmLog]) -> None:
-    from ville_autonome.storage.alarm_records import Silence
+    from ville_autonome.journals.alarm_records import Silence
 
     store, log = stores
     heard(store, ALL, NOW)

@@ -10,7 +10,7 @@ import pytest
 from tests.alerts.lab import T0
 from ville_autonome.alerts import messages
 from ville_autonome.alerts.grouping import Owed, due, group_key, owed, silenced_by
-from ville_autonome.storage.alarm_records import AlarmRecord, Silence
+from ville_autonome.journals.alarm_records import AlarmRecord, Silence
 
 S = 1000
 

@@ -4,16 +4,17 @@ beyond its ttl comes back as a newcomer instead of taking the lead back."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.alerts.test_alarm_log import NOW
 from ville_autonome.alerts.lease import Lease, candidate, newcomer_since
 from ville_autonome.configuration.services import StoreSettings
-from ville_autonome.storage.alarm_log import open_alarm_log
-from ville_autonome.storage.alarm_records import AlarmLog, LeaseClaim
+from ville_autonome.journals.alarm_log import open_alarm_log
+from ville_autonome.journals.alarm_records import AlarmLog, LeaseClaim
 
+NOW = int(time.time() * 1000) // 1000 * 1000
 TTL, SETTLE = 10_000, 3_000
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ville_autonome.configuration import ConfigError, load_config, load_config_text
+from tests.support.config_text import load_text, problems_of
+from ville_autonome.configuration import load_config
 from ville_autonome.configuration.alerts import KIND_SCOPES, parse_duration
+from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.readings.quantities import QUANTITIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,15 +34,16 @@ districts:
 """
 
 
-def load(rules: str, services: str = "", **env: str):  # type: ignore[no-untyped-def]
-    text = TOPOLOGY + (f"services:\n{services}" if services else "") + "alerts:\n  rules:\n" + rules
-    return load_config_text(text, source="t.yaml", environ=env, known_quantities=frozenset(QUANTITIES))
+def _text(rules: str, services: str) -> str:
+    return TOPOLOGY + (f"services:\n{services}" if services else "") + "alerts:\n  rules:\n" + rules
+
+
+def load(rules: str, services: str = "", **env: str) -> PlatformConfig:
+    return load_text(_text(rules, services), env, known_quantities=frozenset(QUANTITIES))
 
 
 def problems(rules: str, services: str = "", **env: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load(rules, services, **env)
-    return info.value.problems
+    return problems_of(_text(rules, services), env, known_quantities=frozenset(QUANTITIES))
 
 
 @pytest.mark.parametrize("path", ["config/amiens.yaml", "deploy/config/amiens.yaml"])
@@ -70,7 +73,7 @@ def test_durations(text: object, seconds: float) -> None:
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [
-        ("{id: a, kind: device_silent, for: soon}", "t.yaml:18: alerts.rules[0].for: not a duration (such as 30s, 5m, 1h30m, 2d or a number of seconds) (got 'soon')"),
+        ("{id: a, kind: device_silent, for: soon}", "test.yaml:18: alerts.rules[0].for: not a duration (such as 30s, 5m, 1h30m, 2d or a number of seconds) (got 'soon')"),
         ("{id: a, kind: device_silent, for: 40d}", "alerts.rules[0].for: must be between 0 s and 30 days"),
         ("{id: a, kind: device_silent, max_envelopes: 3}", "alerts.rules[0].max_envelopes: a device_silent rule does not take max_envelopes"),
         ("{id: a, kind: gateway_backlog}", "alerts.rules[0]: a gateway_backlog rule needs max_envelopes or max_age_s"),
@@ -96,12 +99,12 @@ def test_durations(text: object, seconds: float) -> None:
 def test_a_wrong_rule_is_named_with_its_line(rule: str, expected: str) -> None:
     found = problems(f"    - {rule}\n")
     assert any(expected in p for p in found), found
-    assert all(p.startswith("t.yaml:") for p in found), found
+    assert all(p.startswith("test.yaml:") for p in found), found
 
 
 def test_duplicate_rule_ids_are_refused() -> None:
     found = problems("    - {id: a, kind: device_silent}\n    - {id: a, kind: gateway_offline}\n")
-    assert found == ["t.yaml:19: alerts.rules[1].id: duplicate rule id 'a'"]
+    assert found == ["test.yaml:19: alerts.rules[1].id: duplicate rule id 'a'"]
 
 
 def test_notification_settings_and_their_secrets() -> None:

@@ -16,10 +16,10 @@ from tests.alerts.receivers import WebhookReceiver
 from tests.support.waiting import wait_for
 from ville_autonome.alerts.service import AlertService
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.journals.alarm_log_sqlite import SqliteAlarmLog
+from ville_autonome.journals.alarm_records import AlarmQuery
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, StoredReading
-from ville_autonome.storage.alarm_log_sqlite import SqliteAlarmLog
-from ville_autonome.storage.alarm_records import AlarmQuery
 from ville_autonome.storage.factory import open_store
 
 DEVICES = ["plant-meter", "turbine", "homes-meter", "homes-load", "hub-meter", "battery"]

@@ -9,7 +9,7 @@ from tests.alerts.lab import T0, config
 from ville_autonome.alerts.conditions import Condition, Verdict
 from ville_autonome.alerts.state import RuleVerdict, Step, episode_id, step
 from ville_autonome.alerts.subjects import subjects
-from ville_autonome.storage.alarm_records import AlarmRecord
+from ville_autonome.journals.alarm_records import AlarmRecord
 
 S = 1000
 CFG = config("    - {id: silent, kind: device_silent, severity: critical, for: 30s, labels: {team: ops}}\n")

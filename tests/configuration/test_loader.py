@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ville_autonome.configuration import ConfigError, load_config, load_config_text
+from tests.support.config_text import load_text, problems_of
+from ville_autonome.configuration import ConfigError, load_config
+from ville_autonome.configuration.topology import PlatformConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,19 +36,16 @@ districts:
 """
 
 
-def load(text: str, **env: str):  # type: ignore[no-untyped-def]
-    return load_config_text(
-        text,
-        source="test.yaml",
-        environ=env,
-        profile_check=lambda name, dirs: [] if name == "sunspec-meter-203" else [f"unknown register profile {name!r}"],
-    )
+def _profile_check(name: str, dirs: object) -> list[str]:
+    return [] if name == "sunspec-meter-203" else [f"unknown register profile {name!r}"]
+
+
+def load(text: str, **env: str) -> PlatformConfig:
+    return load_text(text, env, profile_check=_profile_check)
 
 
 def problems(text: str, **env: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load(text, **env)
-    return info.value.problems
+    return problems_of(text, env, profile_check=_profile_check)
 
 
 def test_the_shipped_configuration_is_valid() -> None:

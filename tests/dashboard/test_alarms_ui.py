@@ -22,8 +22,8 @@ from tests.dashboard.server import KEYS, ApiProcess, with_keys
 from tests.reports.citydata import city_config
 from tests.support.waiting import wait_for
 from ville_autonome.configuration import PlatformConfig
-from ville_autonome.storage.alarm_log import alarm_log_for
-from ville_autonome.storage.alarm_records import AlarmLog, AlarmRecord
+from ville_autonome.journals.alarm_log import alarm_log_for
+from ville_autonome.journals.alarm_records import AlarmLog, AlarmRecord
 from ville_autonome.storage.factory import open_store
 
 pytestmark = pytest.mark.browser

@@ -106,3 +106,21 @@ def acl_blocks(text: str) -> dict[str | None, list[tuple[str, str]]]:
             )
             blocks[None if word == "pattern" else user].append((access, topic.strip()))
     return blocks
+
+
+MQTT_CLIENTS = ("simulate", "gateway", "ingest", "alerts")  # the subcommands that connect to the broker
+
+
+def platform_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The services running the platform's own image (Dockerfile)."""
+    return {name: s for name, s in services.items() if s.get("build") == "."}
+
+
+def argv_of(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    assert isinstance(command, list), "commands are exec-form lists (no shell in between)"
+    return [str(a) for a in command]
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]

@@ -26,6 +26,7 @@ USERS = {
     "gw-citadelle": ("MQTT_PASSWORD_GW_CITADELLE", "s3cret/citadelle"),
     "va-ingest-1": ("MQTT_PASSWORD_INGEST_1", "s3cret-ingest-1"),
     "va-alerts": ("MQTT_PASSWORD_ALERTS", "s3cret-alerts"),
+    "va-alarms-reader": ("MQTT_PASSWORD_ALARMS_READER", "s3cret-alarms-reader"),
 }
 NOT_AUTHORIZED = 135  # MQTT 5 reason code 0x87
 NO_SUBSCRIBERS = 16  # MQTT 5 reason code 0x10: accepted, no matching subscription
@@ -241,6 +242,26 @@ def test_the_alarm_evaluator_publishes_its_topic_only(connect: Any) -> None:
     assert alerts.publish("va/v1/uplink/gw-saint-leu", b"forged") == NOT_AUTHORIZED
     assert alerts.publish("va/v1/command/gw-saint-leu", b"forged") == NOT_AUTHORIZED
     assert alerts.publish("va/v1/ack/gw-saint-leu", b"forged") == NOT_AUTHORIZED
+
+
+def test_the_alarm_reader_receives_the_alarms_and_nothing_else(connect: Any) -> None:
+    reader = connect("va-alarms-reader")
+    assert reader.subscribe("va/v1/#") == 1
+    spy = connect("gw-saint-leu")  # a gateway does not receive the alarms
+    assert spy.subscribe("va/v1/#") == 1
+    assert connect("gw-citadelle").publish("va/v1/uplink/gw-citadelle", b"their batch") == 0
+    assert reader.publish("va/v1/alarms", b"forged alarm") == NOT_AUTHORIZED
+    assert reader.publish("va/v1/command/gw-saint-leu", b"forged") == NOT_AUTHORIZED
+    assert connect("va-alerts").publish("va/v1/alarms", b'{"schema": 1}') == 0
+    assert connect("va-ingest-1").publish("va/v1/ack/gw-saint-leu", b"ack-1") == 0
+
+    # each message was routed before its PUBACK, in this order; the last one each peer may read ends its wait
+    got: list[tuple[str, bytes]] = []
+    wait_for(lambda: reader.drain(got), what="the alarm at its reader")
+    assert got == [("va/v1/alarms", b'{"schema": 1}')]
+    seen: list[tuple[str, bytes]] = []
+    wait_for(lambda: spy.drain(seen), what="the gateway's own ack")
+    assert seen == [("va/v1/ack/gw-saint-leu", b"ack-1")]
 
 
 def test_health_check_user_has_a_fresh_private_password(broker: ProdMosquitto, connect: Any) -> None:

@@ -62,7 +62,10 @@ def test_readings_flow_through_the_secured_broker_to_two_ingest_workers(tmp_path
         devices = [d.address.rpartition(":") for _, _, d in load_config(cfg, environ={}).devices()]
         for p in parts:
             if p.name == "gateway":
-                wait_for(lambda: all(port_open(h, int(port)) for h, _, port in devices), what="simulated devices")
+                # bounded for a loaded machine: three processes start at once, each importing the platform
+                wait_for(
+                    lambda: all(port_open(h, int(port)) for h, _, port in devices), timeout=60, what="simulated devices"
+                )
             p.start()
         store = open_store(StoreSettings(backend="sqlite", path=str(store_path)))
         opened = store

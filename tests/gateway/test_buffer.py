@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from ville_autonome.gateway.buffer import EnvelopeBuffer
+from ville_autonome.gateway.buffer import Drop, EnvelopeBuffer
 from ville_autonome.readings.envelope import decode
 from ville_autonome.readings.model import Reading
 
@@ -43,7 +43,7 @@ def test_ack_frees_only_what_is_stored(tmp_path: Path) -> None:
     buf.close()
 
 
-def test_size_bound_keeps_the_newest_and_records_the_gap(tmp_path: Path) -> None:
+def test_size_bound_keeps_the_newest_and_records_the_drop(tmp_path: Path) -> None:
     buf = EnvelopeBuffer(tmp_path / "b.sqlite", "gw", max_bytes=4096)
     for i in range(20):
         buf.seal(readings(10, start_ts=i * 100), 1000 + i, max_batch=10)
@@ -51,23 +51,23 @@ def test_size_bound_keeps_the_newest_and_records_the_gap(tmp_path: Path) -> None
     assert buf.size_bytes <= 4096
     kept = [e.seq for e in buf.after(0, 100)]
     assert kept == list(range(kept[0], 21))  # a contiguous run ending with the newest
-    gaps = buf.gaps()
-    assert gaps
-    assert all(g.reason == "size" for g in gaps)
-    assert sum(g.envelopes for g in gaps) + len(kept) == 20
-    assert sum(g.readings for g in gaps) == 10 * (20 - len(kept))
-    assert gaps[0].first_seq == 1
-    assert gaps[-1].last_seq == kept[0] - 1
+    drops = buf.drops()
+    assert drops
+    assert all(d.reason == "size" for d in drops)
+    assert sum(d.envelopes for d in drops) + len(kept) == 20
+    assert sum(d.readings for d in drops) == 10 * (20 - len(kept))
+    assert drops[0].first_seq == 1
+    assert drops[-1].last_seq == kept[0] - 1
     buf.close()
-    assert EnvelopeBuffer(tmp_path / "b.sqlite", "gw").gaps() == gaps  # the record is durable too
+    assert EnvelopeBuffer(tmp_path / "b.sqlite", "gw").drops() == drops  # the record is durable too
 
 
 def test_age_bound(tmp_path: Path) -> None:
     buf = EnvelopeBuffer(tmp_path / "b.sqlite", "gw", max_age_ms=1000)
     buf.seal(readings(5), 0)
     buf.seal(readings(5), 1500)
-    gaps = buf.enforce_bounds(1800)
-    assert [(g.first_seq, g.last_seq, g.readings, g.reason) for g in gaps] == [(1, 1, 5, "age")]
+    drops = buf.enforce_bounds(1800)
+    assert [(d.first_seq, d.last_seq, d.readings, d.reason) for d in drops] == [(1, 1, 5, "age")]
     assert [e.seq for e in buf.after(0, 10)] == [2]
     buf.close()
 
@@ -129,6 +129,32 @@ def test_a_buffer_file_from_before_epochs_is_upgraded_and_acked_with_epoch_0(tmp
     assert buf.ack([1], epoch=buf.epoch) == 0
     assert buf.ack([1]) == 1
     buf.close()
+
+
+def test_a_buffer_file_whose_drops_are_in_a_gaps_table_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    first = EnvelopeBuffer(path, "gw")
+    first.seal(readings(3), 1000)
+    first.close()
+    db = sqlite3.connect(path)  # the file as the buffer wrote it before drops had their name
+    db.executescript(
+        "ALTER TABLE drops RENAME TO gaps;"
+        "INSERT INTO gaps (first_seq, last_seq, envelopes, readings, first_ts_ms, last_ts_ms, reason, recorded_ms)"
+        " VALUES (1, 4, 4, 40, 100, 400, 'size', 500);"
+    )
+    db.commit()
+    db.close()
+    buf = EnvelopeBuffer(path, "gw")
+    assert buf.drops() == [Drop(1, 4, 4, 40, 100, 400, "size", 500)]
+    assert [e.seq for e in buf.after(0, 10)] == [1]  # its envelopes untouched
+    buf.seal(readings(5, start_ts=2000), 3000, max_batch=1)
+    assert len(buf.enforce_bounds(10**12)) == 1  # new drops go to the same table
+    assert [d.first_seq for d in buf.drops()] == [1, 1]
+    buf.close()
+    db = sqlite3.connect(path)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "gaps" not in tables
 
 
 def _checkpoint_copy(path: Path, target: Path) -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from ville_autonome.configuration.mqtt_mapping import MqttField, MqttTopic
 from ville_autonome.configuration.topology import DeviceConfig
-from ville_autonome.gateway.mqtt_source import MqttInputs, PayloadError, readings_from_payload
+from ville_autonome.gateway.errors import PayloadError
+from ville_autonome.gateway.mqtt_source import MqttInputs, readings_from_payload
 from ville_autonome.gateway.quality import ValueTracker
 from ville_autonome.readings.model import Quality
 from ville_autonome.simulators.mqtt_devices import build_payloads

@@ -136,7 +136,7 @@ async def test_buffer_full_keeps_newest_and_records_the_gap(
     caplog.set_level(logging.WARNING)
     runner = RunningGateway(config)
     async with runner as gw:
-        await async_wait_for(lambda: len(gw.stats.gaps) >= 3, timeout=30, what="the buffer to overflow")
+        await async_wait_for(lambda: len(gw.stats.drops) >= 3, timeout=30, what="the buffer to overflow")
         assert runner.running
         buf = gw.buffer
         assert buf is not None
@@ -144,11 +144,11 @@ async def test_buffer_full_keeps_newest_and_records_the_gap(
         kept = [e.seq for e in buf.after(0, 10_000)]
         assert kept[-1] == buf.next_seq - 1, "the newest envelope is kept"
         assert kept == list(range(kept[0], kept[-1] + 1))
-        gaps = buf.gaps()
-        assert gaps[0].first_seq == 1
-        assert all(g.reason == "size" for g in gaps)
-        assert gaps[-1].last_seq < kept[0]
-        assert gw.stats.dropped_by_policy == sum(g.readings for g in gaps) > 0
+        drops = buf.drops()
+        assert drops[0].first_seq == 1
+        assert all(d.reason == "size" for d in drops)
+        assert drops[-1].last_seq < kept[0]
+        assert gw.stats.dropped_by_policy == sum(d.readings for d in drops) > 0
     unreachable = [r for r in caplog.records if r.levelno >= logging.ERROR and "MQTT broker" in r.getMessage()]
     assert len(unreachable) == 1, "the unreachable broker is logged loudly once, not on every retry"
 

@@ -1,6 +1,6 @@
 """Deliver the notifications the alarm log holds: retries with backoff, dead letters.
 
-Each message is stored once per channel (``storage.alarm_records.Delivery``) before anything is
+Each message is stored once per channel (``journals.alarm_records.Delivery``) before anything is
 sent: a delivery survives a restart of the evaluator and is tried again by the next one. A
 failure that may pass is retried after ``retry_backoff_s × 2^(attempts − 1)`` (at most
 ``retry_max_backoff_s``), up to ``retry_max_attempts``; a permanent failure, or the last attempt,
@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from ville_autonome.alerts.channels import Channel, DeliveryError
 from ville_autonome.configuration.alerts import AlertSettings
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmLog, Delivery
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, Delivery
 
 log = logging.getLogger(__name__)
 

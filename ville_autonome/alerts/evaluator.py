@@ -22,7 +22,7 @@ from ville_autonome.alerts.observation import Observation
 from ville_autonome.alerts.state import EVALUATOR, RuleVerdict, step
 from ville_autonome.alerts.subjects import subjects
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
 
 log = logging.getLogger(__name__)
 RECONCILE_MS = 7 * 86_400_000  # deliveries read back at take-over

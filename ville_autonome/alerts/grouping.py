@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ville_autonome.storage.alarm_records import AlarmRecord, Silence, Transition
+from ville_autonome.journals.alarm_records import AlarmRecord, Silence, Transition
 
 LOCATION_LABELS = ("device", "site", "district", "gateway")
 

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from ville_autonome.storage.alarm_records import AlarmLog, LeaseClaim
+from ville_autonome.journals.alarm_records import AlarmLog, LeaseClaim
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What the evaluator sees at one instant, as plain data: the rules read nothing else.
 
 ``alerts.observe`` fills an :class:`Observation` from the store (latest values, device health,
-service counters) and from the autonomy engine (data-quality flags, coverage, today's
+service stats) and from the autonomy engine (data-quality flags, coverage, today's
 self-sufficiency, refreshed every ``services.alerts.quality_interval_s``); the rules
 (``alerts.conditions``) are pure functions of it.
 """
@@ -78,13 +78,13 @@ def last_good(values: dict[tuple[str, str], Value]) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class CounterSample:
+class StatSample:
     at_ms: int
     value: float
 
 
-def rate_per_minute(samples: Sequence[CounterSample], window_ms: int, now_ms: int) -> float | None:
-    """The increase per minute of a cumulative counter over the last ``window_ms``, like
+def rate_per_minute(samples: Sequence[StatSample], window_ms: int, now_ms: int) -> float | None:
+    """The increase per minute of a cumulative service stat (a Prometheus counter) over the last ``window_ms``, like
     Prometheus's ``increase``: a drop is a restart of its service (the count starts again from 0).
     ``None`` with fewer than two samples in the window."""
     inside = [s for s in samples if s.at_ms >= now_ms - window_ms]

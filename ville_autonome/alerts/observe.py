@@ -1,7 +1,7 @@
 """Read what the rules need from the store (I/O at the edge; the rules are pure).
 
 - :class:`Observer` reads the latest values, the device health, the gateways' backlog and the
-  ingest workers' counters at each evaluation (a few cheap queries), and keeps the counters'
+  ingest workers' stats at each evaluation (a few cheap queries), and keeps the stats'
   recent history to turn cumulative dead letters into a rate.
 - :func:`quality_facts` runs the autonomy engine for the data-quality and self-sufficiency rules:
   the last ``window_s`` of each scope they watch (flags, energy-weighted coverage) and today since
@@ -17,11 +17,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ville_autonome.alerts.observation import (
-    CounterSample,
     GatewayBuffer,
     Observation,
     QualityFacts,
     ScopeFacts,
+    StatSample,
     Value,
     last_good,
     rate_per_minute,
@@ -37,14 +37,14 @@ log = logging.getLogger(__name__)
 
 LATEST_WINDOW_MS = 86_400_000  # values older than a day say nothing the health does not
 DEAD_LETTER_WINDOW_MS = 60_000
-COUNTER_HISTORY = 64
+STAT_HISTORY = 64
 DEAD_LETTERS = "dead_letters"  # messages dead-lettered by an ingest worker (docs/ingest.md)
 
 
-def gateway_buffers(counters: dict[str, dict[str, float]]) -> dict[str, GatewayBuffer]:
-    """The gateways' backlog from the counters the ingest stores for them (``gateway/<id>``)."""
+def gateway_buffers(stats: dict[str, dict[str, float]]) -> dict[str, GatewayBuffer]:
+    """The gateways' backlog from the stats the ingest stores for them (``gateway/<id>``)."""
     out = {}
-    for service, values in counters.items():
+    for service, values in stats.items():
         kind, _, gateway = service.partition("/")
         if kind == "gateway" and "buffered_envelopes" in values and "reported_ms" in values:
             oldest = values.get("oldest_envelope_ms", -1.0)
@@ -58,7 +58,7 @@ class Observer:
     def __init__(self, store: Store, started_ms: int) -> None:
         self.store = store
         self.started_ms = started_ms
-        self._samples: dict[str, deque[CounterSample]] = {}
+        self._samples: dict[str, deque[StatSample]] = {}
 
     def observe(self, now_ms: int, quality: QualityFacts | None) -> Observation:
         """Everything the rules read, now. Store errors propagate (the evaluation is skipped)."""
@@ -66,26 +66,26 @@ class Observer:
         for v in self.store.latest(since_ms=now_ms - LATEST_WINDOW_MS):
             good = v.quality == Quality.GOOD and v.value is not None
             values[(v.context.device, v.quantity)] = Value(v.ts_ms, v.value, good)
-        counters = self.store.counters()
+        stats = self.store.counters()
         return Observation(
             now_ms=now_ms,
             started_ms=self.started_ms,
             values=values,
             last_good_ms=last_good(values),
             health={h.device: h for h in self.store.health()},
-            buffers=gateway_buffers(counters),
+            buffers=gateway_buffers(stats),
             newest_reading_ms=max((v.ts_ms for v in values.values()), default=None),
-            dead_letters_per_minute=self._dead_letter_rate(counters, now_ms),
+            dead_letters_per_minute=self._dead_letter_rate(stats, now_ms),
             quality=quality,
         )
 
-    def _dead_letter_rate(self, counters: dict[str, dict[str, float]], now_ms: int) -> float | None:
+    def _dead_letter_rate(self, stats: dict[str, dict[str, float]], now_ms: int) -> float | None:
         rates = []
-        for service, values in counters.items():
+        for service, values in stats.items():
             if not service.startswith("ingest/") or DEAD_LETTERS not in values:
                 continue
-            history = self._samples.setdefault(service, deque(maxlen=COUNTER_HISTORY))
-            history.append(CounterSample(now_ms, values[DEAD_LETTERS]))
+            history = self._samples.setdefault(service, deque(maxlen=STAT_HISTORY))
+            history.append(StatSample(now_ms, values[DEAD_LETTERS]))
             rate = rate_per_minute(list(history), DEAD_LETTER_WINDOW_MS, now_ms)
             if rate is not None:
                 rates.append(rate)

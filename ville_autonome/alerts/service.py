@@ -42,12 +42,12 @@ from ville_autonome.alerts.observation import QualityFacts
 from ville_autonome.alerts.observe import Observer, quality_facts
 from ville_autonome.autonomy_queries import EnergyCache
 from ville_autonome.configuration.topology import PlatformConfig
-from ville_autonome.storage.alarm_records import AlarmLog
+from ville_autonome.journals.alarm_records import AlarmLog
 from ville_autonome.storage.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 DELIVER_EVERY_S = 1.0
-COUNTERS_SERVICE = "alerts"  # the leader's counters in store.counters() (and /metrics)
+STATS_SERVICE = "alerts"  # the leader's stats in store.counters() (and /metrics)
 ENERGY_CACHE_TTL_S = 300.0
 
 
@@ -181,7 +181,7 @@ class AlertService:
         counts = self.evaluator.counts()
         self.stats.firing, self.stats.pending = counts["firing"], counts["pending"]
         self.store.write_counters(
-            COUNTERS_SERVICE,
+            STATS_SERVICE,
             {"leading": 1.0, "firing": float(self.stats.firing), "pending": float(self.stats.pending),
              "evaluations": float(self.stats.evaluations), "messages": float(self.stats.messages)},
         )  # fmt: skip

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from ville_autonome.alerts.conditions import Condition, Verdict
 from ville_autonome.alerts.subjects import Subject
 from ville_autonome.configuration.alerts import AlertRule
-from ville_autonome.storage.alarm_records import AlarmEvent, AlarmRecord
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmRecord
 
 EVALUATOR = "evaluator"
 VALUE_EVERY_MS = 30_000  # a firing alarm's value and summary are re-stored at most this often

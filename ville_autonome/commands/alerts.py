@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_prometheus:
         return export(args)
     from ville_autonome.alerts.service import AlertService
-    from ville_autonome.storage.alarm_log import alarm_log_for
+    from ville_autonome.journals.alarm_log import alarm_log_for
     from ville_autonome.storage.factory import open_store
 
     config = config_file.load(args.config)

@@ -139,12 +139,12 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
     from ville_autonome.dashboard_api.main import create_app
     from ville_autonome.gateway.service import GatewayService
     from ville_autonome.ingest.service import IngestService
+    from ville_autonome.journals.alarm_log import alarm_log_for
     from ville_autonome.mqttlink.embedded_broker import EmbeddedBroker
     from ville_autonome.rollups.balances import BalanceCompiler
     from ville_autonome.rollups.service import RollupCompiler
     from ville_autonome.simulators.backfill_publish import BackfillInterruptedError, publish_backfill
     from ville_autonome.simulators.service import SimulatorService
-    from ville_autonome.storage.alarm_log import alarm_log_for
     from ville_autonome.storage.factory import open_store
 
     keys = add_demo_keys(cfg)

@@ -153,10 +153,11 @@ class Store(Protocol):
         """Sequence numbers never recorded between the lowest and highest recorded, per gateway."""
 
     def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        """Upsert the current counters of one service instance (e.g. ``ingest/va-ingest-1``)."""
+        """Upsert the current stats of one service instance (e.g. ``ingest/va-ingest-1``): its
+        operational figures, stored under the name ``counters`` (docs/architecture.md, "Words")."""
 
     def counters(self) -> dict[str, dict[str, float]]:
-        """The latest counters of every service instance: service → counter name → value."""
+        """The latest stats of every service instance: service → stat name → value."""
 
     def refresh_rollups(
         self,

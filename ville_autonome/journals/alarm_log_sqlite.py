@@ -1,18 +1,14 @@
 """The alarm log in the embedded store's SQLite file (its own connection; WAL lets the evaluator,
 the API and the ingest share the file): tables ``alarm_episodes``, ``alarm_events``,
-``alarm_silences``, ``alarm_deliveries`` and ``alarm_lease`` (storage.alarm_records)."""
+``alarm_silences``, ``alarm_deliveries`` and ``alarm_lease`` (journals.alarm_records)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from ville_autonome.storage.alarm_records import (
+from ville_autonome.journals.alarm_records import (
     AlarmEvent,
     AlarmQuery,
     AlarmRecord,
@@ -21,7 +17,7 @@ from ville_autonome.storage.alarm_records import (
     LeaseClaim,
     Silence,
 )
-from ville_autonome.storage.base import StoreTransientError
+from ville_autonome.journals.backends import SqliteJournal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarm_episodes (
@@ -100,37 +96,9 @@ def _delivery(row: Sequence[Any]) -> Delivery:
     )  # fmt: skip
 
 
-class SqliteAlarmLog:
-    def __init__(self, path: str | Path, *, timeout_s: float = 10.0) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(str(path), timeout=timeout_s, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreTransientError(f"alarm log {path}: {exc}") from exc
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreTransientError(f"alarm log: {exc}") from exc
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreTransientError(f"alarm log: {exc}") from exc
+class SqliteAlarmLog(SqliteJournal):
+    name = "alarm log"
+    schema = _SCHEMA
 
     # ------------------------------------------------------------ episodes
 
@@ -270,7 +238,3 @@ class SqliteAlarmLog:
             (now_ms,),
         )
         return [LeaseClaim(*r) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

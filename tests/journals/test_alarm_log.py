@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from ville_autonome.configuration.services import StoreSettings
-from ville_autonome.storage.alarm_log import alarm_log_for, open_alarm_log
-from ville_autonome.storage.alarm_records import (
+from ville_autonome.journals.alarm_log import alarm_log_for, open_alarm_log
+from ville_autonome.journals.alarm_records import (
     AlarmEvent,
     AlarmLog,
     AlarmQuery,

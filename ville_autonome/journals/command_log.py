@@ -12,31 +12,32 @@ Durable on both backends, beside the readings and in the same store, through its
 ``record`` writes a command as sent (or as the API refused it); ``settle`` adds its result, at
 most once for a final state (a re-delivered result changes nothing); ``expire_unanswered`` marks
 commands past their expiry without a result ``no_result``. Errors: ``storage.base.StoreError`` and
-its subclasses, as every backend's.
+its subclasses, as every backend's. The connections, writes and bounded reads are
+``journals.backends``'s, shared with the alarm log.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Protocol
 
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.journals.backends import (
+    Fields,
+    InfluxJournal,
+    SqliteJournal,
+    journal_beside,
+    known_or_minus_one,
+    none_if_negative,
+    open_journal,
+)
 from ville_autonome.readings.commands import FINAL, CommandStatus
-from ville_autonome.storage.base import StoreTransientError
-from ville_autonome.storage.influx_http import InfluxHttp
-from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import join_lines, line
-from ville_autonome.storage.sqlite_store import SqliteStore
+from ville_autonome.storage.influxql import quote_ident, quote_string
+from ville_autonome.storage.line_protocol import line
 
 MEASUREMENT = "command_log"
-HORIZON_MS = 400 * 86_400_000  # how far back an Influx query looks (every query is bounded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +95,13 @@ def expire_unanswered(log: CommandLog, now_ms: int, grace_ms: int, *, device: st
 
 def open_command_log(settings: StoreSettings) -> CommandLog:
     """The audit log in the configured store."""
-    if settings.backend == "sqlite":
-        return SqliteCommandLog(settings.path, timeout_s=settings.timeout_s)
-    http = InfluxHttp(
-        settings.url,
-        timeout_s=settings.timeout_s,
-        token=settings.token.get_secret_value() if settings.token else None,
-        username=settings.username,
-        password=settings.password.get_secret_value() if settings.password else None,
-    )
-    http.ping()
-    return InfluxCommandLog(http, settings.database, org=settings.org, rp=settings.retention_policy, owns_http=True)
+    return open_journal(settings, SqliteCommandLog, InfluxCommandLog)
 
 
 def command_log_for(store: object, settings: StoreSettings) -> CommandLog:
     """The audit log beside an open store (its file, or its server and database); for a store of
-    another kind, the one ``settings`` name."""
-    if isinstance(store, SqliteStore) and store.path != ":memory:":
-        return SqliteCommandLog(store.path, timeout_s=settings.timeout_s)
-    if isinstance(store, InfluxStore):
-        return InfluxCommandLog(store.http, store.database, org=store.org, rp=store.retention_policy)
-    return open_command_log(settings)
+    another kind, or an in-memory one, the one ``settings`` name."""
+    return journal_beside(store, settings, SqliteCommandLog, InfluxCommandLog, memory_of_its_own=False)
 
 
 # ------------------------------------------------------------------ SQLite
@@ -158,16 +145,9 @@ def _from_row(row: Sequence[object]) -> CommandRecord:
     )
 
 
-class SqliteCommandLog:
-    def __init__(self, path: str | Path, *, timeout_s: float = 10.0) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(str(path), timeout=timeout_s, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreTransientError(f"command log {path}: {exc}") from exc
+class SqliteCommandLog(SqliteJournal):
+    name = "command log"
+    schema = _SCHEMA
 
     def record(self, rec: CommandRecord) -> None:
         values = (
@@ -184,95 +164,59 @@ class SqliteCommandLog:
             json.dumps(rec.readback),
             rec.done_ms,
         )
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.execute(_INSERT, values)
-            except sqlite3.Error as exc:
-                raise StoreTransientError(f"command log: {exc}") from exc
+        with self._tx() as db:
+            db.execute(_INSERT, values)
 
     def get(self, command_id: str) -> CommandRecord | None:
-        with self._lock:
-            row = self._db.execute(_GET, (command_id,)).fetchone()
-        return _from_row(row) if row else None
+        rows = self._read(_GET, (command_id,))
+        return _from_row(rows[0]) if rows else None
 
     def list(self, *, device: str | None = None, limit: int = 100) -> list[CommandRecord]:
-        with self._lock:
-            if device:
-                rows = self._db.execute(_LIST_DEVICE, (device, limit)).fetchall()
-            else:
-                rows = self._db.execute(_LIST, (limit,)).fetchall()
+        rows = self._read(_LIST_DEVICE, (device, limit)) if device else self._read(_LIST, (limit,))
         return [_from_row(r) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 # ------------------------------------------------------------------ InfluxDB
 
 
-class InfluxCommandLog:
-    """Points of ``command_log`` in the store's database (1.x ``/write``; 2.x/3.x ``/api/v2/write``)."""
+class InfluxCommandLog(InfluxJournal):
+    """Points of ``command_log`` in the store's database."""
 
-    def __init__(
-        self, http: InfluxHttp, database: str, *, org: str | None, rp: str | None, owns_http: bool = False
-    ) -> None:
-        self.http, self.database, self.org, self.rp = http, database, org, rp
-        self._owns_http = owns_http
+    name = "command log"
 
     def record(self, rec: CommandRecord) -> None:
-        fields: dict[str, float | str | bool] = {
+        fields: Fields = {
             "issued_by": rec.issued_by,
             "expires_ms": float(rec.expires_ms),
             "writes": json.dumps(rec.writes),
             "status": str(rec.status),
             "detail": rec.detail,
-            "exception_code": float(rec.exception_code if rec.exception_code is not None else -1),
+            "exception_code": known_or_minus_one(rec.exception_code),
             "readback": json.dumps(rec.readback),
-            "done_ms": float(rec.done_ms if rec.done_ms is not None else -1),
+            "done_ms": known_or_minus_one(rec.done_ms),
         }
         tags = {"device": rec.device, "gateway": rec.gateway, "command": rec.id}
-        body = join_lines([line(MEASUREMENT, tags, fields, rec.issued_ms)])
-        if self.http.major >= 2:
-            params = {"bucket": self.database, "precision": "ms", **({"org": self.org} if self.org else {})}
-            r = self.http.request("POST", "/api/v2/write", params, body, "text/plain; charset=utf-8")
-        else:
-            params = {"db": self.database, "precision": "ms", **({"rp": self.rp} if self.rp else {})}
-            r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
-        if r.status >= 300:
-            raise StoreTransientError(f"command log: InfluxDB answered {r.status}: {r.text()[:200]}")
+        self._write([line(MEASUREMENT, tags, fields, rec.issued_ms)])
 
     def _select(self, where: str, limit: int) -> list[CommandRecord]:
-        now = time.time_ns() // 1_000_000
-        bound = f"time >= {ns(now - HORIZON_MS)} AND time <= {ns(now + HORIZON_MS)}"
-        q = (
-            f"SELECT * FROM {quote_ident(MEASUREMENT)} WHERE {bound}{where} "  # noqa: S608 (quoted by influxql)
-            "GROUP BY * ORDER BY time DESC LIMIT 1"  # one point per command (series)
-        )
-        out: list[CommandRecord] = []
-        for series in self.http.query(q, self.database):
-            tags = series.get("tags") or {}
-            cols = series["columns"]
-            for values in series["values"]:
-                row = dict(zip(cols, values, strict=True))
-                code, done = row.get("exception_code"), row.get("done_ms")
-                out.append(
-                    CommandRecord(
-                        id=tags.get("command", ""),
-                        device=tags.get("device", ""),
-                        gateway=tags.get("gateway", ""),
-                        issued_by=str(row.get("issued_by") or ""),
-                        issued_ms=int(row["time"]),
-                        expires_ms=int(row.get("expires_ms") or 0),
-                        writes=json.loads(row.get("writes") or "[]"),
-                        status=CommandStatus(row.get("status") or "sent"),
-                        detail=str(row.get("detail") or ""),
-                        exception_code=None if code is None or code < 0 else int(code),
-                        readback=json.loads(row.get("readback") or "{}"),
-                        done_ms=None if done is None or done < 0 else int(done),
-                    )
-                )
+        rows = self._rows(MEASUREMENT, where, "GROUP BY * ORDER BY time DESC LIMIT 1")  # one point per command
+        out = [
+            CommandRecord(
+                id=tags.get("command", ""),
+                device=tags.get("device", ""),
+                gateway=tags.get("gateway", ""),
+                issued_by=str(row.get("issued_by") or ""),
+                issued_ms=int(row["time"]),
+                expires_ms=int(row.get("expires_ms") or 0),
+                writes=json.loads(row.get("writes") or "[]"),
+                status=CommandStatus(row.get("status") or "sent"),
+                detail=str(row.get("detail") or ""),
+                exception_code=none_if_negative(row.get("exception_code")),
+                readback=json.loads(row.get("readback") or "{}"),
+                done_ms=none_if_negative(row.get("done_ms")),
+            )
+            for tags, row in rows
+        ]
         out.sort(key=lambda r: (-r.issued_ms, r.id))
         return out[:limit]
 
@@ -283,7 +227,3 @@ class InfluxCommandLog:
     def list(self, *, device: str | None = None, limit: int = 100) -> list[CommandRecord]:
         where = f" AND {quote_ident('device')} = {quote_string(device)}" if device else ""
         return self._select(where, limit)
-
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()

@@ -25,7 +25,6 @@ from typing import Literal, Protocol
 AlarmState = Literal["pending", "firing", "resolved"]
 Transition = Literal["firing", "resolved"]
 DeliveryStatus = Literal["pending", "delivered", "dead"]
-HORIZON_MS = 400 * 86_400_000  # how far back an InfluxDB query looks (every query is bounded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,16 @@ Measurements (tags bounded by the configuration: rules × subjects, channels × 
 A point re-written with the same series and time merges its fields, which makes each update an
 upsert, and lets the API write an acknowledgement's fields alone without racing the evaluator.
 InfluxDB cannot store a null: an unknown time is ``-1``, an unknown value has ``value_known``
-false. Every query is bounded in time (``HORIZON_MS``).
+false. Every query is bounded in time (``journals.backends.HORIZON_MS``).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from ville_autonome.storage.alarm_records import (
-    HORIZON_MS,
+from ville_autonome.journals.alarm_records import (
     AlarmEvent,
     AlarmQuery,
     AlarmRecord,
@@ -33,10 +31,9 @@ from ville_autonome.storage.alarm_records import (
     LeaseClaim,
     Silence,
 )
-from ville_autonome.storage.base import StoreTransientError
-from ville_autonome.storage.influx_http import InfluxHttp
+from ville_autonome.journals.backends import Fields, InfluxJournal, known_or_minus_one, none_if_negative, one_line
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import join_lines, line
+from ville_autonome.storage.line_protocol import line
 
 EPISODES, EVENTS, SILENCES, DELIVERIES, LEASE = (
     "alarm_episodes",
@@ -48,24 +45,7 @@ EPISODES, EVENTS, SILENCES, DELIVERIES, LEASE = (
 LEASE_LOOKBACK_MS = 86_400_000
 
 
-def _text(value: str) -> str:
-    """Line protocol carries no newline in a field: user text (a reason, a comment) keeps one line."""
-    return " ".join(value.splitlines())
-
-
-def _opt(value: int | None) -> float:
-    return float(-1 if value is None else value)
-
-
-def _back(value: Any) -> int | None:
-    return None if value is None or value < 0 else int(value)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _episode_fields(a: AlarmRecord) -> dict[str, float | str | bool]:
+def _episode_fields(a: AlarmRecord) -> Fields:
     return {
         "id": a.id,
         "rule": a.rule,
@@ -74,15 +54,15 @@ def _episode_fields(a: AlarmRecord) -> dict[str, float | str | bool]:
         "severity": a.severity,
         "state": a.state,
         "labels": json.dumps(a.labels, sort_keys=True),
-        "summary": _text(a.summary),
+        "summary": one_line(a.summary),
         "value": float(a.value) if a.value is not None else 0.0,
         "value_known": a.value is not None,
         "active_since_ms": float(a.active_since_ms),
         "updated_ms": float(a.updated_ms),
-        "fired_ms": _opt(a.fired_ms),
-        "resolved_ms": _opt(a.resolved_ms),
-        "notified_firing_ms": _opt(a.notified_firing_ms),
-        "notified_resolved_ms": _opt(a.notified_resolved_ms),
+        "fired_ms": known_or_minus_one(a.fired_ms),
+        "resolved_ms": known_or_minus_one(a.resolved_ms),
+        "notified_firing_ms": known_or_minus_one(a.notified_firing_ms),
+        "notified_resolved_ms": known_or_minus_one(a.notified_resolved_ms),
     }
 
 
@@ -101,60 +81,32 @@ def _episode(tags: dict[str, str], row: dict[str, Any]) -> AlarmRecord:
         active_since_ms=int(row.get("active_since_ms") or row["time"]),
         pending_ms=int(row["time"]),
         updated_ms=int(row.get("updated_ms") or row["time"]),
-        fired_ms=_back(row.get("fired_ms")),
-        resolved_ms=_back(row.get("resolved_ms")),
-        notified_firing_ms=_back(row.get("notified_firing_ms")),
-        notified_resolved_ms=_back(row.get("notified_resolved_ms")),
+        fired_ms=none_if_negative(row.get("fired_ms")),
+        resolved_ms=none_if_negative(row.get("resolved_ms")),
+        notified_firing_ms=none_if_negative(row.get("notified_firing_ms")),
+        notified_resolved_ms=none_if_negative(row.get("notified_resolved_ms")),
         acked_by=row.get("acked_by") or None,
-        acked_ms=_back(row.get("acked_ms")),
+        acked_ms=none_if_negative(row.get("acked_ms")),
         ack_comment=str(row.get("ack_comment") or ""),
     )
 
 
 def _delivery_line(d: Delivery) -> str:
-    fields: dict[str, float | str | bool] = {
+    fields: Fields = {
         "message_id": d.message_id,
         "body": d.body,
         "entries": json.dumps(d.entries),
         "status": d.status,
         "attempts": float(d.attempts),
         "next_attempt_ms": float(d.next_attempt_ms),
-        "last_error": _text(d.last_error),
-        "done_ms": _opt(d.done_ms),
+        "last_error": one_line(d.last_error),
+        "done_ms": known_or_minus_one(d.done_ms),
     }
     return line(DELIVERIES, {"channel": d.channel, "group": d.group_key}, fields, d.created_ms)
 
 
-class InfluxAlarmLog:
-    def __init__(
-        self, http: InfluxHttp, database: str, *, org: str | None, rp: str | None, owns_http: bool = False
-    ) -> None:
-        self.http, self.database, self.org, self.rp = http, database, org, rp
-        self._owns_http = owns_http
-
-    def _write(self, lines: Sequence[str]) -> None:
-        if not lines:
-            return
-        body = join_lines(lines)
-        if self.http.major >= 2:
-            params = {"bucket": self.database, "precision": "ms", **({"org": self.org} if self.org else {})}
-            r = self.http.request("POST", "/api/v2/write", params, body, "text/plain; charset=utf-8")
-        else:
-            params = {"db": self.database, "precision": "ms", **({"rp": self.rp} if self.rp else {})}
-            r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
-        if r.status >= 300:
-            raise StoreTransientError(f"alarm log: InfluxDB answered {r.status}: {r.text()[:200]}")
-
-    def _rows(self, measurement: str, where: str = "", tail: str = "", lookback_ms: int = HORIZON_MS) -> list[Any]:
-        now = _now_ms()
-        bound = f"time >= {ns(now - lookback_ms)} AND time <= {ns(now + HORIZON_MS)}"
-        q = f"SELECT * FROM {quote_ident(measurement)} WHERE {bound}{where} {tail}"  # noqa: S608 (quoted by influxql)
-        out = []
-        for series in self.http.query(q, self.database):
-            tags = series.get("tags") or {}
-            for values in series["values"]:
-                out.append((tags, dict(zip(series["columns"], values, strict=True))))
-        return out
+class InfluxAlarmLog(InfluxJournal):
+    name = "alarm log"
 
     # ------------------------------------------------------------ episodes
 
@@ -191,10 +143,10 @@ class InfluxAlarmLog:
         found = self.alarm(alarm_id)
         if found is None or found.acked_ms is not None:
             return found
-        fields: dict[str, float | str | bool] = {
+        fields: Fields = {
             "acked_by": by,
             "acked_ms": float(at_ms),
-            "ack_comment": _text(comment),
+            "ack_comment": one_line(comment),
         }
         self._write([line(EPISODES, {"key": found.key}, fields, found.pending_ms)])
         return self.alarm(alarm_id)
@@ -207,7 +159,7 @@ class InfluxAlarmLog:
                 line(
                     EVENTS,
                     {"kind": e.kind, "key": e.key},
-                    {"alarm_id": e.alarm_id, "by": e.by, "detail": _text(e.detail)},
+                    {"alarm_id": e.alarm_id, "by": e.by, "detail": one_line(e.detail)},
                     e.ts_ms,
                 )
                 for e in events
@@ -236,12 +188,12 @@ class InfluxAlarmLog:
 
     def save_silence(self, silence: Silence) -> None:
         s = silence
-        fields: dict[str, float | str | bool] = {
+        fields: Fields = {
             "rule": s.rule or "",
             "subject": s.subject or "",
             "start_ms": float(s.start_ms),
             "end_ms": float(s.end_ms),
-            "reason": _text(s.reason),
+            "reason": one_line(s.reason),
             "created_by": s.created_by,
         }
         self._write([line(SILENCES, {"silence": s.id}, fields, s.created_ms)])
@@ -297,7 +249,7 @@ class InfluxAlarmLog:
                 attempts=int(r.get("attempts") or 0),
                 next_attempt_ms=int(r.get("next_attempt_ms") or 0),
                 last_error=str(r.get("last_error") or ""),
-                done_ms=_back(r.get("done_ms")),
+                done_ms=none_if_negative(r.get("done_ms")),
             )
             for tags, r in self._rows(DELIVERIES, where, 'GROUP BY "channel", "group"')
         ]
@@ -306,7 +258,7 @@ class InfluxAlarmLog:
     # ------------------------------------------------------------ lease
 
     def claim(self, claim: LeaseClaim) -> None:
-        fields: dict[str, float | str | bool] = {
+        fields: Fields = {
             "since_ms": float(claim.since_ms),
             "expires_ms": float(claim.expires_ms),
         }
@@ -321,7 +273,3 @@ class InfluxAlarmLog:
             for tags, r in rows
         ]
         return sorted((c for c in out if c.expires_ms > now_ms), key=lambda c: (c.since_ms, c.holder))
-
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()

@@ -4,20 +4,16 @@ unanswered ones marked ``no_result``; it survives closing and reopening the stor
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
-
-from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
-from ville_autonome.readings.commands import CommandStatus
-from ville_autonome.storage.command_log import (
+from ville_autonome.journals.command_log import (
     CommandRecord,
     command_log_for,
     expire_unanswered,
     open_command_log,
     settle,
 )
+from ville_autonome.readings.commands import CommandStatus
 from ville_autonome.storage.factory import open_store
 
 T0 = 1_767_225_600_000
@@ -34,15 +30,6 @@ def _record(i: int, device: str = "battery", status: CommandStatus = CommandStat
         writes=[{"point": "InWRte", "value": 40.0}],
         status=status,
     )
-
-
-@pytest.fixture(params=["sqlite", "influxdb"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str, influxd: Influxd) -> StoreSettings:
-    if request.param == "sqlite":
-        return StoreSettings(backend="sqlite", path=str(tmp_path / "store.sqlite"))
-    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
-    open_store(settings).close()  # the store creates its database
-    return settings
 
 
 def test_commands_are_recorded_settled_once_and_survive_a_restart(settings: StoreSettings) -> None:
