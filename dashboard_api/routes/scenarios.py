@@ -220,7 +220,7 @@ def _answer(body: ScenarioIn, request: Request, config: Any, store: Any, setting
     try:
         m = measure(store, config, body.scope, p.start_ms, p.end_ms, interval, cache=request.app.state.energy_cache)
         deadline.check()
-        profiles = profiles_for(store, config, m, scenario)
+        profiles = profiles_for(store, config, m, scenario, cache=request.app.state.energy_cache)
         rated = ratings(config)
         result = run_scenario(
             m.inputs, scenario, m.settings, ratings=rated, profiles=profiles, deadline=deadline, before=m.result
@@ -239,6 +239,7 @@ def _answer(body: ScenarioIn, request: Request, config: Any, store: Any, setting
                 c_rate_per_h=s.c_rate_per_h,
                 round_trip_efficiency=s.round_trip_efficiency,
                 deadline=deadline,
+                base_result=result,
             )
     except ScenarioError as exc:
         raise BadParameterError(str(exc), "body") from None

@@ -219,3 +219,15 @@ def test_energy_is_conserved(c, kwp: float, pct: float, kwh: float, sharing: boo
     assert res.after.balance.unbalanced_intervals == 0
     assert all(0 <= (v or 0) <= 1 for v in (res.after.metrics.self_sufficiency, res.after.metrics.self_consumption))
     assert not math.isnan(res.after.metrics.load_wh)
+
+
+@settings(max_examples=40, deadline=None)
+@given(city, st.floats(0.05, 0.95), st.floats(-30, 30), st.booleans())
+def test_sizing_from_a_scenario_run_gives_the_same_answer(c, target: float, pct: float, sharing: bool) -> None:  # type: ignore[no-untyped-def]
+    # the route hands run_scenario's result to the search (its changed inputs, its zero-capacity trial)
+    i = _inputs(c)
+    base = Scenario(load=(LoadChange("a", pct),), storage=(StorageChange("b", 0.05, 0.1, 0.9),), sharing=sharing)
+    ratings = {"a-pv": 1000.0, "b-pv": 1000.0}
+    res = run_scenario(i, base, Q, ratings=ratings)
+    reused = size_storage(i, base, Q, site="a", target=target, ratings=ratings, c_rate_per_h=1.0, base_result=res)
+    assert reused == size_storage(i, base, Q, site="a", target=target, ratings=ratings, c_rate_per_h=1.0)

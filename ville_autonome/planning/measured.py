@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ville_autonome.autonomy import AutonomyResult, ScopeInputs
-from ville_autonome.autonomy_queries import EnergyCache, device_energy, scope_inputs
+from ville_autonome.autonomy import AutonomyResult, DeviceEnergy, ScopeInputs
+from ville_autonome.autonomy_queries import EnergyCache, scope_inputs
 from ville_autonome.autonomy_queries.reading import Progress
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.planning.dispatch import FloatArray
@@ -71,21 +71,41 @@ def ratings(config: PlatformConfig) -> dict[str, float]:
     return {dev.id: dev.rated_power_w for _, _, dev in config.devices() if dev.rated_power_w is not None}
 
 
+def source_energies(
+    store: Store,
+    config: PlatformConfig,
+    measured: Measured,
+    source: str,
+    *,
+    cache: EnergyCache | None = None,
+) -> list[tuple[DeviceEnergy, float]]:
+    """Every rated production device of ``source`` in the city with its rated power [W], over the
+    window of ``measured``: taken from the scope's inputs when the device is in the scope (no
+    second read), else read by ``autonomy_queries.scope_inputs`` for its site (the day balances,
+    through ``cache``), the very read of ``GET /api/v1/autonomy``."""
+    rated = {dev.id: (s.id, dev.rated_power_w) for _, s, dev in config.devices() if dev.source == source}
+    rated = {d: (site, w) for d, (site, w) in rated.items() if w}
+    have = {d.device: d for s in measured.inputs.sites for d in s.devices if d.device in rated}
+    found = dict(have)
+    inputs, interval_ms = measured.inputs, measured.settings.interval_s * 1000
+    end_ms = inputs.start_ms + inputs.n_intervals * interval_ms
+    for site in sorted({site for d, (site, _) in rated.items() if d not in have}):
+        read = scope_inputs(
+            store, config, f"site:{site}", inputs.start_ms, end_ms, measured.settings.interval_s, cache=cache
+        )
+        found |= {d.device: d for s in read.sites for d in s.devices if d.device in rated}
+    return [(found[d], w) for d, (_, w) in rated.items() if d in found and w is not None]
+
+
 def _city_per_kw(
-    store: Store, config: PlatformConfig, source: str, inputs: ScopeInputs, interval_s: int
+    store: Store, config: PlatformConfig, measured: Measured, source: str, cache: EnergyCache | None
 ) -> FloatArray | None:
     """The city's measured production of ``source`` per kW installed, over the inputs' window [Wh/kW]."""
-    devices = [dev for _, _, dev in config.devices() if dev.source == source and dev.rated_power_w]
-    if not devices:
+    devices = source_energies(store, config, measured, source, cache=cache)
+    kw = sum(w / 1000.0 for _, w in devices)
+    if not devices or kw <= 0:
         return None
-    first = inputs.start_ms - inputs.warmup * interval_s * 1000
-    total, kw = np.zeros(inputs.window), 0.0
-    rate = config.services.simulator.speed
-    for dev in devices:
-        e, _ = device_energy(store, dev, first, inputs.window, interval_s, clock_rate=rate)
-        total += e.supply_wh
-        kw += (dev.rated_power_w or 0.0) / 1000.0
-    return total / kw if kw > 0 else None
+    return np.sum([e.supply_wh for e, _ in devices], axis=0) / kw
 
 
 def profiles_for(
@@ -94,6 +114,8 @@ def profiles_for(
     measured: Measured,
     scenario: Scenario,
     sources: Iterable[str] = ("pv", "wind"),
+    *,
+    cache: EnergyCache | None = None,
 ) -> Profiles:
     """Production per kW for each source a scenario adds to a site that has none of it: the city's
     measured wind per kW; for PV a pvlib clear-sky profile scaled to the city's measured PV yield
@@ -103,14 +125,14 @@ def profiles_for(
     wanted = {g.source for g in scenario.generation if (g.site, g.source) not in have} & set(sources)
     out: dict[str, FloatArray] = {}
     modelled: set[str] = set()
-    if "wind" in wanted and (wind := _city_per_kw(store, config, "wind", inputs, interval_s)) is not None:
+    if "wind" in wanted and (wind := _city_per_kw(store, config, measured, "wind", cache)) is not None:
         out["wind"] = wind
     if "pv" in wanted and config.city.latitude is not None and config.city.longitude is not None:
         first = inputs.start_ms - inputs.warmup * interval_s * 1000
         model = clear_sky_pv_wh_per_kwp(
             first, inputs.window, interval_s, latitude=config.city.latitude, longitude=config.city.longitude
         )
-        measured_pv = _city_per_kw(store, config, "pv", inputs, interval_s)
+        measured_pv = _city_per_kw(store, config, measured, "pv", cache)
         ratio = DEFAULT_CLEAR_SKY_RATIO
         if measured_pv is not None and model.sum() > 0 and measured_pv.sum() > 0:
             ratio = float(min(measured_pv.sum() / model.sum(), 1.0))
