@@ -23,6 +23,7 @@ from ville_autonome.planning.scenario import (
     apply_scenario,
 )
 from ville_autonome.planning.sizing import size_storage
+from ville_autonome.planning.wind_curve import rooftop_wind_wh_per_kw
 
 T0 = 1_767_222_000_000  # 2026-01-01T00:00+01:00
 HOUR = EngineSettings(interval_s=3600)
@@ -120,6 +121,18 @@ def test_hydro_upgrade_through_the_plant() -> None:
     assert res.scope.after.export_wh == pytest.approx(154_000)
     with pytest.raises(ScenarioError, match="not a hydro plant"):
         apply_scenario(inputs(h), Scenario(hydro=(HydroChange("nope"),)), interval_s=3600, ratings=RATINGS)
+
+
+def test_wind_where_none_was_measured_comes_from_the_power_curve() -> None:
+    # 3 kW of rooftop wind on a site without wind: 3 × the curve's expected Wh per kW, per interval
+    per_kw = rooftop_wind_wh_per_kw(T0, 2, 3600)
+    profiles = Profiles({"wind": per_kw}, frozenset({"wind"}))
+    scenario = Scenario(generation=(GenerationChange("a", "wind", 3),))
+    res = run_scenario(inputs(pv_site()), scenario, HOUR, ratings=RATINGS, profiles=profiles)
+    assert res.flags == ("wind_modelled:a",)
+    assert res.scope.after.generation_wh == pytest.approx(6 + 3 * per_kw.sum())
+    measured = run_scenario(inputs(pv_site()), scenario, HOUR, ratings=RATINGS, profiles=Profiles({"wind": per_kw}))
+    assert measured.flags == ("wind_profile_from_city:a",)
 
 
 def test_sizing_finds_the_smallest_battery() -> None:

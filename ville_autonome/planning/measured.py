@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ville_autonome.autonomy import AutonomyResult, DeviceEnergy, ScopeInputs
+from ville_autonome.autonomy import AutonomyResult, DeviceEnergy, ScopeInputs, Status
 from ville_autonome.autonomy_queries import EnergyCache, scope_inputs
 from ville_autonome.autonomy_queries.reading import Progress
 from ville_autonome.configuration.topology import PlatformConfig
@@ -22,6 +22,7 @@ from ville_autonome.planning.dispatch import FloatArray
 from ville_autonome.planning.pv_model import DEFAULT_CLEAR_SKY_RATIO, clear_sky_pv_wh_per_kwp
 from ville_autonome.planning.run import EngineSettings, compute
 from ville_autonome.planning.scenario import Profiles, Scenario
+from ville_autonome.planning.wind_curve import rooftop_wind_wh_per_kw
 from ville_autonome.storage.base import Store
 
 
@@ -100,10 +101,11 @@ def source_energies(
 def _city_per_kw(
     store: Store, config: PlatformConfig, measured: Measured, source: str, cache: EnergyCache | None
 ) -> FloatArray | None:
-    """The city's measured production of ``source`` per kW installed, over the inputs' window [Wh/kW]."""
+    """The city's measured production of ``source`` per kW installed, over the inputs' window [Wh/kW];
+    None when no device of that source has a single measured interval."""
     devices = source_energies(store, config, measured, source, cache=cache)
     kw = sum(w / 1000.0 for _, w in devices)
-    if not devices or kw <= 0:
+    if kw <= 0 or not any((e.status != Status.MISSING).any() for e, _ in devices):
         return None
     return np.sum([e.supply_wh for e, _ in devices], axis=0) / kw
 
@@ -118,17 +120,23 @@ def profiles_for(
     cache: EnergyCache | None = None,
 ) -> Profiles:
     """Production per kW for each source a scenario adds to a site that has none of it: the city's
-    measured wind per kW; for PV a pvlib clear-sky profile scaled to the city's measured PV yield
-    (or :data:`planning.pv_model.DEFAULT_CLEAR_SKY_RATIO` without measured PV)."""
+    measured wind per kW, or, where the city measured no wind at all, the rooftop unit's power
+    curve on the site wind profile (:mod:`planning.wind_curve`); for PV a pvlib clear-sky profile
+    scaled to the city's measured PV yield (or :data:`planning.pv_model.DEFAULT_CLEAR_SKY_RATIO`
+    without measured PV). ``cache``: the API's device-energy cache, for the devices outside the scope."""
     inputs, interval_s = measured.inputs, measured.settings.interval_s
     have = {(s.site, d.source) for s in inputs.sites for d in s.devices if d.role == "production"}
     wanted = {g.source for g in scenario.generation if (g.site, g.source) not in have} & set(sources)
     out: dict[str, FloatArray] = {}
     modelled: set[str] = set()
-    if "wind" in wanted and (wind := _city_per_kw(store, config, measured, "wind", cache)) is not None:
+    first = inputs.start_ms - inputs.warmup * interval_s * 1000
+    if "wind" in wanted:
+        wind = _city_per_kw(store, config, measured, "wind", cache)
+        if wind is None:
+            wind = rooftop_wind_wh_per_kw(first, inputs.window, interval_s)
+            modelled.add("wind")
         out["wind"] = wind
     if "pv" in wanted and config.city.latitude is not None and config.city.longitude is not None:
-        first = inputs.start_ms - inputs.warmup * interval_s * 1000
         model = clear_sky_pv_wh_per_kwp(
             first, inputs.window, interval_s, latitude=config.city.latitude, longitude=config.city.longitude
         )

@@ -66,5 +66,5 @@ def _profile(
     dc_w = pvlib.pvsystem.pvwatts_dc(poa.clip(lower=0).fillna(0.0), 25.0, 1000.0, -0.004)
     energy = np.asarray(dc_w, dtype=np.float64) * (1.0 - SYSTEM_LOSSES) * interval_s / 3600.0
     out = np.where(np.isfinite(energy) & (energy > 0), energy, 0.0)
-    out.flags.writeable = False
+    out.setflags(write=False)
     return out
