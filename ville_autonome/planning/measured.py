@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from ville_autonome.autonomy import AutonomyResult, DeviceEnergy, ScopeInputs, Status
-from ville_autonome.autonomy_queries import EnergyCache, scope_inputs
-from ville_autonome.autonomy_queries.reading import Progress
+from ville_autonome.autonomy_queries import EnergyCache, scope_inputs, scope_sites
+from ville_autonome.autonomy_queries.reading import Progress, warmup_intervals
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.planning.dispatch import FloatArray
 from ville_autonome.planning.pv_model import DEFAULT_CLEAR_SKY_RATIO, clear_sky_pv_wh_per_kwp
@@ -65,6 +66,49 @@ def measure(
     )
     settings = engine_settings(config, interval_s, now)
     return Measured(inputs, compute(inputs, settings), settings)
+
+
+def measure_with_profiles(
+    store: Store,
+    config: PlatformConfig,
+    scope: str,
+    start_ms: int,
+    end_ms: int,
+    interval_s: int,
+    scenario: Scenario,
+    *,
+    cache: EnergyCache | None = None,
+) -> tuple[Measured, Profiles]:
+    """:func:`measure`, then :func:`profiles_for`; the clear-sky PV model a scenario needs is
+    computed in a second thread while the store is read (the model is mostly the sun's position,
+    the read mostly waits on the store: on two cores the cold answer loses most of the model's time)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planning-pv") as pool:
+        if (where := _pv_model_location(config, scope, scenario)) is not None:
+            interval_ms = interval_s * 1000
+            start = (
+                start_ms // interval_ms * interval_ms
+            )  # the window scope_inputs reads (a guess: a miss costs time only)
+            warmup = warmup_intervals(interval_s)
+            window = warmup + max(0, -(-(end_ms - start) // interval_ms))
+            pool.submit(
+                clear_sky_pv_wh_per_kwp,
+                start - warmup * interval_ms,
+                window,
+                interval_s,
+                latitude=where[0],
+                longitude=where[1],
+            )
+        m = measure(store, config, scope, start_ms, end_ms, interval_s, cache=cache)
+    return m, profiles_for(store, config, m, scenario, cache=cache)
+
+
+def _pv_model_location(config: PlatformConfig, scope: str, scenario: Scenario) -> tuple[float, float] | None:
+    """The city's (latitude, longitude) when the scenario adds PV to a site without PV, else None."""
+    lat, lon = config.city.latitude, config.city.longitude
+    with_pv = {s.id for _, s in scope_sites(config, scope) if any(d.source == "pv" for d in s.devices)}
+    if lat is None or lon is None or all(g.source != "pv" or g.site in with_pv for g in scenario.generation):
+        return None
+    return lat, lon
 
 
 def ratings(config: PlatformConfig) -> dict[str, float]:
