@@ -84,10 +84,9 @@ def measure_with_profiles(
     the read mostly waits on the store: on two cores the cold answer loses most of the model's time)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planning-pv") as pool:
         if (where := _pv_model_location(config, scope, scenario)) is not None:
+            # the window scope_inputs will read (should it differ, the model is computed again: time only)
             interval_ms = interval_s * 1000
-            start = (
-                start_ms // interval_ms * interval_ms
-            )  # the window scope_inputs reads (a guess: a miss costs time only)
+            start = start_ms // interval_ms * interval_ms
             warmup = warmup_intervals(interval_s)
             window = warmup + max(0, -(-(end_ms - start) // interval_ms))
             pool.submit(
