@@ -77,7 +77,8 @@ def main() -> int:
         f"sizing {answer['sizing']}"
     )
     print(
-        f"BASELINE GET /api/v1/autonomy, same scope and period, cold: {base:.2f} s; scenario/baseline {cold / base:.1f}x"
+        f"BASELINE GET /api/v1/autonomy, same scope and period, cold: {base:.2f} s; "
+        f"scenario/baseline cold {cold / base:.1f}x, warm {warm / base:.2f}x"
     )
     return 0
 
