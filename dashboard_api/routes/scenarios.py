@@ -24,7 +24,7 @@ from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StaffKe
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ApiError, BadParameterError
 from ville_autonome.dashboard_api.scenario_out import scenario_dict
 from ville_autonome.planning.deadline import Deadline, ScenarioTimeoutError
-from ville_autonome.planning.measured import measure, profiles_for, ratings
+from ville_autonome.planning.measured import measure_with_profiles, ratings
 from ville_autonome.planning.run import run_scenario
 from ville_autonome.planning.scenario import (
     GenerationChange,
@@ -218,9 +218,10 @@ def _answer(body: ScenarioIn, request: Request, config: Any, store: Any, setting
     interval = config.services.metrics.interval_minutes * 60
     scenario = to_scenario(body)
     try:
-        m = measure(store, config, body.scope, p.start_ms, p.end_ms, interval, cache=request.app.state.energy_cache)
+        m, profiles = measure_with_profiles(
+            store, config, body.scope, p.start_ms, p.end_ms, interval, scenario, cache=request.app.state.energy_cache
+        )
         deadline.check()
-        profiles = profiles_for(store, config, m, scenario)
         rated = ratings(config)
         result = run_scenario(
             m.inputs, scenario, m.settings, ratings=rated, profiles=profiles, deadline=deadline, before=m.result
@@ -239,6 +240,7 @@ def _answer(body: ScenarioIn, request: Request, config: Any, store: Any, setting
                 c_rate_per_h=s.c_rate_per_h,
                 round_trip_efficiency=s.round_trip_efficiency,
                 deadline=deadline,
+                base_result=result,
             )
     except ScenarioError as exc:
         raise BadParameterError(str(exc), "body") from None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ville_autonome.planning.dispatch import dispatch_self_consumption, equivalent_full_cycles_per_year
+from ville_autonome.planning.dispatch import clamped_walk, dispatch_self_consumption, equivalent_full_cycles_per_year
 
 HOUR = 3600
 
@@ -104,3 +104,36 @@ def test_energy_is_conserved_in_the_battery(r: list[float], cap: float, eta: flo
     assert (d.stored_wh <= cap + 1e-9).all()
     assert (d.stored_wh >= -1e-9).all()
     assert d.stored_wh[-1] == pytest.approx(0, abs=1e-6)  # what is never given back is not taken
+
+
+def _loop_reference(r: list[float], cap: float, power_w: float, eta_rt: float) -> tuple[list[float], list[float]]:
+    """The module docstring's rule, interval by interval in plain Python (15-min intervals)."""
+    eta, step, e = math.sqrt(eta_rt), power_w / 4, 0.0
+    c_out, d_out, e_out = [0.0] * len(r), [0.0] * len(r), [0.0] * len(r)
+    for i, x in enumerate(r):
+        if x < 0 and (c := min(-x, step, (cap - e) / eta)) > 0:
+            e, c_out[i] = e + eta * c, c
+        elif x > 0 and (d := min(x, step, eta * e)) > 0:
+            e, d_out[i] = e - d / eta, d
+        e_out[i] = e
+    need, after = [0.0] * len(r), 0.0
+    for i in range(len(r) - 1, -1, -1):
+        need[i], after = after, max(0.0, after + d_out[i] / eta - eta * c_out[i])
+    kept = [min(a, b) for a, b in zip(e_out, need, strict=True)]
+    before = [min(0.0, after), *kept[:-1]]
+    charge = [min(max((k - b + d / eta) / eta, 0.0), c) for k, b, d, c in zip(kept, before, d_out, c_out, strict=True)]
+    return charge, d_out
+
+
+@settings(max_examples=200, deadline=None)
+@given(residuals, st.floats(0, 20_000), st.floats(1, 10_000), st.floats(0.5, 1.0))
+def test_the_scan_equals_the_interval_by_interval_rule(r: list[float], cap: float, power: float, eta: float) -> None:
+    d = dispatch_self_consumption(r, capacity_wh=cap, power_w=power, interval_s=900, round_trip_efficiency=eta)
+    charge, discharge = _loop_reference(r, cap, power, eta)
+    assert d.charge_wh.tolist() == pytest.approx(charge, rel=1e-9, abs=1e-6)
+    assert d.discharge_wh.tolist() == pytest.approx(discharge, rel=1e-9, abs=1e-6)
+
+
+def test_clamped_walk_by_hand() -> None:
+    # steps +3, +3, −5, +1 in [0, 4] from 1: 4 (clamped), 4 (full), 0 (clamped at empty), 1
+    assert clamped_walk(np.array([3.0, 3.0, -5.0, 1.0]), 0.0, 4.0, 1.0).tolist() == [4, 4, 0, 1]

@@ -23,6 +23,7 @@ from ville_autonome.planning.scenario import (
     apply_scenario,
 )
 from ville_autonome.planning.sizing import size_storage
+from ville_autonome.planning.wind_curve import rooftop_wind_wh_per_kw
 
 T0 = 1_767_222_000_000  # 2026-01-01T00:00+01:00
 HOUR = EngineSettings(interval_s=3600)
@@ -122,6 +123,18 @@ def test_hydro_upgrade_through_the_plant() -> None:
         apply_scenario(inputs(h), Scenario(hydro=(HydroChange("nope"),)), interval_s=3600, ratings=RATINGS)
 
 
+def test_wind_where_none_was_measured_comes_from_the_power_curve() -> None:
+    # 3 kW of rooftop wind on a site without wind: 3 × the curve's expected Wh per kW, per interval
+    per_kw = rooftop_wind_wh_per_kw(T0, 2, 3600)
+    profiles = Profiles({"wind": per_kw}, frozenset({"wind"}))
+    scenario = Scenario(generation=(GenerationChange("a", "wind", 3),))
+    res = run_scenario(inputs(pv_site()), scenario, HOUR, ratings=RATINGS, profiles=profiles)
+    assert res.flags == ("wind_modelled:a",)
+    assert res.scope.after.generation_wh == pytest.approx(6 + 3 * per_kw.sum())
+    measured = run_scenario(inputs(pv_site()), scenario, HOUR, ratings=RATINGS, profiles=Profiles({"wind": per_kw}))
+    assert measured.flags == ("wind_profile_from_city:a",)
+
+
 def test_sizing_finds_the_smallest_battery() -> None:
     # a lossless battery needs 2 Wh to reach 75 % (the whole day surplus), 1 Wh gives 62.5 %
     res = size_storage(
@@ -219,3 +232,15 @@ def test_energy_is_conserved(c, kwp: float, pct: float, kwh: float, sharing: boo
     assert res.after.balance.unbalanced_intervals == 0
     assert all(0 <= (v or 0) <= 1 for v in (res.after.metrics.self_sufficiency, res.after.metrics.self_consumption))
     assert not math.isnan(res.after.metrics.load_wh)
+
+
+@settings(max_examples=40, deadline=None)
+@given(city, st.floats(0.05, 0.95), st.floats(-30, 30), st.booleans())
+def test_sizing_from_a_scenario_run_gives_the_same_answer(c, target: float, pct: float, sharing: bool) -> None:  # type: ignore[no-untyped-def]
+    # the route hands run_scenario's result to the search (its changed inputs, its zero-capacity trial)
+    i = _inputs(c)
+    base = Scenario(load=(LoadChange("a", pct),), storage=(StorageChange("b", 0.05, 0.1, 0.9),), sharing=sharing)
+    ratings = {"a-pv": 1000.0, "b-pv": 1000.0}
+    res = run_scenario(i, base, Q, ratings=ratings)
+    reused = size_storage(i, base, Q, site="a", target=target, ratings=ratings, c_rate_per_h=1.0, base_result=res)
+    assert reused == size_storage(i, base, Q, site="a", target=target, ratings=ratings, c_rate_per_h=1.0)

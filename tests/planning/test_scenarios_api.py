@@ -65,13 +65,15 @@ def test_city_scenario_gives_each_district_and_a_sizing(api: httpx.Client) -> No
             "scope": "city",
             "period": PERIOD,
             "pv": [{"site": "saint-leu-housing", "added_kwp": 50}],
+            "wind": [{"site": "campus", "added_kw": 10}],
             "sizing": {"site": "campus", "target_self_sufficiency": 0.99},
         },
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert [d["name"] for d in body["districts"]] == ["Citadelle", "Saint-Leu"]
-    assert body["assumptions"] == ["pv_modelled:saint-leu-housing"]  # the site has no PV: pvlib's model
+    # the site has no PV: pvlib's model; the city measures no wind: the rooftop unit's power curve
+    assert body["assumptions"] == ["pv_modelled:saint-leu-housing", "wind_modelled:campus"]
     assert body["sizing"]["target"] == 0.99
     assert body["sizing"]["evaluations"] >= 2
 

@@ -55,6 +55,7 @@ class ScenarioResult:
     before: AutonomyResult  # the engine's full results (coverage, flags, method version)
     after: AutonomyResult
     flags: tuple[str, ...]  # the scenario's own assumptions (pv_modelled:<site>, …)
+    changed: ScopeInputs | None = None  # the scenario's inputs (the sizing search starts from them)
 
 
 def compute(inputs: ScopeInputs, settings: EngineSettings) -> AutonomyResult:
@@ -133,4 +134,5 @@ def run_scenario(
         today,
         after,
         applied.flags,
+        applied.inputs,
     )

@@ -11,8 +11,8 @@ How each change enters a site's devices (every energy per interval [Wh]):
 - **PV / wind**: the site's own production of that source scaled by ``(rated + added) / rated``
   (the measured profile: weather, orientation, outages included); a site without one gets a new
   production device from a profile per kW given by the caller (``Profiles``: the city's measured
-  wind per kW, a pvlib clear-sky model for PV) — flagged ``pv_modelled:<site>`` /
-  ``wind_profile_from_city:<site>``;
+  wind per kW or, without any, a rooftop unit's power curve; a pvlib clear-sky model for PV) —
+  flagged ``wind_profile_from_city:<site>``, ``wind_modelled:<site>`` or ``pv_modelled:<site>``;
 - **hydro**: the plant's production through ``P = ρ·g·Q·H·η`` (:mod:`planning.hydro`);
 - **load**: every consumption device of the site scaled by ``1 + change_pct / 100``; a site without
   a consumption meter changes its grid exchange by the same share of its derived load;
@@ -248,7 +248,7 @@ def _add_generation(
     supply = profile * g.added_kw
     w.add("production", g.source, supply, np.zeros(window), g.added_kw * 1000.0)
     w.delta -= w.devices[-1].supply_wh
-    return [f"{'pv_modelled' if g.source in profiles.modelled else g.source + '_profile_from_city'}:{g.site}"]
+    return [f"{g.source}_{'modelled' if g.source in profiles.modelled else 'profile_from_city'}:{g.site}"]
 
 
 def _change_load(w: _SiteWork, change_pct: float, window: int) -> None:

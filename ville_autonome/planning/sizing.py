@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from ville_autonome.autonomy import ScopeInputs
 from ville_autonome.planning.deadline import NO_DEADLINE, Deadline
-from ville_autonome.planning.run import EngineSettings, compute, shown
+from ville_autonome.planning.run import EngineSettings, ScenarioResult, compute, shown
 from ville_autonome.planning.scenario import Profiles, Scenario, StorageChange, apply_scenario
 
 MAX_DOUBLINGS = 6
@@ -55,9 +55,20 @@ def size_storage(
     tolerance: float = 0.02,
     max_evaluations: int = 16,
     deadline: Deadline = NO_DEADLINE,
+    base_result: ScenarioResult | None = None,
 ) -> SizingResult:
-    """Smallest capacity at ``site`` for which the scope's self-sufficiency reaches ``target`` (module docstring)."""
-    changed = apply_scenario(inputs, base, interval_s=settings.interval_s, ratings=ratings, profiles=profiles).inputs
+    """Smallest capacity at ``site`` for which the scope's self-sufficiency reaches ``target`` (module docstring).
+
+    ``base_result``: ``run_scenario`` of ``base`` on the same inputs, when the caller has it: its
+    changed inputs are the search's start, and its self-sufficiency the zero-capacity trial (a
+    battery of zero capacity changes nothing: :mod:`planning.dispatch`), so neither is computed again.
+    """
+    if base_result is not None and base_result.changed is not None:
+        changed = base_result.changed
+    else:
+        changed = apply_scenario(
+            inputs, base, interval_s=settings.interval_s, ratings=ratings, profiles=profiles
+        ).inputs
     count = 0
 
     def trial(capacity_kwh: float, power_kw: float) -> tuple[float, float]:
@@ -80,7 +91,11 @@ def size_storage(
         power = cap * c_rate_per_h if cap is not None else None
         return SizingResult(target, site, reachable, cap, power, ss, best, count)
 
-    zero, _ = trial(0.0, 0.0)
+    if base_result is not None and base_result.changed is not None:
+        count += 1  # the zero-capacity trial, computed by run_scenario
+        zero = base_result.scope.after.self_sufficiency or 0.0
+    else:
+        zero, _ = trial(0.0, 0.0)
     if zero >= target:
         return answer(True, 0.0, zero, None)
     best, peak = trial(math.inf, math.inf)
