@@ -11,14 +11,17 @@ shape in time, the city's modules the weather), else ``DEFAULT_CLEAR_SKY_RATIO``
 receives about 60 % of the clear-sky irradiation over a year: PVGIS gives ≈ 1 100 kWh/m² of
 global horizontal irradiation at Amiens, the Haurwitz clear sky ≈ 1 800 kWh/m²). Either way the
 result is a model, flagged ``pv_modelled:<site>``.
+
+pvlib (and pandas) come with the ``planning`` extra: :func:`ville_autonome.extras.planning` imports
+them when a profile is computed, :class:`~ville_autonome.extras.MissingExtraError` without them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pvlib
+
+from ville_autonome.extras import planning
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,6 +45,8 @@ def clear_sky_pv_wh_per_kwp(
     ``interval_s`` from ``start_ms`` [UTC ms]."""
     if n == 0:
         return np.zeros(0)
+    engines = planning()
+    pd, pvlib = engines.pandas, engines.pvlib
     mid = pd.to_datetime(start_ms + (np.arange(n) + 0.5) * interval_s * 1000, unit="ms", utc=True)
     site = pvlib.location.Location(latitude, longitude)
     sun = site.get_solarposition(mid)
