@@ -11,7 +11,7 @@ port=$((8080 + offset))
 t0=$(date +%s.%N)
 git clone -q "$repo" "$dir/clone"
 cd "$dir/clone"
-make demo ARGS="--port-offset $offset" >"$dir/demo.log" 2>&1 &
+setsid make demo ARGS="--port-offset $offset" >"$dir/demo.log" 2>&1 &
 demo=$!
 key=""
 while kill -0 "$demo" 2>/dev/null; do
@@ -19,8 +19,7 @@ while kill -0 "$demo" 2>/dev/null; do
     if [ -n "$key" ] && curl -fsS -o /dev/null -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/v1/live"; then
         t1=$(date +%s.%N)
         echo "clone to a live dashboard: $(echo "$t1 - $t0" | bc) s (pip: $(du -sh .venv | cut -f1) in .venv; log $dir/demo.log)"
-        pkill -INT -P "$demo" 2>/dev/null || true
-        kill -INT "$demo" 2>/dev/null || true
+        kill -INT -- "-$demo" 2>/dev/null || true  # the demo's own process group (setsid)
         wait "$demo" || true
         exit 0
     fi
