@@ -15,6 +15,7 @@ a final status, or 202 with ``sent`` when none came in time (follow it with the 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -72,11 +73,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config: PlatformConfig = app.state.config
     # the audit log lives beside the store this app reads (opened at the first command route)
     app.state.command_bus = CommandBus(
-        config.services.mqtt, lambda: command_log_for(app.state.store, config.services.store)
+        config.services.mqtt,
+        lambda: command_log_for(app.state.store, config.services.store),
+        config.services.api.command_client_id,
     )
+    # results the broker kept in the command client's session while this API was down; in a thread
+    # of its own: a slow store delays them, never the API's start-up
+    resumer = threading.Thread(target=app.state.command_bus.resume, name="command-bus-resume", daemon=True)
+    resumer.start()
     try:
         yield
     finally:
+        await asyncio.to_thread(resumer.join)
         await asyncio.to_thread(app.state.command_bus.stop)
 
 
