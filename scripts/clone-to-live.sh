@@ -27,7 +27,7 @@ while kill -0 "$demo" 2>/dev/null; do
         t1=$(now)
         echo "$(git rev-parse --short HEAD): clone to a live dashboard $(echo "$t1 - $t0" | bc) s," \
             "of which clone + install $(echo "$t_install - $t0" | bc) s ($(du -sh .venv | cut -f1) in .venv)"
-        kill -TERM -- "-$demo" 2>/dev/null || true  # the demo's own process group (setsid; a background job ignores SIGINT)
+        /bin/kill -TERM -- "-$demo" 2>/dev/null || true  # the demo's own process group (setsid; a background job ignores SIGINT)
         wait "$demo" || true
         exit 0
     fi
