@@ -70,6 +70,18 @@ def require_reports() -> None:
         raise MissingExtraError("reports", exc.name or "?") from exc
 
 
+def missing() -> list[MissingExtraError]:
+    """Imports every extra's packages (at a service's start-up, so that no first request pays for
+    it) and says which extras are missing."""
+    out = []
+    for check in (require_reports, planning):
+        try:
+            check()
+        except MissingExtraError as exc:
+            out.append(exc)
+    return out
+
+
 def planning() -> PlanningEngines:
     """The ``planning`` extra's packages, or :class:`MissingExtraError`."""
     try:

@@ -18,12 +18,16 @@ XLSX without the ``reports`` extra installed are a 501 naming the ``pip install`
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, require_role
@@ -35,13 +39,26 @@ from ville_autonome.dashboard_api.errors import (
     extra_missing_response,
 )
 from ville_autonome.dashboard_api.params import MAX_MS, MIN_MS, iso
+from ville_autonome.extras import missing
 from ville_autonome.reports.compute import ReportPeriodError, ReportScopeError, build_report, check_period, has_data
 from ville_autonome.reports.formats import MEDIA_TYPES, check_engines, filename, render
 from ville_autonome.reports.scheduled import listing, stored_file
 from ville_autonome.reports.schema import table_schema
 from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
 
-router = APIRouter(tags=["reports"])
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # the optional features' packages imported before the first request (matplotlib, typst, pvlib
+    # take seconds on a busy machine); a missing extra is said once, here
+    for exc in await asyncio.to_thread(missing):
+        log.warning("%s", exc)
+    yield
+
+
+router = APIRouter(tags=["reports"], lifespan=lifespan)
 NOT_FOUND_CONTENT = {
     "application/json": {"schema": ERROR_SCHEMA, "example": {"error": "not_found", "detail": "no stored report …"}}
 }
