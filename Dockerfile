@@ -15,10 +15,11 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/ville-autonome
     && mkdir -p /var/lib/ville-autonome/var /etc/ville-autonome \
     && chown -R va:va /var/lib/ville-autonome
 
-# the locked third-party versions first (a layer that changes only with requirements/runtime.lock),
-# then the package (what .dockerignore lets through: sources, pyproject.toml, README.md, config/)
-COPY requirements/runtime.lock /tmp/runtime.lock
-RUN pip install -r /tmp/runtime.lock && rm /tmp/runtime.lock
+# the locked third-party versions first (a layer that changes only with requirements/full.lock: the
+# core and every feature, PDF/XLSX reports and what-if planning included), then the package (what
+# .dockerignore lets through: sources, pyproject.toml, README.md, config/)
+COPY requirements/full.lock /tmp/full.lock
+RUN pip install -r /tmp/full.lock && rm /tmp/full.lock
 COPY . /src
 RUN pip install --no-deps /src \
     && cp /src/config/*.yaml /etc/ville-autonome/ \

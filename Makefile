@@ -10,7 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# the locked versions (requirements/*.lock, written by `make lock`), then the project itself
+# the locked versions (requirements/*.lock, written by `make lock`), then the project itself.
+# .runtime is the core install (what `make demo` needs: no reports or planning extras, README
+# "Dependencies"); .dev is everything (the tests exercise every feature)
 $(VENV)/.runtime: pyproject.toml requirements/runtime.lock | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements/runtime.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
@@ -21,9 +23,11 @@ $(VENV)/.dev: pyproject.toml requirements/dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
-# re-resolve the locks: the newest versions pyproject.toml allows, on every platform (uv's universal mode)
+# re-resolve the locks: the newest versions pyproject.toml allows, on every platform (uv's universal mode).
+# runtime: the core; full: the core and every feature (the Docker image); dev: full and the tools
 lock: $(VENV)/.dev
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml -o requirements/runtime.lock
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml --extra reports --extra planning -o requirements/full.lock
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml --extra dev -o requirements/dev.lock
 
 demo: $(VENV)/.runtime

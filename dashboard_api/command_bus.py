@@ -1,11 +1,17 @@
 """The API's end of the downlink: publish commands, receive their results, keep the audit log.
 
 The API process that sends a command is the one that listens for results (docs/commands.md): its
-:class:`CommandBus` subscribes to ``Topics.command_result_filter()`` before it publishes anything
-(it starts at the first command route called), and settles each result into the audit log
+:class:`CommandBus` subscribes to ``Topics.command_result_filter()`` (QoS 1) before it publishes
+anything (it starts at the first command route called), and settles each result into the audit log
 (``journals.command_log``) as it arrives. Results are upserts keyed by command id, so several API
-instances may all listen; a result that arrives while no API process listens leaves its command
-``sent``, shown as ``no_result`` once its expiry has passed.
+instances may all listen.
+
+Its MQTT session is persistent: clean start off, a session expiry of :data:`SESSION_EXPIRY_S`, and
+a client id that stays the same across restarts (``services.api.command_client_id``, one per API
+process). The broker keeps the results published while the API is down and delivers them when it
+comes back; :meth:`CommandBus.resume` (at the API's start-up) reconnects at once when the log holds
+a command still waiting for its result. A result lost anyway (the session expired, the broker lost
+it) leaves its command ``sent``, shown as ``no_result`` once its expiry has passed.
 
 Errors::
 
@@ -18,7 +24,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,12 +37,16 @@ from ville_autonome.readings.commands import (
     FINAL,
     Command,
     CommandFormatError,
+    CommandStatus,
     decode_result,
     encode_command,
 )
 from ville_autonome.readings.topics import Topics
 
 log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 86_400  # results queued for an API away for up to a day (commands expire within 1 h)
+PENDING_LOOKBACK = 200  # the newest commands of the log looked at by resume()
 
 
 class BusUnavailableError(ServiceUnreachableError):
@@ -47,8 +56,11 @@ class BusUnavailableError(ServiceUnreachableError):
 class CommandBus:
     """One MQTT client of the API for commands; thread-safe; ``start`` is idempotent."""
 
-    def __init__(self, mqtt_settings: MqttSettings, open_log: Callable[[], CommandLog]) -> None:
+    def __init__(
+        self, mqtt_settings: MqttSettings, open_log: Callable[[], CommandLog], client_id: str = "va-api-1"
+    ) -> None:
         self.settings = mqtt_settings
+        self.client_id = client_id
         self._open_log = open_log
         self.topics = Topics(mqtt_settings.topic_root)
         self._lock = threading.Lock()
@@ -66,21 +78,41 @@ class CommandBus:
                 self._log = self._open_log()
             return self._log
 
-    def start(self, timeout_s: float = 5.0) -> None:
-        """Connect and subscribe to the results (waits up to ``timeout_s`` for the SUBACK)."""
+    def connect(self) -> None:
+        """Start connecting (persistent session) and return; idempotent. The client subscribes to the
+        results on every connection and retries in the background until :meth:`stop`."""
         with self._lock:
             if self._client is None:
-                client = make_client(self.settings, f"va-api-{uuid.uuid4().hex[:12]}")
+                client = make_client(self.settings, self.client_id, clean_start=False)
                 client.on_connect = self._on_connect
                 client.on_subscribe = self._on_subscribe
                 client.on_message = self._on_message
                 client.on_disconnect = self._on_disconnect
                 s = self.settings
-                client.connect_async(s.host, s.port, keepalive=s.keepalive_s, **connect_properties(s, clean_start=True))
+                props = connect_properties(s, clean_start=False, session_expiry_s=SESSION_EXPIRY_S)
+                client.connect_async(s.host, s.port, keepalive=s.keepalive_s, **props)
                 client.loop_start()
                 self._client = client
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        """Connect and subscribe to the results (waits up to ``timeout_s`` for the SUBACK)."""
+        self.connect()
         if not self._ready.wait(timeout_s):
             raise BusUnavailableError(f"MQTT broker at {self.settings.host}:{self.settings.port} is not reachable")
+
+    def resume(self) -> bool:
+        """At start-up: connect at once if a command of the log still waits for its result, so that
+        the broker delivers what it kept in this client's session while the API was down. Says
+        whether it connected; a log that cannot be read is logged, never fatal to the start-up."""
+        try:
+            waiting = any(r.status == CommandStatus.SENT for r in self.log.list(limit=PENDING_LOOKBACK))
+        except Exception as exc:  # the store's own error kinds: none may stop the API's start-up
+            log.warning("command log unreadable at start-up (%s): kept results wait for the first command", exc)
+            return False
+        if waiting:
+            log.info("commands wait for their results: command client %s reconnects", self.client_id)
+            self.connect()
+        return waiting
 
     def publish(self, cmd: Command, timeout_s: float = 5.0) -> None:
         """Publish a command (QoS 1) and wait for the broker's PUBACK."""

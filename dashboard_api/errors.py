@@ -6,6 +6,10 @@
     ├── BadParameterError    400: a query parameter is malformed, unknown or over a limit
     └── NotFoundError        404: a site or device that the topology does not know
 
+An optional feature called without its extra (:class:`ville_autonome.extras.MissingExtraError`:
+PDF/XLSX reports, what-if scenarios) is a 501 ``extra_missing`` whose detail names the
+``pip install`` to run.
+
 FastAPI's own validation errors (a missing or mistyped parameter) are answered 422 in the same
 shape, naming the first parameter at fault.
 """
@@ -21,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ville_autonome.extras import MissingExtraError
 from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError
 
 log = logging.getLogger(__name__)
@@ -117,6 +122,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def extra_missing_response(extra: str) -> dict[int | str, dict[str, Any]]:
+    """The 501 of a route whose feature needs the optional ``extra`` (ville_autonome.extras)."""
+    return {
+        501: {
+            "description": f"The '{extra}' extra is not installed on this server; `detail` names the pip install.",
+            "content": {
+                "application/json": {
+                    "schema": ERROR_SCHEMA,
+                    "example": {
+                        "error": "extra_missing",
+                        "detail": f"… need the optional '{extra}' dependencies …: pip install 'ville-autonome[{extra}]'",
+                    },
+                }
+            },
+        }
+    }
+
+
 STORE_RETRY_AFTER_S = 5
 
 
@@ -161,6 +184,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.log(level, "%s %s: store error (%s): %s", request.method, request.url.path, body["error"], exc)
         return JSONResponse(body, status_code=status, headers=headers)
 
+    async def on_missing_extra(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "extra_missing", "detail": str(exc)}, status_code=501)
+
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         body = exc.detail if isinstance(exc.detail, dict) else {"error": "http_error", "detail": str(exc.detail)}
@@ -170,3 +196,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StoreError, on_store_error)
+    app.add_exception_handler(MissingExtraError, on_missing_extra)

@@ -9,12 +9,16 @@ For each command received on ``Topics.command(gateway)`` (``readings.commands``)
 3. a command received at or after its ``expires_ms`` (this gateway's clock) is answered
    ``expired`` and never applied;
 4. the device must be one of this gateway's Modbus devices and every write must pass
-   ``registers.commands.check_write`` against the device's profile (as discovery placed it):
-   else ``refused``, nothing written;
+   ``registers.commands.check_write`` against the device's profile (as discovery placed it) —
+   or one of its MQTT devices with an output, whose writes must be ``relay`` = 0 or 1
+   (``configuration.mqtt_presets``): else ``refused``, nothing written;
 5. each write in order: the point's scale factor is read from the device, the value encoded and
    written (FC 16), the register read back and decoded. A Modbus exception is ``refused`` with
    its code; no answer is ``timed_out``; a read-back that differs from the value asked is
    ``refused`` ("read back …"). The first failure stops the command (later writes are not tried).
+   For an MQTT device (``gateway.command_relays``): the family's ``on``/``off`` is published on its
+   command topic and the state it reports on its state topic is the read-back; no state equal to
+   the one asked within :data:`RELAY_TIMEOUT_S` is ``timed_out``.
 
 Errors never leave this module: each command ends as exactly one result.
 """
@@ -27,6 +31,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from ville_autonome.configuration.mqtt_presets import RELAY_POINT, Relay, check_relay_writes
+from ville_autonome.gateway.command_relays import RelayStates
 from ville_autonome.gateway.errors import DeviceExceptionError, DeviceTimeoutError
 from ville_autonome.gateway.modbus_source import ModbusPoller
 from ville_autonome.gateway.quality import decode_point
@@ -45,6 +51,7 @@ from ville_autonome.registers.points import Point
 log = logging.getLogger(__name__)
 
 REMEMBERED = 1024  # results kept to answer a re-delivered command
+RELAY_TIMEOUT_S = 10.0  # an MQTT device answers a command with its state within this
 
 
 class _Failure(Exception):
@@ -65,11 +72,15 @@ class CommandRunner:
         pollers: dict[str, ModbusPoller],
         publish: Callable[[bytes], bool],
         *,
+        relays: RelayStates | None = None,
+        publish_device: Callable[[str, bytes], bool] = lambda _topic, _payload: False,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.gateway = gateway
         self.pollers = pollers
         self.publish = publish
+        self.relays = relays or RelayStates({})
+        self.publish_device = publish_device  # QoS 1 to an MQTT device's command topic; False: not sent
         self.clock_ms = clock_ms
         self._done: OrderedDict[str, CommandResult] = OrderedDict()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -107,22 +118,47 @@ class CommandRunner:
             if cmd.expired(self.clock_ms()):
                 raise _Failure(CommandStatus.EXPIRED, f"received after its expiry ({cmd.expires_ms} ms): not applied")
             poller = self.pollers.get(cmd.device)
-            if poller is None:
-                raise _Failure(CommandStatus.REFUSED, f"{cmd.device} is not a Modbus device of {self.gateway}")
-            try:
-                writes = check_writes(poller.profile, [(w.point, w.value) for w in cmd.writes])
-            except WriteRefusedError as exc:
-                raise _Failure(CommandStatus.REFUSED, str(exc)) from None
-            for w in writes:
-                if cmd.expired(self.clock_ms()):
-                    raise _Failure(CommandStatus.EXPIRED, f"expired before {w.point.name} was written")
-                readback[w.point.name] = await self._write(poller, w)
+            relay = self.relays.relays.get(cmd.device)
+            if poller is not None:
+                await self._run_modbus(cmd, poller, readback)
+            elif relay is not None:
+                await self._run_relay(cmd, relay, readback)
+            else:
+                raise _Failure(CommandStatus.REFUSED, f"{cmd.device} is not a writable device of {self.gateway}")
             result = self._result(cmd, CommandStatus.APPLIED, "", None, readback)
         except _Failure as f:
             result = self._result(cmd, f.status, f.detail, f.code, readback)
         self._remember(result)
         self._answer(result)
         log.info("gateway %s: command %s on %s: %s %s", self.gateway, cmd.id, cmd.device, result.status, result.detail)
+
+    async def _run_modbus(self, cmd: Command, poller: ModbusPoller, readback: dict[str, float]) -> None:
+        try:
+            writes = check_writes(poller.profile, [(w.point, w.value) for w in cmd.writes])
+        except WriteRefusedError as exc:
+            raise _Failure(CommandStatus.REFUSED, str(exc)) from None
+        for w in writes:
+            if cmd.expired(self.clock_ms()):
+                raise _Failure(CommandStatus.EXPIRED, f"expired before {w.point.name} was written")
+            readback[w.point.name] = await self._write(poller, w)
+
+    async def _run_relay(self, cmd: Command, relay: Relay, readback: dict[str, float]) -> None:
+        try:
+            payloads = check_relay_writes(relay, cmd.device, [(w.point, w.value) for w in cmd.writes])
+        except ValueError as exc:
+            raise _Failure(CommandStatus.REFUSED, str(exc)) from None
+        for w, payload in zip(cmd.writes, payloads, strict=True):
+            if cmd.expired(self.clock_ms()):
+                raise _Failure(CommandStatus.EXPIRED, f"expired before {RELAY_POINT} was switched")
+            armed = self.relays.arm(relay)
+            if not self.publish_device(relay.command_topic, payload.encode()):
+                raise _Failure(CommandStatus.TIMED_OUT, f"{RELAY_POINT}: the broker did not take {payload!r}")
+            state = await self.relays.wait(relay, armed, w.value, RELAY_TIMEOUT_S)
+            if state != w.value:
+                last = "nothing" if state is None else relay.on if state == 1 else relay.off
+                msg = f"{RELAY_POINT}: no state {payload!r} on {relay.state_topic} within {RELAY_TIMEOUT_S:g} s (last: {last})"
+                raise _Failure(CommandStatus.TIMED_OUT, msg)
+            readback[RELAY_POINT] = state
 
     async def _write(self, poller: ModbusPoller, write: CheckedWrite) -> float:
         device, conn = poller.device, poller.connection

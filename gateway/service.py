@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
 from ville_autonome.gateway.buffer import Drop, EnvelopeBuffer
+from ville_autonome.gateway.command_relays import RelayStates
 from ville_autonome.gateway.commands import CommandRunner
 from ville_autonome.gateway.errors import BufferFileError, GatewayConfigError, PayloadError
 from ville_autonome.gateway.modbus_source import (
@@ -107,6 +108,8 @@ class GatewayService:
         self._tokens = 0.0
         self._last_pump = 0.0
         self._mqtt = MqttInputs(dev for dev, _ in self.devices if dev.protocol == "mqtt")
+        # MQTT devices with an output: commands switch them (gateway.command_relays)
+        self._relays = RelayStates({d.id: r for d, _ in self.devices if (r := d.mqtt_relay()) is not None})
         self.buffer: EnvelopeBuffer | None = None
         self.uplink: Uplink | None = None
         self.commands: CommandRunner | None = None  # the downlink (gateway.commands), once running
@@ -137,7 +140,7 @@ class GatewayService:
             loop,
             on_message=self._on_message,
             on_connected=self._on_connected,
-            device_topics=[*self._mqtt.topics, self._command_topic],
+            device_topics=[*self._mqtt.topics, *self._relays.topics, self._command_topic],
         )
         connections: dict[str, Connection] = {}
         pollers: list[ModbusPoller] = []
@@ -159,7 +162,13 @@ class GatewayService:
                     on_request_sent=self.stats.request_lateness_s.append,
                 )
             )
-        self.commands = CommandRunner(self.gateway_id, {p.device.id: p for p in pollers}, self._publish_result)
+        self.commands = CommandRunner(
+            self.gateway_id,
+            {p.device.id: p for p in pollers},
+            self._publish_result,
+            relays=self._relays,
+            publish_device=lambda topic, payload: self.uplink is not None and self.uplink.publish(topic, payload),
+        )
         self.uplink.start()
         tasks = [asyncio.create_task(p.run(), name=f"poll-{p.device.id}") for p in pollers]
         tasks.append(asyncio.create_task(self._publish_loop(), name=f"publish-{self.gateway_id}"))
@@ -199,6 +208,8 @@ class GatewayService:
         if topic == self._command_topic and self.commands is not None:
             self.commands.receive(payload)
             return
+        if self._relays.receive(topic, payload):
+            return  # an MQTT device's relay state: a command's read-back
         received = now_ms()
         try:
             found = self._mqtt.decode(topic, payload, received)

@@ -7,6 +7,13 @@ indices, receives ``value / scale`` of its ``quantity``), a plain number where t
 empty (Shelly Gen1: ``shellies/<id>/emeter/0/power`` → ``231.5``). A topic that names a
 ``timestamp`` carries the device's clock there (epoch seconds, ms, or ISO 8601 with its offset, as
 Tasmota sends it with ``SetOption52 1``); the Shelly Gen2 status topics have none, as on the wire.
+
+A device whose preset has an output (``configuration.mqtt_presets.Relay``: Shelly Gen1, Tasmota)
+obeys its command topic as the real one does: ``on``/``off``/``toggle`` (Tasmota: any case, and
+``1``/``0``), then reports its state on its state topic (Tasmota: also ``{"POWER":"ON"}`` on
+``stat/<topic>/RESULT``); an unknown word changes nothing and is answered with the state. While
+off, the device publishes no power (0 W, 0 A); the simulated site is not rebalanced (its
+counters keep counting).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ville_autonome.configuration.mqtt_mapping import MqttTopic
+from ville_autonome.configuration.mqtt_presets import Relay
 from ville_autonome.configuration.services import MqttSettings
 from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.mqttlink.client import connect_properties, make_client
@@ -102,17 +110,37 @@ def build_payloads(device: DeviceConfig, values: Mapping[str, float], clock_ms: 
     return out
 
 
-class MqttPublisher:
-    """One paho client for every MQTT device; connects in the background and keeps retrying."""
+def obey(relay: Relay, on: bool, payload: bytes) -> bool:
+    """The output's state after a command payload (pure): ``on``, ``off``, ``toggle`` in the
+    family's case (Tasmota: any case, and ``1``/``0``); anything else leaves it as it is."""
+    word = payload.decode("utf-8", "replace").strip()
+    if relay.on.isupper():  # Tasmota: case-insensitive, numbers too
+        word = {"1": "on", "0": "off", "2": "toggle"}.get(word, word.lower())
+    elif word not in ("on", "off", "toggle"):
+        return on
+    if word == "toggle":
+        return not on
+    return {"on": True, "off": False}.get(word, on)
 
-    def __init__(self, settings: MqttSettings, client_id: str) -> None:
+
+_SWITCHED = ("active_power_w", "active_power_l1_w", "active_power_l2_w", "active_power_l3_w", "current_a")
+
+
+class MqttPublisher:
+    """One paho client for every MQTT device; connects in the background and keeps retrying. The
+    devices' outputs (``relays``: device id → relay) obey their command topics."""
+
+    def __init__(self, settings: MqttSettings, client_id: str, relays: Mapping[str, Relay] | None = None) -> None:
         self.settings = settings
         self.client: mqtt.Client = make_client(settings, client_id)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._started = False
         self._failures = 0
+        self._relays = {r.command_topic: (device, r) for device, r in (relays or {}).items()}
+        self.output_on: dict[str, bool] = dict.fromkeys(relays or {}, True)
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_command
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         self._failures += 1
@@ -128,6 +156,27 @@ class MqttPublisher:
         if self._failures:
             log.info("MQTT broker reachable again after %d failed attempts", self._failures)
         self._failures = 0
+        for topic in self._relays:
+            self.client.subscribe(topic, qos=1)
+
+    def _on_command(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        found = self._relays.get(message.topic)
+        if found is None:
+            return
+        device, relay = found
+        on = obey(relay, self.output_on[device], bytes(message.payload))
+        self.output_on[device] = on
+        word = relay.on if on else relay.off
+        log.info("simulated %s: output %s (command %r)", device, word, bytes(message.payload)[:16])
+        self.client.publish(relay.state_topic, word.encode(), qos=1)
+        if relay.result_topic is not None:
+            self.client.publish(relay.result_topic, json.dumps({"POWER": word}).encode(), qos=1)
+
+    def switched(self, device: str, values: Mapping[str, float]) -> Mapping[str, float]:
+        """What a device publishes: its values, without power while its output is off."""
+        if self.output_on.get(device, True):
+            return values
+        return {**values, **{q: 0.0 for q in _SWITCHED if q in values}}
 
     def start(self) -> None:
         s = self.settings

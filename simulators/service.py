@@ -191,7 +191,10 @@ class SimulatorService:
             await self._shutdown()
             raise
         if any(d.protocol == "mqtt" for _, _, d in self.config.devices()):
-            self._mqtt = MqttPublisher(self.config.services.mqtt, f"va-simulator-{self.seed}-{id(self) & 0xFFFF:x}")
+            relays = {d.id: r for _, _, d in self.config.devices() if (r := d.mqtt_relay()) is not None}
+            self._mqtt = MqttPublisher(
+                self.config.services.mqtt, f"va-simulator-{self.seed}-{id(self) & 0xFFFF:x}", relays
+            )
             self._mqtt.start()
         self._running = True
         self._tick_task = asyncio.create_task(self._tick_loop(), name="simulator-tick")
@@ -291,7 +294,8 @@ class SimulatorService:
         # the device's own clock is a wall clock (the lab runs its physics `speed` times faster,
         # never its clocks: docs/simulators.md, "Clock"), shifted under clock_skew
         skew = dev.faults["clock_skew"].param("skew_s") if "clock_skew" in dev.faults else 0.0
-        for topic, payload in build_payloads(cfg, dev.values, round((time.time() + skew) * 1000.0)):
+        values = self._mqtt.switched(cfg.id, dev.values)  # no power while its output is off
+        for topic, payload in build_payloads(cfg, values, round((time.time() + skew) * 1000.0)):
             self._mqtt.publish(topic, payload)
 
     # --- faults --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ a final status, or 202 with ``sent`` when none came in time (follow it with the 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ville_autonome.configuration.mqtt_presets import RELAY_POINT, RELAY_VALUES, check_relay_writes
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
 from ville_autonome.dashboard_api.command_bus import BusUnavailableError, CommandBus
 from ville_autonome.dashboard_api.deps import AdminKey, ConfigDep, OperatorKey
@@ -72,11 +74,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config: PlatformConfig = app.state.config
     # the audit log lives beside the store this app reads (opened at the first command route)
     app.state.command_bus = CommandBus(
-        config.services.mqtt, lambda: command_log_for(app.state.store, config.services.store)
+        config.services.mqtt,
+        lambda: command_log_for(app.state.store, config.services.store),
+        config.services.api.command_client_id,
     )
+    # results the broker kept in the command client's session while this API was down; in a thread
+    # of its own: a slow store delays them, never the API's start-up
+    resumer = threading.Thread(target=app.state.command_bus.resume, name="command-bus-resume", daemon=True)
+    resumer.start()
     try:
         yield
     finally:
+        await asyncio.to_thread(resumer.join)
         await asyncio.to_thread(app.state.command_bus.stop)
 
 
@@ -157,13 +166,18 @@ def _bus(request: Request) -> CommandBus:
     return bus
 
 
-def _device(config: PlatformConfig, device: str) -> tuple[str, DeviceConfig, Profile]:
+def _device(config: PlatformConfig, device: str) -> tuple[str, DeviceConfig, Profile | None]:
+    """The device's gateway, configuration and profile (``None`` for an MQTT device with an output)."""
     found = config.device(device)
     if found is None:
         raise NotFoundError(f"unknown device {device[:80]!r}", "device")
     _, site, dev = found
-    if dev.protocol == "mqtt" or not dev.profile:
-        raise CommandRefusedError(f"{device} is an MQTT device: it has no command path", "device")
+    if dev.protocol == "mqtt":
+        if dev.mqtt_relay() is None:
+            raise CommandRefusedError(f"{device} is an MQTT device without a writable output", "device")
+        return site.gateway, dev, None
+    if not dev.profile:
+        raise CommandRefusedError(f"{device} has no register profile: nothing to write", "device")
     try:
         profile = load_profile(dev.profile, config.profiles_dirs)
     except ProfileError:
@@ -182,6 +196,16 @@ DeviceId = Annotated[str, Path(max_length=64, examples=["hub-energie-battery"])]
 )
 def points(key: OperatorKey, config: ConfigDep, device: DeviceId) -> WritablePointsOut:
     _, dev, profile = _device(config, device)
+    if profile is None:  # an MQTT device's output (configuration.mqtt_presets)
+        relay = WritablePointOut(
+            name=RELAY_POINT,
+            description="the device's output (relay)",
+            unit=None,
+            minimum=None,
+            maximum=None,
+            values={str(k): v for k, v in RELAY_VALUES.items()},
+        )
+        return WritablePointsOut(device=dev.id, profile=f"preset:{dev.preset}", points=[relay])
     return WritablePointsOut(
         device=dev.id,
         profile=profile.name,
@@ -216,9 +240,13 @@ async def send(
     wait_s: Annotated[float, Query(ge=0, le=30, description="wait this long for the result")] = 0.0,
 ) -> CommandOut:
     gateway, dev, profile = _device(config, device)
+    writes = [(w.point, w.value) for w in body.writes]
     try:
-        check_writes(profile, [(w.point, w.value) for w in body.writes])
-    except WriteRefusedError as exc:
+        if profile is None:
+            check_relay_writes(dev.mqtt_relay(), dev.id, writes)
+        else:
+            check_writes(profile, writes)
+    except (WriteRefusedError, ValueError) as exc:
         raise CommandRefusedError(str(exc), "writes") from None
     now = time.time_ns() // 1_000_000
     cmd = Command(

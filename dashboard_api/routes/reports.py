@@ -12,29 +12,53 @@ them, ``/reports/schema`` describes the CSV columns (Table Schema).
 
 The body of a report is the file (``Content-Disposition: attachment``). A bad scope or period is a
 400 whose JSON names the parameter, like every other route of the API; a period that has not begun
-is refused; a report without any data is a 404 (``allow_empty=true`` makes it anyway).
+is refused; a report without any data is a 404 (``allow_empty=true`` makes it anyway). PDF and
+XLSX without the ``reports`` extra installed are a 501 naming the ``pip install`` to run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, require_role
-from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
+from ville_autonome.dashboard_api.errors import (
+    ERROR_RESPONSES,
+    ERROR_SCHEMA,
+    BadParameterError,
+    NotFoundError,
+    extra_missing_response,
+)
 from ville_autonome.dashboard_api.params import MAX_MS, MIN_MS, iso
+from ville_autonome.extras import missing
 from ville_autonome.reports.compute import ReportPeriodError, ReportScopeError, build_report, check_period, has_data
-from ville_autonome.reports.formats import MEDIA_TYPES, filename, render
+from ville_autonome.reports.formats import MEDIA_TYPES, check_engines, filename, render
 from ville_autonome.reports.scheduled import listing, stored_file
 from ville_autonome.reports.schema import table_schema
 from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
 
-router = APIRouter(tags=["reports"])
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # the optional features' packages imported before the first request (matplotlib, typst, pvlib
+    # take seconds on a busy machine); a missing extra is said once, here
+    for exc in await asyncio.to_thread(missing):
+        log.warning("%s", exc)
+    yield
+
+
+router = APIRouter(tags=["reports"], lifespan=lifespan)
 NOT_FOUND_CONTENT = {
     "application/json": {"schema": ERROR_SCHEMA, "example": {"error": "not_found", "detail": "no stored report …"}}
 }
@@ -52,6 +76,7 @@ PERIOD_DOC = "2026-10-05 (day) | 2026-10 (month) | 2026-Q4 (quarter) | 2026 (yea
         **ERROR_RESPONSES,
         200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "the report file"},
         404: {"description": "No data at all for the scope and period.", "content": NOT_FOUND_CONTENT},
+        **extra_missing_response("reports"),
     },
 )
 def report(
@@ -67,6 +92,7 @@ def report(
     table: Annotated[Literal["intervals", "days"], Query(description="CSV only: which table")] = "intervals",
     allow_empty: Annotated[bool, Query(description="make the report even without any data")] = False,
 ) -> Response:
+    check_engines(fmt)  # PDF and XLSX need the reports extra: a 501 naming it, before any work
     now = datetime.now(UTC)
     try:
         p = check_period(period, now)

@@ -5,6 +5,7 @@ the measured data of a period (the last 365 days by default); staff role.
 The body is validated (unknown fields, out-of-range values and sites outside the scope are a 4xx
 naming the field); the computation has a budget (:data:`BUDGET_S`): beyond it the answer is a 422
 ``scenario_too_long`` saying what to shorten. Numbers come from the engine (docs/planning.md).
+Without the ``planning`` extra (pvlib) the answer is a 501 naming the ``pip install`` to run.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ville_autonome.autonomy_queries import ScopeError, scope_sites
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StaffKey, StoreDep
-from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ApiError, BadParameterError
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ApiError, BadParameterError, extra_missing_response
 from ville_autonome.dashboard_api.scenario_out import scenario_dict
+from ville_autonome.extras import planning
 from ville_autonome.planning.deadline import Deadline, ScenarioTimeoutError
 from ville_autonome.planning.measured import measure_with_profiles, ratings
 from ville_autonome.planning.run import run_scenario
@@ -186,12 +188,14 @@ def _check_sites(body: ScenarioIn, sites: set[str], devices: set[str]) -> None:
             "budget (`scenario_too_long`).",
             "content": ERROR_RESPONSES[422]["content"],
         },
+        **extra_missing_response("planning"),
     },
 )
 async def scenarios(
     key: StaffKey, request: Request, config: ConfigDep, store: StoreDep, settings: ApiSettingsDep
 ) -> JSONResponse:
     # the body is read after the key is checked: a caller without a staff key learns nothing from it
+    planning()  # the what-if feature needs the planning extra (pvlib): a 501 naming it, whatever the body
     try:
         body = ScenarioIn.model_validate_json(await request.body())
     except ValidationError as exc:

@@ -55,6 +55,14 @@ def test_acl_lets_each_gateway_read_its_mqtt_field_devices(deployed: PlatformCon
         for topic in (t.topic for t in device.mqtt_topics()):
             assert any(mqtt.topic_matches_sub(t, topic) for t in reads), (site.gateway, topic)
             assert any(mqtt.topic_matches_sub(t, topic) for t in writes), topic
+        relay = device.mqtt_relay()
+        if relay is not None:  # commands to its output (docs/commands.md): the gateway writes, the device answers
+            gw_writes = [t for a, t in blocks.get(site.gateway, []) if a in ("write", "readwrite")]
+            sim_reads = [t for a, t in blocks.get("va-simulators", []) if a in ("read", "readwrite")]
+            assert any(mqtt.topic_matches_sub(t, relay.command_topic) for t in gw_writes), relay.command_topic
+            assert any(mqtt.topic_matches_sub(t, relay.command_topic) for t in sim_reads), relay.command_topic
+            assert any(mqtt.topic_matches_sub(t, relay.state_topic) for t in reads), relay.state_topic
+            assert any(mqtt.topic_matches_sub(t, relay.state_topic) for t in writes), relay.state_topic
 
 
 def test_acl_confines_gateways_to_their_own_id_and_follows_the_topic_root(deployed: PlatformConfig) -> None:

@@ -100,7 +100,8 @@ def test_simulators_health_check_watches_deployed_modbus_ports(
 def test_dockerfile_builds_the_package_and_runs_ville_autonome() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"pip install -r /tmp/runtime.lock", text), "the image installs the locked versions"
+    # the locked versions of the core and every feature (PDF/XLSX reports, planning: the scheduled reports run there)
+    assert re.search(r"pip install -r /tmp/full.lock", text), "the image installs the locked versions"
     assert re.search(r"pip install --no-deps /src", text)
     assert 'ENTRYPOINT ["ville-autonome"]' in text
     assert "/usr/local/bin/va-healthcheck" in text

@@ -16,6 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "ville_autonome"
@@ -143,3 +145,23 @@ def test_the_console_script_runs_from_the_wheel_in_a_fresh_venv(dist: Path, tmp_
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith("ok: ")
+
+
+def test_the_core_wheel_requires_none_of_the_extras_packages(dist: Path) -> None:
+    with zipfile.ZipFile(_wheel(dist)) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    requires = [
+        Requirement(line.split(":", 1)[1].strip())
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    core = {canonicalize_name(r.name) for r in requires if r.marker is None}
+    by_extra = {
+        extra: {
+            canonicalize_name(r.name) for r in requires if r.marker is not None and r.marker.evaluate({"extra": extra})
+        }
+        for extra in ("reports", "planning")
+    }
+    assert {"paho-mqtt", "pymodbus", "fastapi", "uvicorn", "amqtt", "plotly"} <= core
+    assert not core & {"typst", "matplotlib", "openpyxl", "lxml", "pvlib", "pandas", "scipy", "h5py"}
+    assert by_extra == {"reports": {"typst", "matplotlib", "openpyxl", "lxml"}, "planning": {"pvlib"}}

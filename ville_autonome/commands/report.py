@@ -11,7 +11,8 @@ or, with ``--scheduled``, every monthly report the configuration's schedule says
 Progress goes to stderr (one line per step; reading is counted per device, which is what takes
 time for a year), then the file written; nothing else. A bad scope or period, a period that has
 not begun, or a report without any data (unless ``--allow-empty``) is one ``error:`` line and exit
-code 2, and no file.
+code 2, and no file. So is a PDF or XLSX without the ``reports`` extra installed (the line names
+the ``pip install`` to run; CSV needs nothing more than the core install).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, TextIO
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.extras import MissingExtraError
 from ville_autonome.reports.labels import LANGS
 from ville_autonome.reports.options import FORMATS, TABLES
 
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from ville_autonome.reports.compute import ReportError, build_report, check_period, has_data
-    from ville_autonome.reports.formats import render
+    from ville_autonome.reports.formats import check_engines, render
     from ville_autonome.reports.schema import table_schema
     from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
     from ville_autonome.storage.factory import open_store
@@ -100,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     err = sys.stderr
     now = datetime.now(UTC)
     try:
+        check_engines(args.fmt)
         period = check_period(args.period, now)
-    except ReportError as exc:
+    except (ReportError, MissingExtraError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_BAD_REQUEST
     config = config_file.load(args.config)
@@ -153,10 +156,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_scheduled(args: argparse.Namespace) -> int:
+    from ville_autonome.reports.formats import check_engines
     from ville_autonome.reports.scheduled import run_due, watch
     from ville_autonome.storage.factory import open_store
 
     config = config_file.load(args.config)
+    try:
+        for fmt in config.services.reports.formats:
+            check_engines(fmt)
+    except MissingExtraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_REQUEST
     store = open_store(config.services.store)
     try:
         if args.watch:

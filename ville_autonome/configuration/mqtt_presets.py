@@ -26,6 +26,25 @@ Shelly Gen1 API documentation, MQTT topics of the Shelly EM/3EM (``shellies/<id>
 Tasmota documentation, "MQTT" (``tele/%topic%/SENSOR``, ``TelePeriod``) and energy monitoring
 (``ENERGY`` object, ``Total`` in kWh). Shelly's energy counters are in Wh.
 
+Two families have a switchable output, written by a command (docs/commands.md): the writable
+point ``relay`` (0 off, 1 on) of a device whose preset has a :class:`Relay`:
+
+==================  =======================================  ==========================================
+preset              command topic, payload                   state topic, payload (the device's answer)
+==================  =======================================  ==========================================
+``shelly-gen1-em``  ``{prefix}/relay/0/command``: ``on`` |    ``{prefix}/relay/0``: ``on`` | ``off``
+                    ``off``
+``tasmota``         ``cmnd/{prefix}/POWER``: ``ON`` | ``OFF``  ``stat/{prefix}/POWER``: ``ON`` | ``OFF``
+                                                             (also ``stat/{prefix}/RESULT``
+                                                             ``{"POWER":"ON"}``, not read)
+==================  =======================================  ==========================================
+
+Sources: Shelly Gen1 API documentation, MQTT (``shellies/<id>/relay/<i>/command`` accepts ``on``,
+``off``, ``toggle``; the state is reported on ``shellies/<id>/relay/<i>``); Tasmota documentation,
+"Commands" (``Power`` with ``ON``/``OFF``/``1``/``0``) and "MQTT" (``cmnd/%topic%/<command>``, the
+answer on ``stat/%topic%/RESULT`` and the power state on ``stat/%topic%/POWER``). The Shelly Pro
+3EM has no output.
+
 Energy counters mean different things by the device's role (as a meter profile's ``role_quantity``):
 an import counter is ``energy_import_wh`` at a grid point and ``energy_consumed_wh`` on a load; an
 export counter is ``energy_export_wh`` at a grid point and ``energy_produced_wh`` on a producer. A
@@ -104,6 +123,66 @@ PRESETS: dict[str, tuple[_Topic, ...]] = {
         ),
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A device's switchable output: ``on``/``off`` published on ``command_topic``, the device's
+    state read back on ``state_topic`` (the same two words)."""
+
+    command_topic: str
+    state_topic: str
+    on: str
+    off: str
+    result_topic: str | None = None  # Tasmota also answers {"POWER": "ON"} here (not read by the gateway)
+
+    def payload(self, value: float) -> str:
+        """The command payload for the point ``relay`` = ``value`` (0 off, 1 on); ``ValueError``
+        for any other value."""
+        if value not in (0, 1):
+            raise ValueError(f"relay: {value:g} is not one of 0 (off), 1 (on)")
+        return self.on if value == 1 else self.off
+
+    def state(self, payload: bytes) -> float | None:
+        """The state a payload on ``state_topic`` reports (1 on, 0 off), ``None`` if neither."""
+        text = payload.decode("utf-8", "replace").strip()
+        return 1.0 if text == self.on else 0.0 if text == self.off else None
+
+
+RELAY_POINT = "relay"
+RELAY_VALUES = {0: "off", 1: "on"}
+
+_RELAYS: dict[str, Relay] = {
+    "shelly-gen1-em": Relay("{prefix}/relay/0/command", "{prefix}/relay/0", "on", "off"),
+    "tasmota": Relay("cmnd/{prefix}/POWER", "stat/{prefix}/POWER", "ON", "OFF", "stat/{prefix}/RESULT"),
+}
+
+
+def relay(preset: str | None, prefix: str) -> Relay | None:
+    """The switchable output of a device of ``preset`` under ``prefix``, if its family has one."""
+    r = _RELAYS.get(preset or "")
+    if r is None:
+        return None
+    return Relay(
+        r.command_topic.replace("{prefix}", prefix),
+        r.state_topic.replace("{prefix}", prefix),
+        r.on,
+        r.off,
+        r.result_topic.replace("{prefix}", prefix) if r.result_topic else None,
+    )
+
+
+def check_relay_writes(r: Relay | None, device: str, writes: list[tuple[str, float]]) -> list[str]:
+    """The payloads of a command's writes to an MQTT device, in order; ``ValueError`` naming the
+    first write that is not ``relay`` = 0 or 1 (or a device without an output)."""
+    if r is None:
+        raise ValueError(f"{device} is an MQTT device without a writable output")
+    out = []
+    for point, value in writes:
+        if point != RELAY_POINT:
+            raise ValueError(f"{point} is not writable on {device} (only {RELAY_POINT})")
+        out.append(r.payload(value))
+    return out
 
 
 def preset_names() -> list[str]:

@@ -120,6 +120,9 @@ class ApiSettings(_Section):
     live_window_s: int = Field(default=3600, ge=1)
     max_points: int = Field(default=50_000, ge=1)
     max_range_days: int = Field(default=400, ge=1)
+    # the MQTT client id of this API process's command client: stable across restarts, one per API
+    # process, so that its persistent session keeps the results published while it was down
+    command_client_id: str = Field(default="va-api-1", min_length=1, max_length=64)
 
 
 class SimulatorSettings(_Section):

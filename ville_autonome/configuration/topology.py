@@ -78,6 +78,10 @@ class DeviceConfig(_Node):
             return [MqttTopic(topic=self.topic, fields=self.fields)]
         return []
 
+    def mqtt_relay(self) -> mqtt_presets.Relay | None:
+        """The switchable output of an MQTT device whose preset has one (docs/commands.md)."""
+        return mqtt_presets.relay(self.preset, self.topic or self.id) if self.protocol == "mqtt" else None
+
 
 class SiteConfig(_Node):
     id: str = Field(pattern=SLUG)

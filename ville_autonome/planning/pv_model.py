@@ -14,6 +14,9 @@ global horizontal irradiation at Amiens, the Haurwitz clear sky â‰ˆ 1 800 kWh/mÂ
 result is a model, flagged ``pv_modelled:<site>``. The last few profiles are kept in memory
 (:data:`CACHED_PROFILES`): scenarios tried one after another over the same window (the staff
 page) compute it once.
+
+pvlib (and pandas) come with the ``planning`` extra: :func:`ville_autonome.extras.planning` imports
+them when a profile is computed, :class:`~ville_autonome.extras.MissingExtraError` without them.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pvlib
+
+from ville_autonome.extras import planning
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -56,6 +59,8 @@ def _profile(
 ) -> FloatArray:
     if n == 0:
         return np.zeros(0)
+    engines = planning()
+    pd, pvlib = engines.pandas, engines.pvlib
     mid = pd.to_datetime(start_ms + (np.arange(n) + 0.5) * interval_s * 1000, unit="ms", utc=True)
     sun = pvlib.location.Location(latitude, longitude).get_solarposition(mid)
     ghi = pvlib.clearsky.haurwitz(sun["apparent_zenith"])["ghi"]
