@@ -18,9 +18,9 @@ XLSX without the ``reports`` extra installed are a 501 naming the ``pip install`
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -49,12 +49,17 @@ from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
 log = logging.getLogger(__name__)
 
 
+def _warm_extras() -> None:
+    for exc in missing():
+        log.warning("%s", exc)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # the optional features' packages imported before the first request (matplotlib, typst, pvlib
-    # take seconds on a busy machine); a missing extra is said once, here
-    for exc in await asyncio.to_thread(missing):
-        log.warning("%s", exc)
+    # the optional features' packages (matplotlib, typst, pvlib: seconds on a busy machine) are
+    # imported beside the serving, so that neither the start-up nor the first report or scenario
+    # waits for them all; a missing extra is said once, here
+    threading.Thread(target=_warm_extras, name="warm-extras", daemon=True).start()
     yield
 
 
