@@ -22,6 +22,8 @@ modules are imported the ordinary way, never behind an ``ImportError``).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
@@ -44,6 +46,24 @@ class MissingExtraError(Exception):
             f"{WHAT[extra]} need the optional '{extra}' dependencies (module {module} is not installed): "
             f"{install_command(extra)}"
         )
+
+
+# the top-level packages each extra brings (checked without importing them by :func:`installed`)
+PACKAGES: dict[Extra, tuple[str, ...]] = {
+    "reports": ("matplotlib", "openpyxl", "typst"),
+    "planning": ("pandas", "pvlib"),
+}
+
+
+def installed(extra: Extra) -> bool:
+    """Whether ``extra``'s packages are installed: found on the path, not imported (cheap)."""
+    return all(_found(name) for name in PACKAGES[extra])
+
+
+def _found(name: str) -> bool:
+    if name in sys.modules:  # imported already, or blocked (None: ``import`` raises ImportError)
+        return sys.modules[name] is not None
+    return importlib.util.find_spec(name) is not None
 
 
 def install_command(extra: Extra) -> str:

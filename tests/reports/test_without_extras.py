@@ -7,6 +7,7 @@ A missing package is simulated the way the interpreter knows it: ``sys.modules[n
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +17,10 @@ import pytest
 import yaml
 
 from tests.dashboard.server import KEYS, ApiServer, with_keys
+from ville_autonome.commands.demo import report_command, report_extra_hint
 from ville_autonome.commands.main import main
 from ville_autonome.configuration import PlatformConfig
+from ville_autonome.configuration.loader import load_config
 from ville_autonome.storage.base import Store
 
 PERIOD = "2026-10-24..2026-10-26"
@@ -90,3 +93,13 @@ def test_the_report_command_exits_2_with_the_same_sentence(
     assert "error: PDF and XLSX reports need the optional 'reports' dependencies" in err
     assert "pip install 'ville-autonome[reports]'" in err
     assert not out.exists()
+
+
+def test_the_demo_prints_a_report_command_that_works_without_the_extra(uninstall: Callable[..., None]) -> None:
+    args = argparse.Namespace(backfill_days=2, config=None)
+    config = load_config(Path(__file__).resolve().parents[2] / "config" / "amiens.yaml", environ={})
+    assert report_command(args, config).endswith("-o demo-report.pdf")
+    assert report_extra_hint() == ""
+    uninstall("typst")
+    assert report_command(args, config).endswith("-o demo-report.csv")
+    assert report_extra_hint() == "  (PDF and XLSX: pip install 'ville-autonome[reports]')\n"

@@ -40,6 +40,7 @@ from ville_autonome.commands.port_offset import with_port_offset
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.configuration.errors import PortInUseError
 from ville_autonome.configuration.services import ApiKey
+from ville_autonome.extras import install_command, installed
 
 log = logging.getLogger("ville_autonome.demo")
 
@@ -230,6 +231,7 @@ async def _serve(cfg: PlatformConfig, args: argparse.Namespace, stop: asyncio.Ev
             f"{base}/api/v1/devices/iko-turbine/commands\n"
             f"Report on this demo's data (the same store; docs/reports.md):\n"
             f"  {report_command(args, cfg)}\n"
+            f"{report_extra_hint()}"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -271,10 +273,17 @@ def report_command(args: argparse.Namespace, cfg: PlatformConfig, today: date | 
     day = today or datetime.now(ZoneInfo("Europe/Paris")).date()
     first = day - timedelta(days=max(1, math.ceil(args.backfill_days)))
     config = f" -c {args.config}" if args.config else ""
+    # a PDF needs the reports extra; the core install (what `make demo` installs) writes CSV
+    output = "demo-report.pdf" if installed("reports") else "demo-report.csv"
     return (
         f"VA_STORE_BACKEND=sqlite VA_STORE_PATH={cfg.services.store.path} .venv/bin/ville-autonome report{config} "
-        f"--scope city --period {first.isoformat()}..{day.isoformat()} -o demo-report.pdf"
+        f"--scope city --period {first.isoformat()}..{day.isoformat()} -o {output}"
     )
+
+
+def report_extra_hint() -> str:
+    """A line under the report command when PDF/XLSX need the ``reports`` extra (the core install)."""
+    return "" if installed("reports") else f"  (PDF and XLSX: {install_command('reports')})\n"
 
 
 FINAL_PASS_BUDGET_S = 20.0
