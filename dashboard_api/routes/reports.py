@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ville_autonome.dashboard_api.deps import ApiSettingsDep, ConfigDep, StoreDep, require_role
@@ -39,7 +36,6 @@ from ville_autonome.dashboard_api.errors import (
     extra_missing_response,
 )
 from ville_autonome.dashboard_api.params import MAX_MS, MIN_MS, iso
-from ville_autonome.extras import missing
 from ville_autonome.reports.compute import ReportPeriodError, ReportScopeError, build_report, check_period, has_data
 from ville_autonome.reports.formats import MEDIA_TYPES, check_engines, filename, render
 from ville_autonome.reports.scheduled import listing, stored_file
@@ -49,21 +45,7 @@ from ville_autonome.reports.tables import DAY_COLUMNS, INTERVAL_COLUMNS
 log = logging.getLogger(__name__)
 
 
-def _warm_extras() -> None:
-    for exc in missing():
-        log.warning("%s", exc)
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # the optional features' packages (matplotlib, typst, pvlib: seconds on a busy machine) are
-    # imported beside the serving, so that neither the start-up nor the first report or scenario
-    # waits for them all; a missing extra is said once, here
-    threading.Thread(target=_warm_extras, name="warm-extras", daemon=True).start()
-    yield
-
-
-router = APIRouter(tags=["reports"], lifespan=lifespan)
+router = APIRouter(tags=["reports"])
 NOT_FOUND_CONTENT = {
     "application/json": {"schema": ERROR_SCHEMA, "example": {"error": "not_found", "detail": "no stored report …"}}
 }

@@ -12,12 +12,14 @@ import contextlib
 import errno
 import logging
 import socket
+import threading
 from types import FrameType
 from typing import Any
 
 from ville_autonome.commands import config_file
 from ville_autonome.commands.arguments import add_config_argument
 from ville_autonome.configuration.errors import ConfigError, PortInUseError
+from ville_autonome.extras import missing
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def warm_extras() -> None:
+    for exc in missing():
+        log.warning("%s", exc)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         uv: Any = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_S)
         server = ApiServer(uv, app.state.shutting_down)
         log.info("API on http://%s:%d/api/v1 (docs: /api/v1/docs)", api.host, api.port)
+        # the optional features' packages (matplotlib, typst, pvlib: seconds on a busy machine) are
+        # imported beside the serving, so that neither the start-up nor the first report or scenario
+        # waits for them all; a missing extra is said once, here
+        threading.Thread(target=warm_extras, name="warm-extras", daemon=True).start()
         server.run(sockets=[sock])
     finally:
         store.close()
