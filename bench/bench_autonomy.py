@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import httpx
 import numpy as np
+import psutil
 from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,11 +240,18 @@ def reference(inputs: ScopeInputs) -> dict[str, float]:
     return out
 
 
-def compile_with_balances(store: Store, config: PlatformConfig) -> str:
+def cpu_s(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def compile_with_balances(store: Store, config: PlatformConfig, server: psutil.Process | None = None) -> str:
     """Rollups and day balances as the rollup compiler makes them: one pass without a budget, then
     passes until no rollup mark is outstanding (the compiler's cursor stays its settle window behind
     the writes, 15 s on InfluxDB: until it has passed the last write, a reader takes the days those
     marks touch from the rollups). Timed from the end of the writes."""
+    me = psutil.Process()
+    cpu0 = (cpu_s(me), cpu_s(server) if server is not None else 0.0)
     t = time.perf_counter()
     balances = BalanceCompiler(store, config)
     compiler = RollupCompiler(store, interval_s=30, name="bench", balances=balances)
@@ -257,9 +265,13 @@ def compile_with_balances(store: Store, config: PlatformConfig) -> str:
         time.sleep(1.0)
         if not compiler.run_pass(budget_s=None):
             raise SystemExit("the rollup compiler failed")
+    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU"
+    if server is not None:
+        spent += f", influxd {cpu_s(server) - cpu0[1]:.0f} s CPU"
     return (
         f"{compiler.stats.rollups_written} 15-min rollups and {balances.days_written} day balances "
-        f"compiled in {compiled_s:.1f} s, every mark consumed {time.perf_counter() - t:.1f} s after the last write ({load()})"
+        f"compiled in {compiled_s:.1f} s, every mark consumed {time.perf_counter() - t:.1f} s after the last write "
+        f"({spent}; {load()})"
     )
 
 
@@ -286,7 +298,11 @@ def open_bench_store(backend: str, stack: contextlib.ExitStack, config: Platform
     t = time.perf_counter()
     n = fill(store, config)
     written_s = time.perf_counter() - t
-    print(f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s; {compile_with_balances(store, config)}")
+    server = psutil.Process(influxd.proc.pid)  # type: ignore[union-attr]
+    print(
+        f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s ({load()}); "
+        f"{compile_with_balances(store, config, server)}"
+    )
     return store
 
 

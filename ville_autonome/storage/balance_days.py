@@ -140,9 +140,9 @@ class BalanceTable(Protocol):
         self, series: Collection[tuple[str, str]], start_ms: int, end_ms: int, interval_s: int, fields: Sequence[str]
     ) -> dict[tuple[str, str], IntervalColumns] | None:
         """``Store.interval_columns`` of every (device, quantity) of ``series`` over one window, read
-        together (the partial days at both ends of a period, for every device of a scope); None:
-        read them one by one (a backend whose queries cost next to nothing, or a window no rollup
-        fits). A series without data has its empty columns."""
+        together (the partial days at both ends of a period, for every device of a scope): the same
+        columns, in one or a few queries. None when no rollup fits the window (the caller reads
+        each series alone); a series without data has its empty columns."""
 
     def state(self, interval_s: int) -> BalanceState | None:
         """What the compiler says it has compiled (None: nothing yet)."""
