@@ -140,14 +140,7 @@ class InfluxBalances:
                 f"SELECT {select} FROM {self.db.source(measurement)} WHERE ({devices}) AND ({quantities}) "
                 f"AND time >= {ns(start_ms)} AND time < {ns(end_ms)} GROUP BY device, quantity"
             )
-            for s in self.db.query(q):
-                tags = s.get("tags") or {}
-                got = rows.get((str(tags.get("device", "")), str(tags.get("quantity", ""))))
-                cols = s.get("columns") or []
-                if got is None or not all(_FIELD.get(n, n) in cols for n in ("time", *names)):
-                    continue
-                order = [cols.index(c) for c in ("time", *(_FIELD.get(n, n) for n in names))]
-                got.extend([values[j] for j in order] for values in s.get("values") or [])
+            _collect(self.db.query(q), [_FIELD.get(n, n) for n in ("time", *names)], rows)
         out = {}
         for key, got in rows.items():
             cols = columns_from(rollup_columns(got, names), interval_ms, source)
@@ -234,3 +227,16 @@ class InfluxBalances:
         refused = self.db.write_lines([(0, f"{text} {at}")], raw=False, precision="ns")
         if refused:
             raise StoreRejectedError(f"InfluxDB refused the compiled days: {refused[0]}")
+
+
+def _collect(answer: list[dict[str, Any]], columns: list[str], rows: dict[tuple[str, str], list[list[Any]]]) -> None:
+    """The values of each series of ``answer`` (grouped by device and quantity) in the order of
+    ``columns``, appended to its (device, quantity) in ``rows``; other series are left out."""
+    for s in answer:
+        tags = s.get("tags") or {}
+        got = rows.get((str(tags.get("device", "")), str(tags.get("quantity", ""))))
+        cols = s.get("columns") or []
+        if got is None or not all(c in cols for c in columns):
+            continue
+        order = [cols.index(c) for c in columns]
+        got.extend([values[j] for j in order] for values in s.get("values") or [])
