@@ -104,9 +104,14 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
+CPU_S: list[float] = []  # the process's CPU seconds of each request of the last timed_calls
+
+
 def timed_calls(base: str, app: FastAPI, runs: int, *, cold: bool, series: bool) -> tuple[list[float], bytes]:
     """Seconds of ``runs`` city-year autonomy requests over HTTP (cold: the app's energy cache
-    emptied before each), and the last body."""
+    emptied before each), and the last body; the CPU each cost this process (server and client
+    threads: what a busy machine cannot shrink by waiting) in :data:`CPU_S`."""
+    CPU_S.clear()
     params = {"scope": "city", "start": "2026-01-01", "end": "2027-01-01", "interval": "15m"}
     if series:
         params["series"] = "true"
@@ -116,9 +121,10 @@ def timed_calls(base: str, app: FastAPI, runs: int, *, cold: bool, series: bool)
         for _ in range(runs):
             if cold:
                 app.state.energy_cache.clear()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             r = client.get("/api/v1/autonomy", params=params)
             out.append(time.perf_counter() - t0)
+            CPU_S.append(time.process_time() - c0)
             r.raise_for_status()
             body = r.content
     return out, body
@@ -329,9 +335,12 @@ def measure(store: Store, config: PlatformConfig, runs: int) -> int:
     plain_app = create_app(config, cast(Store, WithoutBalances(store)))
     with serve_in_thread(app) as base, serve_in_thread(plain_app) as plain_base:
         cold, body = timed_calls(base, app, runs, cold=True, series=False)
-        print(f"API  city-year autonomy over HTTP, cold (no series): {spread(cold)} ({load()}; target < 1 s)")
+        cpu = f"CPU median {statistics.median(CPU_S):.3f} s"
+        cold_cpu = statistics.median(CPU_S)
+        print(f"API  city-year autonomy over HTTP, cold (no series): {spread(cold)}, {cpu} ({load()}; target < 1 s)")
         warm, _ = timed_calls(base, app, runs, cold=False, series=False)
-        print(f"API  warm (no series): {spread(warm)} ({load()}; target < 0.2 s)")
+        cpu = f"CPU median {statistics.median(CPU_S):.3f} s"
+        print(f"API  warm (no series): {spread(warm)}, {cpu} ({load()}; target < 0.2 s)")
         cold_s, body_s = timed_calls(base, app, max(2, runs // 2), cold=True, series=True)
         warm_s, _ = timed_calls(base, app, max(2, runs // 2), cold=False, series=True)
         print(
@@ -341,8 +350,9 @@ def measure(store: Store, config: PlatformConfig, runs: int) -> int:
         if plain_body != body:
             raise SystemExit("the day balances and the rollups give different autonomy responses")
         print(
-            f"API  baseline, the same cold request from every device's rollups (same response): {spread(plain)}; "
-            f"day balances {statistics.median(plain) / statistics.median(cold):.1f}x faster ({load()})"
+            f"API  baseline, the same cold request from every device's rollups (same response): {spread(plain)}, "
+            f"CPU median {statistics.median(CPU_S):.3f} s; day balances {statistics.median(plain) / statistics.median(cold):.1f}x "
+            f"faster, {statistics.median(CPU_S) / cold_cpu:.1f}x less CPU ({load()})"
         )
 
     inputs = scope_inputs(store, config, "city", START, END, 900)
