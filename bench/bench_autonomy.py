@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import httpx
 import numpy as np
+import psutil
 from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,9 +104,14 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
+CPU_S: list[float] = []  # the process's CPU seconds of each request of the last timed_calls
+
+
 def timed_calls(base: str, app: FastAPI, runs: int, *, cold: bool, series: bool) -> tuple[list[float], bytes]:
     """Seconds of ``runs`` city-year autonomy requests over HTTP (cold: the app's energy cache
-    emptied before each), and the last body."""
+    emptied before each), and the last body; the CPU each cost this process (server and client
+    threads: what a busy machine cannot shrink by waiting) in :data:`CPU_S`."""
+    CPU_S.clear()
     params = {"scope": "city", "start": "2026-01-01", "end": "2027-01-01", "interval": "15m"}
     if series:
         params["series"] = "true"
@@ -115,9 +121,10 @@ def timed_calls(base: str, app: FastAPI, runs: int, *, cold: bool, series: bool)
         for _ in range(runs):
             if cold:
                 app.state.energy_cache.clear()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             r = client.get("/api/v1/autonomy", params=params)
             out.append(time.perf_counter() - t0)
+            CPU_S.append(time.process_time() - c0)
             r.raise_for_status()
             body = r.content
     return out, body
@@ -239,16 +246,38 @@ def reference(inputs: ScopeInputs) -> dict[str, float]:
     return out
 
 
-def compile_with_balances(store: Store, config: PlatformConfig) -> str:
-    """Rollups and day balances as the rollup compiler makes them (one pass, no budget)."""
+def cpu_s(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def compile_with_balances(store: Store, config: PlatformConfig, server: psutil.Process | None = None) -> str:
+    """Rollups and day balances as the rollup compiler makes them: one pass without a budget, then
+    passes until no rollup mark is outstanding (the compiler's cursor stays its settle window behind
+    the writes, 15 s on InfluxDB: until it has passed the last write, a reader takes the days those
+    marks touch from the rollups). Timed from the end of the writes."""
+    me = psutil.Process()
+    cpu0 = (cpu_s(me), cpu_s(server) if server is not None else 0.0)
     t = time.perf_counter()
     balances = BalanceCompiler(store, config)
     compiler = RollupCompiler(store, interval_s=30, name="bench", balances=balances)
     if not compiler.run_pass(budget_s=None):
         raise SystemExit("the rollup compiler failed")
+    compiled_s = time.perf_counter() - t
+    table = balances.table
+    while (o := table.outstanding(START - 8 * 86_400_000, END + 86_400_000)).everything or o.by_series or o.any_series:
+        if time.perf_counter() - t > 600:
+            raise SystemExit("rollup marks still outstanding after 600 s")
+        time.sleep(1.0)
+        if not compiler.run_pass(budget_s=None):
+            raise SystemExit("the rollup compiler failed")
+    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU"
+    if server is not None:
+        spent += f", influxd {cpu_s(server) - cpu0[1]:.0f} s CPU"
     return (
         f"{compiler.stats.rollups_written} 15-min rollups and {balances.days_written} day balances "
-        f"compiled in {time.perf_counter() - t:.1f} s ({load()})"
+        f"compiled in {compiled_s:.1f} s, every mark consumed {time.perf_counter() - t:.1f} s after the last write "
+        f"({spent}; {load()})"
     )
 
 
@@ -275,7 +304,11 @@ def open_bench_store(backend: str, stack: contextlib.ExitStack, config: Platform
     t = time.perf_counter()
     n = fill(store, config)
     written_s = time.perf_counter() - t
-    print(f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s; {compile_with_balances(store, config)}")
+    server = psutil.Process(influxd.proc.pid)  # type: ignore[union-attr]
+    print(
+        f"FILL {store.ping()}: {n} readings written in {written_s:.1f} s ({load()}); "
+        f"{compile_with_balances(store, config, server)}"
+    )
     return store
 
 
@@ -302,9 +335,12 @@ def measure(store: Store, config: PlatformConfig, runs: int) -> int:
     plain_app = create_app(config, cast(Store, WithoutBalances(store)))
     with serve_in_thread(app) as base, serve_in_thread(plain_app) as plain_base:
         cold, body = timed_calls(base, app, runs, cold=True, series=False)
-        print(f"API  city-year autonomy over HTTP, cold (no series): {spread(cold)} ({load()}; target < 1 s)")
+        cpu = f"CPU median {statistics.median(CPU_S):.3f} s"
+        cold_cpu = statistics.median(CPU_S)
+        print(f"API  city-year autonomy over HTTP, cold (no series): {spread(cold)}, {cpu} ({load()}; target < 1 s)")
         warm, _ = timed_calls(base, app, runs, cold=False, series=False)
-        print(f"API  warm (no series): {spread(warm)} ({load()}; target < 0.2 s)")
+        cpu = f"CPU median {statistics.median(CPU_S):.3f} s"
+        print(f"API  warm (no series): {spread(warm)}, {cpu} ({load()}; target < 0.2 s)")
         cold_s, body_s = timed_calls(base, app, max(2, runs // 2), cold=True, series=True)
         warm_s, _ = timed_calls(base, app, max(2, runs // 2), cold=False, series=True)
         print(
@@ -314,8 +350,9 @@ def measure(store: Store, config: PlatformConfig, runs: int) -> int:
         if plain_body != body:
             raise SystemExit("the day balances and the rollups give different autonomy responses")
         print(
-            f"API  baseline, the same cold request from every device's rollups (same response): {spread(plain)}; "
-            f"day balances {statistics.median(plain) / statistics.median(cold):.1f}x faster ({load()})"
+            f"API  baseline, the same cold request from every device's rollups (same response): {spread(plain)}, "
+            f"CPU median {statistics.median(CPU_S):.3f} s; day balances {statistics.median(plain) / statistics.median(cold):.1f}x "
+            f"faster, {statistics.median(CPU_S) / cold_cpu:.1f}x less CPU ({load()})"
         )
 
     inputs = scope_inputs(store, config, "city", START, END, 900)

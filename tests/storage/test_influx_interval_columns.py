@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.storage.test_sqlite_interval_columns import RANGES, SERIES, history
+from tests.storage.test_sqlite_interval_columns import HOUR, RANGES, SERIES, T0, history
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.storage import influx_balances
 from ville_autonome.storage.factory import open_store
 from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.rollups import STAT_FIELDS, columns_from_stats
+from ville_autonome.storage.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats, rollup_source
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 
@@ -70,3 +71,49 @@ def test_unknown_fields_are_refused(stores: tuple[InfluxStore, SqliteStore]) -> 
     influx, _ = stores
     with pytest.raises(ValueError, match="unknown interval fields"):
         influx.interval_columns("sun-grid", "energy_import_wh", 0, 900_000, 900, fields=("count", "value"))
+
+
+@pytest.mark.parametrize(("start", "end", "interval_s"), RANGES)
+def test_the_balance_tables_read_every_series_at_once_as_interval_columns(
+    stores: tuple[InfluxStore, SqliteStore], start: int, end: int, interval_s: int
+) -> None:
+    """``BalanceTable.rollup_columns`` (the partial days of a period, every device in a few queries):
+    per series the very columns ``interval_columns`` gives, a series without data empty; a window
+    no rollup fits: None (the reader then asks each series alone)."""
+    fields = ("count", "first", "last", "minimum", "maximum", "first_ts_ms", "last_ts_ms")
+    series = [*SERIES, ("sun-grid", "energy_produced_wh"), ("nobody", "energy_import_wh")]
+    for store in stores:
+        got = store.balance_table().rollup_columns(series, start, end, interval_s, fields)
+        if rollup_source(start, end, interval_s) is None:
+            assert got is None
+            continue
+        assert got is not None
+        assert sorted(got) == sorted(series)
+        for device, quantity in series:
+            expected = store.interval_columns(device, quantity, start, end, interval_s, fields=fields)
+            assert list(got[(device, quantity)]) == list(expected)
+            for name, column in expected.items():
+                assert got[(device, quantity)][name].dtype == column.dtype, (device, quantity, name)
+                assert got[(device, quantity)][name].tobytes() == column.tobytes(), (device, quantity, name)
+        assert not got[("nobody", "energy_import_wh")]["start_ms"].size
+
+
+def test_influxdb_reads_many_series_in_queries_under_the_row_limit(
+    stores: tuple[InfluxStore, SqliteStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window of more rows than a query may answer is asked a few series at a time: the same columns."""
+    influx, _ = stores
+    start, end = T0 - HOUR, T0 + 4 * ROLLUP_1D_MS
+    fields = ("count", "first", "last", "maximum", "first_ts_ms", "last_ts_ms")
+    whole = influx.balance_table().rollup_columns(SERIES, start, end, 900, fields)
+    monkeypatch.setattr(influx_balances, "ROWS_PER_QUERY", 300)  # under one series' 388 rows: a query each
+    asked: list[str] = []
+    query = influx.query
+    monkeypatch.setattr(influx, "query", lambda q, **kw: asked.append(q) or query(q, **kw))
+    cut = influx.balance_table().rollup_columns(SERIES, start, end, 900, fields)
+    assert whole is not None
+    assert cut is not None
+    assert len(asked) == len(SERIES)
+    for key in SERIES:
+        for name in ("start_ms", *fields):
+            assert cut[key][name].tobytes() == whole[key][name].tobytes(), (key, name)

@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ville_autonome.autonomy import DeviceEnergy
-from ville_autonome.autonomy_queries.balance_compile import device_digest
-from ville_autonome.autonomy_queries.balance_splice import Balances, DeviceRun
-from ville_autonome.autonomy_queries.counter_runs import QUANTITIES_BY_ROLE
+from ville_autonome.autonomy_queries.balance_compile import counter_quantities, device_digest
+from ville_autonome.autonomy_queries.balance_splice import Balances, DeviceRun, Read, edge_windows
+from ville_autonome.autonomy_queries.counter_runs import COUNTER_FIELDS, QUANTITIES_BY_ROLE, on_grid
 from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.storage.balance_days import DAY_MS, FORMAT, BalanceDay, BalanceTable
 from ville_autonome.storage.base import Store
@@ -52,6 +52,8 @@ def read_balances(
     lead, end = first_ms - interval_ms, first_ms + (n + 1) * interval_ms
     lo = lead - lead % DAY_MS
     mid = lo + (end - lo) // 2 // DAY_MS * DAY_MS
+    series = [(d.id, q) for d in devices if d.id in digests for q in counter_quantities(d)]
+    windows = edge_windows(first_ms, n, interval_s)
     if not getattr(type(store), "concurrent_reads", False):
         days = table.read_days(interval_s, lo, end, digests.keys())
         return Balances(
@@ -62,16 +64,43 @@ def read_balances(
             days,
             table.outstanding(lo - interval_ms, end + 2 * interval_ms),
             table.deferred(interval_s),
+            _edges(table, series, windows, interval_s),
         )
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="balance-read") as pool:  # one connection each
         halves = [pool.submit(table.read_days, interval_s, a, b, digests.keys()) for a, b in ((lo, mid), (mid, end))]
         outstanding = pool.submit(table.outstanding, lo - interval_ms, end + 2 * interval_ms)
         deferred = pool.submit(table.deferred, interval_s)
+        edges = pool.submit(_edges, table, series, windows, interval_s)
         merged: dict[str, dict[int, BalanceDay]] = {}
         for half in halves:
             for device, got in half.result().items():
                 merged.setdefault(device, {}).update(got)
-        return Balances(table, interval_s, clock_rate, digests, merged, outstanding.result(), deferred.result())
+        return Balances(
+            table, interval_s, clock_rate, digests, merged, outstanding.result(), deferred.result(), edges.result()
+        )
+
+
+def _edges(
+    table: BalanceTable, series: Sequence[tuple[str, str]], windows: Sequence[tuple[int, int]], interval_s: int
+) -> dict[tuple[str, str], list[Read]]:
+    """The rollups of ``series`` on each window (first interval, intervals) as the runs read them
+    (``counter_runs.interval_arrays``: on the window's grid, None without data), when the table
+    reads them together; empty otherwise (each run then reads its own)."""
+    interval_ms = interval_s * 1000
+    out: dict[tuple[str, str], list[Read]] = {}
+    for start, size in windows:
+        got = table.rollup_columns(series, start, start + size * interval_ms, interval_s, COUNTER_FIELDS)
+        if got is None:
+            return {}
+        for key in series:
+            cols = got.get(key)
+            grid = (
+                on_grid(cols["start_ms"], {f: cols[f] for f in COUNTER_FIELDS}, start, size, interval_ms)
+                if cols is not None and cols["start_ms"].size
+                else None
+            )
+            out.setdefault(key, []).append((start, size, grid))
+    return out
 
 
 def device_energy_from_balances(

@@ -26,7 +26,7 @@ values, and the rollups of the partial days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +53,31 @@ EDGE = 3  # intervals read past a partial day into the whole day next to it: roo
 JOIN_TRIES = 4  # usable days tried in turn to join a stretch read from the rollups; then to the end
 
 Side = tuple[FloatArray, StatusArray, AnomalyArray, str, int | None]  # energy, status, anomaly, counter, newest
+Read = tuple[int, int, "dict[str, FloatArray] | None"]  # rollups read: first interval, intervals, aggregates
+
+
+def run_geometry(first_ms: int, n: int, interval_s: int) -> tuple[int, int, list[int]]:
+    """A period's run over ``n`` intervals from ``first_ms``: its lead (first interval), its
+    closing interval, and the whole days in it (UTC day starts, their joins included)."""
+    step = interval_s * 1000
+    lead = first_ms - step
+    end = lead + (n + 1) * step
+    first_day = lead - lead % DAY_MS
+    first_day += DAY_MS if first_day < lead else 0
+    return lead, end, list(range(first_day, end - step - DAY_MS + 1, DAY_MS))
+
+
+def edge_windows(first_ms: int, n: int, interval_s: int) -> list[tuple[int, int]]:
+    """The rollups every device's run reads at both ends (first interval, intervals): the partial
+    day before the whole days with the :data:`JOIN_TRIES` days a join is first sought in, and the
+    partial day after them with :data:`EDGE` intervals before it; none without whole days."""
+    step = interval_s * 1000
+    lead, end, days = run_geometry(first_ms, n, interval_s)
+    if not days:
+        return []
+    head_end = min(days[0] + (JOIN_TRIES - 1) * DAY_MS + (EDGE + 1) * step, end + step)
+    tail_start = days[-1] + DAY_MS - EDGE * step
+    return [(lead, (head_end - lead) // step), (tail_start, (end + step - tail_start) // step)]
 
 
 @dataclass
@@ -66,6 +91,8 @@ class Balances:
     days: dict[str, dict[int, BalanceDay]]  # device → day start → day
     outstanding: Outstanding
     deferred: dict[str, set[int]]  # device → days noted to compile again
+    # (device, counter) → rollups already read for every device at once (:func:`edge_windows`)
+    edges: dict[tuple[str, str], list[Read]] = field(default_factory=dict)
 
 
 class DeviceRun:
@@ -74,18 +101,16 @@ class DeviceRun:
     def __init__(self, balances: Balances, store: Store, device: DeviceConfig, first_ms: int, n: int) -> None:
         self.b, self.store, self.device = balances, store, device
         self.step = balances.interval_s * 1000
-        self.lead = first_ms - self.step  # the run's first interval
         self.fed = n + 1  # intervals of the run; the next one closes it
-        self.end = self.lead + self.fed * self.step  # the closing interval
+        # the run's first interval, the closing one, the whole days ((D, D + 1 d] within the run)
+        self.lead, self.end, self.full_days = run_geometry(first_ms, n, balances.interval_s)
         self.days = balances.days.get(device.id, {})
-        first_day = self.lead - self.lead % DAY_MS
-        first_day += DAY_MS if first_day < self.lead else 0
-        # whole days, their joins included: (D, D + 1 d] within the run's intervals
-        self.full_days = list(range(first_day, self.end - self.step - DAY_MS + 1, DAY_MS))
         self.blocks = [self.days.get(day) for day in self.full_days]
         self.max_power = max_counter_power_w(device, balances.clock_rate)
         self._dirty: dict[str, set[int]] = {}
-        self._reads: dict[str, list[tuple[int, int, dict[str, FloatArray] | None]]] = {}
+        self._reads: dict[str, list[Read]] = {
+            q: list(reads) for (d, q), reads in balances.edges.items() if d == device.id
+        }
 
     # ------------------------------------------------------------------ the rollups, read where needed
 

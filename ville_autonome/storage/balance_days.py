@@ -13,8 +13,10 @@ platform's metrics interval):
 - per counter the device may be read from, the largest value read that day (none: no data);
 - the parameters it was computed with (rated power, the lab's clock rate).
 
-Numbers are stored exactly (float64, little-endian), as MessagePack compressed with zlib: one
-value per device and day for the database, whatever the interval. The storage of the days is a
+Numbers are stored exactly (float64, little-endian), as MessagePack (about 1.5 kB a device-day at
+15 min; not compressed: a city-year's cold read decodes 8,000 of them, and inflating each cost
+more than reading it, docs/performance.md): one value per device and day for the database,
+whatever the interval. The storage of the days is a
 small table per backend (:mod:`storage.sqlite_balances`, :mod:`storage.influx_balances`) behind
 :class:`BalanceTable`.
 """
@@ -22,14 +24,15 @@ small table per backend (:mod:`storage.sqlite_balances`, :mod:`storage.influx_ba
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import msgspec
 
-FORMAT = 2  # bumped whenever what a day holds changes: the compiler then compiles every day again
+from ville_autonome.storage.base import IntervalColumns
+
+FORMAT = 3  # bumped whenever what a day holds changes: the compiler then compiles every day again
 DAY_MS = 86_400_000
 
 
@@ -68,14 +71,15 @@ _DECODER = msgspec.msgpack.Decoder(BalanceDay)
 
 
 def encode(day: BalanceDay) -> bytes:
-    return zlib.compress(_ENCODER.encode(day), 1)
+    return _ENCODER.encode(day)
 
 
 def decode(data: bytes) -> BalanceDay:
-    """Inverse of :func:`encode`; raises ``ValueError`` for anything else."""
+    """Inverse of :func:`encode`; raises ``ValueError`` for anything else (a day of an earlier
+    format included: its state's format tells the reader and the compiler to ignore it)."""
     try:
-        return _DECODER.decode(zlib.decompress(data))
-    except (zlib.error, msgspec.DecodeError) as exc:
+        return _DECODER.decode(data)
+    except msgspec.DecodeError as exc:
         raise ValueError(f"not a balance day: {exc}") from exc
 
 
@@ -131,6 +135,14 @@ class BalanceTable(Protocol):
     ) -> dict[str, dict[int, BalanceDay]]:
         """The days of ``devices`` starting in [start_ms, end_ms): device → day start → day. A
         stored day that does not read back is left out (it reads as not compiled)."""
+
+    def rollup_columns(
+        self, series: Collection[tuple[str, str]], start_ms: int, end_ms: int, interval_s: int, fields: Sequence[str]
+    ) -> dict[tuple[str, str], IntervalColumns] | None:
+        """``Store.interval_columns`` of every (device, quantity) of ``series`` over one window, read
+        together (the partial days at both ends of a period, for every device of a scope): the same
+        columns, in one or a few queries. None when no rollup fits the window (the caller reads
+        each series alone); a series without data has its empty columns."""
 
     def state(self, interval_s: int) -> BalanceState | None:
         """What the compiler says it has compiled (None: nothing yet)."""

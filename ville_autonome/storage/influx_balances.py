@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from ville_autonome.storage.balance_days import (
     DAY_MS,
@@ -31,9 +32,17 @@ from ville_autonome.storage.influx_marks import MARKS, buckets_of
 from ville_autonome.storage.influx_marks import decode as decode_mark
 from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollups import CURSOR
-from ville_autonome.storage.influx_rows import rows_of
+from ville_autonome.storage.influx_rows import rollup_columns, rows_of
 from ville_autonome.storage.influxql import ns, quote_ident, quote_string
 from ville_autonome.storage.line_protocol import line
+from ville_autonome.storage.rollups import (
+    ROLLUP_1D_MS,
+    IntervalColumns,
+    check_fields,
+    columns_from,
+    merge_inputs,
+    rollup_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ SETTLED = "balance_settled"  # every pending point up to its time (ns) is compil
 ROWS_PER_QUERY = 8_000  # under the 10,000-row limit of older 1.x servers
 OUTSTANDING_MARKS_MAX = 2_000  # marks listed one by one; more: everything counts as not compiled
 LINES_PER_WRITE = 500
+_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # storage.rollups.STAT_FIELDS → rollup field
 
 
 class InfluxBalances:
@@ -97,11 +107,44 @@ class InfluxBalances:
                 if device not in wanted or not isinstance(data, str) or not isinstance(row.get("time"), int):
                     continue
                 try:
-                    day = decode(base64.b64decode(data, validate=True))
+                    day = decode(binascii.a2b_base64(data, strict_mode=True))
                 except (ValueError, binascii.Error):
                     continue  # not ours: as not compiled
                 if day.device == device and day.day_ms == row["time"] and day.interval_s == interval_s:
                     out.setdefault(device, {})[day.day_ms] = day
+        return out
+
+    def rollup_columns(
+        self, series: Collection[tuple[str, str]], start_ms: int, end_ms: int, interval_s: int, fields: Sequence[str]
+    ) -> dict[tuple[str, str], IntervalColumns] | None:
+        """What ``InfluxStore.interval_columns`` answers for each of ``series`` (device, quantity)
+        over [start_ms, end_ms) — the same rollup rows into the same columns —, a few queries for
+        all of them (``GROUP BY device, quantity``, under :data:`ROWS_PER_QUERY` rows each); None
+        when no rollup fits the window (the caller then reads each series alone)."""
+        fields = check_fields(fields)
+        interval_ms = interval_s * 1000
+        source = rollup_source(start_ms, end_ms, interval_s)
+        wanted = sorted(set(series))
+        if source is None or not wanted:
+            return None if source is None else {}
+        names = tuple(dict.fromkeys(("count", *(fields if source == interval_ms else merge_inputs(fields)))))
+        select = ", ".join(quote_ident(_FIELD.get(n, n)) for n in names)
+        measurement = "rollup_1d" if source == ROLLUP_1D_MS else "rollup_15m"
+        per_query = max(1, ROWS_PER_QUERY // max(1, (end_ms - start_ms) // source))
+        rows: dict[tuple[str, str], list[list[Any]]] = {k: [] for k in wanted}
+        for i in range(0, len(wanted), per_query):
+            part = wanted[i : i + per_query]
+            devices = " OR ".join(f"device = {quote_string(d)}" for d in sorted({d for d, _ in part}))
+            quantities = " OR ".join(f"quantity = {quote_string(q)}" for q in sorted({q for _, q in part}))
+            q = (
+                f"SELECT {select} FROM {self.db.source(measurement)} WHERE ({devices}) AND ({quantities}) "
+                f"AND time >= {ns(start_ms)} AND time < {ns(end_ms)} GROUP BY device, quantity"
+            )
+            _collect(self.db.query(q), [_FIELD.get(n, n) for n in ("time", *names)], rows)
+        out = {}
+        for key, got in rows.items():
+            cols = columns_from(rollup_columns(got, names), interval_ms, source)
+            out[key] = {name: cols[name] for name in ("start_ms", *fields)}
         return out
 
     def state(self, interval_s: int) -> BalanceState | None:
@@ -184,3 +227,16 @@ class InfluxBalances:
         refused = self.db.write_lines([(0, f"{text} {at}")], raw=False, precision="ns")
         if refused:
             raise StoreRejectedError(f"InfluxDB refused the compiled days: {refused[0]}")
+
+
+def _collect(answer: list[dict[str, Any]], columns: list[str], rows: dict[tuple[str, str], list[list[Any]]]) -> None:
+    """The values of each series of ``answer`` (grouped by device and quantity) in the order of
+    ``columns``, appended to its (device, quantity) in ``rows``; other series are left out."""
+    for s in answer:
+        tags = s.get("tags") or {}
+        got = rows.get((str(tags.get("device", "")), str(tags.get("quantity", ""))))
+        cols = s.get("columns") or []
+        if got is None or not all(c in cols for c in columns):
+            continue
+        order = [cols.index(c) for c in columns]
+        got.extend([values[j] for j in order] for values in s.get("values") or [])
