@@ -101,11 +101,11 @@ def test_the_command_compiles_once_and_as_a_service_stops_on_sigterm(tmp_path: P
         ).start()
         try:
             store.write([StoredReading(CTX, "active_power_w", DAY0 + 20 * 60_000, 20.0)])
-            wait_for(lambda: _counts(store) == [15, 6], timeout=30, what="the running compiler compiled the new write")
+            wait_for(lambda: _counts(store) == [15, 6], timeout=120, what="the running compiler compiled the new write")
             assert store.counters()["rollups/svc"]["passes"] >= 1
             assert service.proc is not None
             service.proc.send_signal(signal.SIGTERM)
-            assert service.proc.wait(timeout=20) == 0
+            assert service.proc.wait(timeout=60) == 0
             assert "Traceback" not in service.log()
         finally:
             service.stop()
