@@ -81,7 +81,7 @@ class BatchWriter:
             work.written_offline = True
         if work.stats and not work.written_stats:
             for service, values in work.stats.items():
-                self.store.write_counters(service, values)
+                self.store.write_service_stats(service, values)
             work.written_stats = True
         self._record_sequences(work, now_ms)
 

@@ -390,7 +390,7 @@ class IngestService:
                     self._stats.gaps = dict(gaps)
             if force or now - self._last_stats >= STATS_EVERY_S:
                 self._last_stats = now
-                self.store.write_counters(f"ingest/{self.client_id}", self.stats.as_stats())
+                self.store.write_service_stats(f"ingest/{self.client_id}", self.stats.as_stats())
         except StoreTransientError as exc:
             log.debug("stats not published: %s", exc)
         except StoreError as exc:

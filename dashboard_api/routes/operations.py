@@ -97,7 +97,7 @@ def prometheus_text(stats: dict[str, dict[str, float]], gap_list: list[Any], tel
     },
 )
 def metrics(key: OperatorKey, request: Request, store: StoreDep) -> PlainTextResponse:
-    text = prometheus_text(store.counters(), store.gaps(), request.app.state.telemetry)
+    text = prometheus_text(store.service_stats(), store.gaps(), request.app.state.telemetry)
     text += alarm_metrics_text(request.app, store, now_ms())  # alarm gauges (docs/alerts.md)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 

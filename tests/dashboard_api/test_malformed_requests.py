@@ -260,7 +260,7 @@ def contents(store: Store) -> dict[str, Any]:
         "series": series,
         "health": sorted(store.health(), key=lambda h: h.device),
         "gaps": store.gaps(),
-        "counters": store.counters(),
+        "counters": store.service_stats(),
     }
 
 

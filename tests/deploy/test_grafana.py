@@ -136,7 +136,7 @@ def populated(influxd: Influxd) -> Iterator[tuple[InfluxStore, int, int]]:
             for d in DEVICES
         ]
     )
-    store.write_counters("ingest-1", {"received": 10.0, "written": 10.0})
+    store.write_service_stats("ingest-1", {"received": 10.0, "written": 10.0})
     yield store, start_ms, end_ms
     store.close()
 

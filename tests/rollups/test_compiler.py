@@ -49,7 +49,7 @@ def test_the_compiler_keeps_rollups_up_to_date_while_writers_write(
             )
             wait_for(lambda k=k: _counts(writer) == [15] * (k + 1), timeout=30, what=f"bucket {k} compiled")
         counters = wait_for(
-            lambda: (c := writer.counters().get("rollups/test")) and c["rollups_written"] >= 8 and c,
+            lambda: (c := writer.service_stats().get("rollups/test")) and c["rollups_written"] >= 8 and c,
             timeout=30,
             what="the compiler's counters published",
         )
@@ -102,7 +102,7 @@ def test_the_command_compiles_once_and_as_a_service_stops_on_sigterm(tmp_path: P
         try:
             store.write([StoredReading(CTX, "active_power_w", DAY0 + 20 * 60_000, 20.0)])
             wait_for(lambda: _counts(store) == [15, 6], timeout=120, what="the running compiler compiled the new write")
-            assert store.counters()["rollups/svc"]["passes"] >= 1
+            assert store.service_stats()["rollups/svc"]["passes"] >= 1
             assert service.proc is not None
             service.proc.send_signal(signal.SIGTERM)
             assert service.proc.wait(timeout=60) == 0

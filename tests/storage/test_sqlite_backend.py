@@ -101,9 +101,9 @@ def test_a_statement_the_database_refuses_is_rejected(tmp_path: Path) -> None:
     try:
         other.execute("DROP TABLE counters")  # a schema that is not ours any more
         with pytest.raises(StoreRejectedError, match="no such table"):
-            store.write_counters("ingest/w1", {"received": 1})
+            store.write_service_stats("ingest/w1", {"received": 1})
         with pytest.raises(StoreRejectedError, match="no such table"):
-            store.counters()
+            store.service_stats()
     finally:
         other.close()
         store.close()

@@ -279,10 +279,10 @@ def test_sequence_gaps_over_the_union_of_workers(store: Store) -> None:
 
 
 def test_counters_latest_per_service(store: Store) -> None:
-    store.write_counters("ingest/w1", {"received": 10, "written": 8})
-    store.write_counters("ingest/w2", {"received": 1.5})
-    store.write_counters("ingest/w1", {"received": 12, "written": 11})
-    assert store.counters() == {"ingest/w1": {"received": 12.0, "written": 11.0}, "ingest/w2": {"received": 1.5}}
+    store.write_service_stats("ingest/w1", {"received": 10, "written": 8})
+    store.write_service_stats("ingest/w2", {"received": 1.5})
+    store.write_service_stats("ingest/w1", {"received": 12, "written": 11})
+    assert store.service_stats() == {"ingest/w1": {"received": 12.0, "written": 11.0}, "ingest/w2": {"received": 1.5}}
 
 
 def test_sequence_records_are_compacted_without_changing_the_gaps(store: Store) -> None:

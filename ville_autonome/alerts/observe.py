@@ -66,7 +66,7 @@ class Observer:
         for v in self.store.latest(since_ms=now_ms - LATEST_WINDOW_MS):
             good = v.quality == Quality.GOOD and v.value is not None
             values[(v.context.device, v.quantity)] = Value(v.ts_ms, v.value, good)
-        stats = self.store.counters()
+        stats = self.store.service_stats()
         return Observation(
             now_ms=now_ms,
             started_ms=self.started_ms,

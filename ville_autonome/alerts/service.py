@@ -47,7 +47,7 @@ from ville_autonome.storage.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 DELIVER_EVERY_S = 1.0
-STATS_SERVICE = "alerts"  # the leader's stats in store.counters() (and /metrics)
+STATS_SERVICE = "alerts"  # the leader's stats in store.service_stats() (and /metrics)
 ENERGY_CACHE_TTL_S = 300.0
 
 
@@ -180,7 +180,7 @@ class AlertService:
         self.stats.evaluations += 1
         counts = self.evaluator.counts()
         self.stats.firing, self.stats.pending = counts["firing"], counts["pending"]
-        self.store.write_counters(
+        self.store.write_service_stats(
             STATS_SERVICE,
             {"leading": 1.0, "firing": float(self.stats.firing), "pending": float(self.stats.pending),
              "evaluations": float(self.stats.evaluations), "messages": float(self.stats.messages)},

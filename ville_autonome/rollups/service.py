@@ -42,7 +42,7 @@ class CompilerStats:
     last_pass_s: float = 0.0
     balance_days_written: int = 0
 
-    def as_counters(self) -> dict[str, float]:
+    def as_stats(self) -> dict[str, float]:
         return {
             "passes": self.passes,
             "failures": self.failures,
@@ -120,6 +120,6 @@ class RollupCompiler:
 
     def _publish_counters(self) -> None:
         try:
-            self.store.write_counters(f"rollups/{self.name}", self.stats.as_counters())
+            self.store.write_service_stats(f"rollups/{self.name}", self.stats.as_stats())
         except StoreError as exc:
             log.debug("rollup counters not published: %s", exc)

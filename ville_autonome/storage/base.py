@@ -152,11 +152,11 @@ class Store(Protocol):
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
         """Sequence numbers never recorded between the lowest and highest recorded, per gateway."""
 
-    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
+    def write_service_stats(self, service: str, stats: Mapping[str, float]) -> None:
         """Upsert the current stats of one service instance (e.g. ``ingest/va-ingest-1``): its
         operational figures, stored under the name ``counters`` (docs/architecture.md, "Words")."""
 
-    def counters(self) -> dict[str, dict[str, float]]:
+    def service_stats(self) -> dict[str, dict[str, float]]:
         """The latest stats of every service instance: service → stat name → value."""
 
     def refresh_rollups(

@@ -167,16 +167,16 @@ class InfluxRecords:
         rows += [(g, text) for g, (_, text) in compacted.items()]
         return gaps_from(rows)
 
-    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        if not counters:
+    def write_service_stats(self, service: str, stats: Mapping[str, float]) -> None:
+        if not stats:
             return
-        fields: dict[str, float | str | bool] = {k: float(v) for k, v in counters.items()}
+        fields: dict[str, float | str | bool] = {k: float(v) for k, v in stats.items()}
         ts = int(time.time() * 1000)
         refused = self.write_lines([(0, line(COUNTERS, {"service": service}, fields, ts))], raw=False)
         if refused:
-            raise StoreRejectedError(f"InfluxDB refused the counters of {service!r}: {refused[0]}")
+            raise StoreRejectedError(f"InfluxDB refused the stats of {service!r}: {refused[0]}")
 
-    def counters(self) -> dict[str, dict[str, float]]:
+    def service_stats(self) -> dict[str, dict[str, float]]:
         rows = self._rows(f"SELECT * FROM {self.source(COUNTERS)} GROUP BY service ORDER BY time DESC LIMIT 1")
         out: dict[str, dict[str, float]] = {}
         for tags, r in rows:

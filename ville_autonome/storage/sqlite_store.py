@@ -318,8 +318,8 @@ class SqliteStore:
         sql = "SELECT gateway, ranges FROM sequences WHERE ? IS NULL OR gateway=?"
         return gaps_from(self._run(lambda db: db.execute(sql, (gateway, gateway)).fetchall()))
 
-    def write_counters(self, service: str, counters: Mapping[str, float]) -> None:
-        rows = [(service, k, float(v), _now_ms()) for k, v in counters.items()]
+    def write_service_stats(self, service: str, stats: Mapping[str, float]) -> None:
+        rows = [(service, k, float(v), _now_ms()) for k, v in stats.items()]
         self._run(
             lambda db: db.executemany(
                 "INSERT INTO counters VALUES (?,?,?,?) ON CONFLICT (service, name) DO UPDATE SET "
@@ -328,7 +328,7 @@ class SqliteStore:
             )
         )
 
-    def counters(self) -> dict[str, dict[str, float]]:
+    def service_stats(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for service, name, value in self._run(
             lambda db: db.execute("SELECT service, name, value FROM counters").fetchall()
