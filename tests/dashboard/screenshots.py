@@ -12,8 +12,9 @@ from PIL import Image
 from tests.dashboard.chromium import Page
 
 
-def shot(page: Page, folder: Path, name: str) -> Path:
-    path = page.screenshot(folder / f"{name}.png")
+def shot(page: Page, folder: Path, name: str, selector: str | None = None) -> Path:
+    """The whole page, or only the element ``selector`` (a panel)."""
+    path = page.screenshot(folder / f"{name}.png", selector)
     target = os.environ.get("VA_SCREENSHOTS_DIR")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,20 @@ export class Context {
   /** @param {any[]} list flows now of every scope */
   applyFlows(list) { list.forEach((f) => this.flows.set(f.scope, f)); }
 
+  /** The places of the page's scope: itself, its devices, their sites, districts and gateways (the
+   * history's events, the silences and the gateways' alarms belong to the page by them). */
+  scopePlaces() {
+    const devices = this.scopeDevices();
+    /** @type {Set<string>} */
+    const gateways = new Set();
+    (this.topology ? this.topology.districts : []).forEach((/** @type {any} */ d) => d.sites.forEach((/** @type {any} */ s) => {
+      if (devices.some((dev) => dev.site === s.id)) gateways.add(s.gateway);
+    }));
+    const places = new Set([...gateways, ...devices.flatMap((d) => [d.id, d.site, d.district])]);
+    if (this.route.id) places.add(this.route.id);
+    return { places, gateways };
+  }
+
   /** The devices of the page's scope (every device for the city). */
   scopeDevices() {
     const r = this.route;
