@@ -141,8 +141,9 @@ def test_the_road_to_2050_and_the_monthly_reports_in_both_languages(staff_api: s
 
 def test_a_key_without_the_staff_role_is_asked_again(staff_api: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=staff_api) as client:
-        assert client.get("/staff/static/../../main.py").status_code == 404
-        assert client.get("/staff/static/main.js").headers["content-type"].startswith("text/javascript")
+        assert client.get("/static/staff/../../main.py").status_code == 404
+        for module in ("/static/staff/main.js", "/static/js/labels.js"):  # the words shared with the dashboard
+            assert client.get(module).headers["content-type"].startswith("text/javascript")
     with Chromium(tmp_path) as browser:
         page = browser.new_page()
         page.goto(f"{staff_api}/staff/?key={KEYS['viewer']}#reports")

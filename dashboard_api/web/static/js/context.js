@@ -2,7 +2,7 @@
 // What every panel shares: the language and the page's state (kept in the URL), the API, the live
 // stream, the topology, the latest values and flows now (from GET /live and the stream).
 
-import { t as translate } from "./i18n.js";
+import { DASHBOARD, label } from "./labels.js";
 import { linkTo, stateQuery } from "./urlstate.js";
 import { cssVar } from "./dom.js";
 
@@ -66,7 +66,7 @@ export class Context {
   alarmsChanged() { this.alarmListeners.forEach((fn) => fn()); }
 
   /** @param {string} key @param {...(string | number)} args */
-  t(key, ...args) { return translate(this.lang, key, ...args); }
+  t(key, ...args) { return label(DASHBOARD, this.lang, key, args); }
 
   /** The chart colours of the theme. */
   colours() {
