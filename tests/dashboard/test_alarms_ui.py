@@ -202,7 +202,7 @@ def test_a_viewer_sees_the_alarms_and_no_button(server: tuple[AlarmLog, str], ta
 def test_a_typed_silence_is_listed_with_its_end_and_an_operator_ends_it(
     server: tuple[AlarmLog, str], tab: Page
 ) -> None:
-    _, url = server
+    log, url = server
     page = _open(tab, f"{url}/?key={KEYS['operator']}&lang=en")
     pending = "#alarm-list li[data-alarm='ba77e401']"
     page.click(f"{pending} button.silence")
@@ -215,6 +215,15 @@ def test_a_typed_silence_is_listed_with_its_end_and_an_operator_ends_it(
     assert all(s["reason"] != "inverter swap" for s in _api(url, "/alarms")["silences"])
 
     _set(page, f"{pending} .silence-duration", "2h30")
+    # an alarm arrives by the stream while the operator types: the list is redrawn, the typing kept
+    log.save_alarms([
+        alarm("f00d0001", "battery-low", "cit-load", "campus", "citadelle", severity="info", state="pending",
+              fired_ms=None, notified_firing_ms=None, summary="cit-load: a passing doubt")
+    ])  # fmt: skip
+    page.wait_text("#alarm-list", lambda s: "a passing doubt" in s, timeout=90, what="the new alarm")
+    assert page.evaluate(f'document.querySelector("{pending} .silence-form").hidden') is False
+    assert page.evaluate(f'document.querySelector("{pending} .silence-duration").value') == "2h30"
+    assert page.evaluate(f'document.querySelector("{pending} .silence-reason").value') == "inverter swap"
     page.click(f"{pending} .silence-send")
     page.wait_text("#alarm-result", lambda s: "Silenced for 2 h 30 min" in s, timeout=90, what="the silence")
     created = [s for s in _api(url, "/alarms")["silences"] if s["reason"] == "inverter swap"]

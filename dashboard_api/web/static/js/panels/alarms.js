@@ -122,7 +122,34 @@ export function alarmsPanel(ctx) {
     const mine = ordered(data.alarms.filter((/** @type {any} */ a) => inScope(a, ctx.route, gateways)));
     note.textContent = mine.length ? ctx.t("alarms_active", mine.length) : ctx.t("no_alarms");
     const operator = canOperate(ctx.role);
+    const typed = keepTyped();
     list.replaceChildren(...mine.map((a) => item(a, operator)));
+    typed();
+  }
+
+  /** What an operator was typing (a comment, a silence's form) survives a redraw of the list (the
+   * stream's `alarms` event may come meanwhile): read now, the returned function puts it back. */
+  function keepTyped() {
+    const fields = ".ack-comment, .silence-hours, .silence-duration, .silence-reason";
+    /** @type {Map<string, {values: string[], open: boolean}>} */
+    const kept = new Map();
+    list.querySelectorAll("li[data-alarm]").forEach((li) => {
+      const form = /** @type {HTMLFormElement | null} */ (li.querySelector(".silence-form"));
+      kept.set(/** @type {string} */ (/** @type {HTMLElement} */ (li).dataset.alarm), {
+        values: [...li.querySelectorAll(fields)].map((n) => /** @type {HTMLInputElement} */ (n).value),
+        open: Boolean(form && !form.hidden),
+      });
+    });
+    return () => list.querySelectorAll("li[data-alarm]").forEach((li) => {
+      const k = kept.get(/** @type {string} */ (/** @type {HTMLElement} */ (li).dataset.alarm));
+      if (!k) return;
+      const nodes = [...li.querySelectorAll(fields)];
+      if (nodes.length === k.values.length) nodes.forEach((n, i) => { /** @type {HTMLInputElement} */ (n).value = k.values[i]; });
+      const form = /** @type {HTMLFormElement | null} */ (li.querySelector(".silence-form"));
+      const custom = /** @type {HTMLInputElement | null} */ (li.querySelector(".silence-duration"));
+      if (form) form.hidden = !k.open;
+      if (custom) custom.hidden = /** @type {HTMLSelectElement} */ (li.querySelector(".silence-hours")).value !== "custom";
+    });
   }
   ctx.onRender(render);
   ctx.alarmListeners.push(render, history.changed);
