@@ -59,3 +59,10 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache var
+
+# refresh the screenshots of the README and docs/img/ from a run of the browser tests that take
+# them (a plain test run writes its screenshots to test-artifacts/ only: the tree stays clean)
+.PHONY: screenshots
+screenshots: $(VENV)/.dev
+	VA_SCREENSHOTS_DIR=docs/img $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) tests/dashboard/test_pages.py \
+		tests/dashboard/test_alarms_ui.py tests/staff_web/test_staff_pages.py

@@ -16,6 +16,16 @@ class HealthOut(_Out):
     store: str = Field(description="store backend version, or the error", examples=["sqlite 3.40.1"])
 
 
+class HealthDegradedOut(_Out):
+    status: str = Field(examples=["degraded"])
+    store: str = Field(
+        description="what is wrong with the store: unreachable, refused_credentials or rejected_query",
+        examples=["refused_credentials"],
+    )
+    error: str = Field(description="the error as the other routes name it", examples=["store_refused_credentials"])
+    detail: str
+
+
 class WhoAmIOut(_Out):
     name: str = Field(description="the name of the presented key", examples=["control-room"])
     role: str = Field(description="viewer, operator, staff or admin", examples=["operator"])

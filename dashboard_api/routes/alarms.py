@@ -17,8 +17,9 @@ in its events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -44,7 +45,7 @@ from ville_autonome.dashboard_api.alarm_views import (
 from ville_autonome.dashboard_api.deps import AdminKey, ApiSettingsDep, ConfigDep, OperatorKey, Principal, ViewerKey
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, ERROR_SCHEMA, BadParameterError, NotFoundError
 from ville_autonome.dashboard_api.params import DAY_MS, now_ms, parse_time, time_range
-from ville_autonome.journals.alarm_records import AlarmEvent, AlarmQuery, AlarmState, Silence
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmQuery, AlarmState, Silence
 
 MAX_SILENCE_MS = 90 * DAY_MS
 STATES: dict[str, tuple[AlarmState, ...]] = {
@@ -163,6 +164,8 @@ class SilenceIn(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 async def _body(request: Request, model: type[M], *, optional: bool = False) -> M | None:
@@ -176,6 +179,29 @@ async def _body(request: Request, model: type[M], *, optional: bool = False) -> 
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
+
+
+async def _act(
+    request: Request, handler: Callable[..., T], *args: Any, body: type[BaseModel] | None = None, optional: bool = False
+) -> T:
+    """An operator's action: its body (if any) read after the key's check, then ``handler(*args,
+    body)`` on a thread (the alarm log's calls block)."""
+    parsed = await _body(request, body, optional=optional) if body is not None else None
+    return await asyncio.to_thread(handler, *args, parsed)
+
+
+def _known(record: R | None, what: str) -> R:
+    """The record an action names, or 404 naming its path parameter (``alarm_id``, ``silence_id``)."""
+    if record is None:
+        raise NotFoundError(f"unknown {what}", f"{what}_id")
+    return record
+
+
+def _note_first(log: AlarmLog, first: bool, event: AlarmEvent) -> None:
+    """The event of an action that changed something (the first acknowledgement, a silence ended
+    early); repeating the action records nothing more."""
+    if first:
+        log.add_events([event])
 
 
 def _documented(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
@@ -192,12 +218,11 @@ def _documented(model: type[BaseModel], *, required: bool = True) -> dict[str, A
     openapi_extra=_documented(SilenceIn),
 )
 async def create_silence(key: OperatorKey, request: Request, config: ConfigDep) -> SilenceOut:
-    body = await _body(request, SilenceIn)
-    assert body is not None
-    return await asyncio.to_thread(_create_silence, key, request, config, body)
+    return await _act(request, _create_silence, key, request, config, body=SilenceIn)
 
 
-def _create_silence(key: Principal, request: Request, config: PlatformConfig, body: SilenceIn) -> SilenceOut:
+def _create_silence(key: Principal, request: Request, config: PlatformConfig, body: SilenceIn | None) -> SilenceOut:
+    assert body is not None  # required: _body raises on an empty one
     if body.rule is None and body.subject is None:
         raise BadParameterError("a silence names a rule, a subject, or both", "rule")
     if body.rule is not None and config.alerts.rule(body.rule) is None:
@@ -227,17 +252,18 @@ def _create_silence(key: Principal, request: Request, config: PlatformConfig, bo
     summary="End a silence now (operator key)",
     responses=SILENCE_RESPONSES,
 )
-def end_silence(key: OperatorKey, request: Request, silence_id: SilenceId) -> SilenceOut:
-    log = alarm_log(request.app)
-    found = log.silence(silence_id)
-    if found is None:
-        raise NotFoundError("unknown silence", "silence_id")
-    t = now_ms()
-    if found.end_ms > t:
-        found = Silence(found.id, found.rule, found.subject, min(found.start_ms, t), t, found.reason,
-                        found.created_by, found.created_ms)  # fmt: skip
+async def end_silence(key: OperatorKey, request: Request, silence_id: SilenceId) -> SilenceOut:
+    return await _act(request, _end_silence, key, request, silence_id)
+
+
+def _end_silence(key: Principal, request: Request, silence_id: str, _no_body: None) -> SilenceOut:
+    log, t = alarm_log(request.app), now_ms()
+    found = _known(log.silence(silence_id), "silence")
+    ending = found.end_ms > t
+    if ending:
+        found = dataclasses.replace(found, start_ms=min(found.start_ms, t), end_ms=t)
         log.save_silence(found)
-        log.add_events([AlarmEvent(t, "silence_expired", f"silence:{found.id}", "", key.name, "ended by hand")])
+    _note_first(log, ending, AlarmEvent(t, "silence_expired", f"silence:{found.id}", "", key.name, "ended by hand"))
     return silence_out(found, t)
 
 
@@ -268,9 +294,7 @@ class AlarmDetailOut(AlarmOut):
 )
 def get_alarm(key: ViewerKey, request: Request, alarm_id: AlarmId) -> AlarmDetailOut:
     log = alarm_log(request.app)
-    found = log.alarm(alarm_id)
-    if found is None:
-        raise NotFoundError("unknown alarm", "alarm_id")
+    found = _known(log.alarm(alarm_id), "alarm")
     t = now_ms()
     out = alarm_out(found, log.silences(active_at_ms=t), t)
     until = (found.resolved_ms or t) + 1
@@ -293,18 +317,13 @@ class AckIn(BaseModel):
     openapi_extra=_documented(AckIn, required=False),
 )
 async def acknowledge(key: OperatorKey, request: Request, alarm_id: AlarmId) -> AlarmOut:
-    body = await _body(request, AckIn, optional=True)
-    return await asyncio.to_thread(_acknowledge, key, request, alarm_id, body)
+    return await _act(request, _acknowledge, key, request, alarm_id, body=AckIn, optional=True)
 
 
 def _acknowledge(key: Principal, request: Request, alarm_id: str, body: AckIn | None) -> AlarmOut:
-    log = alarm_log(request.app)
-    t = now_ms()
-    before = log.alarm(alarm_id)
-    if before is None:
-        raise NotFoundError("unknown alarm", "alarm_id")
+    log, t = alarm_log(request.app), now_ms()
+    before = _known(log.alarm(alarm_id), "alarm")
     comment = body.comment if body is not None else ""
     after = log.acknowledge(alarm_id, key.name, t, comment) or before
-    if before.acked_ms is None:
-        log.add_events([AlarmEvent(t, "acked", after.key, after.id, key.name, comment)])
+    _note_first(log, before.acked_ms is None, AlarmEvent(t, "acked", after.key, after.id, key.name, comment))
     return alarm_out(after, log.silences(active_at_ms=t), t)

@@ -8,34 +8,55 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ville_autonome.dashboard_api.deps import ConfigDep, OperatorKey, StoreDep, ViewerKey
-from ville_autonome.dashboard_api.errors import ERROR_RESPONSES
+from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, store_error_answer
+from ville_autonome.dashboard_api.params import now_ms
 from ville_autonome.dashboard_api.schemas import (
     DeviceHealthOut,
     DeviceOut,
     DistrictOut,
+    HealthDegradedOut,
     HealthOut,
     SiteOut,
     TopologyOut,
     WhoAmIOut,
 )
-from ville_autonome.storage.base import StoreError
+from ville_autonome.storage.base import StoreError, StoreTransientError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
 
 
+# the store's state in the health answer, by the error the other routes answer
+HEALTH_STORE = {
+    "store_unavailable": "unreachable",
+    "store_refused_credentials": "refused_credentials",
+    "store_rejected_query": "rejected_query",
+}
+
+
 @router.get(
     "/health",
     response_model=HealthOut,
-    summary="Is the API up and its store reachable? (no key needed)",
-    responses={503: {"description": "the store does not answer", "model": HealthOut}},
-)
+    summary="Is the API up and can it read its store? (no key needed)",
+    responses={
+        503: {"description": "the store does not answer (with Retry-After), or refuses the API's credentials",
+              "model": HealthDegradedOut},
+        500: {"description": "the store refuses the API's query", "model": HealthDegradedOut},
+    },
+)  # fmt: skip
 def health(store: StoreDep) -> HealthOut | JSONResponse:
+    """The store's version, once it has answered a read with the API's credentials too (InfluxDB
+    1.x answers ``/ping`` without asking for any); else ``degraded`` with the status, the error and
+    the ``Retry-After`` of every other route (errors.store_error_answer)."""
     try:
         version = store.ping()
+        store.latest(since_ms=now_ms())  # nothing to read: the query alone is the check
     except StoreError as exc:  # the detail (an internal address) goes to the log, not to the public
-        log.warning("health: store does not answer: %s", exc)
-        return JSONResponse({"status": "degraded", "store": "unreachable"}, status_code=503)
+        status, body, headers = store_error_answer(exc)
+        level = logging.WARNING if isinstance(exc, StoreTransientError) else logging.ERROR
+        log.log(level, "health: store error (%s): %s", body["error"], exc)
+        out = HealthDegradedOut(status="degraded", store=HEALTH_STORE[body["error"]], **body)
+        return JSONResponse(out.model_dump(), status_code=status, headers=headers)
     return HealthOut(status="ok", store=version)
 
 

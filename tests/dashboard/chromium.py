@@ -168,8 +168,23 @@ class Page:
     def click(self, selector: str) -> None:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+    def screenshot(self, path: Path, selector: str | None = None) -> Path:
+        """The whole page as PNG, or the box of the element ``selector``."""
+        params: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
+        if selector is not None:
+            # measured as the capture lays the page out: from its top, without a scrollbar (a capture
+            # beyond the viewport has none: the page would widen and the element move under the clip)
+            self.evaluate("document.documentElement.style.scrollbarWidth = 'none'")
+            box = self.evaluate(
+                f"scrollTo(0, 0), (r => ({{x: r.left, y: r.top, width: r.width, height: r.height}}))"
+                f"(document.querySelector({json.dumps(selector)}).getBoundingClientRect())"
+            )
+            params["clip"] = {**box, "scale": 1}
+        try:
+            data = self.send("Page.captureScreenshot", params)["data"]
+        finally:
+            if selector is not None:
+                self.evaluate("document.documentElement.style.scrollbarWidth = ''")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path

@@ -1,8 +1,11 @@
 """The alarms on the dashboard in real headless Chromium against the real API process over a real
 SQLite store and its alarm log (one server and one browser for the module): an alarm the
 evaluator stores reaches the banner and the bell of an open page by the stream, without a reload;
-an operator acknowledges it and silences another from the list, and the API records who; a viewer
-sees the same alarms with no button. The alarms are written to the alarm log as the evaluator
+an operator acknowledges it with a comment and silences another from the list (a preset or a typed
+duration), and the API records who; the active silences are listed and an operator ends one; the
+resolved alarms and events of a chosen window are under the list; a gateway's alarm names its
+devices; an admin is warned of undelivered notifications; a viewer sees the same alarms with no
+button. The alarm panel is photographed in French and English at 1600, 390 and 2560 px. The alarms are written to the alarm log as the evaluator
 (``ville-autonome alerts``) writes them: the seam between the evaluator and the API."""
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from tests.reports.citydata import city_config
 from tests.support.waiting import wait_for
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.journals.alarm_log import alarm_log_for
-from ville_autonome.journals.alarm_records import AlarmLog, AlarmRecord
+from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
 from ville_autonome.storage.factory import open_store
 
 pytestmark = pytest.mark.browser
@@ -33,7 +36,9 @@ S = 1000
 RULES = [
     {"id": "device-silent", "kind": "device_silent", "severity": "critical"},
     {"id": "battery-low", "kind": "battery_soc", "below": 10, "severity": "warning"},
+    {"id": "gateway-offline", "kind": "gateway_offline", "severity": "info"},
 ]
+SIZES = {"desktop": (1600, 1000), "phone": (390, 844), "wall": (2560, 1440)}
 
 
 def alarm(alarm_id: str, rule: str, device: str, site: str, district: str, **kw: Any) -> AlarmRecord:
@@ -109,6 +114,12 @@ def _api(url: str, path: str) -> Any:
     return r.json()
 
 
+def _set(page: Page, selector: str, value: str) -> None:
+    page.evaluate(
+        f"(n => {{ n.value = {value!r}; n.dispatchEvent(new Event('change')); }})(document.querySelector({selector!r}))"
+    )
+
+
 def test_a_firing_alarm_reaches_the_banner_live_and_an_operator_acknowledges_it(
     server: tuple[AlarmLog, str], tab: Page
 ) -> None:
@@ -136,10 +147,13 @@ def test_a_firing_alarm_reaches_the_banner_live_and_an_operator_acknowledges_it(
     )
     shot(page, ARTIFACTS, "alarms-operator-desktop")
 
+    page.evaluate(f"document.querySelector(\"{row} .ack-comment\").value = 'on my way'")
     page.click(f"{row} button.ack")
-    page.wait_text(row, lambda s: "acquittée par test-operator" in s, timeout=90, what="the acknowledgement")
+    acked = page.wait_text(row, lambda s: "acquittée par test-operator" in s, timeout=90, what="the acknowledgement")
+    assert "« on my way »" in acked
     assert page.evaluate(f'document.querySelector("{row} button.ack")') is None
-    assert _api(url, "/alarms/a10ad51e")["acked_by"] == "test-operator"
+    recorded = _api(url, "/alarms/a10ad51e")
+    assert (recorded["acked_by"], recorded["ack_comment"]) == ("test-operator", "on my way")
     page.wait_text("#alarm-banner", lambda s: "0 non acquittée(s)" in s, timeout=90, what="the banner's count")
 
     # silence the pending alarm for 4 hours, with a reason
@@ -183,3 +197,114 @@ def test_a_viewer_sees_the_alarms_and_no_button(server: tuple[AlarmLog, str], ta
     shot(page, ARTIFACTS, "alarms-viewer-device")
     page.drain()
     assert all("status of 403" in p for p in page.problems), page.problems
+
+
+def test_a_typed_silence_is_listed_with_its_end_and_an_operator_ends_it(
+    server: tuple[AlarmLog, str], tab: Page
+) -> None:
+    log, url = server
+    page = _open(tab, f"{url}/?key={KEYS['operator']}&lang=en")
+    pending = "#alarm-list li[data-alarm='ba77e401']"
+    page.click(f"{pending} button.silence")
+    _set(page, f"{pending} .silence-hours", "custom")
+    assert page.evaluate(f'document.querySelector("{pending} .silence-duration").hidden') is False
+    _set(page, f"{pending} .silence-duration", "soon")
+    _set(page, f"{pending} .silence-reason", "inverter swap")
+    page.click(f"{pending} .silence-send")
+    page.wait_text("#alarm-result", lambda s: "Unreadable duration" in s, timeout=90, what="the refusal")
+    assert all(s["reason"] != "inverter swap" for s in _api(url, "/alarms")["silences"])
+
+    _set(page, f"{pending} .silence-duration", "2h30")
+    # an alarm arrives by the stream while the operator types: the list is redrawn, the typing kept
+    log.save_alarms([
+        alarm("f00d0001", "battery-low", "cit-load", "campus", "citadelle", severity="info", state="pending",
+              fired_ms=None, notified_firing_ms=None, summary="cit-load: a passing doubt")
+    ])  # fmt: skip
+    page.wait_text("#alarm-list", lambda s: "a passing doubt" in s, timeout=90, what="the new alarm")
+    assert page.evaluate(f'document.querySelector("{pending} .silence-form").hidden') is False
+    assert page.evaluate(f'document.querySelector("{pending} .silence-duration").value') == "2h30"
+    assert page.evaluate(f'document.querySelector("{pending} .silence-reason").value') == "inverter swap"
+    page.click(f"{pending} .silence-send")
+    page.wait_text("#alarm-result", lambda s: "Silenced for 2 h 30 min" in s, timeout=90, what="the silence")
+    created = [s for s in _api(url, "/alarms")["silences"] if s["reason"] == "inverter swap"]
+    assert len(created) == 1
+    assert 150 * 60 * S - 60 * S <= created[0]["end_ms"] - created[0]["start_ms"] <= 150 * 60 * S
+    item = f"#silence-list li[data-silence='{created[0]['id']}']"
+    listed = page.wait_text(item, lambda s: "inverter swap" in s, timeout=90, what="the silence listed")
+    assert "battery-low · slh-battery" in listed
+    assert "until" in listed
+    assert "by test-operator" in listed
+
+    page.click(f"{item} button.end-silence")
+    page.wait_text("#alarm-result", lambda s: "Silence ended" in s, timeout=90, what="the silence ended")
+    wait_for(lambda: not page.evaluate(f'Boolean(document.querySelector("{item}"))'), timeout=90, what="unlisted")
+    assert all(s["id"] != created[0]["id"] for s in _api(url, "/alarms")["silences"])
+    page.wait_text("#event-list", lambda s: "silence ended" in s, timeout=90, what="the event")
+    page.drain()
+    assert all("status of 403" in p for p in page.problems), page.problems
+
+
+def test_the_history_a_gateway_s_devices_and_undelivered_notifications_for_an_admin(
+    server: tuple[AlarmLog, str], tab: Page
+) -> None:
+    log, url = server
+    now = int(time.time() * 1000)
+    day = 86_400 * S
+    old = alarm(
+        "01d0a1a1", "battery-low", "cit-pv", "campus", "citadelle", severity="warning", state="resolved",
+        summary="cit-pv: old trouble", fired_ms=now - 3 * day, pending_ms=now - 3 * day, resolved_ms=now - 2 * day,
+        updated_ms=now - 2 * day,
+    )  # fmt: skip
+    log.save_alarms([old, alarm("9a7e0ff1", "gateway-offline", "gw-1", "", "", scope="gateway", severity="info",
+                                subject="gw-1", key="gateway-offline:gw-1", labels={"gateway": "gw-1"},
+                                summary="gw-1: no report for 75 s")])  # fmt: skip
+    log.add_events([
+        AlarmEvent(now - 3 * day, "firing", old.key, old.id, "", "old trouble"),
+        AlarmEvent(now - 2 * day, "resolved", old.key, old.id, "", ""),
+    ])  # fmt: skip
+    log.save_delivery(Delivery(
+        "dead0001", "webhook", "district=saint-leu", now - 3600 * S, "{}", [("9a7e0ff1", "firing")], status="dead",
+        attempts=8, last_error="HTTP 500 from the receiver", done_ms=now - 3000 * S,
+    ))  # fmt: skip
+    log.add_events([AlarmEvent(now - 3600 * S, "acked", "gateway-offline:gw-1", "9a7e0ff1", "test-admin", "seen")])
+    page = tab
+    try:
+        _open(page, f"{url}/?key={KEYS['admin']}")
+        warning = page.wait_text("#alarm-undelivered", lambda s: "HTTP 500" in s, timeout=90, what="the warning")
+        assert "1 notification(s) non délivrée(s) sur 24 heures" in warning
+        gw = "#alarm-list li[data-alarm='9a7e0ff1']"
+        page.wait_text(gw, lambda s: "slh-battery" in s, timeout=90, what="the gateway's devices")
+        hrefs = page.evaluate(f'[...document.querySelectorAll("{gw} .gateway-devices a")].map(a => a.pathname)')
+        assert sorted(hrefs) == sorted(f"/devices/{d}" for d in (
+            "iko-turbine", "iko-grid-meter", "slh-load", "slh-grid-meter", "slh-battery", "cit-load", "cit-pv",
+            "cit-grid-meter"))  # fmt: skip
+        page.wait_text("#event-list", lambda s: "test-admin" in s, timeout=90, what="the day's events")
+        assert page.evaluate("document.querySelector(\"#resolved-list li[data-alarm='01d0a1a1']\")") is None
+        page.click(".alarm-ranges button[data-range='7d']")
+        resolved = page.wait_text("#resolved-list", lambda s: "cit-pv: old trouble" in s, timeout=90, what="7 days")
+        assert "terminée" in resolved
+        assert "déclenchée" in page.text("#event-list")
+        # the panel in both languages at the three sizes (the language switched in place, as a user does)
+        for lang, fired in (("fr", "déclenchée"), ("en", "fired")):
+            if page.evaluate("document.documentElement.lang") != lang:
+                page.click("#lang-toggle")
+            page.wait_text("#event-list", lambda s, w=fired: w in s, timeout=90, what=f"the events in {lang}")
+            for size, (width, height) in SIZES.items():
+                page.set_viewport(width, height)
+                # the charts follow their boxes after a resize: nothing wider than the screen once they have
+                wait_for(
+                    lambda w=width: page.evaluate(f"innerWidth === {w} && document.documentElement.scrollWidth <= {w}"),
+                    timeout=60, what=f"{lang} {size} within the screen",
+                )  # fmt: skip
+                shot(page, ARTIFACTS, f"alarms-{lang}-{size}", "#panel-alarms")
+        assert "1 notification(s) could not be delivered over 7 days" in page.text("#alarm-undelivered")
+        # a site the gateway serves lists its alarm; the history of another page leaves the city's events out
+        _open(page, f"{url}/sites/campus?key={KEYS['admin']}&lang=en")
+        page.wait_text("#alarm-list", lambda s: "gw-1: no report" in s, timeout=90, what="the site's gateway alarm")
+        page.click(".alarm-ranges button[data-range='7d']")
+        page.wait_text("#resolved-list", lambda s: "cit-pv: old trouble" in s, timeout=90, what="the site's history")
+        assert "slh-load" not in page.text("#event-list")
+        page.drain()
+        assert all("status of 403" in p for p in page.problems), page.problems
+    finally:
+        page.set_viewport(1600, 1000)

@@ -4,8 +4,8 @@ Chromium against the real API and a real SQLite store (one server and one browse
 Each load checks what an operator tried by hand: the page is ready with its charts, nothing is
 wider than the screen, the French page speaks French in its charts too (``1 déc.``, 24-hour
 times, decimal commas), the gauges' "100" is not clipped, the self-sufficiency now is said once,
-and the console is clean. Screenshots go to ``test-artifacts/dashboard/pages/`` and, when
-``VA_SCREENSHOTS_DIR`` names a folder (``docs/img/dashboard``), there too.
+and the console is clean. Screenshots go to ``test-artifacts/dashboard/pages/`` and, with
+``make screenshots``, to ``docs/img/dashboard/`` (tests/dashboard/screenshots.py).
 """
 
 from __future__ import annotations

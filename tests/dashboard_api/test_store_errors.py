@@ -1,5 +1,6 @@
 """The API tells a passing store fault from a store that refuses it (real influxd 1.6 with
-authentication, and the pure mapping for each kind of store error)."""
+authentication, and the pure mapping for each kind of store error); the health route names the
+kind as every other route does."""
 
 from __future__ import annotations
 
@@ -41,8 +42,14 @@ def test_revoked_store_credentials_are_named_and_not_retried(tmp_path: Path) -> 
         try:
             with serve_in_thread(create_app(config, store)) as base:
                 assert httpx.get(f"{base}/api/v1/live", headers=AUTH, timeout=30).status_code == 200
+                healthy = httpx.get(f"{base}/api/v1/health", timeout=30)
+                store.http.query("DROP DATABASE city", "", write=True)  # type: ignore[attr-defined]
+                rejected = httpx.get(f"{base}/api/v1/health", timeout=30)
                 store.http.query("SET PASSWORD FOR admin = 'second'", "", write=True)  # type: ignore[attr-defined]
                 live = httpx.get(f"{base}/api/v1/live", headers=AUTH, timeout=30)
+                refused = httpx.get(f"{base}/api/v1/health", timeout=30)  # /ping alone would still answer
+                db.kill()
+                down = httpx.get(f"{base}/api/v1/health", timeout=30)
         finally:
             store.close()
     finally:
@@ -50,5 +57,18 @@ def test_revoked_store_credentials_are_named_and_not_retried(tmp_path: Path) -> 
     assert live.status_code == 503
     assert live.json()["error"] == "store_refused_credentials"
     assert "retry-after" not in live.headers
-    assert "first" not in live.text
-    assert str(db.port) not in live.text
+    assert (healthy.status_code, healthy.json()["status"]) == (200, "ok")
+    answers = {"rejected": rejected, "refused": refused, "down": down}
+    seen = {
+        name: (r.status_code, r.json()["status"], r.json()["store"], r.json()["error"]) for name, r in answers.items()
+    }
+    assert seen == {
+        "rejected": (500, "degraded", "rejected_query", "store_rejected_query"),
+        "refused": (503, "degraded", "refused_credentials", "store_refused_credentials"),
+        "down": (503, "degraded", "unreachable", "store_unavailable"),
+    }
+    assert [r.headers.get("retry-after") for r in answers.values()] == [None, None, "5"]
+    for r in (live, *answers.values()):
+        assert "first" not in r.text
+        assert "second" not in r.text
+        assert str(db.port) not in r.text

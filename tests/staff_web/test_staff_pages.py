@@ -1,6 +1,7 @@
 """The staff pages in real headless Chromium against the real API over a real store: build a
 scenario and compare it with today, the road to 2050, the monthly reports in both languages.
-Screenshots go to docs/img/ (the README shows them)."""
+Screenshots go to test-artifacts/staff/, and to docs/img/ with ``make screenshots`` (the README
+shows them: tests/dashboard/screenshots.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tests.dashboard.chromium import Chromium, Page
+from tests.dashboard.screenshots import shot
 from tests.dashboard.server import KEYS, ApiServer, with_keys
 from tests.support.waiting import wait_for
 from ville_autonome.configuration import PlatformConfig
@@ -21,7 +23,7 @@ from ville_autonome.storage.base import Store
 
 pytestmark = pytest.mark.browser
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "staff"
 
 
 @pytest.fixture
@@ -106,8 +108,7 @@ def test_build_a_scenario_and_compare_it_with_today(staff_api: str, tmp_path: Pa
         assert "Citadelle" in page.text("#sc-districts")
         assert page.text("#sc-sizing").startswith(("La plus petite batterie", "Le stockage seul", "L'objectif"))
         assert page.evaluate("document.querySelectorAll('#sc-chart .bars .point').length") == 6  # 3 ratios × 2
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(DOCS_IMG / "staff-scenario.png")
+        shot(page, ARTIFACTS, "staff-scenario", docs="")
         assert page.problems == []
 
 
@@ -124,14 +125,14 @@ def test_the_road_to_2050_and_the_monthly_reports_in_both_languages(staff_api: s
         assert (
             page.evaluate("document.querySelectorAll('#tr-chart .scatterlayer .trace').length") == 2
         )  # yearly + target
-        page.screenshot(DOCS_IMG / "staff-trajectory.png")
+        shot(page, ARTIFACTS, "staff-trajectory", docs="")
         page.evaluate("location.hash = '#reports'")
         page.wait_text("#rp-table", lambda s: "octobre 2026" in s, what="the stored reports")
         assert "Amiens Métropole" in page.text("#rp-table")
         assert page.evaluate("document.querySelectorAll('#rp-table a').length") == 8
         page.click("#rp-table a")
         page.wait_text("#rp-status", lambda s: s.startswith("Téléchargé"), what="a download with the key")
-        page.screenshot(DOCS_IMG / "staff-reports.png")
+        shot(page, ARTIFACTS, "staff-reports", docs="")
         page.click("#lang")
         page.wait_text("#rp-table", lambda s: "October 2026" in s, what="the list in English")
         assert page.text("#reports-title") == "Monthly reports"
@@ -140,8 +141,9 @@ def test_the_road_to_2050_and_the_monthly_reports_in_both_languages(staff_api: s
 
 def test_a_key_without_the_staff_role_is_asked_again(staff_api: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=staff_api) as client:
-        assert client.get("/staff/static/../../main.py").status_code == 404
-        assert client.get("/staff/static/main.js").headers["content-type"].startswith("text/javascript")
+        assert client.get("/static/staff/../../main.py").status_code == 404
+        for module in ("/static/staff/main.js", "/static/js/labels.js"):  # the words shared with the dashboard
+            assert client.get(module).headers["content-type"].startswith("text/javascript")
     with Chromium(tmp_path) as browser:
         page = browser.new_page()
         page.goto(f"{staff_api}/staff/?key={KEYS['viewer']}#reports")

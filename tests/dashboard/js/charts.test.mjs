@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { energyFigure, gaugeFigure, missingRuns, plotlyLocale, powerFigure, sankeyFigure, partialBar } from "../../../dashboard_api/web/static/js/charts.js";
 import { ordered } from "../../../dashboard_api/web/static/js/panels/control.js";
-import { t } from "../../../dashboard_api/web/static/js/i18n.js";
+import { DASHBOARD, label } from "../../../dashboard_api/web/static/js/labels.js";
 
 const C = { fg: "#000", muted: "#666", line: "#ddd", panel: "#fff" };
-const tr = (/** @type {string} */ k, /** @type {any[]} */ ...a) => t("fr", k, ...a);
+const tr = (/** @type {string} */ k, /** @type {any[]} */ ...a) => label(DASHBOARD, "fr", k, a);
 
 const totals = (load, hydro, imp) => ({
   generation_wh: hydro, generation_by_source_wh: { hydro }, load_wh: load, import_wh: imp, export_wh: 0,

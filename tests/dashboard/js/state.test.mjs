@@ -4,7 +4,6 @@ import { defaults, linkTo, parseRoute, parseState, routePath, scopeOf, stateQuer
 import { formatLocal, parseLocal, zoned } from "../../../dashboard_api/web/static/js/pickers.js";
 import { byUrgency, deviceState } from "../../../dashboard_api/web/static/js/health.js";
 import { batterySetpoint } from "../../../dashboard_api/web/static/js/setpoint.js";
-import { t } from "../../../dashboard_api/web/static/js/i18n.js";
 
 test("routes and their scopes", () => {
   assert.deepEqual(parseRoute("/"), { kind: "city", id: null });
@@ -64,9 +63,3 @@ test("the battery setpoint helper writes the window of docs/commands.md", () => 
   assert.throws(() => batterySetpoint(10, 0, 0), RangeError);
 });
 
-test("labels exist in both languages", async () => {
-  const { LABELS } = await import("../../../dashboard_api/web/static/js/i18n.js");
-  assert.deepEqual(Object.keys(LABELS.en).sort(), Object.keys(LABELS.fr).sort());
-  assert.equal(t("fr", "needs_role", "operator"), "Cette clé d'API n'a pas le rôle nécessaire pour cette vue (operator).");
-  assert.equal(t("en", "no.such.key"), "no.such.key");
-});

@@ -18,6 +18,8 @@
  * @property {number} pending_ms
  * @property {string | null} acked_by
  * @property {number | null} acked_ms
+ * @property {string} [ack_comment]
+ * @property {number | null} [resolved_ms]
  * @property {string | null} silenced_by
  */
 /** @typedef {{firing: Record<string, number>, pending: Record<string, number>, unacknowledged: number}} Counts */
@@ -33,8 +35,13 @@ export function canOperate(role) {
   return role !== null && role in ROLE_RANK && ROLE_RANK[role] >= ROLE_RANK.operator;
 }
 
-/** The page an alarm links to: its device, else its site, its district, the city (a gateway's alarm
- * goes to the site of its devices when the labels name one). @param {Alarm} a @returns {Route} */
+/** May this role read the notifications' dead letters (admin)? @param {string | null} role */
+export function canAdmin(role) {
+  return role === "admin";
+}
+
+/** The page an alarm links to: its device, else its site, its district, the city. A gateway's
+ * alarm goes to its district (its devices are listed beside it: gatewayDevices). @param {Alarm} a @returns {Route} */
 export function alarmRoute(a) {
   const l = a.labels || {};
   if (a.scope === "device") return { kind: "device", id: l.device || a.subject };
@@ -46,11 +53,27 @@ export function alarmRoute(a) {
   return { kind: "city", id: null };
 }
 
-/** Does an alarm concern the page's scope? The city page holds every alarm. @param {Alarm} a @param {Route} route */
-export function inScope(a, route) {
+/**
+ * The devices a gateway reads (those of the sites it serves), from the topology (GET /topology).
+ * @param {{districts: {sites: {gateway: string, devices: {id: string, name?: string}[]}[]}[]}} topology
+ * @param {string} gateway @returns {{id: string, name: string}[]}
+ */
+export function gatewayDevices(topology, gateway) {
+  /** @type {{id: string, name: string}[]} */
+  const out = [];
+  topology.districts.forEach((d) => d.sites.filter((s) => s.gateway === gateway)
+    .forEach((s) => s.devices.forEach((dev) => out.push({ id: dev.id, name: dev.name || dev.id }))));
+  return out;
+}
+
+/** Does an alarm concern the page's scope? The city page holds every alarm; a gateway's alarm
+ * belongs to the pages its gateway serves (`gateways`: the gateways of the page's sites).
+ * @param {Alarm} a @param {Route} route @param {Set<string>} [gateways] */
+export function inScope(a, route, gateways) {
   if (route.kind === "city") return true;
   const l = a.labels || {};
-  return a.subject === route.id || l[route.kind] === route.id;
+  if (a.subject === route.id || l[route.kind] === route.id) return true;
+  return a.scope === "gateway" && Boolean(gateways && gateways.has(l.gateway || a.subject));
 }
 
 /** Firing before pending, then by severity, then newest first. @param {Alarm[]} list */

@@ -2,7 +2,7 @@
 // What every panel shares: the language and the page's state (kept in the URL), the API, the live
 // stream, the topology, the latest values and flows now (from GET /live and the stream).
 
-import { t as translate } from "./i18n.js";
+import { DASHBOARD, label } from "./labels.js";
 import { linkTo, stateQuery } from "./urlstate.js";
 import { cssVar } from "./dom.js";
 
@@ -66,7 +66,7 @@ export class Context {
   alarmsChanged() { this.alarmListeners.forEach((fn) => fn()); }
 
   /** @param {string} key @param {...(string | number)} args */
-  t(key, ...args) { return translate(this.lang, key, ...args); }
+  t(key, ...args) { return label(DASHBOARD, this.lang, key, args); }
 
   /** The chart colours of the theme. */
   colours() {
@@ -112,6 +112,20 @@ export class Context {
 
   /** @param {any[]} list flows now of every scope */
   applyFlows(list) { list.forEach((f) => this.flows.set(f.scope, f)); }
+
+  /** The places of the page's scope: itself, its devices, their sites, districts and gateways (the
+   * history's events, the silences and the gateways' alarms belong to the page by them). */
+  scopePlaces() {
+    const devices = this.scopeDevices();
+    /** @type {Set<string>} */
+    const gateways = new Set();
+    (this.topology ? this.topology.districts : []).forEach((/** @type {any} */ d) => d.sites.forEach((/** @type {any} */ s) => {
+      if (devices.some((dev) => dev.site === s.id)) gateways.add(s.gateway);
+    }));
+    const places = new Set([...gateways, ...devices.flatMap((d) => [d.id, d.site, d.district])]);
+    if (this.route.id) places.add(this.route.id);
+    return { places, gateways };
+  }
 
   /** The devices of the page's scope (every device for the city). */
   scopeDevices() {

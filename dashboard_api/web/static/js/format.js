@@ -67,6 +67,16 @@ export function age(ms, lang) {
   return Math.round(s / 86400) + (lang === "fr" ? " j" : " d");
 }
 
+/** A duration [s] in words: "45 min", "4 h", "2 h 30 min", "3 j" / "3 d". @param {number} seconds @param {Lang} lang */
+export function duration(seconds, lang) {
+  const min = Math.round(seconds / 60);
+  const day = lang === "fr" ? " j" : " d";
+  if (min < 60) return min + " min";
+  if (min % 1440 === 0) return min / 1440 + day;
+  const h = Math.floor(min / 60);
+  return h + " h" + (min % 60 ? " " + (min % 60) + " min" : "");
+}
+
 const isoFmt = new Intl.DateTimeFormat("sv-SE", {
   timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit",
   hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",

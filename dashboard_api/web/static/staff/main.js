@@ -3,7 +3,7 @@
 // the monthly reports. Every number comes from the API; this module only wires the page.
 import { ApiError, download, getJson, postJson, readKey, saveKey } from "./api.js";
 import { ratio, energy } from "./format.js";
-import { t } from "./i18n.js";
+import { staffLabel as t } from "../js/labels.js";
 import { flagLines } from "./flags.js";
 import { groupByMonth } from "./reports.js";
 import { FIELDS, assumptionLines, batteryLines, bodyFrom, comparisonRows, hydroOf, scopeOptions, sitesOf, sizingLine } from "./scenario.js";

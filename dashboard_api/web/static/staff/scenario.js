@@ -3,7 +3,7 @@
 // rows to show. The numbers come from the server (POST /api/v1/scenarios): nothing is computed here.
 import { ratio, energy, power, number } from "./format.js";
 import { direction, show } from "./metrics.js";
-import { t } from "./i18n.js";
+import { staffLabel as t } from "../js/labels.js";
 
 /** @typedef {import("./format.js").Lang} Lang */
 /**

@@ -1,7 +1,7 @@
 // @ts-check
 // The road to 2050 as plotly traces and sentences, from GET /api/v1/trajectory. Pure.
 import { points, ratio } from "./format.js";
-import { t } from "./i18n.js";
+import { staffLabel as t } from "../js/labels.js";
 
 /** @typedef {import("./format.js").Lang} Lang */
 /**
