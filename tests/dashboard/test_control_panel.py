@@ -1,7 +1,7 @@
 """The device page's control panel (docs/commands.md) in real headless Chromium: the writable
 points of a SunSpec battery, the setpoint helper, a command sent through the real API and a real
 Mosquitto (no gateway answers: the page says the command is sent and waiting), the audit log for
-an admin key, and nothing for a viewer key."""
+an admin key, nothing for a viewer key, and the output of an MQTT plug (Tasmota) as a choice."""
 
 from __future__ import annotations
 
@@ -31,13 +31,22 @@ BATTERY = {
     "rated_power_w": 100_000,
     "capacity_wh": 200_000,
 }
+PLUG = {  # an MQTT device whose preset has an output (configuration.mqtt_presets)
+    "id": "hub-plug",
+    "name": "Prise du local vélos",
+    "role": "consumption",
+    "protocol": "mqtt",
+    "preset": "tasmota",
+    "topic": "hub-plug",
+    "rated_power_w": 3_000,
+}
 
 
 @pytest.fixture
 def with_battery(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[PlatformConfig, Store]]:
     base = with_keys(city_config(str(tmp_path / "cmd.sqlite")))
     data = base.model_dump(mode="python")
-    data["districts"][0]["sites"][1]["devices"].append(BATTERY)
+    data["districts"][0]["sites"][1]["devices"] += [BATTERY, PLUG]
     data["services"]["mqtt"]["url"] = mosquitto.url
     data["services"]["mqtt"]["topic_root"] = "dash" + tmp_path.name[-6:].replace("_", "")
     config = PlatformConfig.model_validate(data)
@@ -96,3 +105,24 @@ def test_a_viewer_sees_no_control(with_battery: tuple[PlatformConfig, Store], tm
         page.drain()
         # the refusals (403) that tell the page what this role may not see
         assert all("status of 403" in p for p in page.problems), page.problems
+
+
+def test_an_mqtt_plug_s_output_is_a_choice_an_operator_sends(
+    with_battery: tuple[PlatformConfig, Store], tmp_path: Path
+) -> None:
+    config, store = with_battery
+    with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
+        page = browser.new_page(1600, 1000)
+        page.goto(f"{srv.url}/devices/hub-plug?key={KEYS['operator']}")
+        wait_for(
+            lambda: page.evaluate("document.body && document.body.dataset.ready === 'true'"), timeout=60, what="ready"
+        )
+        wait_for(lambda: page.evaluate("!document.getElementById('panel-control').hidden"), timeout=60, what="control")
+        options = page.evaluate("[...document.querySelectorAll('#cp-relay option')].map(o => o.value)")
+        assert options == ["", "0", "1"]
+        page.evaluate("document.getElementById('cp-relay').value = '1'")
+        page.click("#control-send")
+        # no gateway answers: the API says "sent", and the page says so in words
+        page.wait_text("#control-result", lambda s: "envoyée" in s, timeout=60, what="the command's status")
+        page.drain()
+        assert page.problems == []

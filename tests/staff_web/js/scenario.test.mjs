@@ -71,6 +71,13 @@ test("sizing and assumptions in words", () => {
   assert.match(sizingLine({ target: 0.9, reachable: false, capacity_kwh: null, power_kw: null, self_sufficiency: null, best_possible: 0.7 }, "fr"), /n'atteindrait que 70,0/);
   assert.equal(sizingLine(null, "fr"), "");
   assert.deepEqual(assumptionLines(["pv_modelled:slh"], { slh: "Logements" }, "en"), ["Logements has no PV: production modelled (pvlib clear sky, scaled to the city's measured yield)."]);
+  // every assumption the scenario engine names (ville_autonome/planning/scenario.py) has its words, with the name
+  for (const kind of ["pv_modelled", "wind_profile_from_city", "wind_modelled", "hydro_flow_assumed"]) {
+    for (const lang of /** @type {const} */ (["fr", "en"])) {
+      const [line] = assumptionLines([`${kind}:slh`], { slh: "Logements" }, lang);
+      assert.match(line, /^Logements/, `${kind} (${lang})`);
+    }
+  }
 });
 
 test("every word exists in both languages (the labels shared with the dashboard)", () => {

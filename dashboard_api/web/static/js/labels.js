@@ -273,6 +273,7 @@ export const STAFF = {
   incomplete: { fr: "Données mesurées incomplètes sur la période (couverture {coverage}) : les chiffres d'aujourd'hui et du scénario en héritent.", en: "Incomplete measured data over the period (coverage {coverage}): today's and the scenario's figures inherit it." },
   "assumption.pv_modelled": { fr: "{site} n'a pas de photovoltaïque : production modélisée (pvlib, ciel clair ajusté au rendement mesuré de la ville).", en: "{site} has no PV: production modelled (pvlib clear sky, scaled to the city's measured yield)." },
   "assumption.wind_profile_from_city": { fr: "{site} n'a pas d'éolienne : profil de l'éolien mesuré dans la ville.", en: "{site} has no wind turbine: the city's measured wind profile." },
+  "assumption.wind_modelled": { fr: "{site} : aucune production éolienne mesurée dans la ville, production modélisée (courbe de puissance d'une éolienne de toit sur un profil de vent type).", en: "{site}: no wind production measured in the city, production modelled (a rooftop turbine's power curve on a typical wind profile)." },
   "assumption.hydro_flow_assumed": { fr: "{site} : le débit supplémentaire est supposé disponible quand la centrale tournait à plein (borne haute).", en: "{site}: the extra flow is assumed available whenever the plant ran at full flow (an upper bound)." },
   "trajectory.target": { fr: "Objectif", en: "Target" },
   "trajectory.monthly": { fr: "Mensuel (mesuré)", en: "Monthly (measured)" },

@@ -139,13 +139,13 @@ export function controlPanel(ctx, device) {
 
   async function load() {
     const dev = ctx.devices.get(device);
-    if (!dev || dev.protocol === "mqtt") return; // MQTT devices have no command path (docs/commands.md)
+    if (!dev) return;
     try {
       points = (await ctx.api.call("/devices/" + encodeURIComponent(device) + "/commands/points")).points;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       if (e.status === 403) return; // a viewer: nothing to show (the POST would answer 403)
-      points = []; // an MQTT device: no command path
+      points = []; // nothing to write (an MQTT device without an output, a device without a profile)
     }
     section.hidden = points.length === 0;
     buildForm();
