@@ -137,10 +137,10 @@ def test_a_signal_ends_open_event_streams_and_the_process(tmp_path: Path, sig: s
     try:
 
         def listening() -> bool:
-            with httpx.Client(timeout=2) as c:
+            with httpx.Client(timeout=5) as c:
                 return c.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
 
-        wait_for(listening, timeout=30, what="the API", retry_on=(httpx.TransportError,))
+        wait_for(listening, timeout=90, what="the API", retry_on=(httpx.TransportError,))
         conn.request("GET", f"/api/v1/stream?api_key={KEY}&poll_s=0.2")
         stream = conn.getresponse()
         assert stream.status == 200
