@@ -89,6 +89,11 @@ class DeviceOut(_Out):
     role: str = Field(examples=["production"])
     source: str | None = Field(examples=["hydro"])
     protocol: str = Field(examples=["modbus-tcp"])
+    writable: bool = Field(
+        default=False,
+        description="a command may write to it (docs/commands.md): a Modbus device with a register profile, "
+        "an MQTT device whose preset has an output",
+    )
     capacity_wh: float | None = None
     rated_power_w: float | None = None
     status: str = Field(description="online | offline | unknown (no health report yet)", examples=["online"])

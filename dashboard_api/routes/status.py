@@ -92,6 +92,7 @@ def topology(key: ViewerKey, config: ConfigDep, store: StoreDep) -> TopologyOut:
                         role=dev.role,
                         source=dev.source,
                         protocol=dev.protocol,
+                        writable=dev.mqtt_relay() is not None if dev.protocol == "mqtt" else bool(dev.profile),
                         capacity_wh=dev.capacity_wh,
                         rated_power_w=dev.rated_power_w,
                         status="unknown" if h is None else ("online" if h.online else "offline"),

@@ -97,6 +97,10 @@ async def test_a_relay_command_switches_the_device_and_reads_its_state_back(
             "maximum": None,
             "values": {"0": "off", "1": "on"},
         }
+        # the topology says which devices a command may write to (the page shows their control panel)
+        topology = (await lab.api.get("/api/v1/topology", headers=auth("operator"))).json()
+        writable = {d["id"]: d["writable"] for di in topology["districts"] for si in di["sites"] for d in si["devices"]}
+        assert (writable[TASMOTA], writable[SHELLY_GEN1], writable[SHELLY_PRO]) == (True, True, False)
         for device in (TASMOTA, SHELLY_GEN1):
             assert outputs[device] is True
             r = await lab.api.post(

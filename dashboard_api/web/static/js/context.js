@@ -23,6 +23,7 @@ import { cssVar } from "./dom.js";
  * @property {number | null} rated_power_w
  * @property {number | null} capacity_wh
  * @property {string} protocol
+ * @property {boolean} [writable] a command may write to it (docs/commands.md)
  * @property {string} site
  * @property {string} siteName
  * @property {string} district

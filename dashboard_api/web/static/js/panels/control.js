@@ -139,7 +139,7 @@ export function controlPanel(ctx, device) {
 
   async function load() {
     const dev = ctx.devices.get(device);
-    if (!dev) return;
+    if (!dev || !dev.writable) return; // no command path: no profile, or an MQTT device without an output
     try {
       points = (await ctx.api.call("/devices/" + encodeURIComponent(device) + "/commands/points")).points;
     } catch (e) {
