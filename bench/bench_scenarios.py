@@ -25,6 +25,7 @@ from bench_autonomy import KEY, config_with_key, open_bench_store  # the same ci
 from fastapi import FastAPI
 
 from ville_autonome.dashboard_api.main import create_app
+from ville_autonome.extras import missing
 
 log = logging.getLogger("bench_scenarios")
 PERIOD = "2026-01-01..2026-11-30"
@@ -59,6 +60,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     config = config_with_key()
+    # the API process imports the extras' packages beside its server at start-up (commands/api.py):
+    # "cold" is a new app's empty caches, not an interpreter that has never imported pvlib (1.4 s)
+    missing()
     with contextlib.ExitStack() as stack:
         store = open_bench_store(args.store, stack, config)
         stack.callback(store.close)
