@@ -81,7 +81,7 @@ export function alarmHistory(ctx, result) {
     const when = s.active ? ctx.t("until", fmt.shortDateTime(s.end_ms))
       : ctx.t("from_until", fmt.shortDateTime(s.start_ms), fmt.shortDateTime(s.end_ms));
     const li = el("li", { className: "silence-item", dataset: { silence: s.id, active: String(s.active) } },
-      el("strong", null, "🔕 " + silenceTarget(s)), " — ", s.reason,
+      el("strong", null, silenceTarget(s)), " — ", s.reason,
       el("div", { className: "facts" }, [when, ctx.t("by", s.created_by)].join(" · ")));
     if (operator) {
       const b = /** @type {HTMLButtonElement} */ (el("button", { type: "button", className: "end-silence" }, ctx.t("end_silence")));
