@@ -20,12 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
-from ville_autonome.gateway.buffer import Drop, EnvelopeBuffer
+from ville_autonome.gateway.buffer import EnvelopeBuffer
 from ville_autonome.gateway.command_relays import RelayStates
 from ville_autonome.gateway.commands import CommandRunner
 from ville_autonome.gateway.errors import BufferFileError, GatewayConfigError, PayloadError
@@ -38,6 +36,7 @@ from ville_autonome.gateway.modbus_source import (
 )
 from ville_autonome.gateway.mqtt_source import MqttInputs
 from ville_autonome.gateway.planning import device_profiles
+from ville_autonome.gateway.stats import GatewayStats
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
 from ville_autonome.readings.health import BufferReport, DeviceHealth, encode_health
@@ -47,35 +46,11 @@ from ville_autonome.readings.topics import Topics
 log = logging.getLogger(__name__)
 
 TICK_S = 0.05  # publisher cadence (backlog pacing resolution)
-JITTER_SAMPLES = 200_000
 MAX_PENDING_READINGS = 1_000_000  # in memory while the buffer file cannot be written
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass
-class GatewayStats:
-    """Statistics of one gateway (monotonic since start, except ``buffered*``)."""
-
-    polls: int = 0
-    readings: int = 0
-    sealed: int = 0  # envelopes written to the buffer
-    published: int = 0  # envelope publications (first sends and re-sends)
-    resent: int = 0
-    acked: int = 0  # envelopes freed by an end-to-end ack
-    buffered: int = 0  # envelopes in the buffer now
-    buffered_readings: int = 0
-    dropped_by_policy: int = 0  # readings deleted by the buffer bounds (see drops)
-    drops: list[Drop] = field(default_factory=list)
-    bad_acks: int = 0
-    buffer_errors: int = 0  # seals that failed (disk full, unwritable file); readings kept in memory
-    mqtt_messages: int = 0
-    mqtt_rejected: int = 0
-    devices: dict[str, DeviceState] = field(default_factory=dict)
-    poll_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # task woke
-    request_lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=JITTER_SAMPLES))  # request sent
 
 
 class GatewayService:

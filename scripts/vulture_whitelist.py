@@ -15,7 +15,7 @@ _ = SimpleNamespace()
 # service counters: shown by /metrics, health documents or the commands' summaries through asdict()
 _.bad_results  # dashboard_api/command_bus.py
 _.handled  # gateway/commands.py
-resent, buffered_readings, bad_acks  # gateway/service.py GatewayStats
+resent, buffered_readings, bad_acks  # gateway/stats.py GatewayStats
 _.resent, _.buffered_readings, _.bad_acks
 _.sent_readings  # simulators/backfill_publish.py
 store_errors, _.store_errors  # alerts/service.py AlertStats
