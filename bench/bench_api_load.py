@@ -52,7 +52,7 @@ from ville_autonome.readings.model import DeviceContext, StoredReading  # noqa: 
 from ville_autonome.rollups.balances import BalanceCompiler  # noqa: E402 (after the sys.path line)
 from ville_autonome.rollups.service import RollupCompiler  # noqa: E402 (after the sys.path line)
 from ville_autonome.simulators.backfill import generate  # noqa: E402 (after the sys.path line)
-from ville_autonome.storage.base import Store  # noqa: E402 (after the sys.path line)
+from ville_autonome.storage.base import Store  # noqa: E402 (after the sys.path line
 from ville_autonome.storage.factory import open_store  # noqa: E402 (after the sys.path line)
 
 log = logging.getLogger("bench_api_load")

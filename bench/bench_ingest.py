@@ -41,12 +41,12 @@ sys.path.insert(0, str(ROOT))
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.topology import GatewayConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.influx_wire.rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from ville_autonome.storage.influx_rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.storage.influx_store import InfluxStore  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 
 GATEWAY = "gw-bench"

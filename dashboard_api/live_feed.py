@@ -24,7 +24,8 @@ from ville_autonome.dashboard_api.flow_links import flow_links
 from ville_autonome.dashboard_api.live_hub import TICK_S, Chunk, sse
 from ville_autonome.dashboard_api.schemas import FlowLinkOut, FlowsNowOut, LiveValueOut
 from ville_autonome.readings.quantities import QUANTITIES
-from ville_autonome.storage.base import LatestValue, Store
+from ville_autonome.series.values import LatestValue
+from ville_autonome.storage.base import Store
 
 LOOKBACK_S = 30.0  # each poll re-reads this much: readings written late are still pushed
 FULL_EVERY_S = 5.0  # the whole live window and the health reports are re-read this often

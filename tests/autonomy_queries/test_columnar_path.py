@@ -20,8 +20,8 @@ from tests.autonomy.stored_data import DAY_MS, T0, make_config, readings
 from ville_autonome.autonomy_queries import compute_autonomy, device_energy, scope_inputs
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.readings.model import Quality, StoredReading
+from ville_autonome.series.rollups import IntervalColumns, columns_from_stats
 from ville_autonome.storage.base import Store
-from ville_autonome.storage.rollups import IntervalColumns, columns_from_stats
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 HOUR = 3_600_000

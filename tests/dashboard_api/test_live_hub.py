@@ -14,7 +14,8 @@ from tests.reports.citydata import city_config
 from tests.support.waiting import wait_for
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.readings.model import DeviceContext, StoredReading
-from ville_autonome.storage.base import LatestValue, StoreError
+from ville_autonome.series.values import LatestValue
+from ville_autonome.storage.base import StoreError
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 

@@ -19,7 +19,8 @@ from ville_autonome.ingest.service import IngestService
 from ville_autonome.readings.envelope import Envelope, encode
 from ville_autonome.readings.health import DeviceHealth, encode_health
 from ville_autonome.readings.model import Reading
-from ville_autonome.storage.base import SequenceGap, Store
+from ville_autonome.series.values import SequenceGap
+from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
 T0 = int(time.time() * 1000) - 3_600_000

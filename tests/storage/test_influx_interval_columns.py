@@ -12,10 +12,10 @@ import pytest
 from tests.storage.test_sqlite_interval_columns import HOUR, RANGES, SERIES, T0, history
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.series.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats, rollup_source
 from ville_autonome.storage import influx_balances
 from ville_autonome.storage.factory import open_store
 from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats, rollup_source
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 

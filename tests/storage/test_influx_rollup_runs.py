@@ -14,12 +14,13 @@ import pytest
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
+from ville_autonome.series.values import IntervalStat
 from ville_autonome.storage import influx_rollup_stats, influx_rollups
-from ville_autonome.storage.base import IntervalStat, Store
+from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 from ville_autonome.storage.influx_rollup_stats import bucket_runs
 from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 DAY0 = 1_763_683_200_000  # 2025-11-21 00:00 UTC

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ville_autonome.influx_wire.influxql import quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import LineProtocolError, identifier_problem, line
+from ville_autonome.influx_wire.rows import series_tags, stat_line
 from ville_autonome.readings.model import DeviceContext
-from ville_autonome.storage.base import IntervalStat
-from ville_autonome.storage.influx_rows import series_tags, stat_line
-from ville_autonome.storage.influxql import quote_ident, quote_string
-from ville_autonome.storage.line_protocol import LineProtocolError, identifier_problem, line
+from ville_autonome.series.values import IntervalStat
 
 
 def test_line_sorts_tags_omits_empty_ones_and_writes_floats() -> None:

@@ -1,4 +1,4 @@
-"""Interval stats as numpy columns (storage/rollups.py): the same numbers as the IntervalStat path.
+"""Interval stats as numpy columns (series/rollups.py): the same numbers as the IntervalStat path.
 
 ``merge_columns`` must give exactly what ``merge`` gives (bit for bit, ties included), for every
 field and for the subsets a reader asks for, whatever the stats hold.
@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ville_autonome.storage.base import IntervalStat
-from ville_autonome.storage.rollups import (
+from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,
@@ -24,6 +23,7 @@ from ville_autonome.storage.rollups import (
     merge_columns,
     merge_inputs,
 )
+from ville_autonome.series.values import IntervalStat
 
 # few distinct values, so that ties (and 0.0 against -0.0) are common
 VALUES = st.one_of(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats
+from ville_autonome.series.rollups import ROLLUP_1D_MS, STAT_FIELDS, columns_from_stats
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z: aligned on days

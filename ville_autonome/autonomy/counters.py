@@ -1,7 +1,7 @@
 """Energy per interval from cumulative counters (and, as a flagged fallback, from mean power).
 
 Pure numpy, no I/O. Inputs are per-interval aggregates of one counter (what
-``storage.base.IntervalStat`` carries): ``first``, ``last``, ``minimum``, ``maximum`` and ``count``
+``series.values.IntervalStat`` carries): ``first``, ``last``, ``minimum``, ``maximum`` and ``count``
 of the good readings inside each aligned interval [Wh], and ``last_ts_ms``, when the last one was
 read [UTC ms]. Output: a :class:`CounterEnergy` — energy per interval [Wh, ≥ 0], a :class:`Status`
 and an :class:`Anomaly` bit mask per interval.

@@ -1,4 +1,4 @@
-"""Compile a device's day balances (:class:`storage.balance_days.BalanceDay`) from its rollups.
+"""Compile a device's day balances (:class:`series.balance_days.BalanceDay`) from its rollups.
 
 A day ``D`` of a device at interval ``I`` holds, for each counter side, the numbers of *a* run of
 :mod:`autonomy_queries.counter_runs` over the intervals ``[D − I, D + 1 d]``: here one run per
@@ -32,7 +32,7 @@ from ville_autonome.autonomy_queries.counter_runs import (
 )
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig
-from ville_autonome.storage.balance_days import DAY_MS, FORMAT, BalanceDay, SideRun
+from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceDay, SideRun
 from ville_autonome.storage.base import RollupKey, Store
 
 MAX_DAYS_PER_READ = 62  # consecutive days compiled from one read and one run of each counter

@@ -1,4 +1,4 @@
-"""A period's device energies from the day balances (:mod:`storage.balance_days`): the numbers the
+"""A period's device energies from the day balances (:mod:`series.balance_days`): the numbers the
 device rollups give (:func:`autonomy_queries.reading.device_energy`), bit for bit, at a fraction of
 the reading.
 
@@ -25,7 +25,7 @@ from ville_autonome.autonomy_queries.balance_compile import counter_quantities, 
 from ville_autonome.autonomy_queries.balance_splice import Balances, DeviceRun, Read, edge_windows
 from ville_autonome.autonomy_queries.counter_runs import COUNTER_FIELDS, QUANTITIES_BY_ROLE, on_grid
 from ville_autonome.configuration.topology import DeviceConfig
-from ville_autonome.storage.balance_days import DAY_MS, FORMAT, BalanceDay, BalanceTable
+from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceDay, BalanceTable
 from ville_autonome.storage.base import Store
 
 

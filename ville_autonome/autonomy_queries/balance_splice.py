@@ -43,7 +43,7 @@ from ville_autonome.autonomy_queries.counter_runs import (
 )
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig
-from ville_autonome.storage.balance_days import DAY_MS, BalanceDay, BalanceTable, Outstanding
+from ville_autonome.series.balance_days import DAY_MS, BalanceDay, BalanceTable, Outstanding
 from ville_autonome.storage.base import Store
 
 MEASURED = int(Status.MEASURED)

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from ville_autonome.autonomy import BatteryState
 from ville_autonome.autonomy.live import DevicePower, FlowsNow, SitePowers, flows_now
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
-from ville_autonome.storage.base import LatestValue, Store
+from ville_autonome.series.values import LatestValue
+from ville_autonome.storage.base import Store
 
 FRESH_S = 120.0  # a power reading older than this (or 3 poll intervals) is not "now"
 POWER = "active_power_w"

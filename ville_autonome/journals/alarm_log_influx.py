@@ -22,6 +22,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import line
 from ville_autonome.journals.alarm_records import (
     AlarmEvent,
     AlarmQuery,
@@ -32,8 +34,6 @@ from ville_autonome.journals.alarm_records import (
     Silence,
 )
 from ville_autonome.journals.backends import Fields, InfluxJournal, known_or_minus_one, none_if_negative, one_line
-from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import line
 
 EPISODES, EVENTS, SILENCES, DELIVERIES, LEASE = (
     "alarm_episodes",

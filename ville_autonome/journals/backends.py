@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.influx_wire.influxql import ns, quote_ident
+from ville_autonome.influx_wire.line_protocol import join_lines
 from ville_autonome.storage.base import StoreTransientError
 from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.influxql import ns, quote_ident
-from ville_autonome.storage.line_protocol import join_lines
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 HORIZON_MS = 400 * 86_400_000  # how far back an InfluxDB query looks (every query is bounded)
@@ -119,7 +119,7 @@ class InfluxJournal:
 
     def _rows(self, measurement: str, where: str = "", tail: str = "", lookback_ms: int = HORIZON_MS) -> list[Row]:
         """Points of ``measurement`` from ``lookback_ms`` ago to ``HORIZON_MS`` ahead; ``where``
-        (`` AND …``) and ``tail`` (``GROUP BY …``) built only from storage.influxql quoting."""
+        (`` AND …``) and ``tail`` (``GROUP BY …``) built only from influx_wire.influxql quoting."""
         now = time.time_ns() // 1_000_000
         bound = f"time >= {ns(now - lookback_ms)} AND time <= {ns(now + HORIZON_MS)}"
         q = f"SELECT * FROM {quote_ident(measurement)} WHERE {bound}{where} {tail}"  # noqa: S608 (quoted by influxql)

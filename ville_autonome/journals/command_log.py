@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.influx_wire.influxql import quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import line
 from ville_autonome.journals.backends import (
     Fields,
     InfluxJournal,
@@ -34,8 +36,6 @@ from ville_autonome.journals.backends import (
     open_journal,
 )
 from ville_autonome.readings.commands import FINAL, CommandStatus
-from ville_autonome.storage.influxql import quote_ident, quote_string
-from ville_autonome.storage.line_protocol import line
 
 MEASUREMENT = "command_log"
 

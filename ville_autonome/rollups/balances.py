@@ -32,7 +32,7 @@ from ville_autonome.autonomy_queries.balance_compile import (
     device_digest,
 )
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
-from ville_autonome.storage.balance_days import DAY_MS, FORMAT, BalanceState, BalanceTable
+from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceState, BalanceTable
 from ville_autonome.storage.base import RollupKey, Store
 
 log = logging.getLogger(__name__)

@@ -24,16 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from ville_autonome.readings.health import DeviceHealth
-from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.readings.model import StoredReading
+from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SequenceGap, SeriesPoint
 
-if TYPE_CHECKING:
-    import numpy.typing as npt
-
-# ``start_ms`` and some of ``storage.rollups.STAT_FIELDS`` as numpy arrays, one entry per interval
-IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
 RollupKey: TypeAlias = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
 
 
@@ -67,52 +63,6 @@ class WriteResult:
     rejected: dict[int, str] = field(default_factory=dict)  # index in the batch → reason
 
 
-@dataclass(frozen=True, slots=True)
-class LatestValue:
-    context: DeviceContext
-    quantity: str
-    ts_ms: int
-    value: float | None
-    quality: Quality
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesPoint:
-    ts_ms: int
-    value: float | None
-    quality: Quality
-
-
-@dataclass(frozen=True, slots=True)
-class IntervalStat:
-    """Aggregate of one quantity of one device over [start_ms, start_ms + interval): counters give
-    energy from successive ``last`` values (``min``/``first`` show a reset), gauges their ``mean``."""
-
-    start_ms: int
-    count: int
-    first: float
-    last: float
-    minimum: float
-    maximum: float
-    mean: float
-    first_ts_ms: int
-    last_ts_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class SequenceGap:
-    """Envelopes ``first_seq..last_seq`` (inclusive) of one gateway that never reached a store:
-    data that never arrived, which feeds data coverage."""
-
-    gateway: str
-    first_seq: int
-    last_seq: int
-
-    @property
-    def missing(self) -> int:
-        return self.last_seq - self.first_seq + 1
-
-
 @runtime_checkable
 class Store(Protocol):
     """What every backend provides. Times are UTC milliseconds; ranges are [start, end)."""
@@ -137,7 +87,7 @@ class Store(Protocol):
         self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
     ) -> IntervalColumns:
         """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
-        ``storage.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
+        ``series.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
 
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
         """Upsert the latest health of each device."""

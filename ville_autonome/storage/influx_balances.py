@@ -1,5 +1,5 @@
-# ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times)
-"""Day balances on InfluxDB (:mod:`storage.balance_days`): measurement ``balance_days`` (tags
+# ruff: noqa: S608  (InfluxQL built only from influx_wire.influxql quoting and integer times)
+"""Day balances on InfluxDB (:mod:`series.balance_days`): measurement ``balance_days`` (tags
 ``device``, ``site``, ``district``, ``interval``; field ``data``, the encoded day in base64; time:
 the day) and ``balance_state`` (tag ``interval``; field ``doc``), through the default retention
 policy, like the rollups. Not compiled yet: the marks from the rollup compiler's cursor on
@@ -17,7 +17,10 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ville_autonome.storage.balance_days import (
+from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import line
+from ville_autonome.influx_wire.rows import rollup_columns, rows_of
+from ville_autonome.series.balance_days import (
     DAY_MS,
     BalanceDay,
     BalanceState,
@@ -27,15 +30,7 @@ from ville_autonome.storage.balance_days import (
     state_doc,
     state_from_doc,
 )
-from ville_autonome.storage.base import StoreRejectedError
-from ville_autonome.storage.influx_marks import MARKS, buckets_of
-from ville_autonome.storage.influx_marks import decode as decode_mark
-from ville_autonome.storage.influx_records import InfluxRecords
-from ville_autonome.storage.influx_rollups import CURSOR
-from ville_autonome.storage.influx_rows import rollup_columns, rows_of
-from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import line
-from ville_autonome.storage.rollups import (
+from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
     IntervalColumns,
     check_fields,
@@ -43,6 +38,11 @@ from ville_autonome.storage.rollups import (
     merge_inputs,
     rollup_source,
 )
+from ville_autonome.storage.base import StoreRejectedError
+from ville_autonome.storage.influx_marks import MARKS, buckets_of
+from ville_autonome.storage.influx_marks import decode as decode_mark
+from ville_autonome.storage.influx_records import InfluxRecords
+from ville_autonome.storage.influx_rollups import CURSOR
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,11 @@ SETTLED = "balance_settled"  # every pending point up to its time (ns) is compil
 ROWS_PER_QUERY = 8_000  # under the 10,000-row limit of older 1.x servers
 OUTSTANDING_MARKS_MAX = 2_000  # marks listed one by one; more: everything counts as not compiled
 LINES_PER_WRITE = 500
-_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # storage.rollups.STAT_FIELDS → rollup field
+_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # series.rollups.STAT_FIELDS → rollup field
 
 
 class InfluxBalances:
-    """:class:`storage.balance_days.BalanceTable` on an :class:`storage.influx_store.InfluxStore`."""
+    """:class:`series.balance_days.BalanceTable` on an :class:`storage.influx_store.InfluxStore`."""
 
     def __init__(self, db: InfluxRecords) -> None:
         self.db = db

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from ville_autonome.influx_wire.line_protocol import format_string_field, series_key
 from ville_autonome.readings.model import DeviceContext
+from ville_autonome.series.rollups import ROLLUP_15M_MS
+from ville_autonome.series.sequences import format_ranges, parse_ranges, to_ranges
 from ville_autonome.storage.base import RollupKey
-from ville_autonome.storage.line_protocol import format_string_field, series_key
-from ville_autonome.storage.rollups import ROLLUP_15M_MS
-from ville_autonome.storage.sequences import format_ranges, parse_ranges, to_ranges
 
 MARKS = "rollup_marks"
 MARK_PERIOD_MS = 10_000

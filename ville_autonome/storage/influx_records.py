@@ -1,4 +1,4 @@
-# ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times; tested for injection)
+# ruff: noqa: S608  (InfluxQL built only from influx_wire.influxql quoting and integer times; tested for injection)
 """Device health, sequence records and service counters on InfluxDB: the small records the ingest
 writes and the API reads (measurements ``device_health``, ``ingest_sequences``,
 ``service_counters``; docs/storage.md). Rows that are not whole are skipped."""
@@ -12,12 +12,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ville_autonome.influx_wire.influxql import ns, quote_string
+from ville_autonome.influx_wire.line_protocol import LineProtocolError, line
+from ville_autonome.influx_wire.rows import rows_of
 from ville_autonome.readings.health import DeviceHealth
-from ville_autonome.storage.base import SequenceGap, StoreRejectedError
-from ville_autonome.storage.influx_rows import rows_of
-from ville_autonome.storage.influxql import ns, quote_string
-from ville_autonome.storage.line_protocol import LineProtocolError, line
-from ville_autonome.storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
+from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
+from ville_autonome.series.values import SequenceGap
+from ville_autonome.storage.base import StoreRejectedError
 
 log = logging.getLogger(__name__)
 

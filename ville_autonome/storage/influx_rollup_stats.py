@@ -3,7 +3,7 @@
 A backfill touches thousands of consecutive buckets; asking for each bucket alone cost three
 queries per bucket. Here a run of up to :data:`RUN_BUCKETS` consecutive buckets costs one query
 of its good points per bucket (``count … GROUP BY time(15m)``: InfluxQL windows are aligned on the
-epoch, like :func:`storage.rollups.bucket_start`), then one query of the raw good points of each
+epoch, like :func:`series.rollups.bucket_start`), then one query of the raw good points of each
 group of buckets holding at most :data:`RAW_POINTS` points between them, every statistic computed
 here with numpy. A bucket denser than that alone (live data of many devices) costs three queries:
 its aggregates, and its ``first`` and ``last`` values, each alone so that the selector keeps its
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ville_autonome.storage.base import IntervalStat
-from ville_autonome.storage.influxql import ns
-from ville_autonome.storage.rollups import ROLLUP_15M_MS
+from ville_autonome.influx_wire.influxql import ns
+from ville_autonome.series.rollups import ROLLUP_15M_MS
+from ville_autonome.series.values import IntervalStat
 
 RUN_BUCKETS = 96  # a day of 15-min buckets per run
 RAW_POINTS = 10_000  # most raw points fetched by one query (max-row-limit of older 1.x servers)

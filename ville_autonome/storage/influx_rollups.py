@@ -1,4 +1,4 @@
-# ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times)
+# ruff: noqa: S608  (InfluxQL built only from influx_wire.influxql quoting and integer times)
 """The rollup compiler's pass on InfluxDB: dirty marks (:mod:`storage.influx_marks`) → ``rollup_15m``
 and ``rollup_1d``.
 
@@ -19,15 +19,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import line
+from ville_autonome.influx_wire.rows import READINGS, day_of, empty_stat, quarters_of, rows_of, stat_line
 from ville_autonome.readings.model import DeviceContext
-from ville_autonome.storage.base import IntervalStat, RollupKey
+from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
+from ville_autonome.series.values import IntervalStat
+from ville_autonome.storage.base import RollupKey
 from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
 from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
-from ville_autonome.storage.influx_rows import READINGS, day_of, empty_stat, quarters_of, rows_of, stat_line
-from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import line
-from ville_autonome.storage.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-# ruff: noqa: S608  (InfluxQL built only from storage.influxql quoting and integer times; tested for injection)
+# ruff: noqa: S608  (InfluxQL built only from influx_wire.influxql quoting and integer times; tested for injection)
 """The InfluxDB backend (1.x, 2.x, 3 Core) behind :class:`storage.base.Store`; schema in docs/storage.md.
 
 Writes are line protocol at ms precision over plain HTTP (:mod:`storage.influx_http`): the
@@ -12,7 +12,7 @@ are compiled from those marks by the one rollup compiler (:meth:`InfluxStore.ref
 :mod:`storage.influx_rollups`), the same on every version (no continuous queries, no tasks).
 
 Errors: the three kinds of :mod:`storage.base`, translated in :mod:`storage.influx_http`. Reads
-skip rows that are not whole (:mod:`storage.influx_rows`).
+skip rows that are not whole (:mod:`influx_wire.rows`).
 """
 
 from __future__ import annotations
@@ -24,29 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ville_autonome.readings.model import StoredReading
-from ville_autonome.storage.base import (
-    IntervalColumns,
-    IntervalStat,
-    LatestValue,
-    RollupKey,
-    SeriesPoint,
-    StoreAuthError,
-    StoreError,
-    StoreTransientError,
-    WriteResult,
-)
-from ville_autonome.storage.influx_balances import InfluxBalances
-from ville_autonome.storage.influx_http import InfluxHttp
-from ville_autonome.storage.influx_marks import MARKS, MarkWriter
-from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
-from ville_autonome.storage.influx_rollups import (
-    CLOCK_SKEW_MS,
-    ROLLUP_1D,
-    ROLLUP_15M,
-    InfluxRollupCompiler,
-)
-from ville_autonome.storage.influx_rows import (
+from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
+from ville_autonome.influx_wire.line_protocol import join_lines
+from ville_autonome.influx_wire.rows import (
     READINGS,
     latest_from,
     reading_lines,
@@ -54,9 +34,8 @@ from ville_autonome.storage.influx_rows import (
     rows_of,
     series_point,
 )
-from ville_autonome.storage.influxql import ns, quote_ident, quote_string
-from ville_autonome.storage.line_protocol import join_lines
-from ville_autonome.storage.rollups import (
+from ville_autonome.readings.model import StoredReading
+from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,
@@ -68,6 +47,18 @@ from ville_autonome.storage.rollups import (
     rollup_source,
     stats_from_columns,
 )
+from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SeriesPoint
+from ville_autonome.storage.base import RollupKey, StoreAuthError, StoreError, StoreTransientError, WriteResult
+from ville_autonome.storage.influx_balances import InfluxBalances
+from ville_autonome.storage.influx_http import InfluxHttp
+from ville_autonome.storage.influx_marks import MARKS, MarkWriter
+from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
+from ville_autonome.storage.influx_rollups import (
+    CLOCK_SKEW_MS,
+    ROLLUP_1D,
+    ROLLUP_15M,
+    InfluxRollupCompiler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +68,7 @@ RAW_RP = "va_raw"
 LATEST_WINDOW_MS = 86_400_000  # latest() reads this much history; older series one by one
 LATEST_RESCAN_S = 600.0  # ... and every series of the whole history this often
 LATEST_OLDER_MAX = 50  # more older series than this: read the whole history at once
-_INFLUX_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # storage.rollups.STAT_FIELDS → field
+_INFLUX_FIELD = {"first_ts_ms": "first_ts", "last_ts_ms": "last_ts"}  # series.rollups.STAT_FIELDS → field
 _REFUSED = (400, 413, 422)
 
 

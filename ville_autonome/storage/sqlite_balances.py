@@ -1,5 +1,5 @@
 # ruff: noqa: S608  (table names are this module's constants)
-"""Day balances in the embedded store (:mod:`storage.balance_days`): table ``balance_days``, one
+"""Day balances in the embedded store (:mod:`series.balance_days`): table ``balance_days``, one
 row per (device, interval, day) holding the encoded day, and ``balance_state``, what the compiler
 has compiled. Created by the first write (a store that never compiled balances has none: every
 read says so). Not compiled yet: the buckets still marked in ``rollup_marks``."""
@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from itertools import groupby
 from typing import Protocol, TypeVar
 
-from ville_autonome.storage.balance_days import (
+from ville_autonome.series.balance_days import (
     BalanceDay,
     BalanceState,
     IntervalColumns,
@@ -21,7 +21,7 @@ from ville_autonome.storage.balance_days import (
     state_doc,
     state_from_doc,
 )
-from ville_autonome.storage.rollups import (
+from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
     check_fields,
     columns_from,
@@ -54,7 +54,7 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
 
 
 class SqliteBalances:
-    """:class:`storage.balance_days.BalanceTable` on a :class:`storage.sqlite_store.SqliteStore`'s connection."""
+    """:class:`series.balance_days.BalanceTable` on a :class:`storage.sqlite_store.SqliteStore`'s connection."""
 
     def __init__(self, run: Runner) -> None:
         self._run = run

@@ -24,24 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from ville_autonome.influx_wire.line_protocol import identifier_problem
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage import sqlite_rollups as compiler
-from ville_autonome.storage.base import (
-    IntervalColumns,
-    IntervalStat,
-    LatestValue,
-    RollupKey,
-    SequenceGap,
-    SeriesPoint,
-    StoreAuthError,
-    StoreError,
-    StoreRejectedError,
-    StoreTransientError,
-    WriteResult,
-)
-from ville_autonome.storage.line_protocol import identifier_problem
-from ville_autonome.storage.rollups import (
+from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
     ROLLUP_15M_MS,
     STAT_FIELDS,
@@ -55,7 +41,17 @@ from ville_autonome.storage.rollups import (
     rollup_source,
     stats_from_columns,
 )
-from ville_autonome.storage.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
+from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
+from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SequenceGap, SeriesPoint
+from ville_autonome.storage import sqlite_rollups as compiler
+from ville_autonome.storage.base import (
+    RollupKey,
+    StoreAuthError,
+    StoreError,
+    StoreRejectedError,
+    StoreTransientError,
+    WriteResult,
+)
 from ville_autonome.storage.sqlite_balances import SqliteBalances
 
 T = TypeVar("T")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ville_autonome.influx_wire.line_protocol import LineProtocolError, format_float, format_string_field, series_key
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.storage.base import IntervalStat, LatestValue, SeriesPoint
-from ville_autonome.storage.line_protocol import LineProtocolError, format_float, format_string_field, series_key
-from ville_autonome.storage.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
+from ville_autonome.series.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
+from ville_autonome.series.values import IntervalStat, LatestValue, SeriesPoint
 
 READINGS = "readings"
 
@@ -110,7 +110,7 @@ _STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, co
 
 def stat_line(measurement: str, c: DeviceContext, quantity: str, s: IntervalStat) -> str:
     """The line of a rollup point: the tags of its readings, every statistic a float field
-    (``first_ts``/``last_ts`` for the times), at ``s.start_ms``. What :func:`storage.line_protocol.line`
+    (``first_ts``/``last_ts`` for the times), at ``s.start_ms``. What :func:`influx_wire.line_protocol.line`
     writes, written out for speed (a year's backfill compiles millions); the same refusals."""
     values = (
         float(s.count),

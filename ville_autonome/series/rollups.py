@@ -2,7 +2,7 @@
 
 A rollup aggregates the GOOD values of one (device, quantity) over an aligned bucket of 15 min or
 one UTC day (aligned on the epoch: they nest; days are merged from 15-min ones). The same stats
-come as numpy columns (``storage.base.IntervalColumns``, oldest first), :func:`merge_columns`
+come as numpy columns (``series.values.IntervalColumns``, oldest first), :func:`merge_columns`
 giving exactly the numbers of :func:`merge`; numpy is imported inside those functions only, so
 that a process that only writes (the ingest) does not load it.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from ville_autonome.storage.base import IntervalColumns, IntervalStat
+from ville_autonome.series.values import IntervalColumns, IntervalStat
 
 if TYPE_CHECKING:
     import numpy as np

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import msgspec
 
-from ville_autonome.storage.base import IntervalColumns
+from ville_autonome.series.values import IntervalColumns
 
 FORMAT = 3  # bumped whenever what a day holds changes: the compiler then compiles every day again
 DAY_MS = 86_400_000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ville_autonome.storage.base import SequenceGap
+from ville_autonome.series.values import SequenceGap
 
 
 def to_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
