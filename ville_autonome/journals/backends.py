@@ -9,8 +9,10 @@
   an open store (its file, or its server and database).
 
 InfluxDB stores no null: an unknown time or code is written ``-1`` (:func:`known_or_minus_one`)
-and read back as ``None`` (:func:`none_if_negative`). Every failure is a
-``storage.base.StoreTransientError`` naming the journal.
+and read back as ``None`` (:func:`none_if_negative`). Every failure is a ``storage.base`` error of
+its kind, as the store's own, naming the journal: a locked or busy file, a server down or
+answering 5xx → ``StoreTransientError``; a file we may not write, or credentials refused →
+``StoreAuthError``; a statement or a write refused for what it is (HTTP 4xx) → ``StoreRejectedError``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from typing import Any, ClassVar, TypeVar
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.influx_wire.influxql import ns, quote_ident
 from ville_autonome.influx_wire.line_protocol import join_lines
-from ville_autonome.storage.base import StoreTransientError
+from ville_autonome.storage.base import StoreAuthError, StoreRejectedError
 from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_store import InfluxStore
-from ville_autonome.storage.sqlite_store import SqliteStore
+from ville_autonome.storage.sqlite_store import SqliteStore, store_error
 
 HORIZON_MS = 400 * 86_400_000  # how far back an InfluxDB query looks (every query is bounded)
 
@@ -64,7 +66,8 @@ class SqliteJournal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(self.schema)
         except sqlite3.Error as exc:
-            raise StoreTransientError(f"{self.name} {path}: {exc}") from exc
+            raise store_error(exc, f"({self.name}) {path}") from exc
+        self._path = str(path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -78,14 +81,14 @@ class SqliteJournal:
                     raise
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise StoreTransientError(f"{self.name}: {exc}") from exc
+                raise store_error(exc, f"({self.name}) {self._path}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreTransientError(f"{self.name}: {exc}") from exc
+                raise store_error(exc, f"({self.name}) {self._path}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -114,8 +117,10 @@ class InfluxJournal:
         else:
             params = {"db": self.database, "precision": "ms", **({"rp": self.rp} if self.rp else {})}
             r = self.http.request("POST", "/write", params, body, "text/plain; charset=utf-8")
-        if r.status >= 300:
-            raise StoreTransientError(f"{self.name}: InfluxDB answered {r.status}: {r.text()[:200]}")
+        if r.status == 404:  # as the store says it: an operator must create the database
+            raise StoreAuthError(f"{self.name}: InfluxDB has no database (bucket) {self.database!r}")
+        if r.status >= 300:  # 401/403, 429 and 5xx are raised by the request with their kinds
+            raise StoreRejectedError(f"{self.name}: InfluxDB answered {r.status}: {r.text()[:200]}")
 
     def _rows(self, measurement: str, where: str = "", tail: str = "", lookback_ms: int = HORIZON_MS) -> list[Row]:
         """Points of ``measurement`` from ``lookback_ms`` ago to ``HORIZON_MS`` ahead; ``where``

@@ -1,0 +1,84 @@
+"""A journal's failures are the store's kinds (storage.base), naming the journal: an operator must
+act on a file that is not a database or a database that is not there, a caller retries a locked
+file, and a write InfluxDB refuses for what it is is not retried forever."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import Influxd
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.journals.command_log import CommandRecord, open_command_log
+from ville_autonome.readings.commands import CommandStatus
+from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
+from ville_autonome.storage.factory import open_store
+from ville_autonome.storage.influx_http import InfluxHttp
+
+T0 = 1_767_225_600_000
+
+
+def _record() -> CommandRecord:
+    return CommandRecord(
+        id="cmd-1",
+        device="battery",
+        gateway="gw-a",
+        issued_by="operator-1",
+        issued_ms=T0,
+        expires_ms=T0 + 60_000,
+        writes=[{"point": "InWRte", "value": 40.0}],
+        status=CommandStatus.SENT,
+    )
+
+
+def test_a_file_that_is_not_a_database_is_for_an_operator(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    path.write_bytes(b"this is not a SQLite file, " * 100)
+    with pytest.raises(StoreAuthError, match="command log"):
+        open_command_log(StoreSettings(backend="sqlite", path=str(path)))
+
+
+def test_a_locked_file_is_worth_a_retry(tmp_path: Path) -> None:
+    settings = StoreSettings(backend="sqlite", path=str(tmp_path / "store.sqlite"), timeout_s=0.05)
+    log = open_command_log(settings)
+    other = sqlite3.connect(settings.path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreTransientError, match="command log"):
+            log.record(_record())
+        other.execute("ROLLBACK")
+        log.record(_record())  # the same record once the file is free
+        assert log.get("cmd-1") is not None
+    finally:
+        other.close()
+        log.close()
+
+
+def test_a_database_that_is_not_there_is_for_an_operator(influxd: Influxd, unique_name: str) -> None:
+    log = open_command_log(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    try:
+        with pytest.raises(StoreAuthError, match="command log"):
+            log.record(_record())
+    finally:
+        log.close()
+
+
+def test_a_write_influxdb_refuses_for_what_it_is_is_not_transient(influxd: Influxd, unique_name: str) -> None:
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
+    open_store(settings).close()  # the store creates its database
+    http = InfluxHttp(influxd.url, timeout_s=10.0)
+    try:  # a foreign writer made the log's expires_ms a string in this shard
+        r = http.request(
+            "POST", "/write", {"db": unique_name, "precision": "ms"}, f'command_log expires_ms="x" {T0}'.encode()
+        )
+        assert r.status == 204
+    finally:
+        http.close()
+    log = open_command_log(settings)
+    try:
+        with pytest.raises(StoreRejectedError, match="command log"):
+            log.record(_record())
+    finally:
+        log.close()
