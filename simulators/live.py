@@ -2,8 +2,9 @@
 
 Pure of network I/O (the Modbus and MQTT glue read :attr:`LiveDevice.image` / :attr:`LiveDevice.values`).
 
-Run-time commands make a device leave its model: a battery setpoint (model 124) or a hydro stop
-command. The difference is integrated live, tick by tick: the device's own counters, the battery's
+Run-time commands make a device leave its model: a battery setpoint (model 124), a hydro stop
+command, or an MQTT plug's output switched off (a consumption that stops, a production that no
+longer feeds the site). The difference is integrated live, tick by tick: the device's own counters, the battery's
 SoC, and the site's grid meter (P_grid = L − G − P_battery must still close), so the physics holds
 after a test drives a device.
 """
@@ -24,6 +25,8 @@ from ville_autonome.simulators.scenario import BatterySpec, HydroSpec
 from ville_autonome.simulators.sites import COUNTERS, PHASE_SPLIT, SimDevice, SiteEngine, physics_params
 
 HYDRO_CMD_NONE, HYDRO_CMD_START, HYDRO_CMD_STOP, HYDRO_CMD_RESET = 0, 1, 2, 3
+# what a device behind an open relay reads: no power, no current (its voltage stays)
+SWITCHED = ("active_power_w", "active_power_l1_w", "active_power_l2_w", "active_power_l3_w", "current_a")
 
 
 @dataclass
@@ -40,6 +43,8 @@ class LiveDevice:
     controls: sc.BatteryControls = field(default_factory=sc.BatteryControls)
     hydro_command: int = HYDRO_CMD_NONE
     hydro_stopped: bool = False
+    output_off: bool = False  # an MQTT plug's relay opened by a command (simulators.mqtt_devices)
+    held_wh: float | None = None  # its energy counter while the output is off
     values: dict[str, float] = field(default_factory=dict)
     image: list[int] = field(default_factory=list)
     sim_ms: int = 0  # the device's own clock at the last update (skewed under clock_skew)
@@ -59,7 +64,7 @@ class LiveDevice:
     def override_power_w(self, model_w: float, soc_pct: float, dt_h: float) -> float | None:
         """The power a run-time command imposes (W, supply sign), or None to follow the model."""
         spec = self.sim.spec
-        if isinstance(spec, HydroSpec) and self.hydro_stopped:
+        if self.output_off or (isinstance(spec, HydroSpec) and self.hydro_stopped):
             return 0.0
         if isinstance(spec, BatterySpec):
             self.controls = self.controls.reverted(self.sim_ms)
@@ -125,6 +130,11 @@ class LiveSite:
         supply_delta = 0.0
         for d in self.devices:
             kind = d.sim.kind
+            if kind == "load" and d.output_off:
+                supply_delta += self._switch_off_load(d, now[d.id])
+                continue
+            if d.held_wh is not None and not d.output_off:
+                d.held_wh = None  # switched back on: it counts on from where it stopped
             if kind not in ("production", "battery"):
                 continue
             v = now[d.id]
@@ -138,7 +148,10 @@ class LiveSite:
             if live_w is None:
                 self._add_counters(d, v, model_w, model_w, dt_h)
                 continue
-            self._add_counters(d, v, model_w, live_w, dt_h)
+            if d.output_off:
+                self._hold_counter(d, v, "energy_produced_wh")
+            else:
+                self._add_counters(d, v, model_w, live_w, dt_h)
             if kind == "battery" and isinstance(d.sim.spec, BatterySpec):
                 params = physics_params(d.sim.spec)
                 assert isinstance(params, bat.BatteryParams)
@@ -148,6 +161,8 @@ class LiveSite:
             if kind == "production" and d.hydro_stopped:
                 v.update(operating_state=float(HYDRO_STOPPED), flow_m3_s=0.0, efficiency=0.0)
             v["active_power_w"] = live_w
+            if d.output_off:
+                v.update(dict.fromkeys((q for q in SWITCHED if q in v), 0.0))
             supply_delta += live_w - model_w
         for d in self.devices:
             v = now[d.id]
@@ -168,6 +183,21 @@ class LiveSite:
                     v["apparent_power_va"] = abs(live_grid) / pf
                     v["reactive_power_var"] = live_grid * math.tan(math.acos(pf))
                     v["active_power_w"] = live_grid
+
+    def _switch_off_load(self, d: LiveDevice, v: dict[str, float]) -> float:
+        """A consumption whose output is off: it reads no power and its counter stops; returns the
+        power the site no longer draws (W, supply sign)."""
+        model_w = v["active_power_w"]
+        self._hold_counter(d, v, "energy_consumed_wh")
+        v.update(dict.fromkeys((q for q in SWITCHED if q in v), 0.0))
+        return model_w
+
+    def _hold_counter(self, d: LiveDevice, v: dict[str, float], name: str) -> None:
+        """Keep ``d``'s counter where it was when its output opened: the offset from the model's."""
+        key = (d.id, name)
+        if d.held_wh is None:  # the counter of this tick, before any fault's offset
+            d.held_wh = v[name] + self.deltas.get(key, 0.0)
+        self.deltas[key] = d.held_wh - v[name]
 
     def _finish(self, d: LiveDevice, v: dict[str, float], clock_s: float) -> None:
         """Add the command deltas to ``v``'s counters and the values derived from the others.

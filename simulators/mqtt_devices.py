@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -123,14 +123,18 @@ def obey(relay: Relay, on: bool, payload: bytes) -> bool:
     return {"on": True, "off": False}.get(word, on)
 
 
-_SWITCHED = ("active_power_w", "active_power_l1_w", "active_power_l2_w", "active_power_l3_w", "current_a")
-
-
 class MqttPublisher:
     """One paho client for every MQTT device; connects in the background and keeps retrying. The
-    devices' outputs (``relays``: device id → relay) obey their command topics."""
+    devices' outputs (``relays``: device id → relay) obey their command topics, and ``on_output``
+    hears each change (device id, on), so that the site's physics follows it."""
 
-    def __init__(self, settings: MqttSettings, client_id: str, relays: Mapping[str, Relay] | None = None) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        client_id: str,
+        relays: Mapping[str, Relay] | None = None,
+        on_output: Callable[[str, bool], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.client: mqtt.Client = make_client(settings, client_id)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -138,6 +142,7 @@ class MqttPublisher:
         self._failures = 0
         self._relays = {r.command_topic: (device, r) for device, r in (relays or {}).items()}
         self.output_on: dict[str, bool] = dict.fromkeys(relays or {}, True)
+        self._on_output = on_output
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_command
@@ -166,17 +171,13 @@ class MqttPublisher:
         device, relay = found
         on = obey(relay, self.output_on[device], bytes(message.payload))
         self.output_on[device] = on
+        if self._on_output is not None:
+            self._on_output(device, on)
         word = relay.on if on else relay.off
         log.info("simulated %s: output %s (command %r)", device, word, bytes(message.payload)[:16])
         self.client.publish(relay.state_topic, word.encode(), qos=1)
         if relay.result_topic is not None:
             self.client.publish(relay.result_topic, json.dumps({"POWER": word}).encode(), qos=1)
-
-    def switched(self, device: str, values: Mapping[str, float]) -> Mapping[str, float]:
-        """What a device publishes: its values, without power while its output is off."""
-        if self.output_on.get(device, True):
-            return values
-        return {**values, **{q: 0.0 for q in _SWITCHED if q in values}}
 
     def start(self) -> None:
         s = self.settings

@@ -193,7 +193,10 @@ class SimulatorService:
         if any(d.protocol == "mqtt" for _, _, d in self.config.devices()):
             relays = {d.id: r for _, _, d in self.config.devices() if (r := d.mqtt_relay()) is not None}
             self._mqtt = MqttPublisher(
-                self.config.services.mqtt, f"va-simulator-{self.seed}-{id(self) & 0xFFFF:x}", relays
+                self.config.services.mqtt,
+                f"va-simulator-{self.seed}-{id(self) & 0xFFFF:x}",
+                relays,
+                on_output=self.set_output,
             )
             self._mqtt.start()
         self._running = True
@@ -294,9 +297,13 @@ class SimulatorService:
         # the device's own clock is a wall clock (the lab runs its physics `speed` times faster,
         # never its clocks: docs/simulators.md, "Clock"), shifted under clock_skew
         skew = dev.faults["clock_skew"].param("skew_s") if "clock_skew" in dev.faults else 0.0
-        values = self._mqtt.switched(cfg.id, dev.values)  # no power while its output is off
-        for topic, payload in build_payloads(cfg, values, round((time.time() + skew) * 1000.0)):
+        for topic, payload in build_payloads(cfg, dev.values, round((time.time() + skew) * 1000.0)):
             self._mqtt.publish(topic, payload)
+
+    def set_output(self, device_id: str, on: bool) -> None:
+        """An MQTT plug's output switched (by its command topic): from the next tick the device reads
+        no power and its site's grid meter no longer carries it."""
+        self._device(device_id).output_off = not on
 
     # --- faults --------------------------------------------------------------------------
 
