@@ -5,12 +5,15 @@ file, and a write InfluxDB refuses for what it is is not retried forever."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.journals.alarm_log import open_alarm_log
+from ville_autonome.journals.alarm_records import AlarmQuery
 from ville_autonome.journals.command_log import CommandRecord, open_command_log
 from ville_autonome.readings.commands import CommandStatus
 from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
@@ -82,3 +85,32 @@ def test_a_write_influxdb_refuses_for_what_it_is_is_not_transient(influxd: Influ
             log.record(_record())
     finally:
         log.close()
+
+
+def test_rows_a_foreign_writer_left_are_skipped_and_the_rest_read(influxd: Influxd, unique_name: str) -> None:
+    """Points nobody of ours wrote (a status the log does not know, labels that are not JSON) never
+    stop a reader: the alarm evaluator and the API read the good records around them."""
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
+    open_store(settings).close()
+    now = int(time.time() * 1000)
+    foreign = [
+        f'command_log,command=cmd-x,device=battery,gateway=gw-a status="bogus",writes="[]" {T0 + 5}',
+        f'alarm_episodes,key=k-x id="x",labels="{{not json",updated_ms="soon" {now - 60_000}',
+        f'alarm_events,key=k-x kind="fired",alarm_id="x" {now - 60_000}',
+    ]
+    http = InfluxHttp(influxd.url, timeout_s=10.0)
+    try:
+        r = http.request("POST", "/write", {"db": unique_name, "precision": "ms"}, "\n".join(foreign).encode())
+        assert r.status == 204
+    finally:
+        http.close()
+    commands = open_command_log(settings)
+    alarms = open_alarm_log(settings)
+    try:
+        commands.record(_record())
+        assert [c.id for c in commands.list()] == ["cmd-1"]
+        assert alarms.alarms(AlarmQuery()) == []
+        assert [e.kind for e in alarms.events(since_ms=now - 120_000, until_ms=now)] == ["fired"]
+    finally:
+        commands.close()
+        alarms.close()

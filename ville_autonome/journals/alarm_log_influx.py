@@ -114,7 +114,8 @@ class InfluxAlarmLog(InfluxJournal):
         self._write([line(EPISODES, {"key": a.key}, _episode_fields(a), a.pending_ms) for a in alarms])
 
     def _episodes(self, where: str) -> list[AlarmRecord]:
-        return [_episode(tags, row) for tags, row in self._rows(EPISODES, where, 'GROUP BY "key"') if row.get("id")]
+        rows = [(tags, row) for tags, row in self._rows(EPISODES, where, 'GROUP BY "key"') if row.get("id")]
+        return self._read_each(rows, _episode)
 
     def alarms(self, query: AlarmQuery) -> list[AlarmRecord]:
         where = ""
@@ -171,17 +172,17 @@ class InfluxAlarmLog(InfluxJournal):
         if key is not None:
             where += f' AND "key" = {quote_string(key)}'
         rows = self._rows(EVENTS, where, f"ORDER BY time DESC LIMIT {int(limit)}")
-        out = [
-            AlarmEvent(
+        out = self._read_each(
+            rows,
+            lambda _, r: AlarmEvent(
                 int(r["time"]),
                 str(r.get("kind") or ""),
                 str(r.get("key") or ""),
                 str(r.get("alarm_id") or ""),
                 str(r.get("by") or ""),
                 str(r.get("detail") or ""),
-            )
-            for _, r in rows
-        ]
+            ),
+        )
         return sorted(out, key=lambda e: -e.ts_ms)[:limit]
 
     # ------------------------------------------------------------ silences
@@ -199,8 +200,9 @@ class InfluxAlarmLog(InfluxJournal):
         self._write([line(SILENCES, {"silence": s.id}, fields, s.created_ms)])
 
     def _silences(self, where: str) -> list[Silence]:
-        out = [
-            Silence(
+        out = self._read_each(
+            self._rows(SILENCES, where, 'GROUP BY "silence"'),
+            lambda tags, r: Silence(
                 id=tags.get("silence", ""),
                 rule=r.get("rule") or None,
                 subject=r.get("subject") or None,
@@ -209,9 +211,8 @@ class InfluxAlarmLog(InfluxJournal):
                 reason=str(r.get("reason") or ""),
                 created_by=str(r.get("created_by") or ""),
                 created_ms=int(r["time"]),
-            )
-            for tags, r in self._rows(SILENCES, where, 'GROUP BY "silence"')
-        ]
+            ),
+        )
         return sorted(out, key=lambda s: (-s.created_ms, s.id))
 
     def silences(self, *, active_at_ms: int | None = None, limit: int = 200) -> list[Silence]:
@@ -237,8 +238,9 @@ class InfluxAlarmLog(InfluxJournal):
         where = f' AND "status" = {quote_string(status)}' if status is not None else ""
         if since_ms is not None:
             where += f" AND time >= {ns(since_ms)}"
-        out = [
-            Delivery(
+        out = self._read_each(
+            self._rows(DELIVERIES, where, 'GROUP BY "channel", "group"'),
+            lambda tags, r: Delivery(
                 message_id=str(r.get("message_id") or ""),
                 channel=tags.get("channel", ""),
                 group_key=tags.get("group", ""),
@@ -250,9 +252,8 @@ class InfluxAlarmLog(InfluxJournal):
                 next_attempt_ms=int(r.get("next_attempt_ms") or 0),
                 last_error=str(r.get("last_error") or ""),
                 done_ms=none_if_negative(r.get("done_ms")),
-            )
-            for tags, r in self._rows(DELIVERIES, where, 'GROUP BY "channel", "group"')
-        ]
+            ),
+        )
         return sorted(out, key=lambda d: (-d.created_ms, d.message_id, d.channel))[:limit]
 
     # ------------------------------------------------------------ lease
@@ -266,10 +267,10 @@ class InfluxAlarmLog(InfluxJournal):
 
     def claims(self, *, now_ms: int) -> list[LeaseClaim]:
         rows = self._rows(LEASE, "", 'GROUP BY "holder" ORDER BY time DESC LIMIT 1', lookback_ms=LEASE_LOOKBACK_MS)
-        out = [
-            LeaseClaim(
+        out = self._read_each(
+            rows,
+            lambda tags, r: LeaseClaim(
                 tags.get("holder", ""), int(r.get("since_ms") or 0), int(r["time"]), int(r.get("expires_ms") or 0)
-            )
-            for tags, r in rows
-        ]
+            ),
+        )
         return sorted((c for c in out if c.expires_ms > now_ms), key=lambda c: (c.since_ms, c.holder))

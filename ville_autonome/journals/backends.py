@@ -17,10 +17,11 @@ answering 5xx → ``StoreTransientError``; a file we may not write, or credentia
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -33,10 +34,13 @@ from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_store import InfluxStore
 from ville_autonome.storage.sqlite_store import SqliteStore, store_error
 
+log = logging.getLogger(__name__)
+
 HORIZON_MS = 400 * 86_400_000  # how far back an InfluxDB query looks (every query is bounded)
 
 Fields = dict[str, float | str | bool]
 Row = tuple[dict[str, str], dict[str, Any]]  # a point's tags, and its columns (``time`` in ms)
+T = TypeVar("T")
 
 
 def one_line(value: str) -> str:
@@ -133,6 +137,20 @@ class InfluxJournal:
             tags = series.get("tags") or {}
             for values in series["values"]:
                 out.append((tags, dict(zip(series["columns"], values, strict=True))))
+        return out
+
+    def _read_each(self, rows: Sequence[Row], read: Callable[[dict[str, str], dict[str, Any]], T]) -> list[T]:
+        """``read`` of every row that can be read whole; a row that cannot (a foreign writer's, a
+        field of another type or not JSON) is skipped and counted in one warning, never raised."""
+        out: list[T] = []
+        bad = 0
+        for tags, row in rows:
+            try:
+                out.append(read(tags, row))
+            except (KeyError, TypeError, ValueError):  # json.JSONDecodeError and an unknown status are ValueErrors
+                bad += 1
+        if bad:
+            log.warning("%s: %d row(s) that cannot be read skipped (written by something else?)", self.name, bad)
         return out
 
     def close(self) -> None:

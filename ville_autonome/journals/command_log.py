@@ -200,8 +200,9 @@ class InfluxCommandLog(InfluxJournal):
 
     def _select(self, where: str, limit: int) -> list[CommandRecord]:
         rows = self._rows(MEASUREMENT, where, "GROUP BY * ORDER BY time DESC LIMIT 1")  # one point per command
-        out = [
-            CommandRecord(
+        out = self._read_each(
+            rows,
+            lambda tags, row: CommandRecord(
                 id=tags.get("command", ""),
                 device=tags.get("device", ""),
                 gateway=tags.get("gateway", ""),
@@ -214,9 +215,8 @@ class InfluxCommandLog(InfluxJournal):
                 exception_code=none_if_negative(row.get("exception_code")),
                 readback=json.loads(row.get("readback") or "{}"),
                 done_ms=none_if_negative(row.get("done_ms")),
-            )
-            for tags, row in rows
-        ]
+            ),
+        )
         out.sort(key=lambda r: (-r.issued_ms, r.id))
         return out[:limit]
 
