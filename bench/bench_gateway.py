@@ -52,7 +52,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cpu_meter import CpuMeter
+from bench.cpu_meter import CpuMeter, MethodClock
+from bench.gateway_baselines import percentiles, run_baseline, run_paced
 from bench.modbus_responder import RegisterImage, serve_image
 from tests.gateway.acker import Acker
 from tests.gateway.modbus_devices import BASE, meter_image
@@ -131,40 +132,6 @@ def config_for(ports: list[int], units: int, url: str, root: str, buffer: Path) 
     )
 
 
-class DecodeClock:
-    """CPU time spent decoding answers (``ModbusPoller._decode``), wrapped for this run only."""
-
-    def __init__(self) -> None:
-        self.cpu_s = 0.0
-        self.calls = 0
-        self._original = ModbusPoller._decode
-
-    def __enter__(self) -> DecodeClock:
-        original, clock = self._original, self
-
-        def timed(poller: ModbusPoller, *args: object) -> object:
-            t0 = time.thread_time()
-            try:
-                return original(poller, *args)  # type: ignore[arg-type]
-            finally:
-                clock.cpu_s += time.thread_time() - t0
-                clock.calls += 1
-
-        ModbusPoller._decode = timed  # type: ignore[method-assign,assignment]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        ModbusPoller._decode = self._original  # type: ignore[method-assign]
-
-
-def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    """p50, p99 and max [ms]."""
-    s = sorted(samples)
-    if not s:
-        return (float("nan"),) * 3
-    return 1000 * statistics.median(s), 1000 * s[int(0.99 * (len(s) - 1))], 1000 * s[-1]
-
-
 async def run_gateway(config: PlatformConfig, warmup_s: float, seconds: float, meter: CpuMeter) -> dict[str, Any]:
     service = GatewayService(config, "gw-bench")
     stop = asyncio.Event()
@@ -174,7 +141,7 @@ async def run_gateway(config: PlatformConfig, warmup_s: float, seconds: float, m
     stats = service.stats
     polls0, woke0, sent0 = stats.polls, len(stats.poll_lateness_s), len(stats.request_lateness_s)
     cpu0, wall0, parts0 = proc.cpu_times(), time.monotonic(), meter.snapshot()
-    with DecodeClock() as decoding:
+    with MethodClock(ModbusPoller, "_decode") as decoding, MethodClock(GatewayService, "_seal") as sealing:
         for _ in range(int(seconds // 5)):
             await asyncio.sleep(5)
             log.warning("… %d polls, %d published, %d acked", stats.polls - polls0, stats.published, stats.acked)
@@ -199,6 +166,7 @@ async def run_gateway(config: PlatformConfig, warmup_s: float, seconds: float, m
         "cpu_cores": cpu / wall,
         "cpu_per_poll_ms": 1000 * cpu / max(polls, 1),
         "decode_per_poll_ms": 1000 * decoding.cpu_s / max(decoding.calls, 1),
+        "seal": (sealing.calls, 1000 * statistics.median(sealing.wall_s or [0.0]), 1000 * max(sealing.wall_s or [0.0])),
         "rss_mb": rss / 1e6,
         "woke": woke,
         "sent": sent,
@@ -228,42 +196,6 @@ def stress(on: bool) -> Iterator[list[int]]:
     finally:
         hog.terminate()
         hog.wait(10)
-
-
-async def run_baseline(ports: list[int], units: int, seconds: float, meter: CpuMeter) -> dict[str, Any]:
-    """Bare pymodbus: the same read (104 registers) per device, back to back on each connection."""
-    from pymodbus.client import AsyncModbusTcpClient
-
-    clients = [AsyncModbusTcpClient("127.0.0.1", port=p, timeout=1, retries=0) for p in ports]
-    for c in clients:
-        await c.connect()
-    proc = psutil.Process()
-    reads = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker(c: AsyncModbusTcpClient) -> None:
-        nonlocal reads
-        unit = 1
-        while time.monotonic() < deadline:
-            rr = await c.read_holding_registers(40073, count=104, device_id=unit)
-            if not rr.isError():
-                reads += 1
-            unit = unit % units + 1
-
-    cpu0, wall0, parts0 = proc.cpu_times(), time.monotonic(), meter.snapshot()
-    await asyncio.gather(*(worker(c) for c in clients))
-    cpu1, wall1, parts1 = proc.cpu_times(), time.monotonic(), meter.snapshot()
-    for c in clients:
-        c.close()
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    devices_cpu = parts1["devices"] - parts0["devices"]
-    return {
-        "reads_per_s": reads / (wall1 - wall0),
-        "cpu_per_read_ms": 1000 * cpu / max(reads, 1),
-        "device_cpu_per_read_ms": 1000 * devices_cpu / max(reads, 1),
-        "parts": CpuMeter.cores(parts0, parts1, wall1 - wall0),
-        "load": os.getloadavg()[0],
-    }
 
 
 def parse_args() -> argparse.Namespace:
@@ -337,6 +269,8 @@ def main() -> int:
                 g = asyncio.run(run_gateway(config, args.warmup, args.seconds, meter))
                 log.warning("gateway run done; baseline")
                 b = asyncio.run(run_baseline(ports, args.units, min(args.seconds, 10.0), meter))
+                log.warning("baseline done; bare reads on the gateway's schedule")
+                b["paced"] = asyncio.run(run_paced(ports, args.units, min(args.seconds, 10.0)))
         finally:
             done.set()
             if acker is not None:
@@ -373,6 +307,7 @@ def report(args: argparse.Namespace, g: dict[str, Any], b: dict[str, Any]) -> No
         f"CPU                     {g['cpu_cores']:.2f} cores ({g['cpu_per_poll_ms']:.3f} ms per poll, decoding {g['decode_per_poll_ms']:.3f} ms)"
     )
     print(f"cores used, gateway run {cores_line(g['parts'])}")
+    print("sealing (loop blocked)  {} seals, {:.1f} ms median, {:.1f} ms max".format(*g["seal"]))
     print(f"memory                  {g['rss_mb']:.0f} MB RSS")
     print(
         f"uplink                  {g['published']:.0f} published, {g['acked']:.0f} acked, {g['buffered']:.0f} buffered"
@@ -382,6 +317,13 @@ def report(args: argparse.Namespace, g: dict[str, Any], b: dict[str, Any]) -> No
         f"device side {b['device_cpu_per_read_ms']:.3f} ms CPU per answer"
     )
     print(f"cores used, baseline    {cores_line(b['parts'])}")
+    paced = b["paced"]
+    print(
+        f"paced bare reads        {paced['reads']} of {paced['due']:.0f} due, {paced['cpu_per_read_ms']:.3f} ms CPU per read; "
+        "lateness at send p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms (load {:.1f})".format(
+            *paced["sent"], paced["load"]
+        )
+    )
     print(
         f"ratio                   gateway CPU per poll / bare CPU per read = {g['cpu_per_poll_ms'] / b['cpu_per_read_ms']:.2f}; "
         f"decoding per poll / bare read = {g['decode_per_poll_ms'] / b['cpu_per_read_ms']:.2f} (target ≤ 3)"

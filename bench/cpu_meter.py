@@ -1,8 +1,11 @@
-"""CPU seconds of a benchmark's parts (processes with their children) and of the whole machine."""
+"""CPU seconds of a benchmark's parts (processes with their children) and of the whole machine
+(:class:`CpuMeter`), and of one method inside the measured process (:class:`MethodClock`)."""
 
 from __future__ import annotations
 
 import contextlib
+import time
+from typing import Any
 
 import psutil
 
@@ -39,3 +42,32 @@ class CpuMeter:
         used = {name: (after[name] - before[name]) / wall_s for name in before}
         used["other"] = max(used["machine"] - sum(v for k, v in used.items() if k != "machine"), 0.0)
         return used
+
+
+class MethodClock:
+    """CPU time (this thread's) and wall time of every call of ``cls.name``, wrapped while inside."""
+
+    def __init__(self, cls: type, name: str) -> None:
+        self.cls, self.name = cls, name
+        self.cpu_s = 0.0
+        self.calls = 0
+        self.wall_s: list[float] = []
+        self._original = getattr(cls, name)
+
+    def __enter__(self) -> MethodClock:
+        original, clock = self._original, self
+
+        def timed(obj: object, *args: Any) -> Any:
+            w0, t0 = time.perf_counter(), time.thread_time()
+            try:
+                return original(obj, *args)
+            finally:
+                clock.cpu_s += time.thread_time() - t0
+                clock.wall_s.append(time.perf_counter() - w0)
+                clock.calls += 1
+
+        setattr(self.cls, self.name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(self.cls, self.name, self._original)

@@ -36,6 +36,7 @@ from ville_autonome.gateway.modbus_source import (
 )
 from ville_autonome.gateway.mqtt_source import MqttInputs
 from ville_autonome.gateway.planning import device_profiles
+from ville_autonome.gateway.schedule import spread_phases
 from ville_autonome.gateway.stats import GatewayStats
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
@@ -120,7 +121,8 @@ class GatewayService:
         connections: dict[str, Connection] = {}
         pollers: list[ModbusPoller] = []
         modbus = [(d, r) for d, r in self.devices if d.protocol != "mqtt"]
-        for i, (dev, role) in enumerate(modbus):
+        phases = spread_phases([connection_key(d) for d, _ in modbus])  # one connection's devices apart
+        for (dev, role), phase in zip(modbus, phases, strict=True):
             key = connection_key(dev)
             if key not in connections:
                 connections[key] = Connection(key, make_modbus_client(dev), request_gap_s=self.gw.request_gap_s)
@@ -132,7 +134,7 @@ class GatewayService:
                     connections[key],
                     self._emit,
                     self.stats.devices[dev.id],
-                    phase_s=dev.poll_interval_s * i / max(len(modbus), 1),
+                    phase_s=dev.poll_interval_s * phase,
                     on_poll_start=self.stats.poll_lateness_s.append,
                     on_request_sent=self.stats.request_lateness_s.append,
                 )
