@@ -7,7 +7,8 @@ Setup (all real parts, on loopback):
   responder (``bench/modbus_responder.py``: real Modbus TCP frames, a fraction of pymodbus's CPU
   per answer), one process — in production the devices are other hardware and cost the gateway's
   machine nothing; ``--devices pymodbus``: pymodbus servers, 4 processes (``--server-procs``);
-- a real Mosquitto broker and a test acker (the ingest's role) so the buffer is freed;
+- a real Mosquitto broker and an acker (the ingest's role, acknowledging each envelope from its
+  header: the least CPU beside the gateway) so the buffer is freed;
 - this process runs :class:`gateway.service.GatewayService` for ``--seconds`` after a warm-up.
 
 Prints: polls made against the schedule (devices × seconds), poll-start lateness against the
@@ -48,6 +49,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +65,7 @@ from ville_autonome.configuration.services import MqttSettings
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.gateway.modbus_source import ModbusPoller
 from ville_autonome.gateway.service import GatewayService
+from ville_autonome.readings.ack import Ack, encode_ack
 
 log = logging.getLogger("bench_gateway")
 
@@ -99,9 +102,26 @@ def serve(
     asyncio.run(main())
 
 
+class _Header(msgspec.Struct):
+    seq: int
+    epoch: int = 0
+
+
+class HeaderAcker(Acker):
+    """The ingest's role at the least CPU: each envelope acknowledged from its header alone
+    (the test acker decodes and keeps every reading: 0.14 core of the two at 1,000 devices)."""
+
+    _header = msgspec.json.Decoder(_Header)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if message.topic == self.topics.uplink(self.gateway):
+            head = self._header.decode(message.payload)
+            client.publish(self.topics.ack(self.gateway), encode_ack(Ack(self.gateway, (head.seq,), head.epoch)), qos=1)
+
+
 def ack(url: str, root: str, ready: multiprocessing.synchronize.Event, done: multiprocessing.synchronize.Event) -> None:
     """Acker process (the ingest's role), apart so that its CPU is not counted as the gateway's."""
-    acker = Acker(MqttSettings(url=url, topic_root=root), "gw-bench").start()
+    acker = HeaderAcker(MqttSettings(url=url, topic_root=root), "gw-bench").start()
     ready.set()
     done.wait()
     acker.stop()
