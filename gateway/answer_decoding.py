@@ -64,17 +64,18 @@ class AnswerDecoder:
 
     def readings(self, device: str, answers: Sequence[Answer], ts_ms: int, tracker: ValueTracker) -> list[Reading]:
         """Every point of every request decoded in place (``registers.block_decode``); a failed
-        request gives its points' readings without value, with the failure's quality."""
+        request gives its points' readings without value, with the failure's quality. A value
+        takes the decoder's fast path (``PointDecoder.fast_value``) unless something about it is
+        unusual, which the full decoding then names."""
         if len(answers) != len(self.plans):
             raise ValueError(f"{len(answers)} answers for {len(self.plans)} requests")
         blocks = [WordBlock(words) if words is not None else None for words, _ in answers]
-        factors: dict[str, DecodedValue] = {}
+        factors: dict[str, int | DecodedValue] = {}  # a usable scale factor, or why it is not
         for block, plan in zip(blocks, self.plans, strict=True):
             if block is not None:
                 for sp in plan.scale_points:
-                    factors[sp.name] = sp.decoder(block, sp.offset, sp.registers)
+                    factors[sp.name] = _scale_factor(sp, block)
         out: list[Reading] = []
-        assess = tracker.assess
         for block, (_, failure), plan in zip(blocks, answers, self.plans, strict=True):
             if block is None:
                 quality = failure or Quality.TIMEOUT
@@ -84,11 +85,23 @@ class AnswerDecoder:
                 sf: int | None = None
                 if sf_name is not None:
                     factor = factors.get(sf_name)
-                    if factor is None or factor.value is None:
+                    if not isinstance(factor, int):
                         reason = factor.reason if factor is not None and factor.reason else DecodeReason.DECODE_ERROR
                         decoded = DecodedValue(None, reason, detail=f"scale factor {sf_name} unusable")
-                        out.append(assess(device, quantity, ts_ms, decoded))
+                        out.append(tracker.assess(device, quantity, ts_ms, decoded))
                         continue
-                    sf = int(factor.value)  # a sunssf decodes to a float
-                out.append(assess(device, quantity, ts_ms, decoder(block, offset, count, sf)))
+                    sf = factor
+                value = decoder.fast_value(block, offset, count, sf)
+                if value is None:
+                    out.append(tracker.assess(device, quantity, ts_ms, decoder(block, offset, count, sf)))
+                else:
+                    out.append(tracker.assess_value(device, quantity, ts_ms, value))
         return out
+
+
+def _scale_factor(sp: _ScalePoint, block: WordBlock) -> int | DecodedValue:
+    fast = sp.decoder.fast_value(block, sp.offset, sp.registers)
+    if fast is not None:
+        return int(fast)
+    full = sp.decoder(block, sp.offset, sp.registers)
+    return int(full.value) if isinstance(full.value, float) else full  # a sunssf decodes to a float

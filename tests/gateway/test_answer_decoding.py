@@ -5,6 +5,8 @@ are named."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.gateway.modbus_devices import BASE, METER_VALUES, meter_image
 from ville_autonome.gateway.answer_decoding import Answer, AnswerDecoder
@@ -36,6 +38,31 @@ def test_the_readings_are_the_codecs_point_by_point(max_count: int) -> None:
     assert {r.quantity: r.value for r in readings} == expected
     assert all(r.quality is Quality.GOOD and r.device == "m1" and r.ts_ms == TS for r in readings)
     assert {r.quantity: r.value for r in readings}["active_power_w"] == METER_VALUES["W"]
+
+
+SPECIAL = st.sampled_from([0, 0xFFFF, 0x8000, 0x7FFF, 0x7FC0, 0xFFF6, 0x000A, 0x000B])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_on_any_words_the_readings_are_those_of_the_codec_and_the_quality_rules(data: st.DataObject) -> None:
+    requests = plan_reads(
+        PROFILE.needed(ROLE), max_gap=PROFILE.max_gap, max_count=data.draw(st.sampled_from([125, 10]))
+    )
+    image = meter_image()
+    words = data.draw(st.lists(st.one_of(st.integers(0, 0xFFFF), SPECIAL), min_size=len(image), max_size=len(image)))
+    readings = AnswerDecoder(requests, ROLE).readings("m1", _answers(requests, words), TS, ValueTracker())
+
+    of = {p.name: words[p.address - BASE : p.end - BASE] for p in PROFILE.needed(ROLE)}
+    factors = {name: decode_point(PROFILE.point(name), w, {}) for name, w in of.items()}
+    reference = ValueTracker()
+    expected = [
+        reference.assess("m1", q, TS, decode_point(p, of[p.name], factors))
+        for req in requests
+        for p in req.points
+        if (q := p.quantity_for(ROLE))
+    ]
+    assert readings == expected
 
 
 def test_a_failed_request_gives_its_points_without_value_and_costs_no_other() -> None:
