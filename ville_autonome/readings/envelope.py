@@ -126,7 +126,7 @@ def decode_wire(payload: bytes) -> WireEnvelope | None:
         return None
 
 
-class _OutReading(msgspec.Struct):
+class _OutReading(msgspec.Struct, gc=False):
     """A reading as :func:`encode` writes it (the wire's field names)."""
 
     device: str
