@@ -51,11 +51,6 @@ def decode_point(point: Point, words: list[int] | tuple[int, ...], factors: Mapp
     )
 
 
-def range_quality(quantity: str, value: float) -> Quality:
-    q = QUANTITIES[quantity]
-    return Quality.GOOD if q.minimum <= value <= q.maximum else Quality.OUT_OF_RANGE
-
-
 @dataclass
 class ValueTracker:
     """Per-device memory needed for the stuck and counter-reset rules."""
