@@ -155,7 +155,7 @@ def config_for(ports: list[int], units: int, url: str, root: str, buffer: Path) 
 async def run_gateway(config: PlatformConfig, warmup_s: float, seconds: float, meter: CpuMeter) -> dict[str, Any]:
     service = GatewayService(config, "gw-bench")
     stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
+    task = asyncio.create_task(service.run(stop, freeze_gc=True))  # as `ville-autonome gateway` runs it
     proc = psutil.Process()
     await asyncio.sleep(warmup_s)
     stats = service.stats

@@ -95,7 +95,9 @@ class GatewayService:
 
     # ------------------------------------------------------------ running
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, freeze_gc: bool = False) -> None:
+        """Run until ``stop`` is set. ``freeze_gc``: the service owns its process (the gateway
+        command, the benchmark): once set up, what lives as long as it leaves the collector's scans."""
         loop = asyncio.get_running_loop()
         self.buffer = EnvelopeBuffer(
             self.buffer_path,
@@ -152,15 +154,16 @@ class GatewayService:
         tasks.append(asyncio.create_task(self._publish_loop(), name=f"publish-{self.gateway_id}"))
         tasks.append(asyncio.create_task(self._health_loop(), name=f"health-{self.gateway_id}"))
         log.info("gateway %s running: %d devices, buffer %s", self.gateway_id, len(self.devices), self.buffer_path)
-        # what lives as long as the gateway (configuration, profiles, pollers, pymodbus) leaves the
-        # collector's scans: a full collection went through ~200,000 objects for nothing, up to
-        # 0.15 s with the event loop stopped (bench/bench_gateway.py, 1,000 devices)
-        gc.collect()
-        gc.freeze()
+        if freeze_gc:
+            # configuration, profiles, pollers, pymodbus: a full collection went through ~210,000
+            # objects for nothing, up to 0.15–0.37 s with the loop stopped (bench_gateway.py)
+            gc.collect()
+            gc.freeze()
         try:
             await stop.wait()
         finally:
-            gc.unfreeze()  # collectable again as the gateway stops (tests and the demo run several)
+            if freeze_gc:
+                gc.unfreeze()
             for p in pollers:
                 p.stopping = True
             await _cancel_all(tasks)
