@@ -24,14 +24,13 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from ville_autonome.configuration.topology import DeviceConfig, SerialSettings
+from ville_autonome.gateway.answer_decoding import Answer, AnswerDecoder
 from ville_autonome.gateway.errors import DeviceExceptionError, DeviceReadError, DeviceTimeoutError
 from ville_autonome.gateway.planning import ReadRequest, plan_reads
 from ville_autonome.gateway.quality import ValueTracker, failed_readings
 from ville_autonome.gateway.sunspec_discovery import discover_sunspec
 from ville_autonome.readings.model import Quality, Reading
-from ville_autonome.registers.block_decode import WordBlock
 from ville_autonome.registers.catalog import AUTO_SUNSPEC
-from ville_autonome.registers.codec import DecodedValue, DecodeReason
 from ville_autonome.registers.profile import Profile, SunSpecLayout, profile_for_models
 
 log = logging.getLogger(__name__)
@@ -213,6 +212,7 @@ class ModbusPoller:
     def _plan(self, profile: Profile) -> None:
         self.profile: Profile = profile
         self.requests: list[ReadRequest] = plan_reads(profile.needed(self.role), max_gap=profile.max_gap)
+        self._decoder = AnswerDecoder(self.requests, self.role)
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -254,22 +254,22 @@ class ModbusPoller:
                 state.online = True  # it answered, but the gateway cannot read it
                 state.last_quality = str(Quality.DECODE_ERROR)
                 return False
-            blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]] = []
+            answers: list[Answer] = []
             answered = False
             sent = self._sent if self.on_request_sent is not None else None
             for req in self.requests:
                 try:
                     words = await self.connection.read(req.table, req.address, req.count, unit, timeout, on_send=sent)
                     sent = None  # the poll's first request only
-                    blocks.append((req, words, None))
+                    answers.append((words, None))
                     answered = True
                 except DeviceExceptionError as exc:
                     state.count(f"exception_{exc.code}")
-                    blocks.append((req, None, Quality.EXCEPTION))
+                    answers.append((None, Quality.EXCEPTION))
                     answered = True
         except DeviceTimeoutError as exc:
             return self._failed(ts_ms, exc)
-        readings = self._decode(blocks, ts_ms)
+        readings = self._decode(answers, ts_ms)
         if self.tracker.counter_resets:
             state.count("counter_reset", self.tracker.counter_resets)
             self.tracker.counter_resets = 0
@@ -335,34 +335,6 @@ class ModbusPoller:
         self._plan(self.profile.rebased(addresses))
         return True
 
-    def _decode(self, blocks: list[tuple[ReadRequest, list[int] | None, Quality | None]], ts_ms: int) -> list[Reading]:
-        """Readings of one poll's answers: every point decoded in place (``registers.block_decode``)."""
-        answers = [(req, WordBlock(words) if words is not None else None, failure) for req, words, failure in blocks]
-        factors: dict[str, DecodedValue] = {}
-        for req, block, _ in answers:
-            if block is not None:
-                for pp in req.planned:
-                    if pp.point.datatype == "sunssf":
-                        factors[pp.point.name] = pp.decoder(block, pp.offset, pp.point.count)
-        out: list[Reading] = []
-        device, role, assess = self.device.id, self.role, self.tracker.assess
-        for req, block, failure in answers:
-            for pp in req.planned:
-                p = pp.point
-                quantity = p.quantity_for(role)
-                if quantity is None:
-                    continue
-                if block is None:
-                    out.append(Reading(device, quantity, ts_ms, None, failure or Quality.TIMEOUT))
-                    continue
-                sf: int | None = None
-                if p.scale_factor is not None:
-                    factor = factors.get(p.scale_factor)
-                    if factor is None or factor.value is None:
-                        reason = factor.reason if factor is not None and factor.reason else DecodeReason.DECODE_ERROR
-                        decoded = DecodedValue(None, reason, detail=f"scale factor {p.scale_factor} unusable")
-                        out.append(assess(device, quantity, ts_ms, decoded))
-                        continue
-                    sf = int(factor.value)  # a sunssf decodes to a float
-                out.append(assess(device, quantity, ts_ms, pp.decoder(block, pp.offset, p.count, sf)))
-        return out
+    def _decode(self, answers: list[Answer], ts_ms: int) -> list[Reading]:
+        """Readings of one poll's answers (``gateway.answer_decoding``)."""
+        return self._decoder.readings(self.device.id, answers, ts_ms, self.tracker)

@@ -51,11 +51,6 @@ def decode_point(point: Point, words: list[int] | tuple[int, ...], factors: Mapp
     )
 
 
-def range_quality(quantity: str, value: float) -> Quality:
-    q = QUANTITIES[quantity]
-    return Quality.GOOD if q.minimum <= value <= q.maximum else Quality.OUT_OF_RANGE
-
-
 @dataclass
 class ValueTracker:
     """Per-device memory needed for the stuck and counter-reset rules."""
@@ -70,9 +65,13 @@ class ValueTracker:
         if decoded.reason is not None or decoded.value is None or isinstance(decoded.value, str):
             reason = decoded.reason or DecodeReason.DECODE_ERROR
             return Reading(device, quantity, ts_ms, None, _REASON_QUALITY[reason])
-        value = float(decoded.value)
-        quality = range_quality(quantity, value)
-        kind = QUANTITIES[quantity].kind
+        return self.assess_value(device, quantity, ts_ms, float(decoded.value))
+
+    def assess_value(self, device: str, quantity: str, ts_ms: int, value: float) -> Reading:
+        """The reading for a value of ``quantity`` that decoded (rules 3 and 4)."""
+        q = QUANTITIES[quantity]
+        quality = Quality.GOOD if q.minimum <= value <= q.maximum else Quality.OUT_OF_RANGE
+        kind = q.kind
         if kind is Kind.COUNTER:
             previous = self._counters.get(quantity)
             if previous is not None and value < previous:

@@ -48,6 +48,7 @@ _.SessionExpiryInterval, _.ReceiveMaximum  # paho-mqtt MQTT v5 properties
 start_address  # pymodbus server's request hook (positional signature)
 _.should_exit, _.capture_signals  # uvicorn.Server
 _.handle_DATA, session, mechanism  # aiosmtpd handler hooks (tests/alerts/smtp_server.py)
+_.connection_made, _.data_received  # asyncio.Protocol callbacks (bench/modbus_responder.py)
 made_ms  # reports/scheduled.py: turned into the API's "made" through dataclasses.asdict
 _.font, _.alignment  # openpyxl cell styles (reports/workbook.py)
 measured_share, imputed_share  # autonomy.Coverage: read by name (reports/tables.py) and in the API's coverage object

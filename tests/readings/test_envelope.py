@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from hypothesis import given
@@ -44,6 +45,27 @@ def test_a_reading_without_value_keeps_its_quality() -> None:
     r = Reading("m1", "active_power_w", 1, None, Quality.TIMEOUT)
     env = Envelope("gw", 1, 2, (r,))
     assert decode(encode(env)).readings == (r,)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_value_is_written_as_null_its_quality_kept(value: float) -> None:
+    r = Reading("m1", "active_power_w", 1, value, Quality.DECODE_ERROR)
+    payload = encode(Envelope("gw", 1, 2, (r,)))
+    assert json.loads(payload)["readings"][0]["value"] is None
+    assert decode(payload).readings == (Reading("m1", "active_power_w", 1, None, Quality.DECODE_ERROR),)
+
+
+def test_the_envelope_is_compact_json_with_the_wire_field_names() -> None:
+    env = Envelope("gw-é", 7, 2, (Reading("m1", "soc_pct", 1, 55.5, Quality.GOOD),), epoch=9)
+    assert json.loads(encode(env)) == {
+        "schema": SCHEMA_VERSION,
+        "gateway": "gw-é",
+        "seq": 7,
+        "sent_ms": 2,
+        "epoch": 9,
+        "readings": [{"device": "m1", "quantity": "soc_pct", "ts": 1, "value": 55.5, "quality": "good"}],
+    }
+    assert b" " not in encode(env)
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,25 @@ def test_the_block_decoder_gives_what_the_codec_gives(
     assert same(fast, slow), (fast, slow)
 
 
+@settings(max_examples=1500)
+@given(cases())
+def test_the_fast_value_is_the_decoders_value_or_none(
+    case: tuple[list[int], int, int, str, dict[str, object], int | None],
+) -> None:
+    words, offset, n, datatype, options, sf = case
+    decoder = PointDecoder(datatype, **options)  # type: ignore[arg-type]
+    block = WordBlock(words)
+    full = decoder(block, offset, n, sf)
+    fast = decoder.fast_value(block, offset, n, sf)
+    if fast is not None:
+        assert full.reason is None
+        assert fast == full.value, (fast, full)
+        assert type(fast) is type(full.value)
+    elif datatype != "string" and options["byte_order"] == "big" and (options["word_order"] == "big" or n == 1):
+        # in order and of the right size: only a value the decoder refuses goes the slow way
+        assert full.value is None or n != decoder.registers or offset + n > len(words) or not block.valid
+
+
 @pytest.mark.parametrize("datatype", NUMERIC)
 @pytest.mark.parametrize("word_order", ["big", "little"])
 def test_every_value_of_a_block_decodes_at_its_offset(datatype: str, word_order: str) -> None:

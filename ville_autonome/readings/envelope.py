@@ -19,7 +19,6 @@ Decoding stays within the explicit limits of :mod:`readings.wire_limits`.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -127,21 +126,23 @@ def decode_wire(payload: bytes) -> WireEnvelope | None:
         return None
 
 
-def reading_to_dict(r: Reading) -> dict[str, Any]:
-    value = r.value
-    if value is not None and not math.isfinite(value):
-        value = None
-    return {
-        "device": r.device,
-        "quantity": r.quantity,
-        "ts": r.ts_ms,
-        "value": value,
-        "quality": str(r.quality),
-    }
+class _OutReading(msgspec.Struct, gc=False):
+    """A reading as :func:`encode` writes it (the wire's field names)."""
+
+    device: str
+    quantity: str
+    ts: int
+    value: float | None
+    quality: str
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def encode(envelope: Envelope) -> bytes:
-    """Serialise an envelope to compact UTF-8 JSON."""
+    """Serialise an envelope to compact UTF-8 JSON. msgspec writes a non-finite value as
+    ``null`` (JSON has no NaN) and is about 15 times faster than :func:`json.dumps` of dicts: a
+    gateway seals a thousand devices' readings every second (bench/bench_gateway.py)."""
     doc: dict[str, Any] = {
         "schema": envelope.schema,
         "gateway": envelope.gateway,
@@ -150,8 +151,8 @@ def encode(envelope: Envelope) -> bytes:
     }
     if envelope.epoch:
         doc["epoch"] = envelope.epoch
-    doc["readings"] = [reading_to_dict(r) for r in envelope.readings]
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    doc["readings"] = [_OutReading(r.device, r.quantity, r.ts_ms, r.value, r.quality) for r in envelope.readings]
+    return _ENCODER.encode(doc)
 
 
 def decode_header(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> DecodedEnvelope:
