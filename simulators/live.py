@@ -164,25 +164,30 @@ class LiveSite:
             if d.output_off:
                 v.update(dict.fromkeys((q for q in SWITCHED if q in v), 0.0))
             supply_delta += live_w - model_w
+        if supply_delta:
+            self._rebalance_meters(now, supply_delta, dt_h)
+
+    def _rebalance_meters(self, now: dict[str, dict[str, float]], supply_delta: float, dt_h: float) -> None:
+        """The grid meters carry what the commands changed: P_grid = L − G − P_battery still closes."""
         for d in self.devices:
+            if d.sim.kind != "meter":
+                continue
             v = now[d.id]
-            if d.sim.kind == "meter":
-                model_grid = v["active_power_w"]
-                live_grid = model_grid - supply_delta
-                if supply_delta:
-                    for name, m, li in (
-                        ("energy_import_wh", max(model_grid, 0.0), max(live_grid, 0.0)),
-                        ("energy_export_wh", max(-model_grid, 0.0), max(-live_grid, 0.0)),
-                    ):
-                        self.deltas[(d.id, name)] = self.deltas.get((d.id, name), 0.0) + (li - m) * dt_h
-                    pf = v.get("power_factor", 0.95)
-                    for i, share in enumerate(PHASE_SPLIT, start=1):
-                        v[f"active_power_l{i}_w"] = live_grid * share
-                        volts = v.get(f"voltage_l{i}_v", 230.0)
-                        v[f"current_l{i}_a"] = abs(live_grid * share) / (volts * pf)
-                    v["apparent_power_va"] = abs(live_grid) / pf
-                    v["reactive_power_var"] = live_grid * math.tan(math.acos(pf))
-                    v["active_power_w"] = live_grid
+            model_grid = v["active_power_w"]
+            live_grid = model_grid - supply_delta
+            for name, m, li in (
+                ("energy_import_wh", max(model_grid, 0.0), max(live_grid, 0.0)),
+                ("energy_export_wh", max(-model_grid, 0.0), max(-live_grid, 0.0)),
+            ):
+                self.deltas[(d.id, name)] = self.deltas.get((d.id, name), 0.0) + (li - m) * dt_h
+            pf = v.get("power_factor", 0.95)
+            for i, share in enumerate(PHASE_SPLIT, start=1):
+                v[f"active_power_l{i}_w"] = live_grid * share
+                volts = v.get(f"voltage_l{i}_v", 230.0)
+                v[f"current_l{i}_a"] = abs(live_grid * share) / (volts * pf)
+            v["apparent_power_va"] = abs(live_grid) / pf
+            v["reactive_power_var"] = live_grid * math.tan(math.acos(pf))
+            v["active_power_w"] = live_grid
 
     def _switch_off_load(self, d: LiveDevice, v: dict[str, float]) -> float:
         """A consumption whose output is off: it reads no power and its counter stops; returns the
