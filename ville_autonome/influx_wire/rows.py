@@ -8,7 +8,7 @@ here and is skipped by the caller, never an exception."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ville_autonome.influx_wire.line_protocol import LineProtocolError, format_float, format_string_field, series_key
@@ -31,6 +31,7 @@ def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
 
 
 _QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
+_GOOD_TAIL = f",{_QUALITY_FIELD[Quality.GOOD]} "  # what follows a good reading's value, before its time
 
 
 _SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quantity) → (context, escaped prefix)
@@ -40,8 +41,7 @@ _SERIES_MAX = 100_000
 def _series_prefix(c: DeviceContext, quantity: str) -> str:
     """The escaped ``readings,tag=value,…`` prefix of a reading's series, cached: a platform has a
     bounded set of series, and escaping is most of the cost of a line. Keyed by device and
-    quantity, checked against the whole context (the validator hands over the same context object
-    for every reading of a device, so the check is an identity test)."""
+    quantity, checked against the whole context."""
     cached = _SERIES.get((c.device, quantity))
     if cached is not None and (cached[0] is c or cached[0] == c):
         return cached[1]
@@ -60,49 +60,95 @@ def reading_line(p: StoredReading) -> str:
     lines, refused, _ = reading_lines([p], 1)
     if refused:
         raise LineProtocolError(refused[0])
-    return lines[0][1]
+    return lines[0]
+
+
+class _Series:
+    """One series of a batch: its context, quantity, escaped prefix and the rollup buckets touched."""
+
+    __slots__ = ("buckets", "context", "head", "prefix", "quantity")
+
+    def __init__(self, context: DeviceContext, quantity: str, prefix: str) -> None:
+        self.context, self.quantity, self.prefix = context, quantity, prefix
+        self.head = prefix + " value="
+        self.buckets: set[int] = set()
 
 
 def reading_lines(
     points: Sequence[StoredReading], bucket_ms: int
-) -> tuple[list[tuple[int, str]], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
-    """The lines of a batch of readings, as ``(index, line)`` pairs; the readings that line protocol
-    cannot carry (index → reason); and the ``(device, quantity, bucket start)`` rollup buckets the
-    written ones touch. The hot path of every write, hence one loop with local names."""
-    lines: list[tuple[int, str]] = []
+) -> tuple[list[str], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
+    """The lines of a batch of readings, in order; the readings that line protocol cannot carry
+    (index → reason), which have no line (the lines of the others keep their order); and the
+    ``(device, quantity, bucket start)`` rollup buckets the written ones touch.
+
+    The hot path of every write, hence one loop with local names: a series is looked up once per
+    reading by (device, quantity) and checked by identity against the context (the validator hands
+    over the same context object for every reading of a device); a good reading's line is its
+    series' ``prefix value=`` head, the value, and a constant tail."""
+    lines: list[str] = []
+    append = lines.append
     refused: dict[int, str] = {}
-    touched: dict[tuple[str, str, int], DeviceContext] = {}
-    qualities = _QUALITY_FIELD
-    last: tuple[DeviceContext | None, str, str] = (None, "", "")
-    for i, p in enumerate(points):
-        c, quantity, ts, value = p.context, p.quantity, p.ts_ms, p.value
-        if last[0] is c and last[1] == quantity:
-            prefix = last[2]
-        else:
+    batch: dict[tuple[str, str], _Series] = {}
+    others: list[_Series] = []  # series of a second context object under a (device, quantity) already seen
+    good, tail = Quality.GOOD, _GOOD_TAIL
+    for p in points:
+        c, ts, value = p.context, p.ts_ms, p.value
+        s = batch.get((c.device, p.quantity))
+        if s is None or s.context is not c:
             try:
-                prefix = _series_prefix(c, quantity)
+                s = _new_series(batch, others, c, p.quantity)
             except LineProtocolError as exc:
-                refused[i] = str(exc)
+                refused[len(lines) + len(refused)] = str(exc)  # every point before has a line or a refusal
                 continue
-            last = (c, quantity, prefix)
-        if type(ts) is not int:
-            refused[i] = f"timestamp {ts!r} is not integer milliseconds"
-            continue
-        quality = qualities.get(p.quality)
-        if quality is None:
-            quality = f"quality={format_string_field(str(p.quality))}"
-        if value is None:
-            lines.append((i, f"{prefix} {quality} {ts}"))
-        elif type(value) is float and value - value == 0.0:  # finite
-            lines.append((i, f"{prefix} value={value!r},{quality} {ts}"))
+        if p.quality is good and type(value) is float and value - value == 0.0 and type(ts) is int:
+            append(f"{s.head}{value!r}{tail}{ts}")  # good, finite, integer time: the common line
         else:
-            try:
-                lines.append((i, f"{prefix} value={format_float(value)},{quality} {ts}"))
-            except (LineProtocolError, TypeError, ValueError) as exc:
-                refused[i] = str(exc)
+            problem = _other_line(append, s.prefix, value, p.quality, ts)
+            if problem is not None:
+                refused[len(lines) + len(refused)] = problem
                 continue
-        touched[(c.device, quantity, ts - ts % bucket_ms)] = c
+        s.buckets.add(ts - ts % bucket_ms)
+    touched: dict[tuple[str, str, int], DeviceContext] = {}
+    for s in (*batch.values(), *others):
+        for b in s.buckets:
+            touched[(s.context.device, s.quantity, b)] = s.context
     return lines, refused, touched
+
+
+def _new_series(
+    batch: dict[tuple[str, str], _Series], others: list[_Series], c: DeviceContext, quantity: str
+) -> _Series:
+    """The series of ``(c, quantity)`` in this batch, made on its first reading (raises
+    :class:`LineProtocolError` when its tags cannot be carried)."""
+    key = (c.device, quantity)
+    known = batch.get(key)
+    if known is not None and known.context == c:  # an equal context, another object
+        return known
+    for s in others:
+        if s.quantity == quantity and s.context == c:
+            return s
+    s = _Series(c, quantity, _series_prefix(c, quantity))
+    if known is None:
+        batch[key] = s
+    else:
+        others.append(s)
+    return s
+
+
+def _other_line(append: Callable[[str], None], prefix: str, value: object, quality: Quality, ts: object) -> str | None:
+    """A reading off the common path (not good, no value, or a value or time to check): its line
+    appended, or the reason it cannot have one."""
+    if type(ts) is not int:
+        return f"timestamp {ts!r} is not integer milliseconds"
+    field = _QUALITY_FIELD.get(quality) or f"quality={format_string_field(str(quality))}"
+    if value is None:
+        append(f"{prefix} {field} {ts}")
+        return None
+    try:
+        append(f"{prefix} value={format_float(value)},{field} {ts}")  # type: ignore[arg-type]
+    except (LineProtocolError, TypeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 _STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, context, quantity) → escaped prefix
