@@ -18,17 +18,25 @@ from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.factory import open_store
 
 BUCKET_MS = 900_000
+AWKWARD = [1e16, 1e-7, 1.7976931348623157e308, 5e-324, -0.0, 1e22, 0.1, 1 / 3, 123456789012345680.0]
 NOW = 1_763_762_400_000
 OLD = 1_000_000_000_000  # 2001: another shard group
 tag_text = st.text(alphabet=st.sampled_from("ab ,=\"'\\é\n"), min_size=1, max_size=5)
 contexts = st.builds(DeviceContext, tag_text, st.just("s"), tag_text, st.sampled_from(["grid", "pv"]), st.just(""))
 values = (
-    st.none()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.integers(-(2**40), 2**40)
-    | st.sampled_from([0.5, 1e16, -0.0, 1e-7])
+    st.none() | st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**40), 2**40) | st.sampled_from(AWKWARD)
 )
-times = st.integers(0, 2**45) | st.sampled_from([1.5, True])
+times = st.integers(0, 2**45) | st.sampled_from([1.5, True, 2**70, -(2**64)])
+
+
+def _same_number_text(line: str) -> str:
+    """A line with its value written as Python writes it: the hot path formats numbers with msgspec
+    (``1e16``), the generic line with ``repr`` (``1e+16``); both read back as the same float."""
+    head, sep, rest = line.partition(" value=")
+    if not sep:
+        return line
+    number, comma, fields = rest.partition(",")
+    return f"{head}{sep}{float(number)!r}{comma}{fields}"
 
 
 def _expected(p: StoredReading) -> str | None:
@@ -58,7 +66,7 @@ def test_reading_lines_equal_the_generic_line(ctxs: list[DeviceContext], rows: l
     points = [StoredReading(pool[k % len(pool)], q, ts, v, quality) for k, q, ts, v, quality in rows]
     lines, refused, touched = reading_lines(points, BUCKET_MS)
     expected = [_expected(p) for p in points]
-    assert lines == [x for x in expected if x is not None]
+    assert [_same_number_text(x) for x in lines] == [x for x in expected if x is not None]
     assert set(refused) == {i for i, x in enumerate(expected) if x is None}
     written = [p for p, x in zip(points, expected, strict=True) if x is not None]
     assert touched == {(p.device, p.quantity, p.ts_ms - p.ts_ms % BUCKET_MS): p.context for p in written}
@@ -101,5 +109,18 @@ def test_refusals_of_both_kinds_keep_their_index(influxd: Influxd, unique_name: 
             8.0,
             9.0,
         ]
+    finally:
+        store.close()
+
+
+def test_awkward_numbers_are_stored_exactly(influxd: Influxd, unique_name: str) -> None:
+    """Exponents, the extremes of a double, negative zero: each value read back is the one written."""
+    store = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    try:
+        ctx = DeviceContext("d", "s", "m-1", "grid", "")
+        result = store.write([StoredReading(ctx, "active_power_w", NOW + i, v) for i, v in enumerate(AWKWARD)])
+        assert result.rejected == {}
+        got = [p.value for p in store.series("m-1", "active_power_w", NOW, NOW + 100, limit=100)]
+        assert got == AWKWARD
     finally:
         store.close()
