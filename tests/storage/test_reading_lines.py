@@ -1,4 +1,4 @@
-"""The readings' hot path to line protocol (``influx_wire.rows.reading_lines``) writes exactly what
+"""The readings' hot path to line protocol (``influx_wire.reading_lines``) writes exactly what
 the generic ``line`` writes, refuses what it refuses, keeps every other reading's index, and names
 the rollup buckets of what it wrote; through the store, refusals of both kinds keep their index."""
 
@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.influx_wire.line_protocol import LineProtocolError, line
-from ville_autonome.influx_wire.rows import READINGS, reading_line, reading_lines, series_tags
+from ville_autonome.influx_wire.reading_lines import reading_line, reading_lines
+from ville_autonome.influx_wire.rows import READINGS, series_tags
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.factory import open_store
 
@@ -64,7 +65,8 @@ def test_reading_lines_equal_the_generic_line(ctxs: list[DeviceContext], rows: l
     # contexts by index: the same object, an equal copy (another object) or another context
     pool = [*ctxs, *(DeviceContext(c.district, c.site, c.device, c.role, c.source) for c in ctxs)]
     points = [StoredReading(pool[k % len(pool)], q, ts, v, quality) for k, q, ts, v, quality in rows]
-    lines, refused, touched = reading_lines(points, BUCKET_MS)
+    body, refused, touched = reading_lines(points, BUCKET_MS)
+    lines = body.decode().split("\n") if body else []
     expected = [_expected(p) for p in points]
     assert [_same_number_text(x) for x in lines] == [x for x in expected if x is not None]
     assert set(refused) == {i for i, x in enumerate(expected) if x is None}

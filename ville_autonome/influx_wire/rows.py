@@ -1,5 +1,6 @@
-"""The platform's InfluxDB schema as lines and rows (pure): a reading or a rollup to line protocol,
-an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: docs/storage.md.
+"""The platform's InfluxDB schema as lines and rows (pure): a rollup to line protocol (a reading:
+:mod:`influx_wire.reading_lines`), an InfluxQL answer back to tags, rows, statistics and device
+contexts. Schema: docs/storage.md.
 
 Reading back tolerates any row InfluxDB can answer: a point just written can show some fields
 and not yet the others (1.x), and a foreign writer may have left anything. A row that cannot
@@ -11,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import msgspec
-
-from ville_autonome.influx_wire.line_protocol import LineProtocolError, format_float, format_string_field, series_key
-from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.influx_wire.line_protocol import LineProtocolError, series_key
+from ville_autonome.readings.model import DeviceContext, Quality
 from ville_autonome.series.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
 from ville_autonome.series.values import IntervalStat, LatestValue, SeriesPoint
 
 READINGS = "readings"
-_encode = msgspec.json.encode
 
 
 def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
@@ -33,158 +31,7 @@ def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
     }
 
 
-_QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
-_GOOD_TAIL = f",{_QUALITY_FIELD[Quality.GOOD]} "  # what follows a good reading's value, before its time
-
-
-_SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quantity) → (context, escaped prefix)
-_SERIES_MAX = 100_000
-
-
-def _series_prefix(c: DeviceContext, quantity: str) -> str:
-    """The escaped ``readings,tag=value,…`` prefix of a reading's series, cached: a platform has a
-    bounded set of series, and escaping is most of the cost of a line. Keyed by device and
-    quantity, checked against the whole context."""
-    cached = _SERIES.get((c.device, quantity))
-    if cached is not None and (cached[0] is c or cached[0] == c):
-        return cached[1]
-    names = ("district", "site", "device", "role", "source", "quantity")
-    tags = (c.district, c.site, c.device, c.role, c.source, quantity)
-    prefix = series_key(READINGS, tuple(zip(names, tags, strict=True)))
-    if len(_SERIES) >= _SERIES_MAX:
-        _SERIES.clear()
-    _SERIES[(c.device, quantity)] = (c, prefix)
-    return prefix
-
-
-def reading_line(p: StoredReading) -> str:
-    """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string)."""
-    lines, refused, _ = reading_lines([p], 1)
-    if refused:
-        raise LineProtocolError(refused[0])
-    return lines[0]
-
-
-class _Series:
-    """One series of a batch: its context, quantity, escaped prefix and the rollup buckets touched."""
-
-    __slots__ = ("buckets", "context", "head", "hi", "lo", "prefix", "quantity")
-
-    def __init__(self, context: DeviceContext, quantity: str, prefix: str) -> None:
-        self.context, self.quantity, self.prefix = context, quantity, prefix
-        self.head = prefix + " value="
-        self.buckets: set[int] = set()
-        self.lo = self.hi = 0
-
-
-def reading_lines(
-    points: Sequence[StoredReading], bucket_ms: int
-) -> tuple[list[str], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
-    """The lines of a batch of readings, in order; the readings that line protocol cannot carry
-    (index → reason), which have no line (the lines of the others keep their order); and the
-    ``(device, quantity, bucket start)`` rollup buckets the written ones touch.
-
-    The hot path of every write, hence one loop with local names: a series is looked up once per
-    reading by (device, quantity) and checked by identity against the context (the validator hands
-    over the same context object for every reading of a device); a good reading's line is its
-    series' ``prefix value=`` head, the value, a constant tail and the time, numbers formatted
-    all at once (:func:`_common_lines`); buckets are noted when a series leaves its last one."""
-    heads: list[str] = []  # the common lines (good, finite, integer time): series head, value, time
-    values: list[float] = []
-    times: list[int] = []
-    others: dict[int, str] = {}  # the other lines, by their place among the lines
-    refused: dict[int, str] = {}
-    batch: dict[tuple[str, str], _Series] = {}
-    more: list[_Series] = []  # series of a second context object under a (device, quantity) already seen
-    good = Quality.GOOD
-    add_head, add_value, add_time = heads.append, values.append, times.append
-    for p in points:
-        c, ts, value = p.context, p.ts_ms, p.value
-        s = batch.get((c.device, p.quantity))
-        if s is None or s.context is not c:
-            try:
-                s = _new_series(batch, more, c, p.quantity)
-            except LineProtocolError as exc:
-                refused[len(heads) + len(others) + len(refused)] = str(
-                    exc
-                )  # every point before has a line or a refusal
-                continue
-        if p.quality is good and type(value) is float and value - value == 0.0 and type(ts) is int:
-            add_head(s.head)
-            add_value(value)
-            add_time(ts)
-        else:
-            line, problem = _other_line(s.prefix, value, p.quality, ts)
-            if line is None:
-                refused[len(heads) + len(others) + len(refused)] = problem
-                continue
-            others[len(heads) + len(others)] = line
-        if not s.lo <= ts < s.hi:
-            s.lo = ts - ts % bucket_ms
-            s.hi = s.lo + bucket_ms
-            s.buckets.add(s.lo)
-    lines = _common_lines(heads, values, times)
-    if others:
-        lines = _merged(lines, others)
-    touched: dict[tuple[str, str, int], DeviceContext] = {}
-    for s in (*batch.values(), *more):
-        for b in s.buckets:
-            touched[(s.context.device, s.quantity, b)] = s.context
-    return lines, refused, touched
-
-
-def _common_lines(heads: list[str], values: list[float], times: list[int]) -> list[str]:
-    """``head value,quality="good" time`` per common reading: the numbers formatted all at once, in
-    C (msgspec: the shortest text that reads back as the same float, ``1e16`` where Python writes
-    ``1e+16``; both are line protocol), a third of the cost of ``repr`` per number."""
-    n = len(values)
-    try:
-        texts = _encode(values + times).decode()[1:-1].split(",") if n else []
-    except OverflowError:  # a time beyond 64 bits: the server refuses it, by itself
-        texts = [*map(repr, values), *map(str, times)]
-    tail = _GOOD_TAIL
-    return [f"{h}{v}{tail}{t}" for h, v, t in zip(heads, texts[:n], texts[n:], strict=True)]
-
-
-def _merged(lines: list[str], others: dict[int, str]) -> list[str]:
-    """The common lines with the others put back at their places."""
-    common = iter(lines)
-    return [others[place] if place in others else next(common) for place in range(len(lines) + len(others))]
-
-
-def _new_series(
-    batch: dict[tuple[str, str], _Series], others: list[_Series], c: DeviceContext, quantity: str
-) -> _Series:
-    """The series of ``(c, quantity)`` in this batch, made on its first reading (raises
-    :class:`LineProtocolError` when its tags cannot be carried)."""
-    key = (c.device, quantity)
-    known = batch.get(key)
-    if known is not None and known.context == c:  # an equal context, another object
-        return known
-    for s in others:
-        if s.quantity == quantity and s.context == c:
-            return s
-    s = _Series(c, quantity, _series_prefix(c, quantity))
-    if known is None:
-        batch[key] = s
-    else:
-        others.append(s)
-    return s
-
-
-def _other_line(prefix: str, value: object, quality: Quality, ts: object) -> tuple[str | None, str]:
-    """A reading off the common path (not good, no value, or a value or time to check): its line,
-    or ``None`` and the reason it cannot have one."""
-    if type(ts) is not int:
-        return None, f"timestamp {ts!r} is not integer milliseconds"
-    field = _QUALITY_FIELD.get(quality) or f"quality={format_string_field(str(quality))}"
-    if value is None:
-        return f"{prefix} {field} {ts}", ""
-    try:
-        return f"{prefix} value={format_float(value)},{field} {ts}", ""  # type: ignore[arg-type]
-    except (LineProtocolError, TypeError, ValueError) as exc:
-        return None, str(exc)
+_SERIES_MAX = 100_000  # cached series prefixes (stat_line)
 
 
 _STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, context, quantity) → escaped prefix
