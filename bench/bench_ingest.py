@@ -2,22 +2,26 @@
 MQTT → ingest → InfluxDB throughput, same machine; then memory under a store outage.
 
     .venv/bin/python bench/bench_ingest.py [--readings 500000] [--runs 3] [--outage-s 60]
+        [--writers N] [--batch-size N] [--batch-interval S] [--envelope N] [--workers N]
 
 Fair by construction: the ingest runs as deployed (its own process, ``ville-autonome ingest``)
-with the shipped settings (``IngestSettings()``: batch size, batch interval, concurrent writers),
-fed envelopes of the gateway's shipped size (``GatewayConfig.max_batch``); the ceiling posts the
-same points as ready-made line protocol in batches of the same size over as many concurrent
-connections as the ingest has writers. Each run measures both on a fresh database; the figures
-are given per run, then as median and spread (min–max), with influxd's CPU per million readings
-for each side (what the ingest's extra writes — dirty marks, sequence records — cost the
-database) and the load average. Starts its own Mosquitto (with the shipped queue settings, as
-every test does) and influxd on free loopback ports in a temporary directory. Target: end to end
-≥ 0.6 of the ceiling, zero loss.
+with the shipped ``IngestSettings()`` (batch size, interval, writers), fed envelopes of the
+gateway's shipped ``max_batch``; the ceiling posts the same points as ready-made line protocol in
+batches of the same size over as many connections as the ingest writes over. Each run measures
+both on a fresh database, each side once influxd is quiet, its CPU counted until quiet again
+(a side's compactions billed to it): rates, ratio, influxd's CPU per million readings on each
+side (what the ingest's extra writes cost), load average; then median and spread (min–max).
+Starts its own Mosquitto and influxd on free loopback ports. Target: ≥ 0.6, zero loss, as shipped.
+
+Options change one setting to see whether the shipped one is right (the first line printed names
+what differs). ``--workers N``: N ingest processes on a shared subscription (``--shared-group``),
+the ceiling over N × writers connections: the ingest's scaling, not its shipped configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.topology import GatewayConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from ville_autonome.influx_wire.rows import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
+from ville_autonome.influx_wire.reading_lines import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
@@ -51,17 +56,42 @@ from ville_autonome.storage.influx_store import InfluxStore  # noqa: E402 (after
 
 GATEWAY = "gw-bench"
 DEVICES = [f"dev-{i:03d}" for i in range(50)]
-SHIPPED = IngestSettings()
-PER_ENVELOPE = int(GatewayConfig.model_fields["max_batch"].default)  # readings per envelope, as a gateway sends
+SHIPPED_ENVELOPE = int(GatewayConfig.model_fields["max_batch"].default)  # readings per envelope, as a gateway sends
 
 
-def topology_doc(mqtt_url: str, store: StoreSettings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Setup:
+    """What is measured: the ingest's settings, the envelopes' size and the number of workers."""
+
+    ingest: IngestSettings
+    per_envelope: int = SHIPPED_ENVELOPE
+    workers: int = 1
+
+    @property
+    def connections(self) -> int:  # the ingest writes over these, hence the ceiling too
+        return self.workers * self.ingest.writers
+
+    def describe(self) -> str:
+        s, shipped = self.ingest, IngestSettings()
+        mine = {"batch size": s.batch_size, "interval": s.batch_interval_s, "writers": s.writers}
+        mine |= {"workers": self.workers, "envelope": self.per_envelope}
+        theirs = {"batch size": shipped.batch_size, "interval": shipped.batch_interval_s, "writers": shipped.writers}
+        theirs |= {"workers": 1, "envelope": SHIPPED_ENVELOPE}
+        changed = [k for k in mine if mine[k] != theirs[k]]
+        text = (
+            f"ingest batch {s.batch_size}, interval {s.batch_interval_s:g} s, {s.writers} writers, "
+            f"{self.workers} worker(s); envelopes of {self.per_envelope} readings"
+        )
+        return f"{'NOT the shipped settings (' + ', '.join(changed) + ')' if changed else 'shipped settings'}: {text}"
+
+
+def topology_doc(mqtt_url: str, store: StoreSettings, setup: Setup) -> dict[str, Any]:
     return {
         "city": {"id": "bench"},
         "services": {
             "mqtt": {"url": mqtt_url, "topic_root": "bench"},
             "store": store.model_dump(mode="json", exclude_none=True),
-            "ingest": SHIPPED.model_copy(update={"client_id": "bench-ingest"}).model_dump(),
+            "ingest": setup.ingest.model_copy(update={"client_id": "bench-ingest"}).model_dump(),
         },
         "gateways": [{"id": GATEWAY}],
         "districts": [
@@ -85,14 +115,14 @@ def readings(n: int, t0: int) -> list[Reading]:
     return [Reading(DEVICES[i % k], "active_power_w", t0 + (i // k) * 1000, float(i % 9973) + 0.5) for i in range(n)]
 
 
-def ceiling(influxd: Influxd, database: str, n: int, t0: int) -> float:
+def ceiling(influxd: Influxd, database: str, n: int, t0: int, setup: Setup) -> float:
     """Readings/s of posting the same points as ready-made line protocol, batches of the ingest's
-    size over as many connections as it has writers (threads: one connection each)."""
+    size over as many connections as it writes over (threads: one connection each)."""
     store = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=database))
     assert isinstance(store, InfluxStore)
     ctx = {d: DeviceContext("d", "s", d, "consumption", "") for d in DEVICES}
     points = [StoredReading(ctx[r.device], r.quantity, r.ts_ms, r.value) for r in readings(n, t0)]
-    size = SHIPPED.batch_size
+    size = setup.ingest.batch_size
     batches = [[(j, reading_line(p)) for j, p in enumerate(points[i : i + size])] for i in range(0, n, size)]
     lock = threading.Lock()
 
@@ -105,7 +135,7 @@ def ceiling(influxd: Influxd, database: str, n: int, t0: int) -> float:
             refused = store.write_lines(lines)
             assert not refused, refused
 
-    threads = [threading.Thread(target=post) for _ in range(SHIPPED.writers)]
+    threads = [threading.Thread(target=post) for _ in range(setup.connections)]
     start = time.perf_counter()  # the ceiling: posting line protocol, nothing else
     for t in threads:
         t.start()
@@ -116,16 +146,27 @@ def ceiling(influxd: Influxd, database: str, n: int, t0: int) -> float:
     return n / elapsed
 
 
-def cpu_s(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return float(times.user + times.system)
+def cpu_s(*procs: psutil.Process) -> float:
+    return sum(float(t.user + t.system) for t in (p.cpu_times() for p in procs))
+
+
+def settle(db: psutil.Process, limit_s: float = 20.0) -> None:
+    """Wait until influxd is quiet (under 5 % of a core over half a second; at most ``limit_s``),
+    so that what a side left to do (cache snapshots, compactions) is not billed to the next."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        c0 = cpu_s(db)
+        time.sleep(0.5)
+        if cpu_s(db) - c0 < 0.025:
+            return
 
 
 class Gateway:
     """A publisher of envelopes that records end-to-end acks."""
 
-    def __init__(self, broker: Mosquitto) -> None:
+    def __init__(self, broker: Mosquitto, per_envelope: int) -> None:
         self.topics = Topics("bench")
+        self.per_envelope = per_envelope
         self.acked: set[int] = set()
         self.lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-gw", protocol=mqtt.MQTTv5)
@@ -139,12 +180,11 @@ class Gateway:
         with self.lock:
             self.acked.update(decode_ack(msg.payload).seqs)
 
-    @staticmethod
-    def envelopes(seq0: int, rs: list[Reading]) -> list[bytes]:
-        sent = int(time.time() * 1000)
+    def envelopes(self, seq0: int, rs: list[Reading]) -> list[bytes]:
+        sent, size = int(time.time() * 1000), self.per_envelope
         return [
-            encode(Envelope(GATEWAY, seq0 + k, sent, tuple(rs[i : i + PER_ENVELOPE])))
-            for k, i in enumerate(range(0, len(rs), PER_ENVELOPE))
+            encode(Envelope(GATEWAY, seq0 + k, sent, tuple(rs[i : i + size])))
+            for k, i in enumerate(range(0, len(rs), size))
         ]
 
     def publish(self, seq0: int, payloads: list[bytes]) -> int:
@@ -172,33 +212,40 @@ def count(influxd: Influxd, db: str, since_ms: int = 0) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-def start_ingest(workdir: Path, doc: dict[str, Any]) -> subprocess.Popen[bytes]:
-    """The ingest as deployed: its own process, ``ville-autonome ingest --config FILE``."""
+def start_ingest(workdir: Path, doc: dict[str, Any], workers: int) -> list[subprocess.Popen[bytes]]:
+    """The ingest as deployed: its own process, ``ville-autonome ingest --config FILE``; with
+    several workers, each with its client id on the shared subscription ``$share/bench/…``."""
     path = workdir / "bench.yaml"
     path.write_text(yaml.safe_dump(doc))
-    log = (workdir / "ingest.log").open("ab")
-    argv = [
-        sys.executable,
-        "-m",
-        "ville_autonome.commands.main",
-        "--log-level",
-        "ERROR",
-        "ingest",
-        "--config",
-        str(path),
-    ]
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
-    log.close()
-    return proc
+    procs = []
+    for i in range(workers):
+        argv = [sys.executable, "-m", "ville_autonome.commands.main", "--log-level", "ERROR", "ingest"]
+        argv += ["--config", str(path)]
+        if workers > 1:
+            argv += ["--client-id", f"bench-ingest-{i}", "--shared-group", "bench"]
+        log = (workdir / f"ingest-{i}.log").open("ab")
+        procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT)))
+        log.close()
+    return procs
 
 
-def wait_ready(gw: Gateway, timeout: float = 60) -> None:
-    """Probe envelope (seq 0, one reading) re-sent until acknowledged: the ingest is subscribed."""
+def wait_ready(gw: Gateway, broker: Mosquitto, procs: list[psutil.Process], timeout: float = 60) -> None:
+    """Every worker connected to the broker, then a probe envelope (seq 0, one reading) re-sent
+    until acknowledged: the ingest is subscribed."""
     deadline = time.monotonic() + timeout
+
+    def connected(p: psutil.Process) -> bool:
+        return any(c.raddr and c.raddr.port == broker.port for c in p.net_connections("tcp"))
+
+    while not all(connected(p) for p in procs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ingest did not connect")
+        time.sleep(0.2)
     probe = gw.envelopes(0, readings(1, int(time.time() * 1000) - 3 * 86_400_000))
     while time.monotonic() < deadline:
         gw.publish(0, probe)
         if gw.wait_acked(1, timeout=1.0):
+            time.sleep(1.0 if len(procs) > 1 else 0.0)  # the other members' subscriptions too
             return
     raise RuntimeError("the ingest did not come up")
 
@@ -209,18 +256,29 @@ def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments() -> tuple[argparse.Namespace, Setup]:
+    shipped = IngestSettings()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--readings", type=int, default=500_000, help="readings per run and side")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--outage-s", type=float, default=60.0)
+    parser.add_argument("--writers", type=int, default=shipped.writers, help="ingest writers (and ceiling connections)")
+    parser.add_argument("--batch-size", type=int, default=shipped.batch_size, help="ingest batch (and ceiling batch)")
+    parser.add_argument("--batch-interval", type=float, default=shipped.batch_interval_s, help="ingest batch interval")
+    parser.add_argument("--envelope", type=int, default=SHIPPED_ENVELOPE, help="readings per envelope")
+    parser.add_argument("--workers", type=int, default=1, help="ingest processes on a shared subscription")
     args = parser.parse_args()
+    settings = shipped.model_copy(
+        update={"writers": args.writers, "batch_size": args.batch_size, "batch_interval_s": args.batch_interval}
+    )
+    return args, Setup(settings, args.envelope, args.workers)
+
+
+def main() -> int:
+    args, setup = arguments()
     logging.basicConfig(level=logging.ERROR)
     n = args.readings
-    print(
-        f"shipped settings: ingest batch {SHIPPED.batch_size}, interval {SHIPPED.batch_interval_s:g} s, "
-        f"{SHIPPED.writers} writers; envelopes of {PER_ENVELOPE} readings; {n:,} readings per run and side"
-    )
+    print(f"{setup.describe()}; {n:,} readings per run and side")
     with tempfile.TemporaryDirectory(prefix="va-bench-") as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "mosquitto")  # runs with the shipped queue settings
@@ -229,30 +287,33 @@ def main() -> int:
         influxd.start()
         assert influxd.proc is not None
         db_proc = psutil.Process(influxd.proc.pid)
-        ingest: subprocess.Popen[bytes] | None = None
+        ingest: list[subprocess.Popen[bytes]] = []
         gw: Gateway | None = None
         try:
             settings = StoreSettings(backend="influxdb", url=influxd.url, database="e2e", timeout_s=5)
-            doc = topology_doc(broker.url, settings)
-            ingest = start_ingest(work, doc)
-            gw = Gateway(broker)
-            wait_ready(gw)
-            cpu = psutil.Process(ingest.pid)
+            doc = topology_doc(broker.url, settings, setup)
+            ingest = start_ingest(work, doc, setup.workers)
+            workers = [psutil.Process(p.pid) for p in ingest]
+            gw = Gateway(broker, setup.per_envelope)
+            wait_ready(gw, broker, workers)
             raws, e2es, ratios, db_raw, db_e2e, ingest_us, losses = [], [], [], [], [], [], []
             seq = 1
             for run in range(args.runs):
                 t0 = int(time.time() * 1000) - (30 + 2 * run) * 86_400_000  # a day of its own, each run and side
+                settle(db_proc)
                 d0 = cpu_s(db_proc)
-                raw = ceiling(influxd, f"ceiling{run}", n, t0)
+                raw = ceiling(influxd, f"ceiling{run}", n, t0, setup)
+                settle(db_proc)  # influxd's CPU of a side includes what it left to do (snapshots, compactions)
                 db_raw.append((cpu_s(db_proc) - d0) / n * 1e6)
                 payloads = gw.envelopes(seq, readings(n, t0 + 86_400_000))  # encoded before the clock starts
-                c0, d0 = sum(cpu.cpu_times()[:2]), cpu_s(db_proc)
+                c0, d0 = cpu_s(*workers), cpu_s(db_proc)
                 start = time.perf_counter()
                 first = seq
                 seq = gw.publish(seq, payloads)
                 ok = gw.wait_acked(seq, timeout=600)
                 elapsed = time.perf_counter() - start
-                ingest_us.append(1e6 * (sum(cpu.cpu_times()[:2]) - c0) / n)
+                ingest_us.append(1e6 * (cpu_s(*workers) - c0) / n)
+                settle(db_proc)
                 db_e2e.append((cpu_s(db_proc) - d0) / n * 1e6)
                 stored = count(influxd, "e2e", t0 + 86_400_000) - count(influxd, "e2e", t0 + 2 * 86_400_000)
                 losses.append(n - stored)
@@ -267,60 +328,72 @@ def main() -> int:
                     f"ingest {ingest_us[-1]:.1f} µs CPU per reading; loss {n - stored}; load {os.getloadavg()[0]:.1f}"
                 )
             print(
-                f"ceiling   raw line protocol, batch {SHIPPED.batch_size}, {SHIPPED.writers} connections: {spread(raws)} points/s"
+                f"ceiling   raw line protocol, batch {setup.ingest.batch_size}, {setup.connections} connections: "
+                f"{spread(raws)} points/s"
             )
-            print(f"end2end   gateway → MQTT → ingest process → InfluxDB, shipped settings: {spread(e2es)} readings/s")
-            print(f"ratio     end2end / ceiling: {spread(ratios, '{:.2f}')} (target ≥ 0.6)")
+            print(f"end2end   gateway → MQTT → ingest → InfluxDB, {setup.describe()}: {spread(e2es)} readings/s")
+            print(f"ratio     end2end / ceiling: {spread(ratios, '{:.2f}')} (target ≥ 0.6 with the shipped settings)")
             print(
                 f"influxd   CPU-s per million readings: ceiling {spread(db_raw, '{:.2f}')}, end to end "
                 f"{spread(db_e2e, '{:.2f}')}"
             )
             print(
-                f"ingest    {spread(ingest_us, '{:.1f}')} µs CPU per reading (one process is bound by one core: add "
-                f"workers with --shared-group to scale); load average {os.getloadavg()[0]:.1f} on {psutil.cpu_count()} CPUs"
+                f"ingest    {spread(ingest_us, '{:.1f}')} µs CPU per reading ({setup.workers} process(es); one process "
+                f"is bound by one core: add workers with --shared-group to scale); load average "
+                f"{os.getloadavg()[0]:.1f} on {psutil.cpu_count()} CPUs"
             )
             print(f"loss      {sum(losses)} of {n * args.runs} readings")
-            expected = n * args.runs + 1
-            t0 = int(time.time() * 1000) - 2 * 86_400_000
-            # memory under a store outage: the broker holds the backlog, the ingest holds max_pending
-            proc = psutil.Process(ingest.pid)
-            rss0 = proc.memory_info().rss
-            influxd.stop()
-            outage_start = time.monotonic()
-            seq_before = seq
-            peak = rss0
-            rate = 2000  # readings/s published during the outage (a busy city)
-            second = 0
-            while time.monotonic() - outage_start < args.outage_s:
-                tick = time.monotonic()
-                seq = gw.publish(seq, gw.envelopes(seq, readings(rate, t0 + second * 1000 * 40)))
-                peak = max(peak, proc.memory_info().rss)
-                second += 1
-                time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
-            influxd.start()
-            recovered_start = time.monotonic()
-            recovered = gw.wait_acked(seq, timeout=600)
-            backlog = (seq - seq_before) * PER_ENVELOPE
-            lost = expected + backlog - count(influxd, "e2e")
-            print(
-                f"outage    {args.outage_s:.0f} s with {backlog:,} readings published meanwhile: ingest RSS "
-                f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bound: max_pending_messages="
-                f"{doc['services']['ingest']['max_pending_messages']} messages); recovered by itself: {recovered} "
-                f"in {time.monotonic() - recovered_start:.1f} s; loss {lost}"
-            )
+            outage(influxd, gw, workers, seq, n * args.runs + 1, args.outage_s, doc)
         finally:
             if gw is not None:
                 gw.close()
-            if ingest is not None:
-                ingest.send_signal(signal.SIGTERM)
-                try:
-                    ingest.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    ingest.kill()
-                    ingest.wait()
+            for p in ingest:
+                stop(p)
             influxd.stop()
             broker.stop()
     return 0
+
+
+def outage(
+    influxd: Influxd, gw: Gateway, workers: list[psutil.Process], seq: int, expected: int, seconds: float, doc: Any
+) -> None:
+    """Memory under a store outage: the broker holds the backlog, the ingest holds max_pending."""
+    t0 = int(time.time() * 1000) - 2 * 86_400_000
+
+    def rss() -> int:
+        return sum(p.memory_info().rss for p in workers)
+
+    rss0 = peak = rss()
+    influxd.stop()
+    outage_start = time.monotonic()
+    seq_before = seq
+    rate = 2000  # readings/s published during the outage (a busy city)
+    second = 0
+    while time.monotonic() - outage_start < seconds:
+        tick = time.monotonic()
+        seq = gw.publish(seq, gw.envelopes(seq, readings(rate, t0 + second * 1000 * 40)))
+        peak = max(peak, rss())
+        second += 1
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    influxd.start()
+    recovered_start = time.monotonic()
+    recovered = gw.wait_acked(seq, timeout=600)
+    backlog = (seq - seq_before) * gw.per_envelope
+    lost = expected + backlog - count(influxd, "e2e")
+    print(
+        f"outage    {seconds:.0f} s with {backlog:,} readings published meanwhile: ingest RSS "
+        f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bound: max_pending_messages="
+        f"{doc['services']['ingest']['max_pending_messages']} messages); recovered by itself: {recovered} "
+        f"in {time.monotonic() - recovered_start:.1f} s; loss {lost}"
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
+    proc.kill()
+    proc.wait()
 
 
 if __name__ == "__main__":

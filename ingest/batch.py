@@ -15,12 +15,13 @@ again after a failure. Store errors by kind (:mod:`storage.base`):
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass, field
 
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.ingest.classify import Classified, Incoming
-from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED
+from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED, Verdict
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.storage.base import Store, StoreRejectedError
@@ -87,20 +88,25 @@ class BatchWriter:
 
     def _write_readings(self, work: Work) -> None:
         """The batch's readings, in chunks; what the store refuses is kept in ``work.refused``."""
+        if work.written_readings:
+            return
         points: list[StoredReading] = []
-        owners: list[tuple[int, int]] = []  # per point: (message index, reading index in the envelope)
+        starts: list[int] = []  # per message with points: where its points start in ``points``
+        owners: list[tuple[int, Verdict]] = []  # ... and its index in the batch, its verdict
         for m, (_, c) in enumerate(work.messages):
-            if c.verdict is not None:
-                for p, index in zip(c.verdict.points, c.verdict.indexes, strict=True):
-                    points.append(p)
-                    owners.append((m, index))
-        if work.written_readings or not points:
+            if c.verdict is not None and c.verdict.points:
+                starts.append(len(points))
+                owners.append((m, c.verdict))
+                points.extend(c.verdict.points)
+        if not points:
             return
         work.refused = []
         for start in range(0, len(points), self.chunk):
             part = points[start : start + self.chunk]
             for i, (reason, why) in self._write_chunk(part).items():
-                work.refused.append((*owners[start + i], part[i], reason, why))
+                k = bisect.bisect_right(starts, start + i) - 1  # the message of point start + i
+                m, verdict = owners[k]
+                work.refused.append((m, verdict.indexes[start + i - starts[k]], part[i], reason, why))
         work.written_count = len(points) - len(work.refused)
         work.written_readings = True
 

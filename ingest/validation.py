@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ville_autonome.configuration.services import IngestSettings
-from ville_autonome.ingest.catalog import DeviceCatalog
+from ville_autonome.ingest.catalog import DeviceCatalog, Limits
 from ville_autonome.readings.envelope import (
     MAX_ENVELOPE_BYTES,
     MAX_READINGS,
@@ -88,6 +88,7 @@ class Validator:
         self.max_future_ms = int(settings.max_future_s * 1000)
         self.max_past_ms = int(settings.max_past_days * 86_400_000)
         self.max_bytes = MAX_ENVELOPE_BYTES
+        self._by_gateway: dict[str, dict[str, tuple[DeviceContext, Limits]]] = {}
 
     def check(self, topic_gateway: str, payload: bytes, now_ms: int) -> Verdict:
         if len(payload) > self.max_bytes:
@@ -179,27 +180,39 @@ class Validator:
         ):
             return None
         verdict = Verdict(env.gateway, env.seq, env.epoch)
-        devices, points, qualities, quantities = self.catalog.allowed(env.gateway), verdict.points, _QUALITY, QUANTITIES
-        limits = self.catalog.limits
+        allowed, append, qualities = self._wire_devices(env.gateway), verdict.points.append, _QUALITY
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
-        new_point, finite, good = StoredReading, math.isfinite, Quality.GOOD
+        new_point, good = StoredReading, Quality.GOOD
         for r in env.readings:
-            ctx = devices.get(r.device)
-            value = r.value
-            quality = qualities.get(r.quality)
-            if (
-                ctx is None
-                or quality is None
-                or (quality is good if value is None else not finite(value))
-                or not lo <= r.ts <= hi
-                or r.quantity not in quantities
-                or r.unit is not None
-                or (quality is good and not _inside(limits[r.device][r.quantity], value))  # type: ignore[arg-type]
-            ):
+            known = allowed.get(r.device)
+            if known is None:
                 return None
-            points.append(new_point(ctx, r.quantity, r.ts, value, quality))
-        verdict.indexes.extend(range(len(points)))
+            limits = known[1].get(r.quantity)  # None: not a standard quantity
+            value, ts = r.value, r.ts
+            if limits is None or r.unit is not None or not lo <= ts <= hi:
+                return None
+            if r.quality == "good":
+                # a good value: finite and inside the device's physical range
+                if value is None or value - value != 0.0 or not limits[0] <= value <= limits[1]:
+                    return None
+                append(new_point(known[0], r.quantity, ts, value, good))
+            else:
+                quality = qualities.get(r.quality)
+                if quality is None or (value is not None and value - value != 0.0):
+                    return None
+                append(new_point(known[0], r.quantity, ts, value, quality))
+        verdict.indexes.extend(range(len(verdict.points)))
         return verdict
+
+    def _wire_devices(self, gateway: str) -> Mapping[str, tuple[DeviceContext, Limits]]:
+        """The devices ``gateway`` may speak for, each with its tags and physical ranges (one
+        lookup per reading on the fast path); cached per gateway, bounded like the catalog's."""
+        found = self._by_gateway.get(gateway)
+        if found is None:
+            found = {d: (ctx, self.catalog.limits[d]) for d, ctx in self.catalog.allowed(gateway).items()}
+            if len(self._by_gateway) < 10_000:  # gateway ids come from topics: bound the cache
+                self._by_gateway[gateway] = found
+        return found
 
     def _problem(
         self, fields: dict[str, object], allowed: Mapping[str, DeviceContext], reading: Reading, now_ms: int

@@ -1,5 +1,6 @@
-"""The platform's InfluxDB schema as lines and rows (pure): a reading or a rollup to line protocol,
-an InfluxQL answer back to tags, rows, statistics and device contexts. Schema: docs/storage.md.
+"""The platform's InfluxDB schema as lines and rows (pure): a rollup to line protocol (a reading:
+:mod:`influx_wire.reading_lines`), an InfluxQL answer back to tags, rows, statistics and device
+contexts. Schema: docs/storage.md.
 
 Reading back tolerates any row InfluxDB can answer: a point just written can show some fields
 and not yet the others (1.x), and a foreign writer may have left anything. A row that cannot
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ville_autonome.influx_wire.line_protocol import LineProtocolError, format_float, format_string_field, series_key
-from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.influx_wire.line_protocol import LineProtocolError, series_key
+from ville_autonome.readings.model import DeviceContext, Quality
 from ville_autonome.series.rollups import INT_FIELDS, ROLLUP_1D_MS, IntervalColumns, merge
 from ville_autonome.series.values import IntervalStat, LatestValue, SeriesPoint
 
@@ -30,79 +31,7 @@ def series_tags(c: DeviceContext, quantity: str) -> dict[str, str]:
     }
 
 
-_QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
-
-
-_SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quantity) → (context, escaped prefix)
-_SERIES_MAX = 100_000
-
-
-def _series_prefix(c: DeviceContext, quantity: str) -> str:
-    """The escaped ``readings,tag=value,…`` prefix of a reading's series, cached: a platform has a
-    bounded set of series, and escaping is most of the cost of a line. Keyed by device and
-    quantity, checked against the whole context (the validator hands over the same context object
-    for every reading of a device, so the check is an identity test)."""
-    cached = _SERIES.get((c.device, quantity))
-    if cached is not None and (cached[0] is c or cached[0] == c):
-        return cached[1]
-    names = ("district", "site", "device", "role", "source", "quantity")
-    tags = (c.district, c.site, c.device, c.role, c.source, quantity)
-    prefix = series_key(READINGS, tuple(zip(names, tags, strict=True)))
-    if len(_SERIES) >= _SERIES_MAX:
-        _SERIES.clear()
-    _SERIES[(c.device, quantity)] = (c, prefix)
-    return prefix
-
-
-def reading_line(p: StoredReading) -> str:
-    """The line of one reading: tags district/site/device/role/source/quantity, fields value (float,
-    left out when there is none) and quality (string)."""
-    lines, refused, _ = reading_lines([p], 1)
-    if refused:
-        raise LineProtocolError(refused[0])
-    return lines[0][1]
-
-
-def reading_lines(
-    points: Sequence[StoredReading], bucket_ms: int
-) -> tuple[list[tuple[int, str]], dict[int, str], dict[tuple[str, str, int], DeviceContext]]:
-    """The lines of a batch of readings, as ``(index, line)`` pairs; the readings that line protocol
-    cannot carry (index → reason); and the ``(device, quantity, bucket start)`` rollup buckets the
-    written ones touch. The hot path of every write, hence one loop with local names."""
-    lines: list[tuple[int, str]] = []
-    refused: dict[int, str] = {}
-    touched: dict[tuple[str, str, int], DeviceContext] = {}
-    qualities = _QUALITY_FIELD
-    last: tuple[DeviceContext | None, str, str] = (None, "", "")
-    for i, p in enumerate(points):
-        c, quantity, ts, value = p.context, p.quantity, p.ts_ms, p.value
-        if last[0] is c and last[1] == quantity:
-            prefix = last[2]
-        else:
-            try:
-                prefix = _series_prefix(c, quantity)
-            except LineProtocolError as exc:
-                refused[i] = str(exc)
-                continue
-            last = (c, quantity, prefix)
-        if type(ts) is not int:
-            refused[i] = f"timestamp {ts!r} is not integer milliseconds"
-            continue
-        quality = qualities.get(p.quality)
-        if quality is None:
-            quality = f"quality={format_string_field(str(p.quality))}"
-        if value is None:
-            lines.append((i, f"{prefix} {quality} {ts}"))
-        elif type(value) is float and value - value == 0.0:  # finite
-            lines.append((i, f"{prefix} value={value!r},{quality} {ts}"))
-        else:
-            try:
-                lines.append((i, f"{prefix} value={format_float(value)},{quality} {ts}"))
-            except (LineProtocolError, TypeError, ValueError) as exc:
-                refused[i] = str(exc)
-                continue
-        touched[(c.device, quantity, ts - ts % bucket_ms)] = c
-    return lines, refused, touched
+_SERIES_MAX = 100_000  # cached series prefixes (stat_line)
 
 
 _STAT_PREFIX: dict[tuple[str, DeviceContext, str], str] = {}  # (measurement, context, quantity) → escaped prefix

@@ -90,8 +90,9 @@ def raw_reading(index: int, item: Any) -> RawReading:
     return RawReading(index, item if isinstance(item, dict) else {"_not_an_object": item})
 
 
-class WireReading(msgspec.Struct, forbid_unknown_fields=True):
-    """A reading of the common, well-formed shape (types checked by the decoder, nothing else)."""
+class WireReading(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A reading of the common, well-formed shape (types checked by the decoder, nothing else);
+    strings and numbers only, hence left out of the garbage collector's tracking."""
 
     device: str
     quantity: str

@@ -26,10 +26,10 @@ from typing import Any
 
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import join_lines
+from ville_autonome.influx_wire.reading_lines import reading_lines
 from ville_autonome.influx_wire.rows import (
     READINGS,
     latest_from,
-    reading_lines,
     rollup_columns,
     rows_of,
     series_point,
@@ -171,27 +171,50 @@ class InfluxStore(InfluxRecords):
     ) -> dict[int, str]:
         """Write ``(index, line)`` pairs; return index → reason for the lines the server refused.
         Raises :class:`StoreTransientError` when the server cannot take the write at all."""
+        return self._write_indexed([ln for _, ln in lines], [i for i, _ in lines], raw=raw, precision=precision)
+
+    def _write_indexed(
+        self, lines: Sequence[str], indexes: Sequence[int], *, raw: bool = True, precision: str = "ms"
+    ) -> dict[int, str]:
+        """:meth:`write_lines` on the lines and their indexes side by side (no pair per line)."""
         if not lines:
             return {}
-        status, text = self._post(join_lines(ln for _, ln in lines), raw=raw, precision=precision)
+        return self._write_body(join_lines(lines), indexes, lines, raw=raw, precision=precision)
+
+    def _write_body(
+        self,
+        body: bytes,
+        indexes: Sequence[int],
+        lines: Sequence[str] | None = None,
+        *,
+        raw: bool = True,
+        precision: str = "ms",
+    ) -> dict[int, str]:
+        """Write a body of lines, ``indexes[k]`` naming line k; return index → reason for the lines
+        the server refused: a refused write is split in halves until the bad lines are isolated
+        (``lines``, else the body's lines)."""
+        status, text = self._post(body, raw=raw, precision=precision)
         if status in (200, 204):
             return {}
         if status not in _REFUSED:
             raise StoreTransientError(f"InfluxDB write answered {status}: {_error_text(text)}")
-        if len(lines) == 1:
-            return {lines[0][0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
+        if len(indexes) == 1:
+            return {indexes[0]: f"refused by InfluxDB ({status}): {_error_text(text)}"}
+        lines = lines if lines is not None else body.decode("utf-8").split("\n")  # no line holds a newline
         mid = len(lines) // 2
-        return self.write_lines(lines[:mid], raw=raw, precision=precision) | self.write_lines(
-            lines[mid:], raw=raw, precision=precision
-        )
+        first = self._write_indexed(lines[:mid], indexes[:mid], raw=raw, precision=precision)
+        return first | self._write_indexed(lines[mid:], indexes[mid:], raw=raw, precision=precision)
 
     def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        lines, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
-        rejected |= self.write_lines(lines)
+        body, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
+        if len(rejected) < len(points):
+            # the lines of the readings line protocol can carry, in order: their indexes in ``points``
+            indexes = range(len(points)) if not rejected else [i for i in range(len(points)) if i not in rejected]
+            rejected |= self._write_body(body, indexes)
         # the marks after the raw points: a mark the compiler can read covers points it can read;
         # a crash in between loses no mark, as nothing is acknowledged (the batch comes again)
         period, keys, marks = self._marks.lines(touched)
-        refused = self.write_lines(list(enumerate(marks)), raw=True, precision="ns")
+        refused = self._write_indexed(marks, range(len(marks)), raw=True, precision="ns")
         if refused:
             log.error("InfluxDB refused %d rollup marks: %s", len(refused), next(iter(refused.values())))
         self._marks.written(period, keys)
