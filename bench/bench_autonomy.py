@@ -25,6 +25,7 @@ import cProfile
 import logging
 import os
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -289,7 +290,7 @@ def compile_year(store: Store, config: PlatformConfig, server: psutil.Process | 
         time.sleep(1.0)
         if not compiler.run_pass(budget_s=None):
             raise SystemExit("the rollup compiler failed")
-    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU"
+    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     if server is not None:
         spent += f", influxd {cpu_s(server) - cpu0[1]:.0f} s CPU"
     return (

@@ -26,7 +26,7 @@ from ville_autonome.influx_wire.line_protocol import line
 from ville_autonome.influx_wire.rows import READINGS, day_of, quarters_of, rows_of, stat_line
 from ville_autonome.influx_wire.stat_lines import StatPrefixes, stat_lines
 from ville_autonome.readings.model import DeviceContext
-from ville_autonome.series.rollup_table import RecentStats, StatTable, concat, gather, whole_days
+from ville_autonome.series.rollup_table import RecentStats, StatTable, concat, empty_table, gather, whole_days
 from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
 from ville_autonome.series.values import IntervalStat
 from ville_autonome.storage.base import RollupKey
@@ -150,8 +150,8 @@ class InfluxRollupCompiler:
         """Recompute the 15-min rollups of ``keys`` and the days they belong to; returns how many
         15-min rollups were written. Buckets older than the raw retention keep their rollup. The
         statistics stay numpy columns (:mod:`series.rollup_table`), the lines are built from them;
-        the writes go out on a thread of their own while the next run is computed, all of them
-        done (or failed: raised here) before this returns."""
+        the next run's statistics are read, and the writes go out, each on a thread of its own
+        while a run is built; all done (or failed: raised here) before this returns."""
         cutoff = None
         if self.raw_retention_days is not None:
             now_ms = self.clock_ms()
@@ -165,24 +165,19 @@ class InfluxRollupCompiler:
         raw = self.db.source(READINGS)
         prefix = self._prefixes[ROLLUP_15M]
         known: dict[tuple[int, str], str] = {}  # (id of a context in keys, quantity) → its prefix
-        with Writes(self.db) as writes:
-            for run in bucket_runs(by_bucket):
-                found = run_stats(self.db.query, raw, _devices({d for b in run for d, _ in by_bucket[b]}), run)
-                names: dict[tuple[str, str], int] = {}
-                sid: list[int] = []
-                starts: list[int] = []
-                prefixes: list[str] = []
-                for b in run:
-                    series = by_bucket[b]
-                    days.setdefault(b - b % ROLLUP_1D_MS, {}).update(series)
-                    for (device, quantity), ctx in series.items():
-                        sid.append(names.setdefault((device, quantity), len(names)))
-                        p = known.get((id(ctx), quantity))
-                        if p is None:
-                            p = known[(id(ctx), quantity)] = prefix(ctx, quantity)
-                        prefixes.append(p)
-                    starts.extend([b] * len(series))
-                table = gather(found, list(names), sid, starts)
+        runs = bucket_runs(by_bucket)
+        with Writes(self.db) as writes, ThreadPoolExecutor(1, thread_name_prefix="rollup-reads") as reads:
+
+            def fetch(run: list[int]) -> Future[StatTable]:
+                devices = _devices({d for b in run for d, _ in by_bucket[b]})
+                return reads.submit(run_stats, self.db.query, raw, devices, run)
+
+            ahead = fetch(runs[0]) if runs else None
+            for i, run in enumerate(runs):
+                found = ahead.result() if ahead is not None else None
+                ahead = fetch(runs[i + 1]) if i + 1 < len(runs) else None  # read while this one is built
+                names, sid, starts, prefixes = _expected(run, by_bucket, days, known, prefix)
+                table = gather(found if found is not None else empty_table(), names, sid, starts)
                 writes.put(stat_lines(prefixes, table.cols))
                 tables.append(table)
             compiled = concat(tables)
@@ -290,6 +285,33 @@ class Writes:
 def _log_refused(refused: Mapping[int, str]) -> None:
     if refused:
         log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
+
+
+def _expected(
+    run: list[int],
+    by_bucket: Mapping[int, Mapping[tuple[str, str], DeviceContext]],
+    days: dict[int, dict[tuple[str, str], DeviceContext]],
+    known: dict[tuple[int, str], str],
+    prefix: StatPrefixes,
+) -> tuple[list[tuple[str, str]], list[int], list[int], list[str]]:
+    """The rollups ``run`` compiles, one per (series, bucket) marked: the series named, each
+    rollup's series index, bucket start and line prefix (``known``: by context object and
+    quantity, for this compile); each series noted in ``days`` under its day."""
+    names: dict[tuple[str, str], int] = {}
+    sid: list[int] = []
+    starts: list[int] = []
+    prefixes: list[str] = []
+    for b in run:
+        series = by_bucket[b]
+        days.setdefault(b - b % ROLLUP_1D_MS, {}).update(series)
+        for (device, quantity), ctx in series.items():
+            sid.append(names.setdefault((device, quantity), len(names)))
+            p = known.get((id(ctx), quantity))
+            if p is None:
+                p = known[(id(ctx), quantity)] = prefix(ctx, quantity)
+            prefixes.append(p)
+        starts.extend([b] * len(series))
+    return list(names), sid, starts, prefixes
 
 
 def _devices(devices: set[str]) -> str:
