@@ -17,7 +17,15 @@ from ville_autonome.influx_wire.line_protocol import LineProtocolError
 from ville_autonome.influx_wire.rows import day_of, empty_stat, stat_line
 from ville_autonome.influx_wire.stat_lines import StatPrefixes, stat_lines
 from ville_autonome.readings.model import DeviceContext
-from ville_autonome.series.rollup_table import StatTable, concat, gather, table_of_points, table_of_stats, whole_days
+from ville_autonome.series.rollup_table import (
+    RecentStats,
+    StatTable,
+    concat,
+    gather,
+    table_of_points,
+    table_of_stats,
+    whole_days,
+)
 from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, STAT_FIELDS, aggregate
 from ville_autonome.series.values import IntervalStat
 
@@ -184,3 +192,24 @@ def test_an_empty_table_gives_no_line_and_no_day() -> None:
     assert partial.shape == (0,)
     assert len(gather(table, SERIES, [0], [DAY0])) == 1
     assert np.array_equal(gather(table, SERIES, [0], [DAY0]).cols["count"], [0])
+
+
+def test_recent_stats_answer_the_newest_of_a_bucket_and_only_a_window_they_hold_whole() -> None:
+    day = [(SERIES[0], empty_stat(DAY0 + i * ROLLUP_15M_MS)) for i in range(QUARTERS)]
+    newer = IntervalStat(
+        DAY0 + ROLLUP_15M_MS, 2, 1.0, 3.0, 1.0, 3.0, 2.0, DAY0 + ROLLUP_15M_MS, DAY0 + 2 * ROLLUP_15M_MS - 1
+    )
+    recent = RecentStats(max_rows=1_000)
+    recent.add(table_of_stats(day))
+    recent.add(table_of_stats([(SERIES[0], newer), (SERIES[1], empty_stat(DAY0))]))
+    cols = recent.columns(SERIES[0], DAY0, DAY0 + ROLLUP_1D_MS, STAT_FIELDS, ROLLUP_15M_MS)
+    assert cols is not None
+    assert cols["start_ms"].tolist() == [newer.start_ms]  # the buckets holding data only, the newest
+    assert cols["mean"].tolist() == [2.0]
+    assert recent.columns(SERIES[0], DAY0, DAY0 + 2 * ROLLUP_1D_MS, STAT_FIELDS, ROLLUP_15M_MS) is None
+    assert recent.columns(SERIES[1], DAY0, DAY0 + ROLLUP_1D_MS, STAT_FIELDS, ROLLUP_15M_MS) is None
+    assert recent.columns(SERIES[2], DAY0, DAY0 + ROLLUP_1D_MS, STAT_FIELDS, ROLLUP_15M_MS) is None
+    assert recent.columns(SERIES[0], DAY0, DAY0 + ROLLUP_1D_MS, STAT_FIELDS, ROLLUP_1D_MS) is None
+    full = RecentStats(max_rows=10)  # beyond its bound a table is not kept: the store is read
+    full.add(table_of_stats(day))
+    assert full.columns(SERIES[0], DAY0, DAY0 + ROLLUP_15M_MS, STAT_FIELDS, ROLLUP_15M_MS) is None

@@ -250,13 +250,17 @@ class RecentStats:
 
         if self._index is None:
             table = concat(self._tables)
+            self._tables = []  # memory: one copy of the statistics at a time, and a column
             start = table.cols["start_ms"]
             order = np.lexsort((np.arange(len(table)), start, table.sid))
             s_sid, s_start = table.sid[order], start[order]
             last = np.ones(len(order), dtype=bool)  # the newest of each (series, start)
             last[:-1] = (s_sid[1:] != s_sid[:-1]) | (s_start[1:] != s_start[:-1])
             order = order[last]
-            table = StatTable(table.names, table.sid[order], {c: v[order] for c, v in table.cols.items()})
+            del s_sid, s_start, start, last
+            for c in COLUMNS:
+                table.cols[c] = table.cols[c][order]
+            table = StatTable(table.names, table.sid[order], table.cols)
             bounds = np.flatnonzero(np.diff(table.sid, prepend=-1, append=-1))
             spans = {table.names[int(table.sid[a])]: (a, b) for a, b in pairwise(bounds.tolist())}
             self._tables, self._index = [table], (table, spans)
