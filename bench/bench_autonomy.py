@@ -9,7 +9,8 @@
    warm, ``--runs`` times each, min/median/max (targets: cold < 1 s, warm < 0.2 s); the answer
    without series (the default) and with ``series=true``. Baseline in the same run: the same cold
    request read from every device's rollups (the store without its day balances), which must
-   answer the very same bytes.
+   answer the very same bytes. ``--compile-only`` stops after the writes and the compile;
+   ``--profile FILE`` runs the compile under cProfile (in this process) and prints its top.
 2. The numpy engine (method 2.0: the battery stock interval by interval, balance closure,
    energy-weighted coverage, the plausibility rules of the reading) against a plain-Python
    reference of the same formulas on the same inputs (target: ≥ 50×), after checking that both
@@ -20,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import logging
 import os
+import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -251,7 +255,22 @@ def cpu_s(p: psutil.Process) -> float:
     return t.user + t.system
 
 
+PROFILE: list[str] = []  # where --profile writes the compile's profile
+
+
 def compile_with_balances(store: Store, config: PlatformConfig, server: psutil.Process | None = None) -> str:
+    """:func:`compile_year`, under cProfile with ``--profile``."""
+    if not PROFILE:
+        return compile_year(store, config, server)
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(compile_year, store, config, server)
+    finally:
+        profile.dump_stats(PROFILE[0])
+        pstats.Stats(PROFILE[0]).sort_stats("tottime").print_stats(25)
+
+
+def compile_year(store: Store, config: PlatformConfig, server: psutil.Process | None = None) -> str:
     """Rollups and day balances as the rollup compiler makes them: one pass without a budget, then
     passes until no rollup mark is outstanding (the compiler's cursor stays its settle window behind
     the writes, 15 s on InfluxDB: until it has passed the last write, a reader takes the days those
@@ -271,7 +290,7 @@ def compile_with_balances(store: Store, config: PlatformConfig, server: psutil.P
         time.sleep(1.0)
         if not compiler.run_pass(budget_s=None):
             raise SystemExit("the rollup compiler failed")
-    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU"
+    spent = f"compiler {cpu_s(me) - cpu0[0]:.0f} s CPU, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     if server is not None:
         spent += f", influxd {cpu_s(server) - cpu0[1]:.0f} s CPU"
     return (
@@ -316,14 +335,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "influxdb"), default="sqlite", help="the year's backend")
     parser.add_argument("--runs", type=int, default=5, help="requests per figure (min/median/max)")
+    parser.add_argument(
+        "--compile-only", action="store_true", help="stop after the year's writes and compile (the FILL line)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the compile (in this process) into FILE (pstats format)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     config = config_with_key()
+    PROFILE[:] = [args.profile] if args.profile else []
     with contextlib.ExitStack() as stack:
         store = open_bench_store(args.store, stack, config)
         try:
-            return measure(store, config, args.runs)
+            return 0 if args.compile_only else measure(store, config, args.runs)
         finally:
             store.close()
 

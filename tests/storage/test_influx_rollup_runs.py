@@ -14,7 +14,7 @@ import pytest
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS
+from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, STAT_FIELDS
 from ville_autonome.series.values import IntervalStat
 from ville_autonome.storage import influx_rollup_stats, influx_rollups
 from ville_autonome.storage.base import Store
@@ -204,3 +204,40 @@ def test_live_days_and_many_devices_give_the_rollups_sqlite_gives(
     finally:
         influx.close()
         sqlite.close()
+
+
+def test_the_last_pass_statistics_answer_as_the_stored_rollups_read_back(influxd: Influxd, unique_name: str) -> None:
+    """``recent_columns`` (the day balances compiled without reading the rollups back) answers the
+    very columns ``interval_columns`` reads from InfluxDB, bit for bit (-0.0 and means included),
+    or None where the last pass did not compute the whole window."""
+    store = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    try:
+        assert isinstance(store, InfluxStore)
+        points = _points()
+        points[0] = StoredReading(CTXS[0], "active_power_w", DAY0, -0.0)
+        points[1] = StoredReading(CTXS[0], "energy_import_wh", DAY0 + 1, 0.1 + 0.2)
+        for i in range(0, len(points), 1000):
+            assert not store.write(points[i : i + 1000]).rejected
+        assert store.refresh_rollups() > 0
+        day = ROLLUP_1D_MS
+        answered = []
+        for c in CTXS:
+            for q in ("active_power_w", "energy_import_wh"):
+                for start, end in ((DAY0, DAY0 + day), (DAY0, DAY0 + 2 * day), (DAY0 + day, DAY0 + 2 * day)):
+                    recent = store.recent_columns(c.device, q, start, end, 900, STAT_FIELDS)
+                    if recent is None:
+                        continue
+                    answered.append((c.device, q, start, end))
+                    stored = store.interval_columns(c.device, q, start, end, 900)
+                    assert list(recent) == list(stored)
+                    for name in stored:
+                        assert recent[name].dtype == stored[name].dtype
+                        assert recent[name].tobytes() == stored[name].tobytes(), name
+                assert store.recent_columns(c.device, q, DAY0 - ROLLUP_15M_MS, DAY0 + day, 900, STAT_FIELDS) is None
+                assert store.recent_columns(c.device, q, DAY0, DAY0 + day, 86_400, ("count",)) is None
+        # every series' days the backfill wrote whole (dev-3 has one day only, its second day no bucket)
+        assert len(answered) == 3 * 3 * 2 + 1 * 2
+        store.refresh_rollups()  # a pass with nothing to compile forgets the last one's statistics
+        assert store.recent_columns("dev-0", "active_power_w", DAY0, DAY0 + day, 900, STAT_FIELDS) is None
+    finally:
+        store.close()

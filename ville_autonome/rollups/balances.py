@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from ville_autonome.autonomy_queries.balance_compile import (
     compile_days,
@@ -33,6 +34,8 @@ from ville_autonome.autonomy_queries.balance_compile import (
 )
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
 from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceState, BalanceTable
+from ville_autonome.series.rollups import STAT_FIELDS
+from ville_autonome.series.values import IntervalColumns
 from ville_autonome.storage.base import RollupKey, Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ class BalanceCompiler:
         if getter is None:
             raise TypeError(f"{type(store).__name__} keeps no day balances")
         self.table: BalanceTable = getter()
+        self.reader = cast(Store, _RecentFirst(store))
         self.interval_s = config.services.metrics.interval_minutes * 60
         self.clock_rate = config.services.simulator.speed
         self.devices = {dev.id: (district.id, site.id, dev) for district, site, dev in config.devices()}
@@ -77,7 +81,7 @@ class BalanceCompiler:
 
     def _compile(self, device: str, days: set[int]) -> None:
         district, site, dev = self.devices[device]
-        compiled = compile_days(self.store, district, site, dev, sorted(days), self.interval_s, self.clock_rate)
+        compiled = compile_days(self.reader, district, site, dev, sorted(days), self.interval_s, self.clock_rate)
         self.table.write_days(compiled)
         self.days_written += len(compiled)
 
@@ -157,6 +161,36 @@ class BalanceCompiler:
         known.update({d: self.digests[d] for d in finished})
         self._state = BalanceState(self.interval_s, FORMAT, known, self.clock_ms())
         self.table.write_state(self._state)
+
+
+class _RecentFirst:
+    """``store`` whose ``interval_columns`` answers from the statistics its rollup compiler just
+    computed (``recent_columns``: the same columns the store would read back) where it has them:
+    a backfill's days are compiled without reading its rollups back. A store without
+    ``recent_columns`` (SQLite: its reads cost little) is read as it is."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._recent: Callable[..., IntervalColumns | None] | None = getattr(store, "recent_columns", None)
+
+    def interval_columns(
+        self,
+        device: str,
+        quantity: str,
+        start_ms: int,
+        end_ms: int,
+        interval_s: int,
+        *,
+        fields: Sequence[str] = STAT_FIELDS,
+    ) -> IntervalColumns:
+        if self._recent is not None:
+            cols = self._recent(device, quantity, start_ms, end_ms, interval_s, fields)
+            if cols is not None:
+                return cols
+        return self._store.interval_columns(device, quantity, start_ms, end_ms, interval_s, fields=fields)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
 def _past(deadline: float | None) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ville_autonome.influx_wire.influxql import ns
+from ville_autonome.series.rollup_table import StatTable, concat, empty_table, table_of_points, table_of_stats
 from ville_autonome.series.rollups import ROLLUP_15M_MS
 from ville_autonome.series.values import IntervalStat
 
@@ -37,10 +38,10 @@ def bucket_runs(buckets: Iterable[int]) -> list[list[int]]:
     return runs
 
 
-def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[int]) -> dict[Key, IntervalStat]:
+def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[int]) -> StatTable:
     """Statistics of the good points of the series matching ``cond`` (an InfluxQL condition on
     tags, already quoted, followed by ``AND``; or empty: every series) in every bucket of ``run``;
-    a series with no good point in a bucket has no entry. ``source``: the raw readings, quoted."""
+    a series with no good point in a bucket has no row. ``source``: the raw readings, quoted."""
 
     def window(a: int, b: int) -> str:
         return f"FROM {source} WHERE {cond} quality = 'good' AND time >= {ns(a)} AND time < {ns(b)}"
@@ -52,62 +53,47 @@ def run_stats(query: Callable[[str], Series], source: str, cond: str, run: list[
         for t, n in s.get("values") or []
         if n
     }
-    out: dict[Key, IntervalStat] = {}
+    out: list[StatTable] = []
     group: list[int] = []  # buckets whose raw points are fetched together
     points = 0
     for b in [*run, end]:  # the end flushes the last group
         n = totals.get(b, 0)
         if group and (b == end or points + n > RAW_POINTS):
-            out |= _stats_of_points(
-                query(f"SELECT value, device, quantity {window(group[0], group[-1] + ROLLUP_15M_MS)}")
-            )
+            raw = f"SELECT value {window(group[0], group[-1] + ROLLUP_15M_MS)} GROUP BY device, quantity"
+            out.append(_stats_of_points(query(raw)))
             group, points = [], 0
         if n > RAW_POINTS:
-            out |= _dense_bucket(query, window(b, b + ROLLUP_15M_MS), b)
+            out.append(_dense_bucket(query, window(b, b + ROLLUP_15M_MS), b))
         elif n:
             group.append(b)
             points += n
-    return out
+    return concat(out)
 
 
-def _stats_of_points(series: Series) -> dict[Key, IntervalStat]:
-    """The statistics of raw points ``(time, value, device, quantity)`` in time order, grouped by
-    series and bucket with numpy (a backfill's run is thousands of points)."""
+def _stats_of_points(series: Series) -> StatTable:
+    """The statistics of raw points grouped by device and quantity (each series ``time, value`` in
+    time order), with numpy (a backfill's run is thousands of points)."""
     import numpy as np
 
-    rows = [r for s in series for r in s.get("values") or [] if len(r) == 4 and r[1] is not None]
-    if not rows:
-        return {}
-    times, values, devices, quantities = zip(*rows, strict=True)  # the columns asked, in that order
-    ids: dict[tuple[str, str], int] = {}
-    sid = np.array([ids.setdefault(k, len(ids)) for k in zip(devices, quantities, strict=True)])
-    ts, v = np.array(times, dtype=np.int64), np.array(values, dtype=np.float64)
-    bucket = ts - ts % ROLLUP_15M_MS
-    order = np.lexsort((ts, bucket, sid))
-    sid, ts, v, bucket = sid[order], ts[order], v[order], bucket[order]
-    head = np.ones(len(ts), dtype=bool)
-    head[1:] = (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])
-    heads = np.flatnonzero(head)
-    tails = np.append(heads[1:], len(ts)) - 1
-    count = tails - heads + 1
-    columns = zip(
-        sid[heads].tolist(),
-        bucket[heads].tolist(),
-        count.tolist(),
-        v[heads].tolist(),  # first
-        v[tails].tolist(),  # last
-        np.minimum.reduceat(v, heads).tolist(),
-        np.maximum.reduceat(v, heads).tolist(),
-        (np.add.reduceat(v, heads) / count).tolist(),  # mean
-        ts[heads].tolist(),
-        ts[tails].tolist(),
-        strict=True,
-    )
-    names = list(ids)
-    return {(*names[i], b): IntervalStat(b, *stat) for i, b, *stat in columns}
+    names: list[tuple[str, str]] = []
+    parts = []
+    for s in series:
+        rows = s.get("values") or []
+        if s.get("columns") != ["time", "value"] or not rows:
+            continue
+        tags = s.get("tags") or {}
+        table = np.array(rows, dtype=np.float64)  # times in ms are below 2**53: exact; None → NaN
+        table = table[~np.isnan(table[:, 1])]
+        names.append((str(tags.get("device", "")), str(tags.get("quantity", ""))))
+        parts.append(table)
+    if not parts:
+        return empty_table()
+    sid = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
+    table = np.concatenate(parts)
+    return table_of_points(names, sid, table[:, 0].astype(np.int64), table[:, 1], ROLLUP_15M_MS)
 
 
-def _dense_bucket(query: Callable[[str], Series], window: str, b: int) -> dict[Key, IntervalStat]:
+def _dense_bucket(query: Callable[[str], Series], window: str, b: int) -> StatTable:
     """The statistics of every series in the one bucket ``b``: aggregates, then each selector alone."""
     found: dict[str, dict[tuple[str, str], list[Any]]] = {}
     for name, select in (
@@ -119,11 +105,11 @@ def _dense_bucket(query: Callable[[str], Series], window: str, b: int) -> dict[K
             tags = s.get("tags") or {}
             for values in s.get("values") or []:
                 found.setdefault(name, {})[(str(tags.get("device", "")), str(tags.get("quantity", "")))] = values
-    out = {}
+    out = []
     for key, (_, count, lo, hi, mean) in found.get("agg", {}).items():
         first, last = found.get("first", {}).get(key), found.get("last", {}).get(key)
         if count and first is not None and last is not None:
-            out[(*key, b)] = IntervalStat(
+            stat = IntervalStat(
                 b,
                 int(count),
                 float(first[1]),
@@ -134,4 +120,5 @@ def _dense_bucket(query: Callable[[str], Series], window: str, b: int) -> dict[K
                 int(first[0]),
                 int(last[0]),
             )
-    return out
+            out.append((key, stat))
+    return table_of_stats(out)

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import line
-from ville_autonome.influx_wire.rows import READINGS, day_of, empty_stat, quarters_of, rows_of, stat_line
+from ville_autonome.influx_wire.rows import READINGS, day_of, quarters_of, rows_of, stat_line
+from ville_autonome.influx_wire.stat_lines import StatPrefixes, stat_lines
 from ville_autonome.readings.model import DeviceContext
+from ville_autonome.series.rollup_table import RecentStats, StatTable, concat, empty_table, gather, whole_days
 from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
 from ville_autonome.series.values import IntervalStat
 from ville_autonome.storage.base import RollupKey
@@ -39,6 +43,8 @@ STAT_COLUMNS = ("count", "first", "last", "minimum", "maximum", "mean", "first_t
 MARKS_PER_CHUNK = 20  # marks compiled at a time (a mark holds what one write batch touched)
 CLOCK_SKEW_MS = 5_000  # how far the clocks of writers and compiler may be apart (NTP does better)
 LINES_PER_WRITE = 5000
+WRITES_IN_FLIGHT = 2  # write requests queued behind the one being sent
+RECENT_ROWS_MAX = 2_000_000  # 15-min stats of a pass kept for its day balances (~150 MB at most)
 MAX_DEVICES_NAMED = 50  # devices named in a query's condition; more: none named
 
 
@@ -58,11 +64,14 @@ class InfluxRollupCompiler:
         self._done: set[tuple[str, int]] = set()  # (writer, time ns) of the marks compiled since the cursor
         self._unions: dict[tuple[str, int], Union] = {}  # (writer, period) → what it marked new then
         self._live: dict[RollupKey, dict[int, IntervalStat]] = {}  # (device, quantity, day) → its 15-min stats
+        self._prefixes = {m: StatPrefixes(m) for m in (ROLLUP_15M, ROLLUP_1D)}
+        self.recent = RecentStats(RECENT_ROWS_MAX)  # the 15-min stats of the last pass (for the day balances)
 
     def run(self, budget_s: float | None, on_compiled: Callable[[Sequence[RollupKey]], None] | None) -> int:
         """One pass over the marks since the cursor; returns how many 15-min rollups were written."""
         started_ms = self.clock_ms()
         deadline = time.monotonic() + budget_s if budget_s is not None else None
+        self.recent.clear()
         if self._cursor_ms is None:
             self._cursor_ms = self._load_cursor()
             after_ns = max(self._cursor_ms - MARK_PERIOD_MS, 0) * 1_000_000
@@ -139,7 +148,10 @@ class InfluxRollupCompiler:
 
     def _compile(self, keys: Mapping[RollupKey, DeviceContext]) -> int:
         """Recompute the 15-min rollups of ``keys`` and the days they belong to; returns how many
-        15-min rollups were written. Buckets older than the raw retention keep their rollup."""
+        15-min rollups were written. Buckets older than the raw retention keep their rollup. The
+        statistics stay numpy columns (:mod:`series.rollup_table`), the lines are built from them;
+        the next run's statistics are read, and the writes go out, each on a thread of its own
+        while a run is built; all done (or failed: raised here) before this returns."""
         cutoff = None
         if self.raw_retention_days is not None:
             now_ms = self.clock_ms()
@@ -149,22 +161,53 @@ class InfluxRollupCompiler:
             if cutoff is None or b >= cutoff:
                 by_bucket.setdefault(b, {})[(device, quantity)] = ctx
         days: dict[int, dict[tuple[str, str], DeviceContext]] = {}
-        stats: dict[RollupKey, IntervalStat] = {}
+        tables: list[StatTable] = []
         raw = self.db.source(READINGS)
-        for run in bucket_runs(by_bucket):
-            found = run_stats(self.db.query, raw, _devices({d for b in run for d, _ in by_bucket[b]}), run)
-            found = {k: v for k, v in found.items() if k[:2] in by_bucket.get(k[2], {})}
-            lines: list[tuple[int, str]] = []
-            for b in run:
-                for (device, quantity), ctx in by_bucket[b].items():
-                    stat = stats[(device, quantity, b)] = found.get((device, quantity, b)) or empty_stat(b)
-                    lines.append((len(lines), stat_line(ROLLUP_15M, ctx, quantity, stat)))
-                    days.setdefault(bucket_start(b, ROLLUP_1D_MS), {})[(device, quantity)] = ctx
-            self._write(lines)
+        prefix = self._prefixes[ROLLUP_15M]
+        known: dict[tuple[int, str], str] = {}  # (id of a context in keys, quantity) → its prefix
+        runs = bucket_runs(by_bucket)
+        with Writes(self.db) as writes, ThreadPoolExecutor(1, thread_name_prefix="rollup-reads") as reads:
+
+            def fetch(run: list[int]) -> Future[StatTable]:
+                devices = _devices({d for b in run for d, _ in by_bucket[b]})
+                return reads.submit(run_stats, self.db.query, raw, devices, run)
+
+            ahead = fetch(runs[0]) if runs else None
+            for i, run in enumerate(runs):
+                found = ahead.result() if ahead is not None else None
+                ahead = fetch(runs[i + 1]) if i + 1 < len(runs) else None  # read while this one is built
+                names, sid, starts, prefixes = _expected(run, by_bucket, days, known, prefix)
+                table = gather(found if found is not None else empty_table(), names, sid, starts)
+                writes.put(stat_lines(prefixes, table.cols))
+                tables.append(table)
+            compiled = concat(tables)
+            writes.flush()  # the days read the 15-min rollups stored
+            if not writes.refused:  # kept only when it is what the store holds
+                self.recent.add(compiled)
+            writes.put(self._day_lines(days, compiled))
+        return len(compiled)
+
+    def _day_lines(self, days: Mapping[int, Mapping[tuple[str, str], DeviceContext]], compiled: StatTable) -> list[str]:
+        """The ``rollup_1d`` lines of ``days`` (day → its series and their contexts): merged from
+        the ``compiled`` columns where they hold the whole day, else by :meth:`_day_stats`."""
+        whole, partial = whole_days(compiled)
+        prefix = self._prefixes[ROLLUP_1D]
+        names = [whole.names[i] for i in whole.sid.tolist()]
+        lines = stat_lines(
+            [prefix(days[day][k], k[1]) for k, day in zip(names, whole.cols["start_ms"].tolist(), strict=True)],
+            whole.cols,
+        )
+        rest = {
+            (*compiled.names[compiled.sid[i]], int(compiled.cols["start_ms"][i])): compiled.stat(i)
+            for i in partial.nonzero()[0].tolist()
+        }
+        done = set(zip(names, whole.cols["start_ms"].tolist(), strict=True))
         for day, series in sorted(days.items()):
-            merged = self._day_stats(day, series, stats)
-            self._write([(i, stat_line(ROLLUP_1D, series[k], k[1], s)) for i, (k, s) in enumerate(merged.items())])
-        return len(stats)
+            left = {k: ctx for k, ctx in series.items() if (k, day) not in done}
+            if left:
+                merged = self._day_stats(day, left, rest)
+                lines.extend(stat_line(ROLLUP_1D, left[k], k[1], s) for k, s in merged.items())
+        return lines
 
     def _day_stats(
         self, day: int, series: Mapping[tuple[str, str], DeviceContext], compiled: Mapping[RollupKey, IntervalStat]
@@ -197,9 +240,78 @@ class InfluxRollupCompiler:
 
     def _write(self, lines: list[tuple[int, str]], *, raw: bool = False) -> None:
         for i in range(0, len(lines), LINES_PER_WRITE):
-            refused = self.db.write_lines(lines[i : i + LINES_PER_WRITE], raw=raw)
-            if refused:
-                log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
+            _log_refused(self.db.write_lines(lines[i : i + LINES_PER_WRITE], raw=raw))
+
+
+class Writes:
+    """Rollup lines written in order on a thread of their own, :data:`LINES_PER_WRITE` a request,
+    at most :data:`WRITES_IN_FLIGHT` requests waiting: InfluxDB stores one request while the
+    compiler computes the next. :meth:`flush` waits for every one and raises the first failure
+    (a :class:`storage.base.StoreError`); leaving the ``with`` block flushes, or after an error
+    waits for the requests already sent."""
+
+    def __init__(self, db: InfluxRecords) -> None:
+        self.db = db
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollup-writes")
+        self._pending: deque[Future[None]] = deque()
+        self.refused = 0  # lines the server refused (logged)
+
+    def __enter__(self) -> Writes:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def put(self, lines: list[str]) -> None:
+        for i in range(0, len(lines), LINES_PER_WRITE):
+            self._pending.append(self._pool.submit(self._write, lines[i : i + LINES_PER_WRITE]))
+            while len(self._pending) > WRITES_IN_FLIGHT:
+                self._pending.popleft().result()
+
+    def flush(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def _write(self, lines: list[str]) -> None:
+        refused = self.db.write_lines(list(enumerate(lines)), raw=False)
+        self.refused += len(refused)
+        _log_refused(refused)
+
+
+def _log_refused(refused: Mapping[int, str]) -> None:
+    if refused:
+        log.error("InfluxDB refused %d rollup points, e.g. %s", len(refused), next(iter(refused.values())))
+
+
+def _expected(
+    run: list[int],
+    by_bucket: Mapping[int, Mapping[tuple[str, str], DeviceContext]],
+    days: dict[int, dict[tuple[str, str], DeviceContext]],
+    known: dict[tuple[int, str], str],
+    prefix: StatPrefixes,
+) -> tuple[list[tuple[str, str]], list[int], list[int], list[str]]:
+    """The rollups ``run`` compiles, one per (series, bucket) marked: the series named, each
+    rollup's series index, bucket start and line prefix (``known``: by context object and
+    quantity, for this compile); each series noted in ``days`` under its day."""
+    names: dict[tuple[str, str], int] = {}
+    sid: list[int] = []
+    starts: list[int] = []
+    prefixes: list[str] = []
+    for b in run:
+        series = by_bucket[b]
+        days.setdefault(b - b % ROLLUP_1D_MS, {}).update(series)
+        for (device, quantity), ctx in series.items():
+            sid.append(names.setdefault((device, quantity), len(names)))
+            p = known.get((id(ctx), quantity))
+            if p is None:
+                p = known[(id(ctx), quantity)] = prefix(ctx, quantity)
+            prefixes.append(p)
+        starts.extend([b] * len(series))
+    return list(names), sid, starts, prefixes
 
 
 def _devices(devices: set[str]) -> str:

@@ -321,6 +321,15 @@ class InfluxStore(InfluxRecords):
     ) -> int:
         return self._compiler.run(budget_s, on_compiled)
 
+    def recent_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, fields: Sequence[str]
+    ) -> IntervalColumns | None:
+        """What :meth:`interval_columns` answers, from the statistics this store's compiler computed
+        in its last pass, when they hold the whole window at 15 min; else None (read the store)."""
+        return self._compiler.recent.columns(
+            (device, quantity), start_ms, end_ms, check_fields(fields), interval_s * 1000
+        )
+
     def balance_table(self) -> InfluxBalances:
         """The per-device day balances (:mod:`storage.influx_balances`)."""
         return InfluxBalances(self)
