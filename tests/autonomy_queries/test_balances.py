@@ -28,7 +28,8 @@ from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.rollups.balances import BalanceCompiler
 from ville_autonome.rollups.service import RollupCompiler
-from ville_autonome.storage.base import RollupKey, Store, StoreTransientError
+from ville_autonome.series.values import RollupKey
+from ville_autonome.storage.base import Store, StoreTransientError
 from ville_autonome.storage.sqlite_store import SqliteStore
 
 STEP = 900

@@ -14,10 +14,10 @@ from tests.support.ports import free_port
 from tests.support.services import AuthInfluxd, Influxd
 from ville_autonome.configuration.errors import ServiceUnreachableError
 from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.influx_wire.marks import MARK_PERIOD_MS, MarkWriter
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
 from ville_autonome.storage.factory import StoreStartupError, open_store
-from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MarkWriter
 from ville_autonome.storage.influx_store import InfluxStore
 
 CTX = DeviceContext("gare-la-vallee", "quai", "glv-pv-1", "production", "pv")

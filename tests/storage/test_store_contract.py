@@ -10,9 +10,9 @@ import pytest
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
-from ville_autonome.series.values import SequenceGap
+from ville_autonome.series.values import RollupKey, SequenceGap
 from ville_autonome.storage import influx_rollups, sqlite_rollups
-from ville_autonome.storage.base import RollupKey, Store
+from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
 T0 = 1_763_762_400_000  # 2025-11-21T22:00:00Z, aligned on a 15-min and on a UTC-day boundary? (15 min: yes)

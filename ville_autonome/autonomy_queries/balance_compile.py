@@ -33,7 +33,8 @@ from ville_autonome.autonomy_queries.counter_runs import (
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceDay, SideRun
-from ville_autonome.storage.base import RollupKey, Store
+from ville_autonome.series.values import RollupKey
+from ville_autonome.storage.base import Store
 
 MAX_DAYS_PER_READ = 62  # consecutive days compiled from one read and one run of each counter
 MARGIN_DAYS = 1  # the run starts and ends this far from the days it compiles: their joins are inside it

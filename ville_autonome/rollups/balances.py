@@ -35,8 +35,8 @@ from ville_autonome.autonomy_queries.balance_compile import (
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
 from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceState, BalanceTable
 from ville_autonome.series.rollups import STAT_FIELDS
-from ville_autonome.series.values import IntervalColumns
-from ville_autonome.storage.base import RollupKey, Store
+from ville_autonome.series.values import IntervalColumns, RollupKey
+from ville_autonome.storage.base import Store
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ville_autonome.rollups.balances import BalanceCompiler
-from ville_autonome.storage.base import RollupKey, Store, StoreError
+from ville_autonome.series.values import RollupKey
+from ville_autonome.storage.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 # ``start_ms`` and some of ``series.rollups.STAT_FIELDS`` as numpy arrays, one entry per interval
 IntervalColumns: TypeAlias = "dict[str, npt.NDArray[Any]]"
+RollupKey: TypeAlias = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
 
 
 @dataclass(frozen=True, slots=True)

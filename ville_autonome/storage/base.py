@@ -24,13 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeAlias, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SequenceGap, SeriesPoint
-
-RollupKey: TypeAlias = tuple[str, str, int]  # device, quantity, 15-min bucket start (ms)
+from ville_autonome.series.values import (
+    IntervalColumns,
+    IntervalStat,
+    LatestValue,
+    RollupKey,
+    SequenceGap,
+    SeriesPoint,
+)
 
 
 class StoreError(Exception):

@@ -19,6 +19,8 @@ from typing import Any
 
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import line
+from ville_autonome.influx_wire.marks import MARKS, buckets_of
+from ville_autonome.influx_wire.marks import decode as decode_mark
 from ville_autonome.influx_wire.rows import rollup_columns, rows_of
 from ville_autonome.series.balance_days import (
     DAY_MS,
@@ -39,8 +41,6 @@ from ville_autonome.series.rollups import (
     rollup_source,
 )
 from ville_autonome.storage.base import StoreRejectedError
-from ville_autonome.storage.influx_marks import MARKS, buckets_of
-from ville_autonome.storage.influx_marks import decode as decode_mark
 from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollups import CURSOR
 

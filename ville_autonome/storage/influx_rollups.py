@@ -1,5 +1,5 @@
 # ruff: noqa: S608  (InfluxQL built only from influx_wire.influxql quoting and integer times)
-"""The rollup compiler's pass on InfluxDB: dirty marks (:mod:`storage.influx_marks`) → ``rollup_15m``
+"""The rollup compiler's pass on InfluxDB: dirty marks (:mod:`influx_wire.marks`) → ``rollup_15m``
 and ``rollup_1d``.
 
 A pass reads the marks in time order from a durable cursor (``rollup_cursor``: its time is the
@@ -23,14 +23,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import line
+from ville_autonome.influx_wire.marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
 from ville_autonome.influx_wire.rows import READINGS, day_of, quarters_of, rows_of, stat_line
 from ville_autonome.influx_wire.stat_lines import StatPrefixes, stat_lines
 from ville_autonome.readings.model import DeviceContext
 from ville_autonome.series.rollup_table import RecentStats, StatTable, concat, empty_table, gather, whole_days
 from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start
-from ville_autonome.series.values import IntervalStat
-from ville_autonome.storage.base import RollupKey
-from ville_autonome.storage.influx_marks import MARK_PERIOD_MS, MARKS, buckets_of, decode, period_of
+from ville_autonome.series.values import IntervalStat, RollupKey
 from ville_autonome.storage.influx_records import InfluxRecords
 from ville_autonome.storage.influx_rollup_stats import bucket_runs, run_stats
 

@@ -7,7 +7,7 @@ refuses for what the points are (1.x ``400 partial write … dropped=N`` or ``un
 2.x ``400``/``422``; ``413`` too large) is split in halves until the bad points are isolated: those
 come back in ``WriteResult.rejected``, the good ones are written (re-writing a good point is
 harmless: same series and timestamp replace the fields). After the raw points, a write leaves
-its dirty marks (:mod:`storage.influx_marks`) and returns: rollups (``rollup_15m``/``rollup_1d``)
+its dirty marks (:mod:`influx_wire.marks`) and returns: rollups (``rollup_15m``/``rollup_1d``)
 are compiled from those marks by the one rollup compiler (:meth:`InfluxStore.refresh_rollups`,
 :mod:`storage.influx_rollups`), the same on every version (no continuous queries, no tasks).
 
@@ -26,6 +26,7 @@ from typing import Any
 
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import join_lines
+from ville_autonome.influx_wire.marks import MARKS, MarkWriter
 from ville_autonome.influx_wire.reading_lines import reading_lines
 from ville_autonome.influx_wire.rows import (
     READINGS,
@@ -47,11 +48,10 @@ from ville_autonome.series.rollups import (
     rollup_source,
     stats_from_columns,
 )
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SeriesPoint
-from ville_autonome.storage.base import RollupKey, StoreAuthError, StoreError, StoreTransientError, WriteResult
+from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, RollupKey, SeriesPoint
+from ville_autonome.storage.base import StoreAuthError, StoreError, StoreTransientError, WriteResult
 from ville_autonome.storage.influx_balances import InfluxBalances
 from ville_autonome.storage.influx_http import InfluxHttp
-from ville_autonome.storage.influx_marks import MARKS, MarkWriter
 from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
 from ville_autonome.storage.influx_rollups import (
     CLOCK_SKEW_MS,

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ville_autonome.series.rollups import ROLLUP_1D_MS, ROLLUP_15M_MS, bucket_start, merge
-from ville_autonome.series.values import IntervalStat
-from ville_autonome.storage.base import RollupKey
+from ville_autonome.series.values import IntervalStat, RollupKey
 
 CHUNK = 500  # marks compiled per transaction: writers wait at most that long
 T = TypeVar("T")

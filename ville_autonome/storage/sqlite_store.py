@@ -42,16 +42,9 @@ from ville_autonome.series.rollups import (
     stats_from_columns,
 )
 from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, SequenceGap, SeriesPoint
+from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, RollupKey, SequenceGap, SeriesPoint
 from ville_autonome.storage import sqlite_rollups as compiler
-from ville_autonome.storage.base import (
-    RollupKey,
-    StoreAuthError,
-    StoreError,
-    StoreRejectedError,
-    StoreTransientError,
-    WriteResult,
-)
+from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError, WriteResult
 from ville_autonome.storage.sqlite_balances import SqliteBalances
 
 T = TypeVar("T")

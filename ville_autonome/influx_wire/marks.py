@@ -1,4 +1,4 @@
-"""Dirty marks on InfluxDB: what a write tells the rollup compiler it touched.
+"""Dirty marks on InfluxDB, as points (pure: the store posts them): what a write tells the rollup compiler it touched.
 
 Each write batch leaves one mark, a point of ``rollup_marks`` written *after* its raw points (a
 mark the compiler can read covers points it can read): tag ``writer`` (one id per store object),
@@ -24,7 +24,7 @@ from ville_autonome.influx_wire.line_protocol import format_string_field, series
 from ville_autonome.readings.model import DeviceContext
 from ville_autonome.series.rollups import ROLLUP_15M_MS
 from ville_autonome.series.sequences import format_ranges, parse_ranges, to_ranges
-from ville_autonome.storage.base import RollupKey
+from ville_autonome.series.values import RollupKey
 
 MARKS = "rollup_marks"
 MARK_PERIOD_MS = 10_000
