@@ -32,7 +32,7 @@ from tests.truth.lab import SITES, Lab, dump, now_ms
 TOLERANCE_SS = 0.05
 TOLERANCE_LOAD = 0.05
 SILENT_AFTER_S = 10.0  # the silent lab's stale_after_s: well above its poll (0.5 s) and pipeline delays
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 @pytest.fixture
