@@ -46,8 +46,10 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-# two workers: most tests wait on real processes (brokers, databases, browsers), not on the CPU
-PYTEST_ARGS ?= -n 2
+# two workers: most tests wait on real processes (brokers, databases, browsers), not on the CPU;
+# worksteal: a worker that runs out takes half of the other's queue, from its end (the tests marked
+# slow run first: tests/conftest.py), so that both finish together on short tests
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 pytest: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)

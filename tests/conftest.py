@@ -4,7 +4,8 @@
   themselves by topic root / database name);
 - ``mosquitto_factory`` / ``influxd_factory``: a private process for tests that stop, kill or
   restart it;
-- every test fails if it leaves threads, asyncio tasks or child processes behind.
+- every test fails if it leaves threads, asyncio tasks or child processes behind;
+- the tests marked ``slow`` run first (scheduling only: every test runs).
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ def _check_tasks(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Wrap every async test so that it fails when it leaves asyncio tasks running."""
+    """Wrap every async test so that it fails when it leaves asyncio tasks running; run the tests
+    marked ``slow`` first (the order is otherwise kept): under ``--dist worksteal`` (the Makefile)
+    the long ones start at once on both workers and the short ones fill the end, instead of a long
+    one drawn last running alone while the other worker waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
             item.obj = _check_tasks(item.obj)

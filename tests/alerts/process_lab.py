@@ -79,8 +79,8 @@ services:
     port: {api_port}
     keys:
 {_keys()}  alerts:
-    evaluation_interval_s: 0.5
-    lease_ttl_s: 5
+    evaluation_interval_s: 0.25
+    lease_ttl_s: 3
     group_wait_s: 0
     group_interval_s: 1
     retry_backoff_s: 0.5

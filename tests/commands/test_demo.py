@@ -11,12 +11,14 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.ports import free_port
 from tests.support.processes import CLI, CommandProcess
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
 
 
 def test_demo_runs_the_platform_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.support.ports import free_port
 from tests.support.processes import CommandProcess
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
 
 
 def test_ctrl_c_during_the_backfill_stops_the_demo(tmp_path: Path) -> None:

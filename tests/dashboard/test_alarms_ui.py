@@ -29,7 +29,7 @@ from ville_autonome.journals.alarm_log import alarm_log_for
 from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
 from ville_autonome.storage.factory import open_store
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard" / "alarms"
 S = 1000

@@ -29,7 +29,7 @@ from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
 # the module's server fills 35 days of history first: its setup counts toward the first test's timeout
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(300)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard" / "pages"
 SIZES = {"desktop": (1600, 1000), "phone": (390, 844), "wall": (2560, 1440)}

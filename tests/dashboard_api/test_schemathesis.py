@@ -55,6 +55,7 @@ LEFT_OUT = ("/api/v1/stream", "/api/v1/reports", "/api/v1/devices/{device}/comma
 # An id the topology does not know is a documented 400 (docs/api.md); the document's types cannot
 # say which strings are ids, so a schema-valid request may get it. 5xx stay failures (not_a_server_error).
 ACCEPTED = ["2xx", "400", "401", "403", "404", "429"]
+pytestmark = pytest.mark.slow  # seconds on a quiet machine, minutes on a loaded one: scheduled first
 
 
 def amiens_config() -> PlatformConfig:

@@ -89,8 +89,11 @@ def _device_yaml(dev: str, port: int) -> str:
 """
 
 
-def write_config(workdir: Path, *, mosquitto: Mosquitto, topic_root: str, speed: float) -> tuple[Path, int]:
-    """The lab's configuration and scenario; returns (configuration file, API port)."""
+def write_config(
+    workdir: Path, *, mosquitto: Mosquitto, topic_root: str, speed: float, stale_after_s: float | None = None
+) -> tuple[Path, int]:
+    """The lab's configuration and scenario; returns (configuration file, API port).
+    ``stale_after_s``: ``services.metrics.stale_after_s`` (the default, 60 s, when None)."""
     scenario = workdir / "scenario.yaml"
     scenario.write_text(
         "seed: 12\ndevices:\n" + "".join(f"  {d}: {spec}\n" for devs in SITES.values() for d, spec in devs.items())
@@ -101,6 +104,7 @@ def write_config(workdir: Path, *, mosquitto: Mosquitto, topic_root: str, speed:
         body = "".join(_device_yaml(d, free_port()) for d in devs)
         sites.append(f"      - id: {site}\n        gateway: {GATEWAY}\n        devices:\n{body}")
     digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    stale = f"\n    stale_after_s: {stale_after_s}" if stale_after_s is not None else ""
     path = workdir / "truth.yaml"
     path.write_text(
         f"""\
@@ -120,7 +124,7 @@ services:
     client_id: {topic_root}-ingest
     batch_interval_s: 0.2
   metrics:
-    balance_floor_wh: {BALANCE_FLOOR_WH}
+    balance_floor_wh: {BALANCE_FLOOR_WH}{stale}
   api:
     host: 127.0.0.1
     port: {api_port}
@@ -143,9 +147,13 @@ districts:
 class Lab:
     """The lab's processes, its fault switch and an API client."""
 
-    def __init__(self, workdir: Path, mosquitto: Mosquitto, topic_root: str, speed: float) -> None:
+    def __init__(
+        self, workdir: Path, mosquitto: Mosquitto, topic_root: str, speed: float, stale_after_s: float | None = None
+    ) -> None:
         self.workdir = workdir
-        self.config, self.api_port = write_config(workdir, mosquitto=mosquitto, topic_root=topic_root, speed=speed)
+        self.config, self.api_port = write_config(
+            workdir, mosquitto=mosquitto, topic_root=topic_root, speed=speed, stale_after_s=stale_after_s
+        )
         self.control_port = free_port()
         c = ["-c", str(self.config)]
         self.simulator = CommandProcess(

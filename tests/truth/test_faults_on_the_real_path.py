@@ -10,7 +10,10 @@ Tolerance (docs/metrics.md): self-sufficiency within 0.05, load within 5 %.
 
 The lab runs at speed 60 (a consistent lab is not flagged at that clock rate, a glitch is caught),
 and once at speed 1. Faults last a few wall-clock seconds; a silent device is found silent once
-it has been for a minute (``STALE_AFTER_S``): each step waits on a condition, never a sleep.
+it has been for ``services.metrics.stale_after_s`` (60 s by default; the silent lab sets
+``SILENT_AFTER_S`` so as not to wait a minute: the rule is the same): each step waits on a
+condition, never a sleep. The transient faults and the silent ones run in two labs (two tests
+that can run side by side).
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ from tests.truth.lab import SITES, Lab, dump, now_ms
 
 TOLERANCE_SS = 0.05
 TOLERANCE_LOAD = 0.05
-pytestmark = pytest.mark.timeout(420)
+SILENT_AFTER_S = 10.0  # the silent lab's stale_after_s: well above its poll (0.5 s) and pipeline delays
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 @pytest.fixture
 def lab_factory(tmp_path: Path, mosquitto: Mosquitto, unique_name: str) -> Iterator[Any]:
     labs: list[Lab] = []
 
-    def make(speed: float) -> Lab:
-        lab = Lab(tmp_path, mosquitto, unique_name, speed)
+    def make(speed: float, stale_after_s: float | None = None) -> Lab:
+        lab = Lab(tmp_path, mosquitto, unique_name, speed, stale_after_s)
         labs.append(lab)
         lab.start()
         return lab
@@ -83,17 +87,11 @@ def right_or_flagged(lab: Lab, site: str, device: str, since: int, fault: tuple[
     return "right"
 
 
-def test_every_fault_kind_at_speed_60(lab_factory: Any) -> None:
+def test_every_transient_fault_kind_at_speed_60(lab_factory: Any) -> None:
     since = now_ms() - 1000
     lab: Lab = lab_factory(60)
     everyone = [d for devs in SITES.values() for d in devs]
     lab.wait_stored_after(now_ms(), everyone)
-
-    # a silent device, and a whole site silent (the city's largest load): silent from now on
-    for d in ("s-silent-load", "s-quiet-grid", "s-quiet-load"):
-        lab.fault(d, "silent")
-    talking = [d for d in everyone if d not in ("s-silent-load", "s-quiet-grid", "s-quiet-load")]
-    lab.wait_stored_after(now_ms(), talking)
 
     # transient faults, then cleared
     t_fault = now_ms()
@@ -119,30 +117,10 @@ def test_every_fault_kind_at_speed_60(lab_factory: Any) -> None:
     for d in ("s-byteswap-load", "s-reset-grid", "s-stuck-grid", "s-spike-load"):
         lab.clear(d)
     t_clear = now_ms()
-    lab.wait_stored_after(t_clear + 3000, talking)
+    lab.wait_stored_after(t_clear + 3000, everyone)
     fault = (t_fault - 1000, t_clear + 1500)
-
-    # silent: once silent for a minute the device's interval is stale: incomplete, naming it
-    def silent_flagged() -> dict[str, Any] | None:
-        r = lab.autonomy("site:s-silent", since)
-        return r if "missing_data:s-silent-load" in r["flags"] else None
-
-    wait_for(silent_flagged, timeout=150, interval=2, what="the silent load found silent")
     lab.quiesce()  # from here on the store holds every reading taken: the truth and the API see the same
-    silent = lab.autonomy("site:s-silent", since)
-    assert not silent["complete"], dump(silent)
-    assert "s-silent-load" in silent["coverage"]["incomplete_devices"]
-    # a silent whole site: the site and the city are incomplete, naming its devices
-    quiet = lab.autonomy("site:s-quiet", since)
-    assert not quiet["complete"]
-    assert {"missing_data:s-quiet-grid", "missing_data:s-quiet-load"} <= set(quiet["flags"]), dump(quiet)
-    city = lab.autonomy("city", since)
-    assert not city["complete"], dump(city)
-    assert city["coverage"]["ratio"] < city["coverage"]["threshold"]
-    assert "below_coverage_threshold" in city["flags"]
-    assert {"missing_data:s-quiet-grid", "missing_data:s-quiet-load", "missing_data:s-silent-load"} <= set(
-        city["flags"]
-    )
+
     # the lab at speed 60 and clean: complete, nothing flagged, right
     ok = lab.autonomy("site:s-ok", since)
     assert ok["complete"], dump(ok)
@@ -164,10 +142,46 @@ def test_every_fault_kind_at_speed_60(lab_factory: Any) -> None:
     # stuck then catching up, and spike (power only: the counters are right): right or flagged
     outcomes["stuck"] = right_or_flagged(lab, "s-stuck", "s-stuck-grid", since, fault)
     outcomes["spike"] = right_or_flagged(lab, "s-spike", "s-spike-load", since, fault)
+    print(f"\nTRUTH speed 60: {outcomes}")
+
+
+def test_a_silent_device_and_a_silent_site_at_speed_60_are_flagged_by_name(lab_factory: Any) -> None:
+    since = now_ms() - 1000
+    lab: Lab = lab_factory(60, SILENT_AFTER_S)
+    everyone = [d for devs in SITES.values() for d in devs]
+    lab.wait_stored_after(now_ms(), everyone)
+
+    # a silent device, and a whole site silent (the city's largest load): silent from now on
+    for d in ("s-silent-load", "s-quiet-grid", "s-quiet-load"):
+        lab.fault(d, "silent")
+    talking = [d for d in everyone if d not in ("s-silent-load", "s-quiet-grid", "s-quiet-load")]
+    lab.wait_stored_after(now_ms(), talking)
+
+    # silent: once silent for stale_after_s the device's interval is stale: incomplete, naming it (each
+    # device's last reading is its own: the city names all three once the last of them is stale)
+    silenced = {"missing_data:s-quiet-grid", "missing_data:s-quiet-load", "missing_data:s-silent-load"}
+    wait_for(
+        lambda: silenced <= set(lab.autonomy("city", since)["flags"]),
+        timeout=150,
+        interval=0.5,
+        what="the three silent devices found silent",
+    )
+    silent = lab.autonomy("site:s-silent", since)
+    assert "missing_data:s-silent-load" in silent["flags"], dump(silent)
+    assert not silent["complete"], dump(silent)
+    assert "s-silent-load" in silent["coverage"]["incomplete_devices"]
+    # a silent whole site: the site and the city are incomplete, naming its devices
+    quiet = lab.autonomy("site:s-quiet", since)
+    assert not quiet["complete"]
+    assert {"missing_data:s-quiet-grid", "missing_data:s-quiet-load"} <= set(quiet["flags"]), dump(quiet)
+    city = lab.autonomy("city", since)
+    assert not city["complete"], dump(city)
+    assert city["coverage"]["ratio"] < city["coverage"]["threshold"]
+    assert "below_coverage_threshold" in city["flags"]
+    assert silenced <= set(city["flags"])
     flows = lab.flows()
     assert flows["city"]["partial"] is True
     assert {"s-quiet-grid", "s-quiet-load", "s-silent-load"} <= set(flows["city"]["missing_devices"])
-    print(f"\nTRUTH speed 60: {outcomes}")
 
 
 def test_a_consistent_lab_at_speed_1_is_complete_and_a_glitch_in_it_is_caught(lab_factory: Any) -> None:

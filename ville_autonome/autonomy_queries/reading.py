@@ -65,13 +65,14 @@ from ville_autonome.autonomy_queries.counter_runs import (
 )
 from ville_autonome.autonomy_queries.scopes import scope_sites
 from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
+from ville_autonome.configuration.services import MetricsSettings
 from ville_autonome.configuration.topology import DeviceConfig, PlatformConfig
 from ville_autonome.storage.base import Store
 
 EnergyCache = TtlCache[tuple[DeviceEnergy, tuple[str, ...]]]
 Progress = Callable[[str, int, int], None]  # (step, done, total): ("read", devices read, devices)
 
-STALE_AFTER_S = 60.0  # a device silent this long (or 3 poll intervals) at an interval's end went silent there
+STALE_AFTER_S: float = MetricsSettings.model_fields["stale_after_s"].default  # the setting's default
 WARMUP_DAYS = 7
 # device reads in flight at once for a store whose class says ``concurrent_reads = True``
 # (InfluxDB: each thread has its own HTTP connection, and the server answers them in parallel)
@@ -108,14 +109,18 @@ def _counter(
     return None
 
 
-def max_age_ms(device: DeviceConfig) -> float:
-    """How long a device may be silent before the interval of its last reading is ``STALE``."""
-    return max(STALE_AFTER_S, 3.0 * device.poll_interval_s) * 1000.0
+def max_age_ms(device: DeviceConfig, stale_after_s: float) -> float:
+    """How long a device may be silent before the interval of its last reading is ``STALE``:
+    ``stale_after_s`` (``services.metrics.stale_after_s``) or 3 poll intervals."""
+    return max(stale_after_s, 3.0 * device.poll_interval_s) * 1000.0
 
 
-def mark_stale(e: DeviceEnergy, device: DeviceConfig, start_ms: int, interval_s: int, now_ms: int) -> DeviceEnergy:
+def mark_stale(
+    e: DeviceEnergy, device: DeviceConfig, start_ms: int, interval_s: int, now_ms: int, stale_after_s: float
+) -> DeviceEnergy:
     """``e`` with ``STALE`` on the interval where the device went silent for good (as of ``now_ms``)."""
-    i = stale_at(e.last_reading_ms, start_ms, interval_s * 1000, e.status.shape[0], now_ms, max_age_ms(device))
+    age = max_age_ms(device, stale_after_s)
+    i = stale_at(e.last_reading_ms, start_ms, interval_s * 1000, e.status.shape[0], now_ms, age)
     if i is None:
         return e
     anomaly = e.anomalies.copy()
@@ -132,10 +137,11 @@ def device_energy(
     *,
     clock_rate: float = 1.0,
     now_ms: int | None = None,
+    stale_after_s: float = STALE_AFTER_S,
 ) -> tuple[DeviceEnergy, tuple[str, ...]]:
     """One device's :class:`DeviceEnergy` over ``n`` intervals from ``start_ms``, and the stored
     quantities it came from. ``clock_rate``: the lab's clock rate (module docstring); ``now_ms``:
-    mark the interval where the device went silent for good (:func:`mark_stale`)."""
+    mark the interval where the device went silent for good, silent ``stale_after_s`` (:func:`mark_stale`)."""
     supply_q, draw_q = QUANTITIES_BY_ROLE[device.role]
     zeros = np.zeros(n)
     used: list[str] = []
@@ -171,7 +177,7 @@ def device_energy(
         newest,
     )
     if now_ms is not None:
-        energy = mark_stale(energy, device, start_ms, interval_s, now_ms)
+        energy = mark_stale(energy, device, start_ms, interval_s, now_ms, stale_after_s)
     return energy, tuple(used)
 
 
@@ -199,11 +205,12 @@ def scope_inputs(
     latest_soc = {v.context.device: v.value for v in store.latest() if v.quantity == "soc_pct" and v.value is not None}
     reads = [dev for _, site in pairs for dev in site.devices]
     rate = config.services.simulator.speed
+    stale_after_s = config.services.metrics.stale_after_s
     balances = LazyBalances(store, reads, first, warmup + n, interval_s, rate)  # the compiled days, when fit
     done = [0]
 
     def read(dev: DeviceConfig) -> DeviceEnergy:
-        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, cache, balances)
+        e = _cached_energy(store, dev, first, warmup + n, interval_s, rate, now_ms, stale_after_s, cache, balances)
         if progress is not None:
             done[0] += 1
             progress("read", done[0], len(reads))
@@ -234,11 +241,12 @@ def _cached_energy(
     interval_s: int,
     rate: float,
     now_ms: int | None,
+    stale_after_s: float,
     cache: EnergyCache | None,
     balances: LazyBalances | None = None,
 ) -> DeviceEnergy:
-    """The device's energy (from the cache when it has it), marked stale as of ``now_ms``: the cached
-    part does not depend on the time of the request."""
+    """The device's energy (from the cache when it has it), marked stale as of ``now_ms``
+    (silent ``stale_after_s``): the cached part does not depend on the time of the request."""
 
     def read() -> tuple[DeviceEnergy, tuple[str, ...]]:
         got = balances.energy(dev) if balances is not None else None  # the same numbers, from the day balances
@@ -249,7 +257,7 @@ def _cached_energy(
     else:
         key = (id(store), dev.id, dev.role, dev.rated_power_w, start, n, interval_s, rate)
         e = cache.get_or_compute(key, read)[0]
-    return mark_stale(e, dev, start, interval_s, now_ms) if now_ms is not None else e
+    return mark_stale(e, dev, start, interval_s, now_ms, stale_after_s) if now_ms is not None else e
 
 
 def compute_autonomy(

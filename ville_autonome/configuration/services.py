@@ -139,6 +139,8 @@ class MetricsSettings(_Section):
     # balance closure (docs/metrics.md): an interval is unbalanced above max(tolerance × throughput, floor)
     balance_tolerance: float = Field(default=0.05, gt=0, le=1)
     balance_floor_wh: float = Field(default=50.0, ge=0)
+    # a device silent this long (or 3 poll intervals) at an interval's end went silent there (stale)
+    stale_after_s: float = Field(default=60.0, gt=0)
 
 
 class ServiceSettings(_Section):

@@ -134,6 +134,10 @@ async function start() {
   stream.on("alarms", (d) => ctx.setAlarms(d));
   stream.onOpen.push(refreshHealth);
   stream.connect();
+  // a page left for another (and kept in the back-forward cache) holds no stream: six such pages
+  // would take every connection the browser opens to the server, and the next page would wait
+  window.addEventListener("pagehide", () => stream.close());
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) stream.connect(); });
   window.setInterval(refreshHealth, HEALTH_REFRESH_MS);
   window.setInterval(schedule, 5000); // ages and silent devices move on without new data
   flowsUpdated(ctx, { now_ms: live.now_ms });

@@ -2,6 +2,8 @@
 // The push stream (Server-Sent Events): one EventSource, handlers by event name (reading, flows,
 // autonomy, and any event the server adds later, such as alarms), the connection state for the
 // header's pill, and reconnection after 1, 2, 5, 10 then every 30 s when the browser gives up.
+// `close` ends it: the page closes it when it is left (main.js), so that a page kept in the
+// browser's back-forward cache holds no connection (a browser opens 6 at most to one server).
 
 export const RECONNECT_MS = [1000, 2000, 5000, 10000, 30000];
 
@@ -46,6 +48,12 @@ export class LiveStream {
     };
     // the server ends a stream that fell behind, or when it stops: start again
     es.addEventListener("end", () => { es.close(); this.onState("lost"); window.setTimeout(() => { if (this.es === es) this.connect(); }, 1000); });
+  }
+
+  /** Close the stream (no reconnection until the next `connect`). */
+  close() {
+    if (this.es) this.es.close();
+    this.es = null;
   }
 
   /** @param {EventSource} es @param {string} name */
