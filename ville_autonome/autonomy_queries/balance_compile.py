@@ -24,6 +24,7 @@ from ville_autonome.autonomy.counters import FloatArray
 from ville_autonome.autonomy_queries.counter_runs import (
     COUNTER_FIELDS,
     QUANTITIES_BY_ROLE,
+    ColumnSource,
     closed,
     highest,
     interval_arrays,
@@ -34,7 +35,6 @@ from ville_autonome.autonomy_queries.wraps import counter_wrap_wh
 from ville_autonome.configuration.topology import DeviceConfig
 from ville_autonome.series.balance_days import DAY_MS, FORMAT, BalanceDay, SideRun
 from ville_autonome.series.values import RollupKey
-from ville_autonome.storage.base import Store
 
 MAX_DAYS_PER_READ = 62  # consecutive days compiled from one read and one run of each counter
 MARGIN_DAYS = 1  # the run starts and ends this far from the days it compiles: their joins are inside it
@@ -84,7 +84,7 @@ def _runs_of_days(days: Iterable[int]) -> list[list[int]]:
 
 
 def compile_days(
-    store: Store,
+    store: ColumnSource,
     district: str,
     site: str,
     device: DeviceConfig,

@@ -13,7 +13,8 @@ the device rollups gives, bit for bit.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from ville_autonome.autonomy import CounterEnergy, close_at_boundary, counter_energy, power_energy
 from ville_autonome.autonomy.counters import AnomalyArray, FloatArray, StatusArray
 from ville_autonome.configuration.topology import DeviceConfig
-from ville_autonome.storage.base import Store
+from ville_autonome.series.values import IntervalColumns
 
 # role → (supply quantities, draw quantities), each in order of preference
 QUANTITIES_BY_ROLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -36,10 +37,12 @@ POWER_FIELDS = ("count", "mean")  # what power_energy reads
 PLAUSIBILITY_MARGIN = 1.5  # a device may run at up to 1.5 × its rated power before a rise is implausible
 
 
-class _Columns(Protocol):  # Store.interval_columns (SqliteStore, InfluxStore)
+class ColumnSource(Protocol):
+    """What reading counters needs of a store: ``Store.interval_columns``."""
+
     def interval_columns(
-        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Any
-    ) -> dict[str, npt.NDArray[Any]]: ...
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, *, fields: Sequence[str]
+    ) -> IntervalColumns: ...
 
 
 def on_grid(
@@ -56,13 +59,18 @@ def on_grid(
 
 
 def interval_arrays(
-    store: Store, device: str, quantity: str, start_ms: int, size: int, interval_s: int, fields: tuple[str, ...]
+    store: ColumnSource,
+    device: str,
+    quantity: str,
+    start_ms: int,
+    size: int,
+    interval_s: int,
+    fields: tuple[str, ...],
 ) -> dict[str, FloatArray] | None:
     """The interval aggregates ``fields`` of (``device``, ``quantity``) on the grid of ``size``
     intervals from ``start_ms`` (zeros where absent); None when none of them has data."""
     interval_ms = interval_s * 1000
-    reader = cast(_Columns, store)
-    cols = reader.interval_columns(device, quantity, start_ms, start_ms + size * interval_ms, interval_s, fields=fields)
+    cols = store.interval_columns(device, quantity, start_ms, start_ms + size * interval_ms, interval_s, fields=fields)
     if not cols["start_ms"].size:
         return None
     return on_grid(cols["start_ms"], {f: cols[f] for f in fields}, start_ms, size, interval_ms)

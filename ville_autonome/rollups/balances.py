@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
 
 from ville_autonome.autonomy_queries.balance_compile import (
     compile_days,
@@ -53,7 +52,7 @@ class BalanceCompiler:
         if getter is None:
             raise TypeError(f"{type(store).__name__} keeps no day balances")
         self.table: BalanceTable = getter()
-        self.reader = cast(Store, _RecentFirst(store))
+        self.reader = _RecentFirst(store)
         self.interval_s = config.services.metrics.interval_minutes * 60
         self.clock_rate = config.services.simulator.speed
         self.devices = {dev.id: (district.id, site.id, dev) for district, site, dev in config.devices()}
@@ -164,14 +163,12 @@ class BalanceCompiler:
 
 
 class _RecentFirst:
-    """``store`` whose ``interval_columns`` answers from the statistics its rollup compiler just
-    computed (``recent_columns``: the same columns the store would read back) where it has them:
-    a backfill's days are compiled without reading its rollups back. A store without
-    ``recent_columns`` (SQLite: its reads cost little) is read as it is."""
+    """The columns of ``store``, from the statistics its rollup compiler just computed
+    (``Store.recent_columns``: the same columns the store would read back) where it has them: a
+    backfill's days are compiled without reading its rollups back."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._recent: Callable[..., IntervalColumns | None] | None = getattr(store, "recent_columns", None)
 
     def interval_columns(
         self,
@@ -183,14 +180,10 @@ class _RecentFirst:
         *,
         fields: Sequence[str] = STAT_FIELDS,
     ) -> IntervalColumns:
-        if self._recent is not None:
-            cols = self._recent(device, quantity, start_ms, end_ms, interval_s, fields)
-            if cols is not None:
-                return cols
+        cols = self._store.recent_columns(device, quantity, start_ms, end_ms, interval_s, fields)
+        if cols is not None:
+            return cols
         return self._store.interval_columns(device, quantity, start_ms, end_ms, interval_s, fields=fields)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 def _past(deadline: float | None) -> bool:

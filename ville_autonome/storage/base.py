@@ -94,6 +94,12 @@ class Store(Protocol):
         """:meth:`intervals` as numpy columns: ``start_ms`` and ``fields`` (of
         ``series.rollups.STAT_FIELDS``), the same numbers without one Python object per interval."""
 
+    def recent_columns(
+        self, device: str, quantity: str, start_ms: int, end_ms: int, interval_s: int, fields: Sequence[str]
+    ) -> IntervalColumns | None:
+        """What :meth:`interval_columns` answers, from the statistics this store's rollup compiler
+        computed in its last pass when they hold the whole window; None: read the store."""
+
     def write_health(self, records: Sequence[DeviceHealth]) -> None:
         """Upsert the latest health of each device."""
 
