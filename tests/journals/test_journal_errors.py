@@ -69,16 +69,8 @@ def test_a_database_that_is_not_there_is_for_an_operator(influxd: Influxd, uniqu
 
 
 def test_a_write_influxdb_refuses_for_what_it_is_is_not_transient(influxd: Influxd, unique_name: str) -> None:
-    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
-    open_store(settings).close()  # the store creates its database
-    http = InfluxHttp(influxd.url, timeout_s=10.0)
-    try:  # a foreign writer made the log's expires_ms a string in this shard
-        r = http.request(
-            "POST", "/write", {"db": unique_name, "precision": "ms"}, f'command_log expires_ms="x" {T0}'.encode()
-        )
-        assert r.status == 204
-    finally:
-        http.close()
+    # a foreign writer made the log's expires_ms a string in this shard
+    settings = _store_with(influxd, unique_name, [f'command_log expires_ms="x" {T0}'])
     log = open_command_log(settings)
     try:
         with pytest.raises(StoreRejectedError, match="command log"):
@@ -90,20 +82,13 @@ def test_a_write_influxdb_refuses_for_what_it_is_is_not_transient(influxd: Influ
 def test_rows_a_foreign_writer_left_are_skipped_and_the_rest_read(influxd: Influxd, unique_name: str) -> None:
     """Points nobody of ours wrote (a status the log does not know, labels that are not JSON) never
     stop a reader: the alarm evaluator and the API read the good records around them."""
-    settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
-    open_store(settings).close()
     now = int(time.time() * 1000)
     foreign = [
         f'command_log,command=cmd-x,device=battery,gateway=gw-a status="bogus",writes="[]" {T0 + 5}',
         f'alarm_episodes,key=k-x id="x",labels="{{not json",updated_ms="soon" {now - 60_000}',
         f'alarm_events,key=k-x kind="fired",alarm_id="x" {now - 60_000}',
     ]
-    http = InfluxHttp(influxd.url, timeout_s=10.0)
-    try:
-        r = http.request("POST", "/write", {"db": unique_name, "precision": "ms"}, "\n".join(foreign).encode())
-        assert r.status == 204
-    finally:
-        http.close()
+    settings = _store_with(influxd, unique_name, foreign)
     commands = open_command_log(settings)
     alarms = open_alarm_log(settings)
     try:
@@ -114,3 +99,17 @@ def test_rows_a_foreign_writer_left_are_skipped_and_the_rest_read(influxd: Influ
     finally:
         commands.close()
         alarms.close()
+
+
+def _store_with(influxd: Influxd, database: str, lines: list[str]) -> StoreSettings:
+    """A store's database on ``influxd`` (created by the store) holding ``lines`` as another writer
+    left them."""
+    settings = StoreSettings(backend="influxdb", url=influxd.url, database=database)
+    open_store(settings).close()
+    http = InfluxHttp(influxd.url, timeout_s=10.0)
+    try:
+        r = http.request("POST", "/write", {"db": database, "precision": "ms"}, "\n".join(lines).encode())
+        assert r.status == 204
+    finally:
+        http.close()
+    return settings
