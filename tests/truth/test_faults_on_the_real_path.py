@@ -58,15 +58,33 @@ def rise(points: list[tuple[int, float]], fault: tuple[int, int] | None = None) 
     return kept[-1] - kept[0]
 
 
+def _kept(points: list[tuple[int, float]], fault: tuple[int, int] | None) -> list[tuple[int, float]]:
+    return [(t, v) for t, v in points if fault is None or not fault[0] <= t <= fault[1]]
+
+
+def _at(points: list[tuple[int, float]], t: float) -> float:
+    """The counter at ``t`` (inside its readings), linearly between the readings around it."""
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
+        if t0 <= t <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    raise AssertionError(f"{t} outside the readings")
+
+
 def truth(lab: Lab, site: str, since: int, until: int, fault: tuple[int, int] | None = None) -> tuple[float, float]:
     """(load [Wh], self-sufficiency) of a site from its raw readings in [since, until) (without PV,
-    what a site uses it imports)."""
-    load = rise(lab.raw(f"{site}-load", "energy_consumed_wh", since, until), fault)
-    imp = rise(lab.raw(f"{site}-grid", "energy_import_wh", since, until), fault)
+    what a site uses it imports). The lab's own balance is checked with every counter read at the
+    same instants: each device is polled at its own moment, and at speed 60 a second between two
+    devices' first readings is a simulated minute."""
     pv = f"{site}-pv" in SITES[site]
-    exp = rise(lab.raw(f"{site}-grid", "energy_export_wh", since, until), fault) if pv else 0.0
-    gen = rise(lab.raw(f"{site}-pv", "energy_produced_wh", since, until), fault) if pv else 0.0
-    assert abs(gen + imp - exp - load) <= 0.05 * max(load, 1.0), "the lab's own balance"
+    names = [(f"{site}-load", "energy_consumed_wh"), (f"{site}-grid", "energy_import_wh")]
+    names += [(f"{site}-grid", "energy_export_wh"), (f"{site}-pv", "energy_produced_wh")] if pv else []
+    series = {q: _kept(lab.raw(d, q, since, until), fault) for d, q in names}
+    load, imp = rise(series["energy_consumed_wh"]), rise(series["energy_import_wh"])
+    lo, hi = max(s[0][0] for s in series.values()), min(s[-1][0] for s in series.values())
+    common = {q: _at(s, hi) - _at(s, lo) for q, s in series.items()}
+    balance = common.get("energy_produced_wh", 0.0) + common["energy_import_wh"]
+    balance -= common.get("energy_export_wh", 0.0) + common["energy_consumed_wh"]
+    assert abs(balance) <= 0.05 * max(common["energy_consumed_wh"], 1.0), "the lab's own balance"
     return load, 1.0 - min(imp, load) / load
 
 
