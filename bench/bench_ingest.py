@@ -43,6 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu_meter import CpuMeter  # noqa: E402 (after the sys.path line)
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.topology import GatewayConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
@@ -285,7 +286,7 @@ def main() -> int:
         influxd = Influxd(work / "influxd")
         broker.start()
         influxd.start()
-        assert influxd.proc is not None
+        assert influxd.proc is not None and broker.proc is not None
         db_proc = psutil.Process(influxd.proc.pid)
         ingest: list[subprocess.Popen[bytes]] = []
         gw: Gateway | None = None
@@ -297,6 +298,12 @@ def main() -> int:
             gw = Gateway(broker, setup.per_envelope)
             wait_ready(gw, broker, workers)
             raws, e2es, ratios, db_raw, db_e2e, ingest_us, losses = [], [], [], [], [], [], []
+            shares: list[dict[str, float]] = []  # cores of each part while the end-to-end side ran
+            meter = CpuMeter(
+                {"ingest": [p.pid for p in ingest], "influxd": [influxd.proc.pid], "broker": [broker.proc.pid]}
+                | {"publisher": [os.getpid()]},
+                alone=frozenset({"publisher"}),
+            )
             seq = 1
             for run in range(args.runs):
                 t0 = int(time.time() * 1000) - (30 + 2 * run) * 86_400_000  # a day of its own, each run and side
@@ -306,12 +313,13 @@ def main() -> int:
                 settle(db_proc)  # influxd's CPU of a side includes what it left to do (snapshots, compactions)
                 db_raw.append((cpu_s(db_proc) - d0) / n * 1e6)
                 payloads = gw.envelopes(seq, readings(n, t0 + 86_400_000))  # encoded before the clock starts
-                c0, d0 = cpu_s(*workers), cpu_s(db_proc)
+                c0, d0, parts0 = cpu_s(*workers), cpu_s(db_proc), meter.snapshot()
                 start = time.perf_counter()
                 first = seq
                 seq = gw.publish(seq, payloads)
                 ok = gw.wait_acked(seq, timeout=600)
                 elapsed = time.perf_counter() - start
+                shares.append(CpuMeter.cores(parts0, meter.snapshot(), elapsed))
                 ingest_us.append(1e6 * (cpu_s(*workers) - c0) / n)
                 settle(db_proc)
                 db_e2e.append((cpu_s(db_proc) - d0) / n * 1e6)
@@ -327,6 +335,7 @@ def main() -> int:
                     f"{db_raw[-1]:.2f} / {db_e2e[-1]:.2f} CPU-s per million readings (ceiling / end to end); "
                     f"ingest {ingest_us[-1]:.1f} µs CPU per reading; loss {n - stored}; load {os.getloadavg()[0]:.1f}"
                 )
+                print("        end to end, cores: " + ", ".join(f"{k} {v:.2f}" for k, v in shares[-1].items()))
             print(
                 f"ceiling   raw line protocol, batch {setup.ingest.batch_size}, {setup.connections} connections: "
                 f"{spread(raws)} points/s"
