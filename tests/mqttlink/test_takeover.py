@@ -19,6 +19,7 @@ from tests.support.services import Mosquitto
 from tests.support.waiting import wait_for
 from ville_autonome.configuration.services import MqttSettings
 from ville_autonome.mqttlink import client_id_collision, connect_blocking, make_client
+from ville_autonome.mqttlink.client import Client
 from ville_autonome.mqttlink.takeover import (
     CLEAR_AFTER_S,
     SESSION_TAKEN_OVER,
@@ -34,10 +35,10 @@ COLLISION_TIMEOUT_S = 60.0
 
 
 @pytest.fixture
-def started() -> Iterator[Callable[[mqtt.Client], mqtt.Client]]:
-    clients: list[mqtt.Client] = []
+def started() -> Iterator[Callable[[Client], Client]]:
+    clients: list[Client] = []
 
-    def track(client: mqtt.Client) -> mqtt.Client:
+    def track(client: Client) -> Client:
         clients.append(client)
         return client
 
@@ -47,11 +48,15 @@ def started() -> Iterator[Callable[[mqtt.Client], mqtt.Client]]:
         c.loop_stop()
 
 
-def _persistent(settings: MqttSettings, client_id: str) -> mqtt.Client:
+def _persistent(settings: MqttSettings, client_id: str) -> Client:
     """A client as the ingest and the API make theirs: stable id, persistent session, connected."""
     client = make_client(settings, client_id, clean_start=False)
     connect_blocking(client, settings, clean_start=False)
     return client
+
+
+def _named(client: mqtt.Client, what: str, timeout: float = 10.0) -> str:
+    return str(wait_for(lambda: client_id_collision(client), timeout=timeout, what=what))
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -62,7 +67,7 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_a_second_process_with_the_same_client_id_is_named(
     protocol: str,
     mosquitto: Mosquitto,
-    started: Callable[[mqtt.Client], mqtt.Client],
+    started: Callable[[Client], Client],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -74,18 +79,24 @@ def test_a_second_process_with_the_same_client_id_is_named(
 
     # Mosquitto 2.0.11 closes the socket of the client it replaces, for MQTT 5 too (no DISCONNECT
     # 0x8E): the short connections in a row name it
-    named = wait_for(lambda: client_id_collision(first), timeout=COLLISION_TIMEOUT_S, what="the collision named")
+    named = _named(first, "the collision named", COLLISION_TIMEOUT_S)
     assert f"another process probably uses client id {client_id!r}" in named
     assert [e for e in _errors(caplog) if client_id in e and "another process" in e], "no ERROR naming the id"
     # the newcomer is thrown off in turn as the first one reconnects: it names it too
-    wait_for(lambda: client_id_collision(second), timeout=COLLISION_TIMEOUT_S, what="the newcomer names it too")
+    _named(second, "the newcomer names it too", COLLISION_TIMEOUT_S)
+    # once per client and episode, not at every flap
+    watch = first.takeover
+    assert watch is not None
+    seen = watch.detections
+    wait_for(lambda: watch.detections > seen, timeout=COLLISION_TIMEOUT_S, what="one more flap")
+    assert len([e for e in _errors(caplog) if client_id in e]) == 2
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_broker_restart_is_not_a_collision(
     protocol: str,
     mosquitto_factory: Callable[..., Mosquitto],
-    started: Callable[[mqtt.Client], mqtt.Client],
+    started: Callable[[Client], Client],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     broker = mosquitto_factory(persistence=True)
@@ -124,7 +135,7 @@ def test_a_session_taken_over_is_named_at_the_first_disconnect(caplog: pytest.Lo
     client = make_client(settings, "va-api-1", clean_start=False)
     try:
         connect_blocking(client, settings, clean_start=False)
-        named = wait_for(lambda: client_id_collision(client), what="the takeover named")
+        named = _named(client, "the takeover named")
     finally:
         client.disconnect()
         client.loop_stop()
