@@ -35,6 +35,7 @@ SESSION_TAKEN_OVER = 0x8E  # MQTT 5 reason code of the broker's DISCONNECT
 SHORT_CONNECTION_S = 10.0  # a connection the broker closes within this of its CONNACK is "short"
 SHORT_CONNECTIONS = 3  # that many short connections in a row: a suspected client-id collision
 CLEAR_AFTER_S = 60.0  # a connection up for this long clears the flag
+ADVICE = "Give each process its own client id (its own MQTT user where the broker takes the user name as the client id)"
 
 
 class TakeoverWatch:
@@ -68,7 +69,8 @@ class TakeoverWatch:
 
     def disconnected(self, *, taken_over: bool, closed_by_broker: bool) -> None:
         """The connection ended: ``taken_over`` when the broker's DISCONNECT said "Session taken
-        over"; ``closed_by_broker`` when the broker closed the socket without a word."""
+        over"; ``closed_by_broker`` when the broker ended it (a DISCONNECT, or the socket closed
+        under us), not this client nor a missed keepalive."""
         with self._lock:
             since, self._connected_at = self._connected_at, None
             if since is None:
@@ -80,14 +82,13 @@ class TakeoverWatch:
                 problem = (
                     f"MQTT client id {self.client_id!r} was taken over (the broker said 'Session taken over'): "
                     f"another process uses client id {self.client_id!r}; each connection throws the other "
-                    "off. Give each process its own client id"
+                    f"off. {ADVICE}"
                 )
             elif self._short >= self._repeats:
                 problem = (
                     f"MQTT client id {self.client_id!r}: the broker closed {self._short} connections in a row "
                     f"within {self._short_s:g} s of accepting them: another process probably uses client id "
-                    f"{self.client_id!r} (each connection throws the other off). Give each process its own "
-                    "client id"
+                    f"{self.client_id!r} (each connection throws the other off). {ADVICE}"
                 )
             else:
                 if lasted >= self._clear_after_s:
