@@ -10,8 +10,8 @@ or a second worker started with the same id is the likely cause.
 :class:`TakeoverWatch` watches one client's connections and says when it is thrown off that way:
 
 - MQTT 5: the broker's DISCONNECT carries reason code 0x8E "Session taken over"
-  (:data:`SESSION_TAKEN_OVER`; Mosquitto sends it to a v5 client it replaces): a takeover, named
-  at the first one;
+  (:data:`SESSION_TAKEN_OVER`; the specification lets a broker send it, Mosquitto 2.0.11 closes
+  the socket instead and is caught by the next rule): a takeover, named at the first one;
 - any protocol (MQTT 3.1.1 has no reason: the broker just closes the socket):
   :data:`SHORT_CONNECTIONS` connections in a row closed by the broker within
   :data:`SHORT_CONNECTION_S` of being accepted: a suspected collision. A broker restart closes one
