@@ -10,7 +10,9 @@ Its MQTT session is persistent: clean start off, a session expiry of :data:`SESS
 a client id that stays the same across restarts (``services.api.command_client_id``, one per API
 process). The broker keeps the results published while the API is down and delivers them when it
 comes back; :meth:`CommandBus.resume` (at the API's start-up) reconnects at once when the log holds
-a command still waiting for its result. A result lost anyway (the session expired, the broker lost
+a command still waiting for its result. Two API processes with one client id throw each other off
+the broker and may take each other's results: :attr:`CommandBus.client_id_collision` names it
+(``/metrics``: ``va_mqtt_client_id_collision``). A result lost anyway (the session expired, the broker lost
 it) leaves its command ``sent``, shown as ``no_result`` once its expiry has passed.
 
 Errors::
@@ -32,7 +34,7 @@ import paho.mqtt.client as mqtt
 from ville_autonome.configuration.errors import ServiceUnreachableError
 from ville_autonome.configuration.services import MqttSettings
 from ville_autonome.journals.command_log import CommandLog, CommandRecord, settle
-from ville_autonome.mqttlink.client import connect_properties, make_client
+from ville_autonome.mqttlink.client import client_id_collision, connect_properties, make_client
 from ville_autonome.readings.commands import (
     FINAL,
     Command,
@@ -77,6 +79,16 @@ class CommandBus:
             if self._log is None:
                 self._log = self._open_log()
             return self._log
+
+    @property
+    def has_client(self) -> bool:
+        """Whether the command client exists (made at the first command or by :meth:`resume`)."""
+        return self._client is not None
+
+    @property
+    def client_id_collision(self) -> str | None:
+        """Another process using :attr:`client_id`, named while it lasts (``mqttlink.takeover``)."""
+        return client_id_collision(self._client)
 
     def connect(self) -> None:
         """Start connecting (persistent session) and return; idempotent. The client subscribes to the

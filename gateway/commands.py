@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 from ville_autonome.configuration.mqtt_presets import RELAY_POINT, Relay, check_relay_writes
 from ville_autonome.gateway.command_relays import RelayStates
-from ville_autonome.gateway.errors import DeviceExceptionError, DeviceTimeoutError
+from ville_autonome.gateway.errors import CommandNotAppliedError, DeviceExceptionError, DeviceTimeoutError
 from ville_autonome.gateway.modbus_source import ModbusPoller
 from ville_autonome.gateway.quality import decode_point
 from ville_autonome.readings.commands import (
@@ -52,14 +52,6 @@ log = logging.getLogger(__name__)
 
 REMEMBERED = 1024  # results kept to answer a re-delivered command
 RELAY_TIMEOUT_S = 10.0  # an MQTT device answers a command with its state within this
-
-
-class _Failure(Exception):
-    """How a command ends when it is not applied."""
-
-    def __init__(self, status: CommandStatus, detail: str, code: int | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.code = status, detail, code
 
 
 class CommandRunner:
@@ -116,7 +108,9 @@ class CommandRunner:
         readback: dict[str, float] = {}
         try:
             if cmd.expired(self.clock_ms()):
-                raise _Failure(CommandStatus.EXPIRED, f"received after its expiry ({cmd.expires_ms} ms): not applied")
+                raise CommandNotAppliedError(
+                    CommandStatus.EXPIRED, f"received after its expiry ({cmd.expires_ms} ms): not applied"
+                )
             poller = self.pollers.get(cmd.device)
             relay = self.relays.relays.get(cmd.device)
             if poller is not None:
@@ -124,9 +118,11 @@ class CommandRunner:
             elif relay is not None:
                 await self._run_relay(cmd, relay, readback)
             else:
-                raise _Failure(CommandStatus.REFUSED, f"{cmd.device} is not a writable device of {self.gateway}")
+                raise CommandNotAppliedError(
+                    CommandStatus.REFUSED, f"{cmd.device} is not a writable device of {self.gateway}"
+                )
             result = self._result(cmd, CommandStatus.APPLIED, "", None, readback)
-        except _Failure as f:
+        except CommandNotAppliedError as f:
             result = self._result(cmd, f.status, f.detail, f.code, readback)
         self._remember(result)
         self._answer(result)
@@ -136,28 +132,30 @@ class CommandRunner:
         try:
             writes = check_writes(poller.profile, [(w.point, w.value) for w in cmd.writes])
         except WriteRefusedError as exc:
-            raise _Failure(CommandStatus.REFUSED, str(exc)) from None
+            raise CommandNotAppliedError(CommandStatus.REFUSED, str(exc)) from None
         for w in writes:
             if cmd.expired(self.clock_ms()):
-                raise _Failure(CommandStatus.EXPIRED, f"expired before {w.point.name} was written")
+                raise CommandNotAppliedError(CommandStatus.EXPIRED, f"expired before {w.point.name} was written")
             readback[w.point.name] = await self._write(poller, w)
 
     async def _run_relay(self, cmd: Command, relay: Relay, readback: dict[str, float]) -> None:
         try:
             payloads = check_relay_writes(relay, cmd.device, [(w.point, w.value) for w in cmd.writes])
         except ValueError as exc:
-            raise _Failure(CommandStatus.REFUSED, str(exc)) from None
+            raise CommandNotAppliedError(CommandStatus.REFUSED, str(exc)) from None
         for w, payload in zip(cmd.writes, payloads, strict=True):
             if cmd.expired(self.clock_ms()):
-                raise _Failure(CommandStatus.EXPIRED, f"expired before {RELAY_POINT} was switched")
+                raise CommandNotAppliedError(CommandStatus.EXPIRED, f"expired before {RELAY_POINT} was switched")
             armed = self.relays.arm(relay)
             if not self.publish_device(relay.command_topic, payload.encode()):
-                raise _Failure(CommandStatus.TIMED_OUT, f"{RELAY_POINT}: the broker did not take {payload!r}")
+                raise CommandNotAppliedError(
+                    CommandStatus.TIMED_OUT, f"{RELAY_POINT}: the broker did not take {payload!r}"
+                )
             state = await self.relays.wait(relay, armed, w.value, RELAY_TIMEOUT_S)
             if state != w.value:
                 last = "nothing" if state is None else relay.on if state == 1 else relay.off
                 msg = f"{RELAY_POINT}: no state {payload!r} on {relay.state_topic} within {RELAY_TIMEOUT_S:g} s (last: {last})"
-                raise _Failure(CommandStatus.TIMED_OUT, msg)
+                raise CommandNotAppliedError(CommandStatus.TIMED_OUT, msg)
             readback[RELAY_POINT] = state
 
     async def _write(self, poller: ModbusPoller, write: CheckedWrite) -> float:
@@ -168,18 +166,20 @@ class CommandRunner:
             try:
                 words = encode_write(write, sf)
             except WriteRefusedError as exc:
-                raise _Failure(CommandStatus.REFUSED, str(exc)) from None
+                raise CommandNotAppliedError(CommandStatus.REFUSED, str(exc)) from None
             await conn.write(point.address, words, device.unit_id, device.timeout_s)
             back = await conn.read(point.table, point.address, point.count, device.unit_id, device.timeout_s)
         except DeviceExceptionError as exc:
             msg = f"{point.name}: the device answered exception {exc.code}"
-            raise _Failure(CommandStatus.REFUSED, msg, exc.code) from None
+            raise CommandNotAppliedError(CommandStatus.REFUSED, msg, exc.code) from None
         except DeviceTimeoutError as exc:
-            raise _Failure(CommandStatus.TIMED_OUT, f"{point.name}: {exc}") from None
+            raise CommandNotAppliedError(CommandStatus.TIMED_OUT, f"{point.name}: {exc}") from None
         factors = {point.scale_factor: DecodedValue(float(sf))} if point.scale_factor and sf is not None else {}
         decoded = decode_point(point, back, factors)
         if not isinstance(decoded.value, float) or abs(decoded.value - write.value) > _resolution(point, sf):
-            raise _Failure(CommandStatus.REFUSED, f"{point.name}: read back {decoded.value!r}, not {write.value:g}")
+            raise CommandNotAppliedError(
+                CommandStatus.REFUSED, f"{point.name}: read back {decoded.value!r}, not {write.value:g}"
+            )
         return decoded.value
 
     async def _scale_factor(self, poller: ModbusPoller, point: Point) -> int | None:
@@ -190,7 +190,7 @@ class CommandRunner:
         words = await poller.connection.read(sf_point.table, sf_point.address, 1, device.unit_id, device.timeout_s)
         decoded = decode_point(sf_point, words, {})
         if not isinstance(decoded.value, float):
-            raise _Failure(CommandStatus.REFUSED, f"{point.name}: scale factor {sf_point.name} unusable")
+            raise CommandNotAppliedError(CommandStatus.REFUSED, f"{point.name}: scale factor {sf_point.name} unusable")
         return int(decoded.value)
 
     def _result(

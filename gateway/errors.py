@@ -6,6 +6,8 @@
     ├── GatewayConfigError         unknown gateway id, profile that does not load (one line, exit 2;
     │                              also a configuration.errors.ConfigError)
     ├── BufferFileError            the store-and-forward file cannot be opened or written
+    ├── CommandNotAppliedError     a command ends without being applied (refused, expired, timed
+    │                              out): carries its result status; never leaves gateway.commands
     ├── DeviceReadError            one request to one device failed (never leaves the poller)
     │   ├── DeviceTimeoutError     no answer in time, or no connection
     │   └── DeviceExceptionError   the device answered with a Modbus exception code
@@ -20,6 +22,7 @@ pymodbus errors (``ModbusException`` and subclasses, ``OSError``) are translated
 from __future__ import annotations
 
 from ville_autonome.configuration.errors import ConfigError
+from ville_autonome.readings.commands import CommandStatus
 
 
 class GatewayError(Exception):
@@ -32,6 +35,15 @@ class GatewayConfigError(GatewayError, ConfigError):
 
 class BufferFileError(GatewayError):
     """The buffer file cannot be opened or written."""
+
+
+class CommandNotAppliedError(GatewayError):
+    """How a command ends when it is not applied: its result's ``status``, ``detail`` and Modbus
+    exception ``code`` (``gateway.commands`` turns it into the command's one result)."""
+
+    def __init__(self, status: CommandStatus, detail: str, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.code = status, detail, code
 
 
 class PayloadError(GatewayError, ValueError):

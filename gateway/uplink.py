@@ -4,8 +4,10 @@ One paho-mqtt client per gateway, client id ``va-gateway-{gateway}`` (stable acr
 last will ``offline`` retained on ``Topics.status(gw)``; ``online`` is published retained on
 every connection. The client connects asynchronously: a broker that is down at start-up is
 logged loudly once and retried by paho's capped backoff while the buffer fills — the gateway
-never exits for it. Messages arrive on paho's network thread and are handed to the asyncio
-loop at once (``call_soon_threadsafe``); nothing blocks that thread.
+never exits for it. A second process with the same gateway id (so the same client id) throws this
+one off the broker each time it connects: :attr:`Uplink.client_id_collision` names it (an ERROR
+once, then every "uplink lost" warning says it). Messages arrive on paho's network thread and are
+handed to the asyncio loop at once (``call_soon_threadsafe``); nothing blocks that thread.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ville_autonome.configuration.services import MqttSettings
-from ville_autonome.mqttlink.client import connect_problem, connect_properties, make_client
+from ville_autonome.mqttlink.client import client_id_collision, connect_problem, connect_properties, make_client
 from ville_autonome.readings.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,11 @@ class Uplink:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def client_id_collision(self) -> str | None:
+        """Another process using this gateway's client id, named while it lasts (``mqttlink.takeover``)."""
+        return client_id_collision(self.client)
 
     def start(self) -> None:
         where = f"{self.settings.host}:{self.settings.port}"
@@ -118,7 +125,9 @@ class Uplink:
         was = self._connected.is_set()
         self._connected.clear()
         if was and not self._stopping:
-            log.warning("MQTT uplink lost (%s): buffering until the broker is back", reason)
+            collision = self.client_id_collision
+            cause = f"; {collision}" if collision else ""
+            log.warning("MQTT uplink lost (%s%s): buffering until the broker is back", reason, cause)
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._warn_once(connect_problem(client))  # a certificate problem is named as such

@@ -36,6 +36,7 @@ class IngestStats:
     store_auth_failures: int = 0  # write attempts the store refused for our credentials (401/403)
     store_state: StoreState = StoreState.OK
     pending: int = 0  # messages received and not yet acknowledged to the broker
+    mqtt_collision: str | None = None  # another process uses our client id (mqttlink.client_id_collision)
 
     def as_stats(self) -> dict[str, float]:
         out = {
@@ -51,6 +52,7 @@ class IngestStats:
             "pending": float(self.pending),
             "dead_lettered": float(sum(self.rejected.values())),
             "dead_letters": float(self.dead_letters),
+            "mqtt_client_id_collision": 1.0 if self.mqtt_collision else 0.0,
         }
         out.update({f"rejected_{k}": float(v) for k, v in self.rejected.items()})
         out.update({f"gap_{k}": float(v) for k, v in self.gaps.items()})
@@ -59,10 +61,13 @@ class IngestStats:
 
 def health_problems(stats: IngestStats, *, connected: bool) -> list[str]:
     """Why the worker is unhealthy (empty: healthy). An unreachable store is a passing fault the
-    worker rides out (it holds and retries); refused credentials are not."""
+    worker rides out (it holds and retries); refused credentials are not, nor another process
+    using the worker's client id (both flap, and the broker may hand our queued messages over)."""
     problems = []
     if not connected:
         problems.append("not connected to the MQTT broker")
+    if stats.mqtt_collision:
+        problems.append(stats.mqtt_collision)
     if stats.store_state is StoreState.AUTH_FAILED:
         problems.append("the store refuses the ingest's credentials (HTTP 401/403): nothing is written")
     return problems

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from ville_autonome.dashboard_api.alarm_views import alarm_metrics_text
+from ville_autonome.dashboard_api.command_bus import CommandBus
 from ville_autonome.dashboard_api.deps import AdminKey, ConfigDep, OperatorKey, StoreDep
 from ville_autonome.dashboard_api.errors import ERROR_RESPONSES, BadParameterError
 from ville_autonome.dashboard_api.params import now_ms
@@ -83,6 +84,19 @@ def prometheus_text(stats: dict[str, dict[str, float]], gap_list: list[Any], tel
     return "\n".join(lines) + "\n"
 
 
+def collision_metrics_text(bus: CommandBus | None) -> str:
+    """1 while another process uses the command client's MQTT client id (docs/commands.md); no
+    line before the client exists (nothing is known yet)."""
+    if bus is None or not bus.has_client:
+        return ""
+    return (
+        "# HELP va_mqtt_client_id_collision 1 while another process uses this MQTT client id.\n"
+        "# TYPE va_mqtt_client_id_collision gauge\n"
+        f'va_mqtt_client_id_collision{{service="api",client_id="{_label(bus.client_id)}"}} '
+        f"{1 if bus.client_id_collision else 0}\n"
+    )
+
+
 @root_router.get(
     "/metrics",
     response_class=PlainTextResponse,
@@ -99,6 +113,7 @@ def prometheus_text(stats: dict[str, dict[str, float]], gap_list: list[Any], tel
 def metrics(key: OperatorKey, request: Request, store: StoreDep) -> PlainTextResponse:
     text = prometheus_text(store.service_stats(), store.gaps(), request.app.state.telemetry)
     text += alarm_metrics_text(request.app, store, now_ms())  # alarm gauges (docs/alerts.md)
+    text += collision_metrics_text(getattr(request.app.state, "command_bus", None))
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 

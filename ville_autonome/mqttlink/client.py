@@ -5,6 +5,10 @@ unreachable broker into :class:`BrokerUnreachableError` (one line, no traceback 
 After that, paho's own reconnect loop (``reconnect_delay_set``, capped exponential backoff) keeps
 the connection patient; :func:`connect_problem` names why the last attempt failed.
 
+Every client watches its own connections for another process using its client id
+(:mod:`mqttlink.takeover`): :func:`client_id_collision` names it while it lasts, for the services'
+health output.
+
 TLS: ``tls`` or an ``mqtts://`` URL, the broker's CA in ``ca_file``; for mutual TLS the client's
 certificate and key in ``cert_file``/``key_file``. A certificate problem is named as such (the
 broker's certificate refused, our certificate required or refused), never as "unreachable".
@@ -27,9 +31,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from ville_autonome.configuration.errors import ConfigError, ServiceUnreachableError
 from ville_autonome.configuration.services import MqttSettings
+from ville_autonome.mqttlink.takeover import SESSION_TAKEN_OVER, TakeoverWatch
 
 LOST_BEFORE_CONNACK = "the connection was closed before the broker answered"
 
@@ -44,11 +52,34 @@ class BrokerCertificateError(BrokerUnreachableError):
 
 class Client(mqtt.Client):
     """paho's client, remembering why its last connection attempt failed (paho's own reconnect
-    loop only calls ``on_connect_fail``, without the reason): :func:`connect_problem` reads it."""
+    loop only calls ``on_connect_fail``, without the reason): :func:`connect_problem` reads it;
+    and telling its :class:`TakeoverWatch` (set by :func:`make_client`) of every accepted
+    connection and every disconnection, whatever callbacks the service set."""
 
     last_connect_error: BaseException | None = None
     last_socket_error: str | None = None
     client_certificate = False  # mutual TLS configured
+    takeover: TakeoverWatch | None = None
+
+    def _handle_connack(self) -> mqtt.MQTTErrorCode:
+        rc = super()._handle_connack()
+        if self.takeover is not None and self.is_connected():  # accepted (a refusal leaves it connecting)
+            self.takeover.connected()
+        return rc
+
+    def _do_on_disconnect(
+        self,
+        packet_from_broker: bool,
+        v1_rc: mqtt.MQTTErrorCode,
+        reason: ReasonCode | None = None,
+        properties: Properties | None = None,
+    ) -> None:
+        if self.takeover is not None:
+            self.takeover.disconnected(
+                taken_over=packet_from_broker and reason is not None and reason.value == SESSION_TAKEN_OVER,
+                closed_by_broker=packet_from_broker or v1_rc == mqtt.MQTT_ERR_CONN_LOST,
+            )
+        super()._do_on_disconnect(packet_from_broker, v1_rc, reason, properties)
 
     def reconnect(self) -> mqtt.MQTTErrorCode:
         try:
@@ -93,7 +124,15 @@ def make_client(settings: MqttSettings, client_id: str, *, clean_start: bool = T
         # only logs: keep its last socket error for connect_problem()
         client.on_log = _keep_socket_errors
     client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.takeover = TakeoverWatch(client_id)
     return client
+
+
+def client_id_collision(client: mqtt.Client | None) -> str | None:
+    """Another process using ``client``'s client id, named (``mqttlink.takeover``), while it lasts;
+    ``None`` when none is seen (or ``client`` was not made by :func:`make_client`)."""
+    watch = getattr(client, "takeover", None)
+    return watch.problem if isinstance(watch, TakeoverWatch) else None
 
 
 def tls_context(settings: MqttSettings) -> ssl.SSLContext:
@@ -168,9 +207,6 @@ def connect_properties(
     with manual acks it is how a slow consumer bounds its memory and leaves the rest queued."""
     if settings.protocol != "5":
         return {}
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
-
     props = Properties(PacketTypes.CONNECT)
     if not clean_start:
         props.SessionExpiryInterval = session_expiry_s
