@@ -46,7 +46,7 @@ from ville_autonome.ingest.sequence_tracker import SeenSequences
 from ville_autonome.ingest.settle import settle
 from ville_autonome.ingest.stats import IngestStats, health_problems, write_status_file
 from ville_autonome.ingest.store_watch import StoreWatch
-from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.mqttlink.client import client_id_collision, connect_blocking, make_client
 from ville_autonome.readings.topics import Topics
 from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 
@@ -125,6 +125,7 @@ class IngestService:
                 store_auth_failures=self.watch.auth_failures,
                 store_state=self.watch.state,
                 pending=s.pending,
+                mqtt_collision=client_id_collision(self._client),
             )
 
     def health_problems(self) -> list[str]:

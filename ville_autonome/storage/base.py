@@ -34,6 +34,7 @@ from ville_autonome.series.values import (
     LatestValue,
     RollupKey,
     SequenceGap,
+    SequenceNote,
     SeriesPoint,
 )
 
@@ -75,9 +76,12 @@ class Store(Protocol):
     def ping(self) -> str:
         """Version string of the backend; raises :class:`StoreTransientError` when down."""
 
-    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+    def write(self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = ()) -> WriteResult:
         """Upsert ``points`` and mark their rollup buckets dirty (no rollup work here); returns the
-        points refused one by one (the rest is durably written and marked)."""
+        points refused one by one (the rest is durably written and marked). ``sequences``: the
+        envelopes these points came in, recorded as :meth:`record_sequences` does, in the same
+        transaction or request (once the write returns, they are stored with the points; a record
+        the store refuses for what it is is logged, not raised)."""
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
         """The latest value of every (device, quantity), optionally only those newer than ``since_ms``."""

@@ -42,7 +42,15 @@ from ville_autonome.series.rollups import (
     stats_from_columns,
 )
 from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, RollupKey, SequenceGap, SeriesPoint
+from ville_autonome.series.values import (
+    IntervalColumns,
+    IntervalStat,
+    LatestValue,
+    RollupKey,
+    SequenceGap,
+    SequenceNote,
+    SeriesPoint,
+)
 from ville_autonome.storage import sqlite_rollups as compiler
 from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError, WriteResult
 from ville_autonome.storage.sqlite_balances import SqliteBalances
@@ -86,6 +94,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_RECORD_SEQUENCES = (
+    "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
+    "ranges = ranges || ',' || excluded.ranges"
+)
+
+
 class SqliteStore:
     """:class:`storage.base.Store` in one SQLite file."""
 
@@ -127,7 +141,7 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ readings
 
-    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+    def write(self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = ()) -> WriteResult:
         rejected: dict[int, str] = {}
         rows = []
         for i, p in enumerate(points):
@@ -137,6 +151,8 @@ class SqliteStore:
                 continue
             c = p.context
             rows.append((c.device, p.quantity, p.ts_ms, p.value, str(p.quality), c.district, c.site, c.role, c.source))
+
+        records = [(n.gateway, n.worker, n.received_ms, format_ranges(to_ranges(n.seqs))) for n in sequences if n.seqs]
 
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
@@ -155,10 +171,13 @@ class SqliteStore:
             touched = {(r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows}
             # the dirty marks, in the same transaction: a new id even for a bucket already marked
             db.executemany("INSERT OR REPLACE INTO rollup_marks (device, quantity, bucket_ms) VALUES (?,?,?)", touched)
+            db.executemany(_RECORD_SEQUENCES, records)  # the envelopes, with their readings
             db.execute("COMMIT")
 
-        if rows:
+        if rows or records:
             self._run(tx)
+        if records:
+            self._compact_when_due(max(r[2] for r in records))
         return WriteResult(written=len(rows), rejected=rejected)
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
@@ -279,12 +298,11 @@ class SqliteStore:
         if not seqs:
             return
         self._run(
-            lambda db: db.execute(
-                "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
-                "ranges = ranges || ',' || excluded.ranges",
-                (gateway, worker, received_ms, format_ranges(to_ranges(seqs))),
-            )
+            lambda db: db.execute(_RECORD_SEQUENCES, (gateway, worker, received_ms, format_ranges(to_ranges(seqs))))
         )
+        self._compact_when_due(received_ms)
+
+    def _compact_when_due(self, received_ms: int) -> None:
         if received_ms - self._last_compaction >= COMPACT_EVERY_MS:
             self._last_compaction = received_ms
             self.compact_sequences(received_ms - COMPACT_AFTER_MS)
