@@ -22,8 +22,8 @@ Key = tuple[str, int, int]  # (gateway, epoch, seq)
 
 
 def digest(payload: bytes) -> bytes:
-    """16 bytes of SHA-256: computed in hardware on CPUs with SHA extensions (2.7× faster than
-    BLAKE2b for a 100-kB envelope on the test machine: bench/bench_ingest.py's profile)."""
+    """16 bytes of SHA-256, which CPUs with SHA extensions compute in hardware (a 99-kB envelope:
+    75 µs of CPU against 198 µs for BLAKE2b, measured on the project's 2-core machine)."""
     return hashlib.sha256(payload).digest()[:16]
 
 
