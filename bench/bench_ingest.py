@@ -309,7 +309,7 @@ def main() -> int:
                 t0 = int(time.time() * 1000) - (30 + 2 * run) * 86_400_000  # a day of its own, each run and side
                 settle(db_proc)
                 d0 = cpu_s(db_proc)
-                raw = ceiling(influxd, f"ceiling{run}", n, t0, setup)
+                raw = ceiling(influxd, "ceiling", n, t0, setup)
                 settle(db_proc)  # influxd's CPU of a side includes what it left to do (snapshots, compactions)
                 db_raw.append((cpu_s(db_proc) - d0) / n * 1e6)
                 payloads = gw.envelopes(seq, readings(n, t0 + 86_400_000))  # encoded before the clock starts
