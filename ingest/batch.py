@@ -27,7 +27,7 @@ from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED, Verd
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.series.values import SequenceNote
-from ville_autonome.storage.base import Store, StoreRejectedError
+from ville_autonome.storage.base import Encoded, Store, StoreRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ class Work:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)  # gateway/<id> → its backlog
     # points the store refused: (message index, reading index, point, reason, detail)
     refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
+    # the readings gathered from the messages (prepare): where each message's points start, its
+    # index in the batch and verdict, and each chunk as the store encoded it
+    points: list[StoredReading] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    owners: list[tuple[int, Verdict]] = field(default_factory=list)
+    encoded: list[Encoded] | None = None
     written_count: int = 0
     written_readings: bool = False
     written_health: bool = False
@@ -87,38 +93,50 @@ class BatchWriter:
                 self.store.write_service_stats(service, values)
             work.written_stats = True
 
-    def _write_readings(self, work: Work, now_ms: int) -> None:
-        """The batch's readings, in chunks, the last one with the sequence numbers of its envelopes
-        (one request or transaction); what the store refuses is kept in ``work.refused``."""
-        if work.written_readings:
-            return
-        notes = self._sequence_notes(work, now_ms)
-        points: list[StoredReading] = []
-        starts: list[int] = []  # per message with points: where its points start in ``points``
-        owners: list[tuple[int, Verdict]] = []  # ... and its index in the batch, its verdict
+    def prepare(self, work: Work) -> None:
+        """Gather the batch's readings and have the store encode them, chunk by chunk: done by the
+        thread that gathers batches, so that a writer only sends (:meth:`write` prepares a batch
+        that was not)."""
+        points, starts, owners = work.points, work.starts, work.owners
         for m, (_, c) in enumerate(work.messages):
             if c.verdict is not None and c.verdict.points:
                 starts.append(len(points))
                 owners.append((m, c.verdict))
                 points.extend(c.verdict.points)
+        work.encoded = [self.store.encode(points[i : i + self.chunk]) for i in range(0, len(points), self.chunk)]
+
+    def _write_readings(self, work: Work, now_ms: int) -> None:
+        """The batch's readings, in chunks, the last one with the sequence numbers of its envelopes
+        (one request or transaction); what the store refuses is kept in ``work.refused``."""
+        if work.written_readings:
+            return
+        if work.encoded is None:
+            self.prepare(work)
+        assert work.encoded is not None
+        notes = self._sequence_notes(work, now_ms)
+        points, starts, owners = work.points, work.starts, work.owners
         work.refused = []
-        for start in range(0, max(len(points), 1), self.chunk):
-            part = points[start : start + self.chunk]
+        for k, start in enumerate(range(0, max(len(points), 1), self.chunk)):
+            encoded = work.encoded[k] if k < len(work.encoded) else None  # none: sequence numbers alone
+            part = encoded.points if encoded is not None else []
             last = start + self.chunk >= len(points)
-            for i, (reason, why) in self._write_chunk(part, notes if last else ()).items():
+            for i, (reason, why) in self._write_chunk(part, notes if last else (), encoded).items():
                 k = bisect.bisect_right(starts, start + i) - 1  # the message of point start + i
                 m, verdict = owners[k]
                 work.refused.append((m, verdict.indexes[start + i - starts[k]], part[i], reason, why))
         work.written_count = len(points) - len(work.refused)
         work.written_readings = True
 
-    def _write_chunk(self, part: list[StoredReading], notes: Sequence[SequenceNote]) -> dict[int, tuple[str, str]]:
+    def _write_chunk(
+        self, part: Sequence[StoredReading], notes: Sequence[SequenceNote], encoded: Encoded | None
+    ) -> dict[int, tuple[str, str]]:
         """Writes one chunk (with ``notes``); the points refused, by index in it: (dead-letter
         reason, detail)."""
         if not part and not notes:
             return {}
         try:
-            return {i: (STORE_REFUSED, why) for i, why in self.store.write(part, sequences=notes).rejected.items()}
+            result = self.store.write(part, sequences=notes, encoded=encoded)
+            return {i: (STORE_REFUSED, why) for i, why in result.rejected.items()}
         except StoreRejectedError as exc:
             log.error("the store rejected %d readings for good: %s (dead-lettered)", len(part), exc)
             for n in notes:  # recorded on their own: the envelopes are settled, dead letters included

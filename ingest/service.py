@@ -256,6 +256,7 @@ class IngestService:
                 item = self._queue.get(timeout=0 if stopping else timeout)
             except queue.Empty:
                 if batch and (stopping or time.monotonic() >= deadline):
+                    self.writer.prepare(work)
                     if not self._hand_over((batch, work)):
                         return
                     batch, work = [], Work()
@@ -270,6 +271,7 @@ class IngestService:
             batch.append(item)
             self._classify(item, work)
             if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
+                self.writer.prepare(work)  # encoded here: a writer only sends
                 if not self._hand_over((batch, work)):
                     return
                 batch, work = [], Work()

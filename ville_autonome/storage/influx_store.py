@@ -57,7 +57,7 @@ from ville_autonome.series.values import (
     SequenceNote,
     SeriesPoint,
 )
-from ville_autonome.storage.base import StoreAuthError, StoreError, StoreTransientError, WriteResult
+from ville_autonome.storage.base import Encoded, StoreAuthError, StoreError, StoreTransientError, WriteResult
 from ville_autonome.storage.influx_balances import InfluxBalances
 from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
@@ -213,12 +213,23 @@ class InfluxStore(InfluxRecords):
         first = self._write_indexed(lines[:mid], indexes[:mid], raw=raw, precision=precision)
         return first | self._write_indexed(lines[mid:], indexes[mid:], raw=raw, precision=precision)
 
-    def write(self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = ()) -> WriteResult:
+    def encode(self, points: Sequence[StoredReading]) -> Encoded:
+        """The readings' line protocol (:func:`influx_wire.reading_lines.reading_lines`), ahead of
+        :meth:`write`."""
+        return Encoded(points, reading_lines(points, ROLLUP_15M_MS))
+
+    def write(
+        self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = (), encoded: Encoded | None = None
+    ) -> WriteResult:
         """One request: the readings line protocol can carry, then their dirty marks, then the
         sequence records (one fsync in InfluxDB per batch, not three): the marks are readable when
         the request has ended, as its points are (the compiler reads them a settling time later,
         longer than the request may take); a failed request is retried whole by the ingest."""
-        body, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
+        if encoded is not None and encoded.points is points and isinstance(encoded.form, tuple):
+            body, rejected, touched = encoded.form
+            rejected = dict(rejected)  # the encoded form stays as made: a retry starts from it again
+        else:
+            body, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
         period, keys, marks = self._marks.lines(touched)
         extra = marks + self.sequence_lines(sequences)
         # the lines in the body, in order: the readings' indexes in ``points``, then the extra lines'

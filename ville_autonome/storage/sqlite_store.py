@@ -52,7 +52,14 @@ from ville_autonome.series.values import (
     SeriesPoint,
 )
 from ville_autonome.storage import sqlite_rollups as compiler
-from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError, WriteResult
+from ville_autonome.storage.base import (
+    Encoded,
+    StoreAuthError,
+    StoreError,
+    StoreRejectedError,
+    StoreTransientError,
+    WriteResult,
+)
 from ville_autonome.storage.sqlite_balances import SqliteBalances
 
 T = TypeVar("T")
@@ -141,7 +148,12 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ readings
 
-    def write(self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = ()) -> WriteResult:
+    def encode(self, points: Sequence[StoredReading]) -> Encoded:
+        return Encoded(points)  # nothing to prepare: the rows are bound in the transaction
+
+    def write(
+        self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = (), encoded: Encoded | None = None
+    ) -> WriteResult:
         rejected: dict[int, str] = {}
         rows = []
         for i, p in enumerate(points):
