@@ -157,9 +157,11 @@ export function alarmHistory(ctx, result) {
       ctx.t("undelivered_latest", s.latest.channel, fmt.shortDateTime(s.latest.created_ms), s.latest.last_error || "?"));
   }
 
-  /** Loading, the newest request's error, or an unknown window in the URL: said above the lists. */
+  /** Loading, the newest request's error, or an unknown window in the URL: said above the lists.
+   * "Loading" while the lists are not (yet) the window asked: a reading again of the same window
+   * (the active alarms changed, an action) keeps them as they are, quietly. */
   function renderStatus() {
-    const busy = latest.busy();
+    const busy = latest.busy() && (!data || data.range !== range);
     history.setAttribute("aria-busy", String(busy));
     history.dataset.shown = data ? data.range : "";
     const said = [];
