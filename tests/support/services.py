@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import urllib.request
 from pathlib import Path
 
 from tests.support.ports import free_port, port_open
+from tests.support.processes import kill_child, stop_child
 from tests.support.waiting import wait_for
 
 
@@ -75,22 +75,14 @@ class _Process:
         """Clean stop (SIGTERM), waiting for the process to exit."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_child(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:
         """kill -9: no chance to save state."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        kill_child(self.proc)
         self.proc = None
 
     def restart(self) -> None:
