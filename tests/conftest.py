@@ -24,7 +24,7 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support.services import Influxd, Mosquitto
+from tests.support.services import Influxd, Mosquitto, private_services
 from tests.support.stores import BACKENDS, fresh_name, settings_for
 from tests.support.waiting import wait_for
 from ville_autonome.configuration.services import StoreSettings
@@ -61,32 +61,14 @@ def influxd(service_dir: Path) -> Iterator[Influxd]:
 
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
-    made: list[Mosquitto] = []
-
-    def make(**kwargs: Any) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"mosquitto-{len(made)}", **kwargs)
-        made.append(broker)
-        broker.start()
-        return broker
-
-    yield make
-    for b in made:
-        b.kill()
+    with private_services(Mosquitto, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
 def influxd_factory(tmp_path: Path) -> Iterator[Callable[[], Influxd]]:
-    made: list[Influxd] = []
-
-    def make() -> Influxd:
-        db = Influxd(tmp_path / f"influxd-{len(made)}")
-        made.append(db)
-        db.start()
-        return db
-
-    yield make
-    for d in made:
-        d.kill()
+    with private_services(Influxd, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

@@ -7,11 +7,14 @@ data directory, for the fault tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tests.support.ports import free_port, port_open
 from tests.support.processes import kill_child, stop_child
@@ -94,6 +97,27 @@ class _Process:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return "(no log)"
+
+
+ServiceT = TypeVar("ServiceT", bound=_Process)
+
+
+@contextlib.contextmanager
+def private_services(kind: type[ServiceT], directory: Path) -> Iterator[Callable[..., ServiceT]]:
+    """A maker of started ``kind`` processes (its keyword arguments go to ``kind``), each in its own
+    folder ``NAME-N`` of ``directory``, all killed on exit: the private broker or database of a test
+    that stops, kills or restarts it."""
+    made: list[ServiceT] = []
+
+    def make(**kwargs: Any) -> ServiceT:
+        service = kind(directory / f"{kind.name}-{len(made)}", **kwargs)
+        made.append(service)
+        service.start()
+        return service
+
+    yield make
+    for service in made:
+        service.kill()
 
 
 SHIPPED_BROKER_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
