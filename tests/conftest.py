@@ -4,6 +4,8 @@
   themselves by topic root / database name);
 - ``mosquitto_factory`` / ``influxd_factory``: a private process for tests that stop, kill or
   restart it;
+- ``store_backend`` / ``store_settings``: each real store backend in turn (a SQLite file, a database
+  of that influxd; tests/support/stores.py), for the tests that run on both;
 - every test fails if it leaves threads, asyncio tasks or child processes behind;
 - the tests marked ``slow`` run first (scheduling only: every test runs).
 """
@@ -14,7 +16,6 @@ import asyncio
 import functools
 import inspect
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support.services import Influxd, Mosquitto
+from tests.support.services import Influxd, Mosquitto, private_services
+from tests.support.stores import BACKENDS, fresh_name, settings_for
 from tests.support.waiting import wait_for
+from ville_autonome.configuration.services import StoreSettings
+from ville_autonome.storage.factory import open_store
 
 # property tests assert behaviour, never speed: no per-example deadline and no "too slow" health
 # check, so that a loaded CI machine cannot fail them (speed lives in bench/)
@@ -57,38 +61,38 @@ def influxd(service_dir: Path) -> Iterator[Influxd]:
 
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
-    made: list[Mosquitto] = []
-
-    def make(**kwargs: Any) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"mosquitto-{len(made)}", **kwargs)
-        made.append(broker)
-        broker.start()
-        return broker
-
-    yield make
-    for b in made:
-        b.kill()
+    with private_services(Mosquitto, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
 def influxd_factory(tmp_path: Path) -> Iterator[Callable[[], Influxd]]:
-    made: list[Influxd] = []
-
-    def make() -> Influxd:
-        db = Influxd(tmp_path / f"influxd-{len(made)}")
-        made.append(db)
-        db.start()
-        return db
-
-    yield make
-    for d in made:
-        d.kill()
+    with private_services(Influxd, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
 def unique_name() -> str:
     """A short unique lower-case name for a database or topic root of one test."""
-    return "t" + uuid.uuid4().hex[:10]
+    return fresh_name()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Each store backend in turn, per module (so that a module fixture fills one store per backend)."""
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def store_settings(store_backend: str, tmp_path: Path, unique_name: str, influxd: Influxd) -> StoreSettings:
+    """A test's own store on ``store_backend``: a SQLite file in its tmp_path, or a fresh database
+    of the session's influxd, made by the store (as the journals, which do not make it, expect).
+    tests/storage overrides it (external servers too, the database left for the store to make)."""
+    settings = settings_for(store_backend, tmp_path, influxd, database=unique_name)
+    if store_backend == "influxdb":
+        open_store(settings).close()  # the store creates its database
+    return settings
 
 
 # ---------------------------------------------------------------- leak checks

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.support.ports import free_port, port_open
+from tests.support.processes import stop_child
 from tests.support.waiting import wait_for
 
 SMTP_SERVER = Path(__file__).with_name("smtp_server.py")
@@ -121,10 +122,4 @@ class SmtpServer:
         return [m for m in found if isinstance(m, EmailMessage)]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_child(self.proc, timeout=15)

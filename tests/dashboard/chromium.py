@@ -3,7 +3,9 @@
 Debian's ``chromium`` (``make test`` installs it; a missing binary fails the test) runs with its
 own profile in a temp dir and a DevTools port on loopback; :class:`Page` talks CDP over one
 WebSocket (``websockets``' sync client) and records console errors, uncaught exceptions and
-failed loads, so a test can assert that the page logged none.
+failed loads, so a test can assert that the page logged none. A test can also hold the page's
+requests to the real API (CDP ``Fetch``) and let each go when it chooses: the order in which
+answers reach the page is then the test's, without a sleep.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class Page:
         self.next_id = 0
         self.problems: list[str] = []
         self.console: list[str] = []
+        self.held: list[dict[str, Any]] = []  # Fetch.requestPaused: requests held until released
+        self.cancelled: set[str] = set()  # Network ids of the requests the page gave up (aborted)
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable")
 
@@ -128,6 +132,10 @@ class Page:
             self.console.append(f"{params['type']}: {text}")
             if params["type"] in ("error", "assert"):
                 self.problems.append(f"console.{params['type']}: {text}")
+        elif method == "Fetch.requestPaused":
+            self.held.append(params)
+        elif method == "Network.loadingFailed" and params.get("canceled"):
+            self.cancelled.add(params["requestId"])
         elif method == "Log.entryAdded":
             e = params["entry"]
             if e["level"] == "error":
@@ -188,6 +196,43 @@ class Page:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
+
+    def hold_requests(self, url_pattern: str) -> None:
+        """Hold the page's requests whose URL matches ``url_pattern`` (``*`` wildcards) once the real
+        server has answered, before the page reads the answer: :attr:`held` lists them (after
+        :meth:`drain`), :meth:`release` lets one go, :meth:`fail` fails one as a lost connection."""
+        self.held.clear()
+        self.cancelled.clear()
+        self.send("Network.enable")
+        self.send("Fetch.enable", {"patterns": [{"urlPattern": url_pattern, "requestStage": "Response"}]})
+
+    def release(self, held: dict[str, Any]) -> bool:
+        """Give a held answer to the page; False when the page had given up the request (aborted)."""
+        self.held.remove(held)
+        return self._held_command("Fetch.continueRequest", {"requestId": held["requestId"]})
+
+    def fail(self, held: dict[str, Any]) -> bool:
+        """Fail a held request as a refused connection; False when the page had given it up."""
+        self.held.remove(held)
+        return self._held_command(
+            "Fetch.failRequest", {"requestId": held["requestId"], "errorReason": "ConnectionRefused"}
+        )
+
+    def _held_command(self, method: str, params: dict[str, Any]) -> bool:
+        try:
+            self.send(method, params)
+        except AssertionError as exc:  # CDP's answer for a request the page cancelled meanwhile
+            if "Invalid InterceptionId" not in str(exc):
+                raise
+            return False
+        return True
+
+    def stop_holding(self) -> None:
+        """Hold nothing more and let every held request go."""
+        for held in list(self.held):
+            self.release(held)
+        self.send("Fetch.disable")
+        self.send("Network.disable")
 
     def close(self) -> None:
         self.ws.close()

@@ -36,15 +36,13 @@ def add_recent(store: Store, now_ms: int) -> None:
     store.record_sequences("gw-1", [1, 2, 3, 7, 8], worker="w1", received_ms=now_ms)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "influxdb"])
-def city(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
-) -> Iterator[CityData]:
+@pytest.fixture(scope="module")
+def city(store_backend: str, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd) -> Iterator[CityData]:
     import time
 
-    store, config = open_filled(request.param, tmp_path_factory.mktemp("api"), influxd, days=DAYS)
+    store, config = open_filled(store_backend, tmp_path_factory.mktemp("api"), influxd, days=DAYS)
     add_recent(store, int(time.time() * 1000))
-    yield CityData(request.param, store, config, T0, T0 + DAYS * DAY_MS)
+    yield CityData(store_backend, store, config, T0, T0 + DAYS * DAY_MS)
     store.close()
 
 

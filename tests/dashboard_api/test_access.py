@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from tests.autonomy.stored_data import KEYS, make_config
 from tests.dashboard_api.conftest import auth
 from tests.support.services import Influxd
+from tests.support.stores import settings_for
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import RateLimiter, find_key
@@ -37,15 +37,9 @@ ROUTES = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "influxdb"])
-def empty_store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
-) -> Iterator[Store]:
-    if request.param == "sqlite":
-        settings = StoreSettings(backend="sqlite", path=str(tmp_path_factory.mktemp("acl") / "s.sqlite"))
-    else:
-        settings = StoreSettings(backend="influxdb", url=influxd.url, database="t" + uuid.uuid4().hex[:10])
-    store = open_store(settings)
+@pytest.fixture(scope="module")
+def empty_store(store_backend: str, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd) -> Iterator[Store]:
+    store = open_store(settings_for(store_backend, tmp_path_factory.mktemp("acl"), influxd))
     yield store
     store.close()
 

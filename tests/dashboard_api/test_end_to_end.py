@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,11 @@ import pytest
 
 from tests.dashboard_api.serving import serve_in_thread
 from tests.support.services import Influxd
+from tests.support.stores import settings_for
 from ville_autonome.autonomy import compute_scope
 from ville_autonome.autonomy_queries import scope_inputs
 from ville_autonome.configuration.loader import load_config
-from ville_autonome.configuration.services import ApiKey, StoreSettings
+from ville_autonome.configuration.services import ApiKey
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.dashboard_api.deps import digest
 from ville_autonome.dashboard_api.main import create_app
@@ -75,22 +75,14 @@ def store_backfill(store: Store, config: PlatformConfig, start_ms: int, end_ms: 
     return written
 
 
-@pytest.fixture(scope="module", params=["sqlite", "influxdb"])
+@pytest.fixture(scope="module")
 def month(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
+    store_backend: str, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
 ) -> Iterator[tuple[Store, PlatformConfig, int]]:
-    if request.param == "sqlite":
-        settings = StoreSettings(
-            backend="sqlite", path=str(tmp_path_factory.mktemp("e2e") / "m.sqlite"), rollup_refresh_s=3600
-        )
-    else:
-        settings = StoreSettings(
-            backend="influxdb", url=influxd.url, database="t" + uuid.uuid4().hex[:10], rollup_refresh_s=3600
-        )
     config = amiens_config()
-    store = open_store(settings)
+    store = open_store(settings_for(store_backend, tmp_path_factory.mktemp("e2e"), influxd, rollup_refresh_s=3600))
     # one interval before the month gives the counters' values at its start
-    end = START + PERIOD_DAYS[request.param] * DAY_MS
+    end = START + PERIOD_DAYS[store_backend] * DAY_MS
     store_backfill(store, config, START - 900_000, end)
     yield store, config, end
     store.close()

@@ -29,11 +29,11 @@ PV = {"device": "sun-pv", "quantity": "active_power_w"}
 ADMIN = auth("admin")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "influxdb"])
+@pytest.fixture(scope="module")
 def filled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
+    store_backend: str, tmp_path_factory: pytest.TempPathFactory, influxd: Influxd
 ) -> Iterator[tuple[Store, PlatformConfig]]:
-    store, config = open_filled(request.param, tmp_path_factory.mktemp("malformed"), influxd, days=1)
+    store, config = open_filled(store_backend, tmp_path_factory.mktemp("malformed"), influxd, days=1)
     add_recent(store, T0 + DAY_MS)
     yield store, config
     store.close()

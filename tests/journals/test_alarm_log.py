@@ -28,9 +28,9 @@ S = 1000
 
 
 @pytest.fixture
-def log(settings: StoreSettings) -> Iterator[AlarmLog]:
-    store = open_store(settings)
-    found = alarm_log_for(store, settings)
+def log(store_settings: StoreSettings) -> Iterator[AlarmLog]:
+    store = open_store(store_settings)
+    found = alarm_log_for(store, store_settings)
     yield found
     found.close()
     store.close()
@@ -160,13 +160,13 @@ def test_lease_claims(log: AlarmLog) -> None:
     assert [c.holder for c in log.claims(now_ms=NOW)] == ["c"]
 
 
-def test_everything_survives_a_restart(settings: StoreSettings) -> None:
-    first = open_alarm_log(settings)
+def test_everything_survives_a_restart(store_settings: StoreSettings) -> None:
+    first = open_alarm_log(store_settings)
     a = episode("a", state="firing", fired_ms=NOW, notified_firing_ms=NOW)
     first.save_alarms([a])
     first.save_silence(Silence("s1", "silent", None, NOW, NOW + 60 * S, "r", "op", NOW))
     first.close()
-    second = open_alarm_log(settings)
+    second = open_alarm_log(store_settings)
     try:
         assert second.unsettled() == [a]
         assert [s.id for s in second.silences(active_at_ms=NOW)] == ["s1"]

@@ -32,8 +32,8 @@ def _record(i: int, device: str = "battery", status: CommandStatus = CommandStat
     )
 
 
-def test_commands_are_recorded_settled_once_and_survive_a_restart(settings: StoreSettings) -> None:
-    log = open_command_log(settings)
+def test_commands_are_recorded_settled_once_and_survive_a_restart(store_settings: StoreSettings) -> None:
+    log = open_command_log(store_settings)
     for i in range(3):
         log.record(_record(i, device="battery" if i < 2 else "turbine"))
     answer = replace(_record(1), status=CommandStatus.APPLIED, readback={"InWRte": 40.0}, done_ms=T0 + 1500, detail="")
@@ -44,7 +44,7 @@ def test_commands_are_recorded_settled_once_and_survive_a_restart(settings: Stor
     assert settle(log, replace(_record(0), gateway="gw-other", status=CommandStatus.APPLIED)) is None
     log.close()
 
-    again = open_command_log(settings)
+    again = open_command_log(store_settings)
     try:
         assert [r.id for r in again.list()] == ["cmd-2", "cmd-1", "cmd-0"]
         assert [r.id for r in again.list(device="battery", limit=1)] == ["cmd-1"]
@@ -65,9 +65,9 @@ def test_commands_are_recorded_settled_once_and_survive_a_restart(settings: Stor
         again.close()
 
 
-def test_the_log_refuses_nothing_it_cannot_store(settings: StoreSettings) -> None:
+def test_the_log_refuses_nothing_it_cannot_store(store_settings: StoreSettings) -> None:
     odd = replace(_record(7), issued_by='o"p\\e,r a=tor', writes=[{"point": "x y,z=1", "value": -1.5}])
-    log = open_command_log(settings)
+    log = open_command_log(store_settings)
     try:
         log.record(odd)
         got = log.get("cmd-7")
@@ -77,13 +77,13 @@ def test_the_log_refuses_nothing_it_cannot_store(settings: StoreSettings) -> Non
         log.close()
 
 
-def test_the_api_keeps_the_log_beside_the_store_it_reads(settings: StoreSettings) -> None:
-    store = open_store(settings)
+def test_the_api_keeps_the_log_beside_the_store_it_reads(store_settings: StoreSettings) -> None:
+    store = open_store(store_settings)
     other = StoreSettings(backend="sqlite", path="/nonexistent/not-this-one.sqlite")
     log = command_log_for(store, other)  # the store's own file or database, not the settings'
     try:
         log.record(_record(3))
-        reader = open_command_log(settings)
+        reader = open_command_log(store_settings)
         try:
             assert reader.get("cmd-3") is not None
         finally:

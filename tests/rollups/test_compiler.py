@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.support.processes import CommandProcess, run_command
 from tests.support.services import Influxd
 from tests.support.waiting import wait_for
@@ -29,15 +27,8 @@ def _counts(store: Store) -> list[int]:
     return [s.count for s in store.intervals("iko-meter", "active_power_w", DAY0, DAY0 + 86_400_000, 900)]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "influxdb"])
-def test_the_compiler_keeps_rollups_up_to_date_while_writers_write(
-    backend: str, tmp_path: Path, influxd: Influxd, unique_name: str
-) -> None:
-    if backend == "sqlite":
-        settings = StoreSettings(backend="sqlite", path=str(tmp_path / "store.sqlite"))
-    else:
-        settings = StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
-    writer, own = open_store(settings), open_store(settings)
+def test_the_compiler_keeps_rollups_up_to_date_while_writers_write(store_settings: StoreSettings) -> None:
+    writer, own = open_store(store_settings), open_store(store_settings)
     compiler = RollupCompiler(own, interval_s=0.2, name="test")
     stop = threading.Event()
     thread = threading.Thread(target=compiler.run, args=(stop,), name="rollups")

@@ -1,6 +1,9 @@
 """Every backend behind one ``store`` fixture: the same tests run against SQLite, the real influxd
 1.6 the tests start, and each external server named in ``VA_TEST_INFLUX_URLS`` (tests/storage/external.py).
-Without external servers the summary says so in a ``NOT RUN`` line."""
+Without external servers the summary says so in a ``NOT RUN`` line.
+
+``store_settings`` here overrides tests/conftest.py's: the external servers too, and the database
+left for the store under test to make."""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ import pytest
 
 from tests.storage.external import ENV, ExternalInflux, external_servers
 from tests.support.services import Influxd
+from tests.support.stores import BACKENDS as LOCAL_BACKENDS
+from tests.support.stores import settings_for
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.storage.base import Store
 from ville_autonome.storage.factory import open_store
 
 EXTERNAL = external_servers()
-BACKENDS: list[str | ExternalInflux] = ["sqlite", "influxdb", *EXTERNAL]
+BACKENDS: list[str | ExternalInflux] = [*LOCAL_BACKENDS, *EXTERNAL]
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda b: b if isinstance(b, str) else b.id)
@@ -25,10 +30,8 @@ def store_settings(
 ) -> Iterator[StoreSettings]:
     # influxd is a session fixture requested up front (started before the per-test leak check)
     backend = request.param
-    if backend == "sqlite":
-        yield StoreSettings(backend="sqlite", path=str(tmp_path / "store.sqlite"))
-    elif backend == "influxdb":
-        yield StoreSettings(backend="influxdb", url=influxd.url, database=unique_name)
+    if isinstance(backend, str):
+        yield settings_for(backend, tmp_path, influxd, database=unique_name)
     else:
         assert isinstance(backend, ExternalInflux)
         with backend.database(unique_name) as settings:

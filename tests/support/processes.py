@@ -1,4 +1,5 @@
-"""Run the platform's own commands (``ville-autonome …``) as real child processes in tests."""
+"""Child processes in tests: the platform's own commands (``ville-autonome …``) run as real
+processes, and the one way every test helper stops a child (``stop_child``, ``kill_child``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("ville-autonome"))
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    """SIGTERM, then wait; SIGKILL if it does not stop within ``timeout`` s. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+def kill_child(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9, and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
 
 
 class CommandProcess:
@@ -39,23 +59,14 @@ class CommandProcess:
         """SIGTERM, then wait; SIGKILL if it does not stop in time. Returns the exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        code = self.proc.returncode
+        code = stop_child(self.proc, timeout)
         self.proc = None
         return code
 
     def kill(self) -> None:
         """kill -9."""
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(timeout=10)
+            kill_child(self.proc)
             self.proc = None
 
     def pause(self) -> None:

@@ -7,14 +7,17 @@ data directory, for the fault tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tests.support.ports import free_port, port_open
+from tests.support.processes import kill_child, stop_child
 from tests.support.waiting import wait_for
 
 
@@ -75,22 +78,14 @@ class _Process:
         """Clean stop (SIGTERM), waiting for the process to exit."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_child(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:
         """kill -9: no chance to save state."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        kill_child(self.proc)
         self.proc = None
 
     def restart(self) -> None:
@@ -102,6 +97,27 @@ class _Process:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return "(no log)"
+
+
+ServiceT = TypeVar("ServiceT", bound=_Process)
+
+
+@contextlib.contextmanager
+def private_services(kind: type[ServiceT], directory: Path) -> Iterator[Callable[..., ServiceT]]:
+    """A maker of started ``kind`` processes (its keyword arguments go to ``kind``), each in its own
+    folder ``NAME-N`` of ``directory``, all killed on exit: the private broker or database of a test
+    that stops, kills or restarts it."""
+    made: list[ServiceT] = []
+
+    def make(**kwargs: Any) -> ServiceT:
+        service = kind(directory / f"{kind.name}-{len(made)}", **kwargs)
+        made.append(service)
+        service.start()
+        return service
+
+    yield make
+    for service in made:
+        service.kill()
 
 
 SHIPPED_BROKER_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"

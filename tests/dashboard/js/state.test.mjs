@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { defaults, linkTo, parseRoute, parseState, routePath, scopeOf, stateQuery } from "../../../dashboard_api/web/static/js/urlstate.js";
+import { defaults, linkTo, parseRoute, parseState, refusedAlarmRange, routePath, scopeOf, stateQuery } from "../../../dashboard_api/web/static/js/urlstate.js";
 import { formatLocal, parseLocal, zoned } from "../../../dashboard_api/web/static/js/pickers.js";
 import { byUrgency, deviceState } from "../../../dashboard_api/web/static/js/health.js";
 import { batterySetpoint } from "../../../dashboard_api/web/static/js/setpoint.js";
@@ -26,6 +26,16 @@ test("the page's state round-trips through its URL, defaults left out", () => {
   // junk is ignored, never trusted
   const junk = parseState("?period=decade&date=tomorrow&range=custom&from=x&theme=pink");
   assert.deepEqual([junk.period, junk.date, junk.range, junk.theme], ["day", null, "today", "light"]);
+  // the alarm history's window: kept when known; an unknown one is named (the page says it) and dropped
+  assert.equal(parseState("?alarm_range=30d").alarmRange, "30d");
+  assert.equal(stateQuery({ ...defaults(), alarmRange: "7d" }), "?alarm_range=7d");
+  assert.equal(stateQuery({ ...defaults(), alarmRange: "24h" }), "");
+  assert.equal(refusedAlarmRange("?alarm_range=30d"), null);
+  assert.equal(refusedAlarmRange("?lang=en"), null);
+  for (const bad of ["3w", "", "constructor", "24H"]) {
+    assert.equal(refusedAlarmRange("?alarm_range=" + bad), bad);
+    assert.equal(parseState("?alarm_range=" + bad).alarmRange, "24h");
+  }
   // a link to another page keeps the language, kiosk mode and theme only
   assert.equal(linkTo({ kind: "site", id: "campus" }, s), "/sites/campus?lang=en&kiosk=1&theme=dark");
 });

@@ -34,7 +34,8 @@ export class Api {
   /**
    * @param {string} path "/live", "/energy"…
    * @param {Record<string, string | number | boolean | null | undefined>} [params]
-   * @param {{method?: string, body?: unknown}} [opts]
+   * @param {{method?: string, body?: unknown, signal?: AbortSignal}} [opts] `signal`: the caller
+   *   gave up (a newer request replaced this one): the call rejects with the signal's AbortError
    * @returns {Promise<any>}
    */
   async call(path, params, opts) {
@@ -48,8 +49,10 @@ export class Api {
       resp = await fetch(url, {
         method: (opts && opts.method) || "GET", headers,
         body: opts && opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        signal: opts && opts.signal,
       });
     } catch (e) {
+      if (opts && opts.signal && opts.signal.aborted) throw e;
       throw new ApiError(0, "the API does not answer (" + /** @type {Error} */ (e).message + ")", path);
     }
     if (resp.status === 401) { this.onRefused(401); throw new ApiError(401, "unauthorized", path); }

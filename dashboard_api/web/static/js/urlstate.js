@@ -1,7 +1,9 @@
 // @ts-check
 // The page's state in its URL, so that a link shows what its sender saw: the page (from the path)
 // and its query (language, period and date of the energy chart, time range of the history,
-// device quantity, kiosk mode and theme). Pure.
+// device quantity, window of the alarm history, kiosk mode and theme). Pure.
+
+import { HISTORY_RANGES } from "./alarmhistory.js";
 
 /** @typedef {{kind: "city" | "district" | "site" | "device", id: string | null}} Route */
 /**
@@ -13,6 +15,7 @@
  * @property {string | null} from      custom range start, local "2026-11-30T14:30"
  * @property {string | null} to
  * @property {string | null} q         device page: the quantity of the history
+ * @property {string} alarmRange       window of the alarm history: a key of HISTORY_RANGES (24h | 7d | 30d)
  * @property {boolean} kiosk
  * @property {"light" | "dark"} theme
  */
@@ -24,7 +27,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** @returns {PageState} */
 export function defaults() {
-  return { lang: null, period: "day", date: null, range: "today", from: null, to: null, q: null, kiosk: false, theme: "light" };
+  return { lang: null, period: "day", date: null, range: "today", from: null, to: null, q: null, alarmRange: "24h", kiosk: false, theme: "light" };
 }
 
 /** The page shown by a path: "/", "/districts/x", "/sites/x", "/devices/x"; null when unknown. */
@@ -63,9 +66,20 @@ export function parseState(search) {
   const from = p.get("from") || "", to = p.get("to") || "";
   if (LOCAL.test(from) && LOCAL.test(to)) { s.from = from; s.to = to; } else if (s.range === "custom") s.range = "today";
   s.q = p.get("q") || null;
+  if (!refusedAlarmRange(search)) s.alarmRange = p.get("alarm_range") || s.alarmRange;
   s.kiosk = p.get("kiosk") === "1";
   s.theme = p.get("theme") === "dark" ? "dark" : "light";
   return s;
+}
+
+/**
+ * The alarm history's window asked by the URL when the page cannot show it ("?alarm_range=3w"):
+ * the page says so and shows the default window. Null when absent or known.
+ * @param {string} search @returns {string | null}
+ */
+export function refusedAlarmRange(search) {
+  const asked = new URLSearchParams(search).get("alarm_range");
+  return asked === null || Object.hasOwn(HISTORY_RANGES, asked) ? null : asked;
 }
 
 /** The query string of a state, defaults left out ("" when all are defaults). @param {PageState} s */
@@ -78,6 +92,7 @@ export function stateQuery(s) {
   if (s.range !== d.range) p.set("range", s.range);
   if (s.range === "custom" && s.from && s.to) { p.set("from", s.from); p.set("to", s.to); }
   if (s.q) p.set("q", s.q);
+  if (s.alarmRange !== d.alarmRange) p.set("alarm_range", s.alarmRange);
   if (s.kiosk) p.set("kiosk", "1");
   if (s.theme === "dark") p.set("theme", "dark");
   const q = p.toString();

@@ -4,10 +4,15 @@
 // 30 days: the resolved alarms and the recent events. One GET /api/v1/alarms?state=resolved with
 // the window answers the resolved alarms, the events and the silences; it is read again when the
 // active alarms change (at most every REFRESH_MS), when the window changes and after an action.
+// Only the newest request's answer is shown (latest.js: a window clicked while another loads aborts
+// it); "loading…" is said until that answer or its error. The window is in the URL (?alarm_range=,
+// urlstate.js): a reload or a link shows the same history; an unknown one is said, and 24 h shown.
 
 import * as fmt from "../format.js";
 import { el, link } from "../dom.js";
 import { ApiError } from "../api.js";
+import { latestOnly } from "../latest.js";
+import { refusedAlarmRange } from "../urlstate.js";
 import { ICONS, alarmRoute, canAdmin, canOperate, inScope } from "../alarmlist.js";
 import { HISTORY_RANGES, eventInScope, historyWindow, silenceTarget, subjectOfKey, undelivered } from "../alarmhistory.js";
 
@@ -22,26 +27,60 @@ export function alarmHistory(ctx, result) {
   const silences = el("ul", { id: "silence-list", className: "alarm-list silences" });
   const historyTitle = el("h3", { className: "subtitle" });
   const ranges = el("div", { className: "tabs alarm-ranges", attrs: { role: "group" } });
+  const status = el("p", { id: "alarm-history-status", className: "summary", attrs: { role: "status", "aria-live": "polite" } });
   const resolvedTitle = el("h4");
   const resolved = el("ul", { id: "resolved-list", className: "alarm-list resolved" });
   const eventsTitle = el("h4");
   const events = el("ol", { id: "event-list", className: "events" });
-  const history = el("div", { className: "alarm-history" }, historyTitle, ranges, resolvedTitle, resolved, eventsTitle, events);
-  /** @type {any} */
+  const history = el("div", { className: "alarm-history" }, historyTitle, ranges, status, resolvedTitle, resolved, eventsTitle, events);
+  /** @type {any} the answer shown, with its window (`range`, `start`) */
   let data = null;
   /** @type {any[] | null} */
   let deadLetters = null;
-  let range = "24h";
+  /** @type {string} the window asked (its button pressed; `data.range` is the one shown) */
+  let range = ctx.state.alarmRange;
+  /** @type {string | null} an unknown window in the page's URL, said until another is chosen */
+  let refused = refusedAlarmRange(window.location.search);
+  /** @type {string} the newest request's error */
+  let failure = "";
+  const latest = latestOnly();
   let last = 0;
   let timer = 0;
 
   async function refresh() {
     last = Date.now();
-    const w = historyWindow(range, last);
+    const asked = range;
+    const w = historyWindow(asked, last);
+    const admin = canAdmin(ctx.role);
+    let current = true;
     try {
-      data = { ...(await ctx.api.call("/alarms", { state: "resolved", start: w.start, end: w.end, limit: LIMIT })), start: w.start };
-      if (canAdmin(ctx.role)) deadLetters = await ctx.api.call("/notifications", { status: "dead", limit: DEAD_LIMIT });
-    } catch (e) { if (!(e instanceof ApiError)) throw e; data = null; }
+      const answer = latest.run(async (signal) => ({
+        alarms: await ctx.api.call("/alarms", { state: "resolved", start: w.start, end: w.end, limit: LIMIT }, { signal }),
+        dead: admin ? await ctx.api.call("/notifications", { status: "dead", limit: DEAD_LIMIT }, { signal }) : null,
+      }));
+      renderStatus();
+      const got = await answer;
+      current = got.current; // else a newer request owns the panel (and says its own loading)
+      if (!got.current) return;
+      data = { ...got.value.alarms, start: w.start, range: asked };
+      deadLetters = got.value.dead;
+      failure = "";
+    } catch (e) {
+      data = null;
+      deadLetters = null;
+      failure = e instanceof ApiError && e.status === 403 ? ctx.t("needs_role", "viewer") : /** @type {Error} */ (e).message;
+      if (!(e instanceof ApiError)) throw e;
+    } finally {
+      if (current) render(); // whatever the end, the newest request's end is shown: no "loading…" left behind
+    }
+  }
+
+  /** Show another window: asked at once, kept in the URL. @param {string} r */
+  function choose(r) {
+    range = r;
+    refused = null;
+    ctx.update({ alarmRange: r });
+    refresh();
     render();
   }
 
@@ -114,8 +153,24 @@ export function alarmHistory(ctx, result) {
     const s = deadLetters && canAdmin(ctx.role) ? undelivered(deadLetters, data ? data.start : 0, DEAD_LIMIT) : null;
     dead.hidden = !s || !s.count;
     if (!s || !s.latest) { dead.replaceChildren(); return; }
-    dead.replaceChildren("⚠ " + ctx.t("undelivered", (s.atLeast ? "≥ " : "") + s.count, ctx.t("range." + range)) + " ",
+    dead.replaceChildren("⚠ " + ctx.t("undelivered", (s.atLeast ? "≥ " : "") + s.count, ctx.t("range." + (data ? data.range : range))) + " ",
       ctx.t("undelivered_latest", s.latest.channel, fmt.shortDateTime(s.latest.created_ms), s.latest.last_error || "?"));
+  }
+
+  /** Loading, the newest request's error, or an unknown window in the URL: said above the lists.
+   * "Loading" while the lists are not (yet) the window asked: a reading again of the same window
+   * (the active alarms changed, an action) keeps them as they are, quietly. */
+  function renderStatus() {
+    const busy = latest.busy() && (!data || data.range !== range);
+    history.setAttribute("aria-busy", String(busy));
+    history.dataset.shown = data ? data.range : "";
+    const said = [];
+    if (refused !== null) said.push(ctx.t("bad_alarm_range", refused.length > 40 ? refused.slice(0, 40) + "…" : refused, ctx.t("range." + range)));
+    if (busy) said.push(ctx.t("loading_history", ctx.t("range." + range)));
+    else if (failure) said.push(ctx.t("history_failed", failure));
+    status.dataset.status = refused !== null || (!busy && failure) ? "error" : busy ? "loading" : "";
+    status.hidden = !said.length;
+    status.textContent = said.join(" ");
   }
 
   function render() {
@@ -126,10 +181,11 @@ export function alarmHistory(ctx, result) {
     ranges.setAttribute("aria-label", ctx.t("alarm_history"));
     ranges.replaceChildren(...Object.keys(HISTORY_RANGES).map((r) => {
       const b = el("button", { type: "button", dataset: { range: r }, attrs: { "aria-pressed": String(r === range) } }, ctx.t("range." + r));
-      b.addEventListener("click", () => { range = r; refresh(); });
+      b.addEventListener("click", () => choose(r));
       return b;
     }));
     renderDead();
+    renderStatus();
     if (!data) {
       silences.replaceChildren(el("li", { className: "summary" }, ctx.t("alarms_unknown")));
       resolved.replaceChildren();
