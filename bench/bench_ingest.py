@@ -35,26 +35,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psutil
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu_meter import CpuMeter  # noqa: E402 (after the sys.path line)
+from bench.ingest_publisher import GATEWAY, Gateway  # noqa: E402 (after the sys.path line)
 from tests.support.services import Influxd, Mosquitto  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.services import IngestSettings, StoreSettings  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.configuration.topology import GatewayConfig  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.influx_wire.reading_lines import reading_line  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from ville_autonome.readings.ack import decode_ack  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from ville_autonome.readings.envelope import Envelope, encode  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.readings.model import DeviceContext, Reading, StoredReading  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
-from ville_autonome.readings.topics import Topics  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.storage.factory import open_store  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 from ville_autonome.storage.influx_store import InfluxStore  # noqa: E402 (after the sys.path line: tests.support lives at the repository root)
 
-GATEWAY = "gw-bench"
 DEVICES = [f"dev-{i:03d}" for i in range(50)]
 SHIPPED_ENVELOPE = int(GatewayConfig.model_fields["max_batch"].default)  # readings per envelope, as a gateway sends
 
@@ -161,51 +157,6 @@ def settle(db: psutil.Process, limit_s: float = 20.0) -> None:
             return
 
 
-class Gateway:
-    """A publisher of envelopes that records end-to-end acks."""
-
-    def __init__(self, broker: Mosquitto, per_envelope: int) -> None:
-        self.topics = Topics("bench")
-        self.per_envelope = per_envelope
-        self.acked: set[int] = set()
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-gw", protocol=mqtt.MQTTv5)
-        self.client.max_inflight_messages_set(1000)
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        self.client.subscribe(self.topics.ack(GATEWAY), qos=1)
-
-    def _on_message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
-        with self.lock:
-            self.acked.update(decode_ack(msg.payload).seqs)
-
-    def envelopes(self, seq0: int, rs: list[Reading]) -> list[bytes]:
-        sent, size = int(time.time() * 1000), self.per_envelope
-        return [
-            encode(Envelope(GATEWAY, seq0 + k, sent, tuple(rs[i : i + size])))
-            for k, i in enumerate(range(0, len(rs), size))
-        ]
-
-    def publish(self, seq0: int, payloads: list[bytes]) -> int:
-        for payload in payloads:
-            self.client.publish(self.topics.uplink(GATEWAY), payload, qos=1)
-        return seq0 + len(payloads)
-
-    def wait_acked(self, upto: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len([s for s in self.acked if s < upto]) >= upto:
-                    return True
-            time.sleep(0.01)
-        return False
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 def count(influxd: Influxd, db: str, since_ms: int = 0) -> int:
     q = f"SELECT count(value) FROM readings WHERE time >= {int(since_ms) * 1_000_000}"  # noqa: S608 (an integer)
     series = influxd.query(q, db)["results"][0].get("series")
@@ -286,6 +237,7 @@ def main() -> int:
         broker.start()
         influxd.start()
         assert influxd.proc is not None
+        assert broker.proc is not None
         db_proc = psutil.Process(influxd.proc.pid)
         ingest: list[subprocess.Popen[bytes]] = []
         gw: Gateway | None = None
@@ -297,21 +249,28 @@ def main() -> int:
             gw = Gateway(broker, setup.per_envelope)
             wait_ready(gw, broker, workers)
             raws, e2es, ratios, db_raw, db_e2e, ingest_us, losses = [], [], [], [], [], [], []
+            shares: list[dict[str, float]] = []  # cores of each part while the end-to-end side ran
+            meter = CpuMeter(
+                {"ingest": [p.pid for p in ingest], "influxd": [influxd.proc.pid], "broker": [broker.proc.pid]}
+                | {"publisher": [os.getpid()]},
+                alone=frozenset({"publisher"}),
+            )
             seq = 1
             for run in range(args.runs):
                 t0 = int(time.time() * 1000) - (30 + 2 * run) * 86_400_000  # a day of its own, each run and side
                 settle(db_proc)
                 d0 = cpu_s(db_proc)
-                raw = ceiling(influxd, f"ceiling{run}", n, t0, setup)
+                raw = ceiling(influxd, "ceiling", n, t0, setup)
                 settle(db_proc)  # influxd's CPU of a side includes what it left to do (snapshots, compactions)
                 db_raw.append((cpu_s(db_proc) - d0) / n * 1e6)
                 payloads = gw.envelopes(seq, readings(n, t0 + 86_400_000))  # encoded before the clock starts
-                c0, d0 = cpu_s(*workers), cpu_s(db_proc)
+                c0, d0, parts0 = cpu_s(*workers), cpu_s(db_proc), meter.snapshot()
                 start = time.perf_counter()
                 first = seq
                 seq = gw.publish(seq, payloads)
                 ok = gw.wait_acked(seq, timeout=600)
                 elapsed = time.perf_counter() - start
+                shares.append(CpuMeter.cores(parts0, meter.snapshot(), elapsed))
                 ingest_us.append(1e6 * (cpu_s(*workers) - c0) / n)
                 settle(db_proc)
                 db_e2e.append((cpu_s(db_proc) - d0) / n * 1e6)
@@ -327,6 +286,7 @@ def main() -> int:
                     f"{db_raw[-1]:.2f} / {db_e2e[-1]:.2f} CPU-s per million readings (ceiling / end to end); "
                     f"ingest {ingest_us[-1]:.1f} µs CPU per reading; loss {n - stored}; load {os.getloadavg()[0]:.1f}"
                 )
+                print("        end to end, cores: " + ", ".join(f"{k} {v:.2f}" for k, v in shares[-1].items()))
             print(
                 f"ceiling   raw line protocol, batch {setup.ingest.batch_size}, {setup.connections} connections: "
                 f"{spread(raws)} points/s"

@@ -15,15 +15,16 @@ class CpuMeter:
     machine, between two snapshots: what ran beside the gateway, and the rest of the machine
     ("other": other users' work on a shared machine)."""
 
-    def __init__(self, parts: dict[str, list[int]]) -> None:
+    def __init__(self, parts: dict[str, list[int]], *, alone: frozenset[str] = frozenset({"gateway"})) -> None:
         self.parts = {name: [psutil.Process(pid) for pid in pids] for name, pids in parts.items()}
+        self.alone = alone  # parts counted without their children (the bench's own process)
 
     def _cpu(self, name: str, procs: list[psutil.Process]) -> float:
         total = 0.0
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 # the gateway runs in the bench's own process, whose children are the other parts
-                children = [] if name == "gateway" else proc.children(recursive=True)
+                children = [] if name in self.alone else proc.children(recursive=True)
                 for p in [proc, *children]:
                     with contextlib.suppress(psutil.Error):
                         t = p.cpu_times()

@@ -1,7 +1,8 @@
 """One batch of messages and its durable write (the store side of the ingest).
 
-:meth:`BatchWriter.write` makes everything a batch holds durable — readings, health, devices of
-gateways gone offline, the sequence numbers stored — and is idempotent, so the ingest can call it
+:meth:`BatchWriter.write` makes everything a batch holds durable — readings with the sequence
+numbers of their envelopes (one request or transaction), health, devices of gateways gone
+offline — and is idempotent, so the ingest can call it
 again after a failure. Store errors by kind (:mod:`storage.base`):
 
 - :class:`StoreTransientError` (and anything unforeseen) propagates: the caller backs off and
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ville_autonome.configuration.topology import PlatformConfig
@@ -24,7 +26,8 @@ from ville_autonome.ingest.classify import Classified, Incoming
 from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED, Verdict
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
-from ville_autonome.storage.base import Store, StoreRejectedError
+from ville_autonome.series.values import SequenceNote
+from ville_autonome.storage.base import Encoded, Store, StoreRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,17 @@ class Work:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)  # gateway/<id> → its backlog
     # points the store refused: (message index, reading index, point, reason, detail)
     refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
+    # the readings gathered from the messages (prepare): where each message's points start, its
+    # index in the batch and verdict, and each chunk as the store encoded it
+    points: list[StoredReading] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    owners: list[tuple[int, Verdict]] = field(default_factory=list)
+    encoded: list[Encoded] | None = None
     written_count: int = 0
     written_readings: bool = False
     written_health: bool = False
     written_offline: bool = False
     written_stats: bool = False
-    recorded: set[str] = field(default_factory=set)
     health_refused: int = 0
 
     def add(self, item: Incoming, classified: Classified) -> None:
@@ -74,7 +82,7 @@ class BatchWriter:
 
     def write(self, work: Work, now_ms: int) -> None:
         """Everything the batch must make durable; idempotent, so a retry after a failure is safe."""
-        self._write_readings(work)
+        self._write_readings(work, now_ms)
         if work.health and not work.written_health:
             self._write_health(work)
         if work.offline and not work.written_offline:
@@ -84,38 +92,58 @@ class BatchWriter:
             for service, values in work.stats.items():
                 self.store.write_service_stats(service, values)
             work.written_stats = True
-        self._record_sequences(work, now_ms)
 
-    def _write_readings(self, work: Work) -> None:
-        """The batch's readings, in chunks; what the store refuses is kept in ``work.refused``."""
-        if work.written_readings:
-            return
-        points: list[StoredReading] = []
-        starts: list[int] = []  # per message with points: where its points start in ``points``
-        owners: list[tuple[int, Verdict]] = []  # ... and its index in the batch, its verdict
+    def prepare(self, work: Work) -> None:
+        """Gather the batch's readings and have the store encode them, chunk by chunk: done by the
+        thread that gathers batches, so that a writer only sends (:meth:`write` prepares a batch
+        that was not)."""
+        points, starts, owners = work.points, work.starts, work.owners
         for m, (_, c) in enumerate(work.messages):
             if c.verdict is not None and c.verdict.points:
                 starts.append(len(points))
                 owners.append((m, c.verdict))
                 points.extend(c.verdict.points)
-        if not points:
+        work.encoded = [self.store.encode(points[i : i + self.chunk]) for i in range(0, len(points), self.chunk)]
+
+    def _write_readings(self, work: Work, now_ms: int) -> None:
+        """The batch's readings, in chunks, the last one with the sequence numbers of its envelopes
+        (one request or transaction); what the store refuses is kept in ``work.refused``."""
+        if work.written_readings:
             return
+        if work.encoded is None:
+            self.prepare(work)
+        assert work.encoded is not None
+        notes = self._sequence_notes(work, now_ms)
+        points, starts, owners = work.points, work.starts, work.owners
         work.refused = []
-        for start in range(0, len(points), self.chunk):
-            part = points[start : start + self.chunk]
-            for i, (reason, why) in self._write_chunk(part).items():
+        for k, start in enumerate(range(0, max(len(points), 1), self.chunk)):
+            encoded = work.encoded[k] if k < len(work.encoded) else None  # none: sequence numbers alone
+            part = encoded.points if encoded is not None else []
+            last = start + self.chunk >= len(points)
+            for i, (reason, why) in self._write_chunk(part, notes if last else (), encoded).items():
                 k = bisect.bisect_right(starts, start + i) - 1  # the message of point start + i
                 m, verdict = owners[k]
                 work.refused.append((m, verdict.indexes[start + i - starts[k]], part[i], reason, why))
         work.written_count = len(points) - len(work.refused)
         work.written_readings = True
 
-    def _write_chunk(self, part: list[StoredReading]) -> dict[int, tuple[str, str]]:
-        """Writes one chunk; the points refused, by index in it: (dead-letter reason, detail)."""
+    def _write_chunk(
+        self, part: Sequence[StoredReading], notes: Sequence[SequenceNote], encoded: Encoded | None
+    ) -> dict[int, tuple[str, str]]:
+        """Writes one chunk (with ``notes``); the points refused, by index in it: (dead-letter
+        reason, detail)."""
+        if not part and not notes:
+            return {}
         try:
-            return {i: (STORE_REFUSED, why) for i, why in self.store.write(part).rejected.items()}
+            result = self.store.write(part, sequences=notes, encoded=encoded)
+            return {i: (STORE_REFUSED, why) for i, why in result.rejected.items()}
         except StoreRejectedError as exc:
             log.error("the store rejected %d readings for good: %s (dead-lettered)", len(part), exc)
+            for n in notes:  # recorded on their own: the envelopes are settled, dead letters included
+                try:
+                    self.store.record_sequences(n.gateway, n.seqs, worker=n.worker, received_ms=n.received_ms)
+                except StoreRejectedError as again:
+                    log.error("the store rejected the sequence numbers of %s: %s", n.gateway, again)
             named = exc.rejected or dict.fromkeys(range(len(part)), str(exc))
             return {i: (STORE_REJECTED, why) for i, why in named.items()}
 
@@ -127,20 +155,14 @@ class BatchWriter:
             log.error("the store rejected %d health records for good: %s", len(work.health), exc)
         work.written_health = True
 
-    def _record_sequences(self, work: Work, now_ms: int) -> None:
-        """The sequence numbers of every gateway not recorded yet (a refusal is logged, not retried)."""
+    def _sequence_notes(self, work: Work, now_ms: int) -> list[SequenceNote]:
+        """The sequence numbers of the batch's envelopes, per gateway."""
         per_gateway: dict[str, list[int]] = {}
         for _, c in work.messages:
             v = c.verdict
             if v is not None and v.gateway is not None and v.seq is not None:
                 per_gateway.setdefault(v.gateway, []).append(v.seq)
-        for gw, seqs in per_gateway.items():
-            if gw not in work.recorded:
-                try:
-                    self.store.record_sequences(gw, seqs, worker=self.worker, received_ms=now_ms)
-                except StoreRejectedError as exc:
-                    log.error("the store rejected the sequence numbers of %s: %s", gw, exc)
-                work.recorded.add(gw)
+        return [SequenceNote(gw, tuple(seqs), self.worker, now_ms) for gw, seqs in per_gateway.items()]
 
     def _mark_offline(self, offline: list[tuple[str, int]]) -> None:
         known = {h.device: h for h in self.store.health()}

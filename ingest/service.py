@@ -46,7 +46,7 @@ from ville_autonome.ingest.sequence_tracker import SeenSequences
 from ville_autonome.ingest.settle import settle
 from ville_autonome.ingest.stats import IngestStats, health_problems, write_status_file
 from ville_autonome.ingest.store_watch import StoreWatch
-from ville_autonome.mqttlink.client import connect_blocking, make_client
+from ville_autonome.mqttlink.client import client_id_collision, connect_blocking, make_client
 from ville_autonome.readings.topics import Topics
 from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 
@@ -125,6 +125,7 @@ class IngestService:
                 store_auth_failures=self.watch.auth_failures,
                 store_state=self.watch.state,
                 pending=s.pending,
+                mqtt_collision=client_id_collision(self._client),
             )
 
     def health_problems(self) -> list[str]:
@@ -255,6 +256,7 @@ class IngestService:
                 item = self._queue.get(timeout=0 if stopping else timeout)
             except queue.Empty:
                 if batch and (stopping or time.monotonic() >= deadline):
+                    self.writer.prepare(work)
                     if not self._hand_over((batch, work)):
                         return
                     batch, work = [], Work()
@@ -269,6 +271,7 @@ class IngestService:
             batch.append(item)
             self._classify(item, work)
             if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
+                self.writer.prepare(work)  # encoded here: a writer only sends
                 if not self._hand_over((batch, work)):
                     return
                 batch, work = [], Work()

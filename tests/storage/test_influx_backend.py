@@ -16,6 +16,7 @@ from ville_autonome.configuration.errors import ServiceUnreachableError
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.influx_wire.marks import MARK_PERIOD_MS, MarkWriter
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
+from ville_autonome.series.values import SequenceNote
 from ville_autonome.storage.base import StoreAuthError, StoreRejectedError, StoreTransientError
 from ville_autonome.storage.factory import StoreStartupError, open_store
 from ville_autonome.storage.influx_store import InfluxStore
@@ -57,12 +58,15 @@ def test_type_conflict_is_isolated_and_the_good_points_are_written(influxd: Infl
         _write_raw(influxd, unique_name, f'readings,device=other,quantity=x value="text" {OLD}')
         points = [StoredReading(CTX, "active_power_w", NOW + i, float(i)) for i in range(20)]
         points.insert(7, StoredReading(CTX, "active_power_w", OLD + 1, 1.0))
-        result = store.write(points)
+        result = store.write(points, sequences=[SequenceNote("gw-a", (1, 2, 5), "w1", NOW)])
         assert result.written == 20
         assert list(result.rejected) == [7]
         assert "conflict" in result.rejected[7]
         got = influxd.query(f"SELECT count(value) FROM readings WHERE time >= {NOW}ms", unique_name)  # noqa: S608
         assert got["results"][0]["series"][0]["values"][0][1] == 20
+        # the mark and the sequence record of the same request are written too
+        assert influxd.query("SELECT count(dirty) FROM rollup_marks", unique_name)["results"][0]["series"]
+        assert [(g.first_seq, g.last_seq) for g in store.gaps("gw-a")] == [(3, 4)]
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from tests.storage.fake_influx import FakeInfluxRequestRecorder
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.readings.model import DeviceContext, StoredReading
+from ville_autonome.series.values import SequenceNote
 from ville_autonome.storage.base import StoreAuthError, StoreTransientError
 from ville_autonome.storage.factory import StoreStartupError, open_store
 from ville_autonome.storage.influx_store import InfluxStore
@@ -37,20 +38,23 @@ def test_v2_writes_to_api_v2_with_org_bucket_and_token(recorder: FakeInfluxReque
     try:
         assert isinstance(store, InfluxStore)
         assert store.version == "v2.7.4"
-        result = store.write([StoredReading(CTX, "active_power_w", NOW, 3.0)])
+        result = store.write(
+            [StoredReading(CTX, "active_power_w", NOW, 3.0)], sequences=[SequenceNote("gw-a", (7,), "w1", NOW)]
+        )
         assert result.written == 1
         store.latest()
     finally:
         store.close()
-    readings, marks = recorder.writes()  # the raw points first, then the bucket's dirty mark
-    assert readings["method"] == "POST"
-    assert readings["params"] == {"org": "amiens", "bucket": "city", "precision": "ms"}
-    assert readings["auth"] == "Token s3cr3t-token"
-    assert readings["body"].startswith("readings,device=glv-pv-1,district=gare-la-vallee,quantity=active_power_w")
-    assert readings["body"].endswith(f'value=3.0,quality="good" {NOW}')
-    assert marks["params"] == {"org": "amiens", "bucket": "city", "precision": "ns"}
-    assert marks["body"].startswith("rollup_marks,writer=")
-    dirty = marks["body"].split(" dirty=", 1)[1].rsplit(',again=""', 1)[0]
+    [write] = recorder.writes()  # one request: the raw points, the bucket's dirty mark, the envelope's record
+    assert write["method"] == "POST"
+    assert write["params"] == {"org": "amiens", "bucket": "city", "precision": "ms"}
+    assert write["auth"] == "Token s3cr3t-token"
+    reading, mark, record = write["body"].split("\n")
+    assert record == f'ingest_sequences,gateway=gw-a,worker=w1 ranges="7" {NOW}'
+    assert reading.startswith("readings,device=glv-pv-1,district=gare-la-vallee,quantity=active_power_w")
+    assert reading.endswith(f'value=3.0,quality="good" {NOW}')
+    assert mark.startswith("rollup_marks,writer=")
+    dirty = mark.split(" dirty=", 1)[1].rsplit(',again=""', 1)[0]
     assert json.loads(json.loads(dirty)) == [
         ["gare-la-vallee", "quai", "glv-pv-1", "production", "pv", "active_power_w", str(NOW // 900_000)]
     ]

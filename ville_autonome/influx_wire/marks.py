@@ -1,8 +1,10 @@
 """Dirty marks on InfluxDB, as points (pure: the store posts them): what a write tells the rollup compiler it touched.
 
-Each write batch leaves one mark, a point of ``rollup_marks`` written *after* its raw points (a
-mark the compiler can read covers points it can read): tag ``writer`` (one id per store object),
-time in ns from the writer's own forward-only clock (no two marks collide), and two fields:
+Each write batch leaves one mark, a point of ``rollup_marks`` in the same request as its raw
+points, after them (readable once that request has ended, as they are; the compiler reads marks
+only a settling time behind now, longer than a request may take): tag ``writer`` (one id per store
+object), time in whole milliseconds from the writer's own forward-only clock (no two marks
+collide; milliseconds, the readings' precision, so that one request carries both), and two fields:
 ``dirty``, the (device, quantity, bucket) it had not marked yet this marking period of
 :data:`MARK_PERIOD_MS`, as JSON ``[[district, site, device, role, source, quantity, "5-9,11"], …]``
 (bucket index = start / 15 min); ``again``, the buckets (ranges) of what it had marked already
@@ -87,24 +89,24 @@ class MarkWriter:
         self.clock_ns = clock_ns
         self.writer = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
-        self._clock_ns = 0
+        self._clock_ms = 0
         self._period = -1
         self._marked: set[RollupKey] = set()
 
     def lines(self, touched: Mapping[RollupKey, DeviceContext]) -> tuple[int, list[RollupKey], list[str]]:
-        """``(period, keys, lines)``: the lines (ns precision) of the mark of ``touched`` and the
+        """``(period, keys, lines)``: the lines (ms precision) of the mark of ``touched`` and the
         keys it marks new; call :meth:`written` once the lines are stored."""
         if not touched:
             return -1, [], []
         with self._lock:
-            now = max(self.clock_ns(), self._clock_ns + 1)
-            period = period_of(now)
+            now = max(self.clock_ns() // 1_000_000, self._clock_ms + 1)
+            period = now - now % MARK_PERIOD_MS
             if period != self._period or len(self._marked) > MAX_REMEMBERED:
                 self._period, self._marked = period, set()
             new = {k: ctx for k, ctx in touched.items() if k not in self._marked}
             again = format_ranges(to_ranges({b // ROLLUP_15M_MS for _, _, b in touched.keys() - new.keys()}))
             texts = encode(new)
-            self._clock_ns = now + len(texts)
+            self._clock_ms = now + len(texts)
         prefix = series_key(MARKS, (("writer", self.writer),))
         lines = [
             f"{prefix} dirty={format_string_field(t)},again={format_string_field(again if i == 0 else '')} {now + i}"

@@ -49,6 +49,17 @@ class IntervalStat:
 
 
 @dataclass(frozen=True, slots=True)
+class SequenceNote:
+    """Envelopes ``seqs`` of ``gateway`` that ingest ``worker`` stored, received at ``received_ms``:
+    recorded with the readings they carried (``Store.write(points, sequences=…)``)."""
+
+    gateway: str
+    seqs: tuple[int, ...]
+    worker: str
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class SequenceGap:
     """Envelopes ``first_seq..last_seq`` (inclusive) of one gateway that never reached a store:
     data that never arrived, which feeds data coverage."""

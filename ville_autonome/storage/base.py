@@ -34,6 +34,7 @@ from ville_autonome.series.values import (
     LatestValue,
     RollupKey,
     SequenceGap,
+    SequenceNote,
     SeriesPoint,
 )
 
@@ -68,6 +69,15 @@ class WriteResult:
     rejected: dict[int, str] = field(default_factory=dict)  # index in the batch → reason
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """``points`` in a backend's own form (``form``), made by :meth:`Store.encode` ahead of
+    :meth:`Store.write`, on another thread: the ingest's writers then only send."""
+
+    points: Sequence[StoredReading]
+    form: object = None
+
+
 @runtime_checkable
 class Store(Protocol):
     """What every backend provides. Times are UTC milliseconds; ranges are [start, end)."""
@@ -75,9 +85,19 @@ class Store(Protocol):
     def ping(self) -> str:
         """Version string of the backend; raises :class:`StoreTransientError` when down."""
 
-    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+    def encode(self, points: Sequence[StoredReading]) -> Encoded:
+        """``points`` made ready for :meth:`write` (``encoded=``), on any thread; a backend with
+        nothing to prepare returns them as they are."""
+
+    def write(
+        self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = (), encoded: Encoded | None = None
+    ) -> WriteResult:
         """Upsert ``points`` and mark their rollup buckets dirty (no rollup work here); returns the
-        points refused one by one (the rest is durably written and marked)."""
+        points refused one by one (the rest is durably written and marked). ``sequences``: the
+        envelopes these points came in, recorded as :meth:`record_sequences` does, in the same
+        transaction or request (once the write returns, they are stored with the points; a record
+        the store refuses for what it is is logged, not raised). ``encoded``: what :meth:`encode`
+        made of these same ``points``, if it was called."""
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
         """The latest value of every (device, quantity), optionally only those newer than ``since_ms``."""

@@ -17,7 +17,7 @@ from ville_autonome.influx_wire.line_protocol import LineProtocolError, line
 from ville_autonome.influx_wire.rows import rows_of
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
-from ville_autonome.series.values import SequenceGap
+from ville_autonome.series.values import SequenceGap, SequenceNote
 from ville_autonome.storage.base import StoreRejectedError
 
 log = logging.getLogger(__name__)
@@ -106,18 +106,33 @@ class InfluxRecords:
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
         if not seqs:
             return
-        with self._records_lock:  # one point per (gateway, worker, ms): never overwrite an earlier record
-            ts = max(received_ms, self._last_seq_ts.get((gateway, worker), -1) + 1)
-            self._last_seq_ts[(gateway, worker)] = ts
-            compact = received_ms - self._last_compaction >= COMPACT_EVERY_MS
-            if compact:
-                self._last_compaction = received_ms
-        text = format_ranges(to_ranges(seqs))
-        refused = self.write_lines([(0, line(SEQUENCES, {"gateway": gateway, "worker": worker}, {"ranges": text}, ts))])
+        [record] = self.sequence_lines([SequenceNote(gateway, tuple(seqs), worker, received_ms)])
+        refused = self.write_lines([(0, record)])
         if refused:
             raise StoreRejectedError(f"InfluxDB refused the sequence record of {gateway!r}: {refused[0]}")
-        if compact:
-            self.compact_sequences(received_ms - COMPACT_AFTER_MS)
+        self.compact_when_due(received_ms)
+
+    def sequence_lines(self, notes: Sequence[SequenceNote]) -> list[str]:
+        """The lines (ms precision) recording ``notes``: one point per (gateway, worker, ms), never
+        overwriting an earlier record."""
+        out = []
+        for n in notes:
+            if not n.seqs:
+                continue
+            with self._records_lock:
+                ts = max(n.received_ms, self._last_seq_ts.get((n.gateway, n.worker), -1) + 1)
+                self._last_seq_ts[(n.gateway, n.worker)] = ts
+            fields = {"ranges": format_ranges(to_ranges(n.seqs))}
+            out.append(line(SEQUENCES, {"gateway": n.gateway, "worker": n.worker}, fields, ts))
+        return out
+
+    def compact_when_due(self, received_ms: int) -> None:
+        """Compact the sequence records once per :data:`COMPACT_EVERY_MS` of records."""
+        with self._records_lock:
+            if received_ms - self._last_compaction < COMPACT_EVERY_MS:
+                return
+            self._last_compaction = received_ms
+        self.compact_sequences(received_ms - COMPACT_AFTER_MS)
 
     def _compacted(self, gateway: str | None) -> dict[str, tuple[int, str]]:
         """The latest compacted record per gateway: (watermark ms, ranges)."""

@@ -6,8 +6,9 @@ ingest's own ack/retry loop is the only retry, nothing is buffered here. A write
 refuses for what the points are (1.x ``400 partial write … dropped=N`` or ``unable to parse``;
 2.x ``400``/``422``; ``413`` too large) is split in halves until the bad points are isolated: those
 come back in ``WriteResult.rejected``, the good ones are written (re-writing a good point is
-harmless: same series and timestamp replace the fields). After the raw points, a write leaves
-its dirty marks (:mod:`influx_wire.marks`) and returns: rollups (``rollup_15m``/``rollup_1d``)
+harmless: same series and timestamp replace the fields). In the same request, after the raw
+points, a write leaves its dirty marks (:mod:`influx_wire.marks`) and the sequence records of the
+envelopes they came in, then returns: rollups (``rollup_15m``/``rollup_1d``)
 are compiled from those marks by the one rollup compiler (:meth:`InfluxStore.refresh_rollups`,
 :mod:`storage.influx_rollups`), the same on every version (no continuous queries, no tasks).
 
@@ -48,8 +49,15 @@ from ville_autonome.series.rollups import (
     rollup_source,
     stats_from_columns,
 )
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, RollupKey, SeriesPoint
-from ville_autonome.storage.base import StoreAuthError, StoreError, StoreTransientError, WriteResult
+from ville_autonome.series.values import (
+    IntervalColumns,
+    IntervalStat,
+    LatestValue,
+    RollupKey,
+    SequenceNote,
+    SeriesPoint,
+)
+from ville_autonome.storage.base import Encoded, StoreAuthError, StoreError, StoreTransientError, WriteResult
 from ville_autonome.storage.influx_balances import InfluxBalances
 from ville_autonome.storage.influx_http import InfluxHttp
 from ville_autonome.storage.influx_records import HEALTH, InfluxRecords
@@ -205,19 +213,42 @@ class InfluxStore(InfluxRecords):
         first = self._write_indexed(lines[:mid], indexes[:mid], raw=raw, precision=precision)
         return first | self._write_indexed(lines[mid:], indexes[mid:], raw=raw, precision=precision)
 
-    def write(self, points: Sequence[StoredReading]) -> WriteResult:
-        body, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
-        if len(rejected) < len(points):
-            # the lines of the readings line protocol can carry, in order: their indexes in ``points``
-            indexes = range(len(points)) if not rejected else [i for i in range(len(points)) if i not in rejected]
-            rejected |= self._write_body(body, indexes)
-        # the marks after the raw points: a mark the compiler can read covers points it can read;
-        # a crash in between loses no mark, as nothing is acknowledged (the batch comes again)
+    def encode(self, points: Sequence[StoredReading]) -> Encoded:
+        """The readings' line protocol (:func:`influx_wire.reading_lines.reading_lines`), ahead of
+        :meth:`write`."""
+        return Encoded(points, reading_lines(points, ROLLUP_15M_MS))
+
+    def write(
+        self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = (), encoded: Encoded | None = None
+    ) -> WriteResult:
+        """One request: the readings line protocol can carry, then their dirty marks, then the
+        sequence records (one fsync in InfluxDB per batch, not three): the marks are readable when
+        the request has ended, as its points are (the compiler reads them a settling time later,
+        longer than the request may take); a failed request is retried whole by the ingest."""
+        if encoded is not None and encoded.points is points and isinstance(encoded.form, tuple):
+            body, rejected, touched = encoded.form
+            rejected = dict(rejected)  # the encoded form stays as made: a retry starts from it again
+        else:
+            body, rejected, touched = reading_lines(points, ROLLUP_15M_MS)
         period, keys, marks = self._marks.lines(touched)
-        refused = self._write_indexed(marks, range(len(marks)), raw=True, precision="ns")
-        if refused:
-            log.error("InfluxDB refused %d rollup marks: %s", len(refused), next(iter(refused.values())))
+        extra = marks + self.sequence_lines(sequences)
+        # the lines in the body, in order: the readings' indexes in ``points``, then the extra lines'
+        indexes = [i for i in range(len(points)) if i not in rejected] if rejected else [*range(len(points))]
+        if indexes and extra:
+            body += b"\n" + join_lines(extra)
+        elif extra:
+            body = join_lines(extra)
+        elif not indexes:
+            return WriteResult(written=0, rejected=rejected)
+        indexes += range(len(points), len(points) + len(extra))
+        refused = self._write_body(body, indexes)
+        rejected |= {i: why for i, why in refused.items() if i < len(points)}
+        others = [why for i, why in refused.items() if i >= len(points)]
+        if others:
+            log.error("InfluxDB refused %d rollup mark or sequence lines: %s", len(others), others[0])
         self._marks.written(period, keys)
+        if sequences:
+            self.compact_when_due(max(n.received_ms for n in sequences))
         return WriteResult(written=len(points) - len(rejected), rejected=rejected)
 
     # ------------------------------------------------------------------ reads

@@ -41,10 +41,25 @@ from ville_autonome.series.rollups import (
     rollup_source,
     stats_from_columns,
 )
-from ville_autonome.series.sequences import format_ranges, gaps_from, merge_ranges, parse_ranges, to_ranges
-from ville_autonome.series.values import IntervalColumns, IntervalStat, LatestValue, RollupKey, SequenceGap, SeriesPoint
+from ville_autonome.series.values import (
+    IntervalColumns,
+    IntervalStat,
+    LatestValue,
+    RollupKey,
+    SequenceGap,
+    SequenceNote,
+    SeriesPoint,
+)
 from ville_autonome.storage import sqlite_rollups as compiler
-from ville_autonome.storage.base import StoreAuthError, StoreError, StoreRejectedError, StoreTransientError, WriteResult
+from ville_autonome.storage import sqlite_sequences
+from ville_autonome.storage.base import (
+    Encoded,
+    StoreAuthError,
+    StoreError,
+    StoreRejectedError,
+    StoreTransientError,
+    WriteResult,
+)
 from ville_autonome.storage.sqlite_balances import SqliteBalances
 
 T = TypeVar("T")
@@ -76,9 +91,6 @@ DROP TABLE rollup_pending;
 
 log = logging.getLogger(__name__)
 
-COMPACTED = "_compacted"  # the worker of compacted sequence records
-COMPACT_EVERY_MS = 60_000
-COMPACT_AFTER_MS = 60_000  # records older than this are settled and folded
 RETENTION_EVERY_S = 3600.0
 
 
@@ -127,7 +139,12 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ readings
 
-    def write(self, points: Sequence[StoredReading]) -> WriteResult:
+    def encode(self, points: Sequence[StoredReading]) -> Encoded:
+        return Encoded(points)  # nothing to prepare: the rows are bound in the transaction
+
+    def write(
+        self, points: Sequence[StoredReading], *, sequences: Sequence[SequenceNote] = (), encoded: Encoded | None = None
+    ) -> WriteResult:
         rejected: dict[int, str] = {}
         rows = []
         for i, p in enumerate(points):
@@ -137,6 +154,8 @@ class SqliteStore:
                 continue
             c = p.context
             rows.append((c.device, p.quantity, p.ts_ms, p.value, str(p.quality), c.district, c.site, c.role, c.source))
+
+        notes = [n for n in sequences if n.seqs]
 
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
@@ -155,10 +174,13 @@ class SqliteStore:
             touched = {(r[0], r[1], bucket_start(r[2], ROLLUP_15M_MS)) for r in rows}
             # the dirty marks, in the same transaction: a new id even for a bucket already marked
             db.executemany("INSERT OR REPLACE INTO rollup_marks (device, quantity, bucket_ms) VALUES (?,?,?)", touched)
+            sqlite_sequences.record(db, notes)  # the envelopes, with their readings
             db.execute("COMMIT")
 
-        if rows:
+        if rows or notes:
             self._run(tx)
+        if notes:
+            self._compact_when_due(max(n.received_ms for n in notes))
         return WriteResult(written=len(rows), rejected=rejected)
 
     def latest(self, *, since_ms: int | None = None) -> list[LatestValue]:
@@ -276,41 +298,20 @@ class SqliteStore:
         return out
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
-        if not seqs:
-            return
-        self._run(
-            lambda db: db.execute(
-                "INSERT INTO sequences VALUES (?,?,?,?) ON CONFLICT (gateway, worker, received_ms) DO UPDATE SET "
-                "ranges = ranges || ',' || excluded.ranges",
-                (gateway, worker, received_ms, format_ranges(to_ranges(seqs))),
-            )
-        )
-        if received_ms - self._last_compaction >= COMPACT_EVERY_MS:
+        self._run(lambda db: sqlite_sequences.record(db, [SequenceNote(gateway, tuple(seqs), worker, received_ms)]))
+        self._compact_when_due(received_ms)
+
+    def _compact_when_due(self, received_ms: int) -> None:
+        if received_ms - self._last_compaction >= sqlite_sequences.COMPACT_EVERY_MS:
             self._last_compaction = received_ms
-            self.compact_sequences(received_ms - COMPACT_AFTER_MS)
+            self.compact_sequences(received_ms - sqlite_sequences.COMPACT_AFTER_MS)
 
     def compact_sequences(self, watermark_ms: int) -> None:
-        """Fold each gateway's records up to ``watermark_ms`` into one (worker ``_compacted``), so the
-        table stays small; a union is a union, so this is safe with several workers."""
-
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            old = "SELECT DISTINCT gateway FROM sequences WHERE received_ms <= ?"
-            for (gw,) in db.execute(old, (watermark_ms,)).fetchall():
-                cond, args = "gateway=? AND (worker=? OR received_ms <= ?)", (gw, COMPACTED, watermark_ms)
-                texts = [r[0] for r in db.execute(f"SELECT ranges FROM sequences WHERE {cond}", args)]  # noqa: S608
-                merged = merge_ranges([rg for t in texts for rg in parse_ranges(t)])
-                db.execute(f"DELETE FROM sequences WHERE {cond}", args)  # noqa: S608
-                db.execute(
-                    "INSERT INTO sequences VALUES (?,?,?,?)", (gw, COMPACTED, watermark_ms, format_ranges(merged))
-                )
-            db.execute("COMMIT")
-
-        self._run(tx)
+        """Fold each gateway's records up to ``watermark_ms`` into one, so the table stays small."""
+        self._run(lambda db: sqlite_sequences.compact(db, watermark_ms))
 
     def gaps(self, gateway: str | None = None) -> list[SequenceGap]:
-        sql = "SELECT gateway, ranges FROM sequences WHERE ? IS NULL OR gateway=?"
-        return gaps_from(self._run(lambda db: db.execute(sql, (gateway, gateway)).fetchall()))
+        return self._run(lambda db: sqlite_sequences.gaps(db, gateway))
 
     def write_service_stats(self, service: str, stats: Mapping[str, float]) -> None:
         rows = [(service, k, float(v), _now_ms()) for k, v in stats.items()]
