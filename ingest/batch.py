@@ -97,6 +97,8 @@ class BatchWriter:
         """Gather the batch's readings and have the store encode them, chunk by chunk: done by the
         thread that gathers batches, so that a writer only sends (:meth:`write` prepares a batch
         that was not)."""
+        if work.encoded is not None:
+            return
         points, starts, owners = work.points, work.starts, work.owners
         for m, (_, c) in enumerate(work.messages):
             if c.verdict is not None and c.verdict.points:
@@ -121,9 +123,9 @@ class BatchWriter:
             part = encoded.points if encoded is not None else []
             last = start + self.chunk >= len(points)
             for i, (reason, why) in self._write_chunk(part, notes if last else (), encoded).items():
-                k = bisect.bisect_right(starts, start + i) - 1  # the message of point start + i
-                m, verdict = owners[k]
-                work.refused.append((m, verdict.indexes[start + i - starts[k]], part[i], reason, why))
+                owner = bisect.bisect_right(starts, start + i) - 1  # the message of point start + i
+                m, verdict = owners[owner]
+                work.refused.append((m, verdict.indexes[start + i - starts[owner]], part[i], reason, why))
         work.written_count = len(points) - len(work.refused)
         work.written_readings = True
 
