@@ -1,10 +1,12 @@
-"""The power history and a device's history on the dashboard in real headless Chromium against the
-real API process over a real SQLite store (one server and one browser for the module).
+"""The energy by period, the power history and a device's history on the dashboard in real
+headless Chromium against the real API process over a real SQLite store (one server and one
+browser for the module).
 
-Answers out of order: the page's requests for the chart are held by the browser (CDP ``Fetch``,
-once the real API has answered) and let go in the order the test chooses, so that the older
-range's (or quantity's) answer reaches the page last, without a sleep: the newer one stays shown,
-the panel is busy while the newest answer is awaited and stops being busy with it or its error."""
+Answers out of order: the page's requests for a chart are held by the browser (CDP ``Fetch``, once
+the real API has answered) and let go in the order the test chooses, so that the older period's,
+range's or quantity's answer reaches the page last, without a sleep: the page gave that request up
+and the newer one stays shown; the panel is busy while the newest answer is awaited and stops being
+busy with it or with its error (said, with no chart of another range left)."""
 
 from __future__ import annotations
 
@@ -134,7 +136,9 @@ def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one
     _settled(page, shown="today", quantity="active_power_w")
     page.hold_requests("*/api/v1/series?*")
     try:
-        page.evaluate("(s => { s.value = 'soc_pct'; s.dispatchEvent(new Event('change')); })(document.getElementById('h-what'))")
+        page.evaluate(
+            "(s => { s.value = 'soc_pct'; s.dispatchEvent(new Event('change')); })(document.getElementById('h-what'))"
+        )
         wait_for(lambda: _held(page, "quantity", "soc_pct"), timeout=90, what="the charge's answer held")
         page.evaluate(
             "(s => { s.value = 'active_power_w'; s.dispatchEvent(new Event('change')); })(document.getElementById('h-what'))"
@@ -148,6 +152,37 @@ def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one
         assert [page.release(h) for h in older] == [False] * len(older)
         page.drain()
         assert _panel(page)["quantity"] == "active_power_w"
+    finally:
+        page.stop_holding()
+    page.drain()
+    assert all("status of 403" in p for p in page.problems), page.problems
+
+
+def test_an_older_period_s_energy_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
+    page = _open(tab, f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
+
+    def energy() -> tuple[str, str]:
+        return tuple(page.evaluate(  # type: ignore[return-value]
+            "[document.getElementById('panel-energy').getAttribute('aria-busy'),"
+            " document.getElementById('energy-chart').dataset.period || '']"
+        ))  # fmt: skip
+
+    wait_for(lambda: energy() == ("false", "day"), timeout=90, interval=0.1, what="the day's energy")
+    page.hold_requests("*/api/v1/energy?*")
+    try:
+        page.click("#panel-energy button[data-period='week']")
+        wait_for(lambda: _held(page, "period", "week"), timeout=90, what="the week's answer held")
+        page.click("#panel-energy button[data-period='year']")
+        wait_for(lambda: _held(page, "period", "year"), timeout=90, what="the year's answer held")
+        assert energy() == ("true", "day")
+        older = _held(page, "period", "week")
+        wait_for(lambda: _aborted(page, older), timeout=30, what="the week's request aborted")
+        for h in _held(page, "period", "year"):
+            assert page.release(h)
+        wait_for(lambda: energy() == ("false", "year"), timeout=90, interval=0.1, what="the year's energy")
+        assert [page.release(h) for h in older] == [False] * len(older)
+        page.drain()
+        assert energy() == ("false", "year")
     finally:
         page.stop_holding()
     page.drain()
