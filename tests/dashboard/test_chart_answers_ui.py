@@ -82,7 +82,9 @@ def _settled(page: Page, **want: str) -> dict[str, Any]:
         p = _panel(page)
         return p if p["busy"] == "false" and all(p[k] == v for k, v in want.items()) else None
 
-    return dict(wait_for(seen, timeout=90, interval=0.1, what=f"the history showing {want}"))
+    shown = wait_for(seen, timeout=90, interval=0.1, what=f"the history showing {want}")
+    assert shown is not None
+    return shown
 
 
 def _held(page: Page, key: str, value: str) -> list[dict[str, Any]]:
@@ -162,10 +164,12 @@ def test_an_older_period_s_energy_answer_arriving_last_does_not_replace_the_newe
     page = _open(tab, f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
 
     def energy() -> tuple[str, str]:
-        return tuple(page.evaluate(  # type: ignore[return-value]
+        """The energy panel's busy state and the period its chart shows."""
+        busy, period = page.evaluate(
             "[document.getElementById('panel-energy').getAttribute('aria-busy'),"
             " document.getElementById('energy-chart').dataset.period || '']"
-        ))  # fmt: skip
+        )
+        return str(busy), str(period)
 
     wait_for(lambda: energy() == ("false", "day"), timeout=90, interval=0.1, what="the day's energy")
     page.hold_requests("*/api/v1/energy?*")
