@@ -2,12 +2,15 @@
 // Energy of the page's scope by period (GET /energy): day, week, month or year bars [kWh] with
 // previous/next, the totals against the previous period, and who fed whom over the period. The
 // server cuts the period (Europe/Paris) and computes every figure; the page only displays them.
+// Only the newest request's answer is shown (latest.js: a period chosen while another loads aborts
+// it); the panel is busy (dimmed) until that answer or its error, which replaces the chart.
 
 import * as fmt from "../format.js";
 import { draw, energyFigure, partialBar, sankeyFigure } from "../charts.js";
 import { el, panel } from "../dom.js";
 import { PERIODS } from "../urlstate.js";
 import { ApiError } from "../api.js";
+import { latestOnly } from "../latest.js";
 
 const REFRESH_MS = 300000; // a period in progress is read again this often
 
@@ -26,24 +29,33 @@ export function energyPanel(ctx, scope) {
   const sankey = el("div", { id: "sankey-period", className: "sankey" });
   section.append(el("div", { className: "controls" }, tabs, el("div", { className: "nav" }, prev, heading, next, todayBtn)),
     tiles, chart, note, sankeyTitle, sankey);
-  /** @type {any} */
+  /** @type {any} the newest answer shown, or null (none yet, or the newest request failed) */
   let data = null;
-  let loading = 0;
+  const latest = latestOnly();
 
   async function load() {
-    const mine = ++loading;
+    let current = true;
     try {
-      const e = await ctx.api.call("/energy", { scope, period: ctx.state.period, date: ctx.state.date, compare: true });
-      if (mine !== loading) return;
-      data = e;
+      const answer = latest.run((signal) => ctx.api.call("/energy", { scope, period: ctx.state.period, date: ctx.state.date, compare: true }, { signal }));
+      busy();
+      const got = await answer;
+      current = got.current; // else a newer request owns the panel
+      if (!got.current) return;
+      data = got.value;
       render();
     } catch (err) {
+      data = null;
+      heading.textContent = "…"; chart.replaceChildren(); sankey.replaceChildren(); tiles.replaceChildren();
+      delete chart.dataset.period; delete chart.dataset.date; delete chart.dataset.bars;
+      note.textContent = err instanceof ApiError && err.status === 403 ? ctx.t("needs_role", "viewer") : /** @type {Error} */ (err).message;
       if (!(err instanceof ApiError)) throw err;
-      note.textContent = err.status === 403 ? ctx.t("needs_role", "viewer") : err.message;
     } finally {
-      if (mine === loading) section.dataset.loaded = "true";
+      if (current) { busy(); section.dataset.loaded = "true"; } // the newest request's end: never left busy
     }
   }
+
+  /** Busy (dimmed) while the newest request awaits its answer. */
+  function busy() { section.setAttribute("aria-busy", String(latest.busy())); }
 
   /** @param {string} key @param {string} value @param {string} delta @param {string} [id] */
   const tile = (key, value, delta, id) => el("div", { className: "tile", dataset: { key } },

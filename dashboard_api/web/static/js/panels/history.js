@@ -1,7 +1,9 @@
 // @ts-check
 // Power history of the page's scope (GET /power): consumption, generation, grid and battery in kW
 // over a preset (today, yesterday, 7 days, this month, last month) or a custom range typed in
-// 24-hour local time; the server resolves presets and local times in Europe/Paris.
+// 24-hour local time; the server resolves presets and local times in Europe/Paris. Only the newest
+// request's answer is shown (latest.js: a range chosen while another loads aborts it); the panel is
+// busy (dimmed) until that answer or its error, which replaces the chart.
 
 import * as fmt from "../format.js";
 import { draw, powerFigure } from "../charts.js";
@@ -9,6 +11,7 @@ import { el, panel } from "../dom.js";
 import { RANGES } from "../urlstate.js";
 import { formatLocal, parseLocal, zoned } from "../pickers.js";
 import { ApiError } from "../api.js";
+import { latestOnly } from "../latest.js";
 
 /** The preset buttons and the custom range fields, shared with the device page. @param {import("../context.js").Context} ctx @param {() => void} onChange */
 export function rangeControls(ctx, onChange) {
@@ -48,6 +51,16 @@ export function rangeControls(ctx, onChange) {
   return { node: el("div", { className: "controls" }, presets, form), params, resolved, error };
 }
 
+/** Busy (dimmed, `aria-busy`) while the newest request awaits its answer. Shared with the device page.
+ * @param {HTMLElement} section @param {{busy: () => boolean}} latest */
+export function busy(section, latest) { section.setAttribute("aria-busy", String(latest.busy())); }
+
+/** The newest request failed: nothing of an older answer stays shown. @param {HTMLElement} section @param {HTMLElement} chart */
+export function cleared(section, chart) {
+  chart.replaceChildren();
+  delete chart.dataset.points; delete chart.dataset.missing; delete section.dataset.shown;
+}
+
 /** @param {import("../context.js").Context} ctx @param {string} scope */
 export function historyPanel(ctx, scope) {
   const { section, title } = panel("history", "");
@@ -55,18 +68,31 @@ export function historyPanel(ctx, scope) {
   const note = el("p", { id: "history-coverage", className: "summary" });
   const range = rangeControls(ctx, () => load());
   section.append(range.node, chart, note);
-  /** @type {any} */
+  /** @type {any} the newest answer shown, or null (none yet, or the newest request failed) */
   let data = null;
+  const latest = latestOnly();
 
   async function load() {
+    const params = range.params();
+    let current = true;
     try {
-      data = await ctx.api.call("/power", { scope, ...range.params() });
+      const answer = latest.run((signal) => ctx.api.call("/power", { scope, ...params }, { signal }));
+      busy(section, latest);
+      const got = await answer;
+      current = got.current; // else a newer request owns the panel
+      if (!got.current) return;
+      data = { ...got.value, asked: "preset" in params ? params.preset : "custom" };
+      range.error.textContent = "";
       range.resolved(data.start_local, data.end_local);
       render();
     } catch (e) {
+      data = null;
+      cleared(section, chart);
+      note.textContent = e instanceof ApiError && e.status === 403 ? ctx.t("needs_role", "viewer") : /** @type {Error} */ (e).message;
+      range.error.textContent = e instanceof ApiError && e.status === 400 ? e.message : "";
       if (!(e instanceof ApiError)) throw e;
-      note.textContent = e.status === 403 ? ctx.t("needs_role", "viewer") : e.message;
-      range.error.textContent = e.status === 400 ? e.message : "";
+    } finally {
+      if (current) busy(section, latest); // the newest request's end: never left busy
     }
   }
 
@@ -78,6 +104,7 @@ export function historyPanel(ctx, scope) {
     note.textContent = fig.runs.length ? "▒ " + ctx.t("coverage_note", fmt.percent(fig.missing, ctx.lang)) : ctx.t("coverage_full");
     chart.dataset.points = String(data.times_ms.length);
     chart.dataset.missing = String(fig.runs.length);
+    section.dataset.shown = data.asked;
   }
   ctx.onRender(render);
   load();
