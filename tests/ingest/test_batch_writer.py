@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.ingest.batch import BatchWriter, Work
 from ville_autonome.ingest.classify import Classified, Incoming
@@ -44,7 +43,7 @@ def _work(seqs: list[int], per_envelope: int) -> Work:
 
 
 def test_the_envelopes_are_recorded_with_their_readings(tmp_path: Path) -> None:
-    store = SqliteStore(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
+    store = SqliteStore(tmp_path / "s.sqlite")
     try:
         writer = BatchWriter(CONFIG, store, chunk=4, worker="w1")  # 3 chunks: the last carries the numbers
         work = _work([1, 2, 4], per_envelope=3)
@@ -58,7 +57,7 @@ def test_the_envelopes_are_recorded_with_their_readings(tmp_path: Path) -> None:
 
 
 def test_readings_refused_for_good_are_dead_letters_and_their_envelopes_still_recorded(tmp_path: Path) -> None:
-    store = RefusingStore(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
+    store = RefusingStore(tmp_path / "s.sqlite")
     try:
         work = _work([1, 3], per_envelope=2)
         BatchWriter(CONFIG, store, chunk=100, worker="w1").write(work, T0)
@@ -75,7 +74,7 @@ def test_readings_refused_for_good_are_dead_letters_and_their_envelopes_still_re
 
 
 def test_envelopes_without_readings_are_recorded_alone(tmp_path: Path) -> None:
-    store = SqliteStore(StoreSettings(backend="sqlite", path=str(tmp_path / "s.sqlite")))
+    store = SqliteStore(tmp_path / "s.sqlite")
     try:
         work = _work([5, 7], per_envelope=0)
         BatchWriter(CONFIG, store, chunk=100, worker="w1").write(work, T0)
