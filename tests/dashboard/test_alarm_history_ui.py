@@ -17,15 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.dashboard.alarm_city import alarm_city
 from tests.dashboard.chromium import Chromium, Page
-from tests.dashboard.livedata import LIVE, health, write_now
-from tests.dashboard.server import KEYS, ApiProcess, with_keys
-from tests.reports.citydata import city_config
+from tests.dashboard.server import KEYS, ApiProcess
 from tests.support.waiting import wait_for
-from ville_autonome.configuration import PlatformConfig
-from ville_autonome.journals.alarm_log import alarm_log_for
 from ville_autonome.journals.alarm_records import AlarmEvent, AlarmRecord
-from ville_autonome.storage.factory import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -56,24 +52,13 @@ TEN_DAYS = resolved("10d00001", "cit-load", "campus", "citadelle", 10)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("alarm-history-ui")
-    data = with_keys(city_config(str(tmp / "city.sqlite"))).model_dump(mode="python")
-    data["alerts"] = {"rules": RULES}
-    config = PlatformConfig.model_validate(data)
-    store = open_store(config.services.store)
-    now = int(time.time() * 1000)
-    write_now(store, config, LIVE, now)
-    store.write_health(health(config, now))
-    log = alarm_log_for(store, config.services.store)
-    log.save_alarms([THREE_DAYS, TEN_DAYS])
-    log.add_events([
-        AlarmEvent(a.resolved_ms or 0, "resolved", a.key, a.id, "", "") for a in (THREE_DAYS, TEN_DAYS)
-    ])  # fmt: skip
-    try:
+    with alarm_city(tmp, RULES) as (config, log):
+        log.save_alarms([THREE_DAYS, TEN_DAYS])
+        log.add_events([
+            AlarmEvent(a.resolved_ms or 0, "resolved", a.key, a.id, "", "") for a in (THREE_DAYS, TEN_DAYS)
+        ])  # fmt: skip
         with ApiProcess(config, tmp) as srv:
             yield srv.url
-    finally:
-        log.close()
-        store.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.dashboard.alarm_city import alarm_city
 from tests.dashboard.chromium import Chromium, Page
-from tests.dashboard.livedata import LIVE, health, write_now
 from tests.dashboard.screenshots import shot
-from tests.dashboard.server import KEYS, ApiProcess, with_keys
-from tests.reports.citydata import city_config
+from tests.dashboard.server import KEYS, ApiProcess
 from tests.support.waiting import wait_for
-from ville_autonome.configuration import PlatformConfig
-from ville_autonome.journals.alarm_log import alarm_log_for
 from ville_autonome.journals.alarm_records import AlarmEvent, AlarmLog, AlarmRecord, Delivery
-from ville_autonome.storage.factory import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -64,21 +60,10 @@ PENDING = alarm(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AlarmLog, str]]:
     tmp = tmp_path_factory.mktemp("alarms-ui")
-    data = with_keys(city_config(str(tmp / "city.sqlite"))).model_dump(mode="python")
-    data["alerts"] = {"rules": RULES}
-    config = PlatformConfig.model_validate(data)
-    store = open_store(config.services.store)
-    t = int(time.time() * 1000)
-    write_now(store, config, LIVE, t)
-    store.write_health(health(config, t))
-    log = alarm_log_for(store, config.services.store)
-    log.save_alarms([PENDING])
-    try:
+    with alarm_city(tmp, RULES) as (config, log):
+        log.save_alarms([PENDING])
         with ApiProcess(config, tmp) as srv:
             yield log, srv.url
-    finally:
-        log.close()
-        store.close()
 
 
 @pytest.fixture(scope="module")
