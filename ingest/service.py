@@ -10,9 +10,9 @@ At-least-once end to end (docs/ingest.md):
   readings are durably written, so a crash in between means re-delivery, not loss; re-delivered
   readings overwrite themselves in the store;
 - ``on_message`` only enqueues; a validate thread classifies each message under a guard
-  (:mod:`ingest.classify`) and gathers batches; writer threads write each batch durably
-  (:mod:`ingest.batch`), publish its dead letters and end-to-end acks (:mod:`ingest.settle`),
-  then ack the broker;
+  (:mod:`ingest.classify`), gathers batches and has the store encode them; writer threads send
+  each batch durably (:mod:`ingest.batch`), publish its dead letters and end-to-end acks
+  (:mod:`ingest.settle`), then ack the broker;
 - store failing: the writer keeps the batch and retries (:mod:`ingest.store_watch`); it acks
   nothing meanwhile, so the broker stops sending at ``max_pending_messages`` unacknowledged
   (MQTT 5 Receive Maximum): bounded memory, nothing dropped, resumes by itself;
@@ -53,12 +53,11 @@ from ville_autonome.storage.base import Store, StoreError, StoreTransientError
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 10.0
-GAPS_EVERY_S = 5.0
-STATUS_EVERY_S = 5.0
+GAPS_EVERY_S = STATUS_EVERY_S = 5.0
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return time.time_ns() // 1_000_000
 
 
 class IngestService:
@@ -231,10 +230,9 @@ class IngestService:
         self._queue.put(item)
 
     # ------------------------------------------------------------------ worker threads
-    #
-    # validate: queue of messages → classify (guarded), gather a batch (by readings and time)
-    # write:    one ready batch at a time → durable write (retried while the store fails) → acks
-    # The two overlap: the next batch is validated while the store takes the current one.
+    # validate: messages → classify (guarded), gather a batch (by readings and time), encode it
+    # write:    one ready batch at a time → durable write (retried while the store fails) → acks;
+    #           the next batch is validated while the store takes the current one
 
     def _run_validate(self) -> None:
         try:
@@ -256,7 +254,6 @@ class IngestService:
                 item = self._queue.get(timeout=0 if stopping else timeout)
             except queue.Empty:
                 if batch and (stopping or time.monotonic() >= deadline):
-                    self.writer.prepare(work)
                     if not self._hand_over((batch, work)):
                         return
                     batch, work = [], Work()
@@ -271,13 +268,14 @@ class IngestService:
             batch.append(item)
             self._classify(item, work)
             if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
-                self.writer.prepare(work)  # encoded here: a writer only sends
                 if not self._hand_over((batch, work)):
                     return
                 batch, work = [], Work()
 
     def _hand_over(self, item: tuple[list[Incoming], Work] | None) -> bool:
-        """Give a batch (or an end marker) to the writers; ``False`` once every writer has ended."""
+        """Give a batch (encoded here) or an end marker to the writers; ``False`` once all have ended."""
+        if item is not None:
+            self.writer.prepare(item[1])
         while True:
             try:
                 self._ready.put(item, timeout=0.2)
