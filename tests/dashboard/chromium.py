@@ -154,6 +154,19 @@ class Page:
     def goto(self, url: str) -> None:
         self.send("Page.navigate", {"url": url})
 
+    def open_ready(self, url: str, timeout: float = 60.0) -> Page:
+        """Forget the console problems seen so far, load ``url`` and wait until the page says it is
+        ready (``document.body.dataset.ready``)."""
+        self.problems.clear()
+        self.goto(url)
+        wait_for(
+            lambda: self.evaluate("document.readyState === 'complete' && document.body?.dataset.ready === 'true'"),
+            timeout=timeout,
+            interval=0.1,
+            what=f"{url} ready",
+        )
+        return self
+
     def evaluate(self, expression: str) -> Any:
         res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in res:

@@ -50,18 +50,6 @@ def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         yield browser.new_page(1600, 1000)
 
 
-def _open(page: Page, url: str) -> Page:
-    page.problems.clear()
-    page.goto(url)
-    wait_for(
-        lambda: page.evaluate("document.readyState === 'complete' && document.body?.dataset.ready === 'true'"),
-        timeout=60,
-        interval=0.1,
-        what=f"{url} ready",
-    )
-    return page
-
-
 def _panel(page: Page) -> dict[str, Any]:
     """What the history shows: the range asked (its button), the one shown, busy, the note, the quantity."""
     return dict(
@@ -98,7 +86,7 @@ def _aborted(page: Page, held: list[dict[str, Any]]) -> bool:
 
 
 def test_an_older_range_s_power_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&range=today")
+    page = tab.open_ready(f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&range=today")
     _settled(page, shown="today")
     page.hold_requests("*/api/v1/power?*")
     try:
@@ -134,7 +122,7 @@ def test_an_older_range_s_power_answer_arriving_last_does_not_replace_the_newer_
 
 
 def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/devices/slh-battery?key={KEYS['operator']}&range=today")
+    page = tab.open_ready(f"{server}/devices/slh-battery?key={KEYS['operator']}&range=today")
     _settled(page, shown="today", quantity="active_power_w")
     page.hold_requests("*/api/v1/series?*")
     try:
@@ -161,7 +149,7 @@ def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one
 
 
 def test_an_older_period_s_energy_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
+    page = tab.open_ready(f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
 
     def energy() -> tuple[str, str]:
         """The energy panel's busy state and the period its chart shows."""

@@ -82,15 +82,8 @@ def tab(browser: Chromium) -> Page:
 
 
 def _open(page: Page, url: str, width: int, height: int) -> None:
-    page.problems.clear()
     page.set_viewport(width, height)
-    page.goto(url)
-    wait_for(
-        lambda: page.evaluate("document.readyState === 'complete' && document.body.dataset.ready === 'true'"),
-        timeout=60,
-        interval=0.1,
-        what=f"{url} ready",
-    )
+    page.open_ready(url)
 
 
 def _charts_drawn(page: Page, kind: str) -> bool:

@@ -298,6 +298,8 @@ class SqliteStore:
         return out
 
     def record_sequences(self, gateway: str, seqs: Sequence[int], *, worker: str, received_ms: int) -> None:
+        if not seqs:
+            return
         self._run(lambda db: sqlite_sequences.record(db, [SequenceNote(gateway, tuple(seqs), worker, received_ms)]))
         self._compact_when_due(received_ms)
 
