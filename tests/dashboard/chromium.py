@@ -172,7 +172,8 @@ class Page:
     def open_ready(self, url: str, timeout: float = 60.0, ready: str = READY) -> Page:
         """Forget the console problems seen so far, load ``url`` (as typed in the address bar) and
         wait until the new document is ``ready`` (a JavaScript condition; by default our pages'
-        ready mark)."""
+        ready mark). ``url`` must load another document: a change of the fragment alone does not
+        (it would time out)."""
         self.problems.clear()
         return self._to_new_document(lambda: self.goto(url), f"{url} ready", timeout, ready)
 
