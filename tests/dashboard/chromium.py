@@ -6,6 +6,12 @@ WebSocket (``websockets``' sync client) and records console errors, uncaught exc
 failed loads, so a test can assert that the page logged none. A test can also hold the page's
 requests to the real API (CDP ``Fetch``) and let each go when it chooses: the order in which
 answers reach the page is then the test's, without a sleep.
+
+Every navigation a test makes (a URL opened, a link clicked, a reload, back/forward) waits for the
+new document through :meth:`Page.open_ready` or :meth:`Page.leave`: the document left is marked
+first, so it is never taken for the new one (nor is a page brought back from the back/forward
+cache), and a question asked while the tab is between documents (CDP's "Inspected target
+navigated or closed", :class:`TargetNavigated`) counts as "not yet".
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import base64
 import json
 import shutil
 import subprocess
+import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +47,12 @@ FLAGS = [
     # no renderer started ahead of a navigation: it would outlive the test that navigated (leak check)
     "--disable-features=SpareRendererForSitePerProcess",
 ]
+# the mark our pages set once drawn (dashboard_api/web/static: ``document.body.dataset.ready``)
+READY = "document.body?.dataset.ready === 'true'"
+
+
+class TargetNavigated(AssertionError):
+    """CDP's answer to a command the tab could not run because it navigated meanwhile."""
 
 
 def chromium_binary() -> str:
@@ -117,7 +131,8 @@ class Page:
             msg = json.loads(self.ws.recv(timeout=timeout))
             if msg.get("id") == my_id:
                 if "error" in msg:
-                    raise AssertionError(f"CDP {method}: {msg['error']}")
+                    kind = TargetNavigated if "navigated or closed" in str(msg["error"]) else AssertionError
+                    raise kind(f"CDP {method}: {msg['error']}")
                 return dict(msg.get("result", {}))
             self._event(msg)
 
@@ -154,16 +169,31 @@ class Page:
     def goto(self, url: str) -> None:
         self.send("Page.navigate", {"url": url})
 
-    def open_ready(self, url: str, timeout: float = 60.0) -> Page:
-        """Forget the console problems seen so far, load ``url`` and wait until the page says it is
-        ready (``document.body.dataset.ready``)."""
+    def open_ready(self, url: str, timeout: float = 60.0, ready: str = READY) -> Page:
+        """Forget the console problems seen so far, load ``url`` (as typed in the address bar) and
+        wait until the new document is ``ready`` (a JavaScript condition; by default our pages'
+        ready mark). ``url`` must load another document: a change of the fragment alone does not
+        (it would time out)."""
         self.problems.clear()
-        self.goto(url)
+        return self._to_new_document(lambda: self.goto(url), f"{url} ready", timeout, ready)
+
+    def leave(self, action: str, what: str, timeout: float = 60.0, ready: str = READY) -> Page:
+        """Run the JavaScript ``action`` that leaves this document (a link clicked, ``location.reload()``,
+        ``history.back()``) and wait until another document is ``ready``."""
+        return self._to_new_document(lambda: self.evaluate(action), what, timeout, ready)
+
+    def _to_new_document(self, go: Callable[[], object], what: str, timeout: float, ready: str) -> Page:
+        token = f"left-{time.monotonic_ns()}"
+        self.evaluate(f"window.leftAs = {token!r}")  # gone with this document
+        go()
         wait_for(
-            lambda: self.evaluate("document.readyState === 'complete' && document.body?.dataset.ready === 'true'"),
+            lambda: self.evaluate(
+                f"window.leftAs !== {token!r} && document.readyState === 'complete' && Boolean({ready})"
+            ),
             timeout=timeout,
             interval=0.1,
-            what=f"{url} ready",
+            what=what,
+            retry_on=(TargetNavigated,),
         )
         return self
 

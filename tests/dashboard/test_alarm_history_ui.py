@@ -67,35 +67,6 @@ def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         yield browser.new_page(1600, 1000)
 
 
-def _leave(page: Page, action: str, what: str) -> Page:
-    """Run the JavaScript ``action`` (a click on a link, a reload, back), then wait for another
-    document than this one to be ready (the one left may come back from the back/forward cache)."""
-    token = f"left-{time.monotonic_ns()}"
-    page.evaluate(f"window.leftAs = {token!r}")
-    page.evaluate(action)
-
-    def ready() -> bool:
-        try:
-            return bool(
-                page.evaluate(
-                    f"window.leftAs !== {token!r} && document.readyState === 'complete'"
-                    " && Boolean(document.body) && document.body.dataset.ready === 'true'"
-                )
-            )
-        except AssertionError as exc:  # asked while the tab navigates (a link clicked, back): not yet
-            if "navigated or closed" not in str(exc):
-                raise
-            return False
-
-    wait_for(ready, timeout=60, interval=0.1, what=what)
-    return page
-
-
-def _open(page: Page, url: str) -> Page:
-    page.problems.clear()
-    return _leave(page, f"location.assign({url!r})", f"{url} ready")
-
-
 def _panel(page: Page) -> dict[str, Any]:
     """What the history shows: the window asked (its button), the one shown, loading, the words."""
     return dict(
@@ -141,7 +112,7 @@ def _release_all(page: Page, window: str) -> bool:
 
 
 def test_an_older_window_s_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/?key={KEYS['operator']}")
+    page = tab.open_ready(f"{server}/?key={KEYS['operator']}")
     assert _shown(page, "24h")["resolved"] == []
     page.hold_requests(HISTORY_REQUESTS)
     try:
@@ -189,25 +160,25 @@ def test_an_older_window_s_answer_arriving_last_does_not_replace_the_newer_one(s
 
 
 def test_the_window_is_kept_by_a_reload_back_forward_and_a_shared_link(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/?key={KEYS['viewer']}")
+    page = tab.open_ready(f"{server}/?key={KEYS['viewer']}")
     _shown(page, "24h")
     assert "alarm_range" not in page.evaluate("location.search")  # the default is left out
     page.click(f"{PANEL} button[data-range='7d']")
     assert _shown(page, "7d")["resolved"] == [THREE_DAYS.id]
     assert page.evaluate("location.search") == "?alarm_range=7d"
 
-    _leave(page, "location.reload()", "the page reloaded")
+    page.leave("location.reload()", "the page reloaded")
     assert _shown(page, "7d")["asked"] == "7d"
 
     # to a district's page and back: the city's history over 7 days again
-    _leave(page, "document.querySelector('nav#scopes a').click()", "a district's page")
+    page.leave("document.querySelector('nav#scopes a').click()", "a district's page")
     assert _shown(page, "24h")["asked"] == "24h"  # another page: its own window
-    _leave(page, "history.back()", "the city's page again")
+    page.leave("history.back()", "the city's page again")
     assert (page.evaluate("location.pathname"), page.evaluate("location.search")) == ("/", "?alarm_range=7d")
     assert _shown(page, "7d")["resolved"] == [THREE_DAYS.id]
 
     # a link with a window opens on it
-    _open(page, f"{server}/sites/campus?alarm_range=30d&lang=en")
+    page.open_ready(f"{server}/sites/campus?alarm_range=30d&lang=en")
     shown = _shown(page, "30d")
     assert (shown["asked"], shown["resolved"], shown["status"]) == ("30d", [TEN_DAYS.id], "")
     page.drain()
@@ -215,7 +186,7 @@ def test_the_window_is_kept_by_a_reload_back_forward_and_a_shared_link(server: s
 
 
 def test_an_unknown_window_in_the_url_is_said_and_the_default_shown(server: str, tab: Page) -> None:
-    page = _open(tab, f"{server}/?key={KEYS['viewer']}&alarm_range=3w&lang=en")
+    page = tab.open_ready(f"{server}/?key={KEYS['viewer']}&alarm_range=3w&lang=en")
     shown = _shown(page, "24h")
     assert shown["asked"] == "24h"
     assert shown["status"] == "Unknown window in the address: “3w” (24h, 7d or 30d); history over 24 hours."

@@ -78,17 +78,7 @@ def tab(browser: Chromium) -> Page:
 
 
 def _open(page: Page, url: str) -> Page:
-    page.problems.clear()
-    page.evaluate("window.previousPage = true")  # gone with the new document
-    page.goto(url)
-    wait_for(
-        lambda: page.evaluate(
-            "!window.previousPage && document.readyState === 'complete' && document.body.dataset.ready === 'true'"
-        ),
-        timeout=60,
-        interval=0.1,
-        what=f"{url} ready",
-    )
+    page.open_ready(url)
     wait_for(lambda: page.evaluate("Boolean(document.querySelector('#alarm-list li'))"), timeout=90, what="alarm list")
     return page
 
@@ -169,14 +159,8 @@ def test_a_viewer_sees_the_alarms_and_no_button(server: tuple[AlarmLog, str], ta
     rows = page.evaluate("[...document.querySelectorAll('#alarm-list li')].map(li => li.dataset.alarm)")
     assert rows == ["c17f51e0"]
     assert page.evaluate("document.querySelectorAll('#alarm-list button, .silence-form').length") == 0
-    page.click("#alarm-list li a.subject")
-    wait_for(
-        lambda: page.evaluate(
-            "location.pathname === '/devices/cit-pv' && Boolean(document.body) && document.body.dataset.ready === 'true'"
-        ),
-        timeout=60,
-        what="the device page",
-    )
+    page.leave("document.querySelector('#alarm-list li a.subject').click()", "the device page")
+    assert page.evaluate("location.pathname") == "/devices/cit-pv"
     page.wait_text("#alarm-list", lambda s: "cit-pv: silent for 95 s" in s, timeout=90, what="the device's alarms")
     assert page.evaluate("document.querySelectorAll('#alarm-list button').length") == 0
     shot(page, ARTIFACTS, "alarms-viewer-device")

@@ -61,10 +61,7 @@ def test_an_operator_sends_a_setpoint_and_an_admin_sees_it_in_the_log(
     config, store = with_battery
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = browser.new_page(1600, 1000)
-        page.goto(f"{srv.url}/devices/hub-battery?key={KEYS['admin']}")
-        wait_for(
-            lambda: page.evaluate("document.body && document.body.dataset.ready === 'true'"), timeout=60, what="ready"
-        )
+        page.open_ready(f"{srv.url}/devices/hub-battery?key={KEYS['admin']}")
         wait_for(lambda: page.evaluate("!document.getElementById('panel-control').hidden"), timeout=60, what="control")
         points = page.evaluate(
             "[...document.querySelectorAll('#control-form select, #control-form input')].map(f => f.name)"
@@ -96,10 +93,7 @@ def test_a_viewer_sees_no_control(with_battery: tuple[PlatformConfig, Store], tm
     config, store = with_battery
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = browser.new_page(1600, 1000)
-        page.goto(f"{srv.url}/devices/hub-battery?key={KEYS['viewer']}")
-        wait_for(
-            lambda: page.evaluate("document.body && document.body.dataset.ready === 'true'"), timeout=60, what="ready"
-        )
+        page.open_ready(f"{srv.url}/devices/hub-battery?key={KEYS['viewer']}")
         page.wait_text("#registers-note", lambda s: "rôle" in s, timeout=60, what="registers need the operator role")
         assert page.evaluate("document.getElementById('panel-control').hidden") is True
         page.drain()
@@ -113,10 +107,7 @@ def test_an_mqtt_plug_s_output_is_a_choice_an_operator_sends(
     config, store = with_battery
     with ApiServer(config, store) as srv, Chromium(tmp_path) as browser:
         page = browser.new_page(1600, 1000)
-        page.goto(f"{srv.url}/devices/hub-plug?key={KEYS['operator']}")
-        wait_for(
-            lambda: page.evaluate("document.body && document.body.dataset.ready === 'true'"), timeout=60, what="ready"
-        )
+        page.open_ready(f"{srv.url}/devices/hub-plug?key={KEYS['operator']}")
         wait_for(lambda: page.evaluate("!document.getElementById('panel-control').hidden"), timeout=60, what="control")
         options = page.evaluate("[...document.querySelectorAll('#cp-relay option')].map(o => o.value)")
         assert options == ["", "0", "1"]

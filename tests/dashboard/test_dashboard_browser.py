@@ -53,18 +53,8 @@ def today_measured(text: str) -> bool:
 
 
 def open_dashboard(browser: Chromium, url: str, path: str, role: str = "staff") -> Page:
-    page = browser.new_page(1366, 900)
     sep = "&" if "?" in path else "?"
-    page.goto(f"{url}{path}{sep}key={KEYS[role]}&refresh=1")
-    page.wait_text("body", lambda s: True)
-    wait_ready(page)
-    return page
-
-
-def wait_ready(page: Page) -> None:
-    from tests.support.waiting import wait_for
-
-    wait_for(lambda: page.evaluate("document.body.dataset.ready === 'true'"), timeout=90, what="dashboard ready")
+    return browser.new_page(1366, 900).open_ready(f"{url}{path}{sep}key={KEYS[role]}&refresh=1", timeout=90)
 
 
 def test_district_page_live_values_silence_and_history(city: tuple[PlatformConfig, Store], tmp_path: Path) -> None:

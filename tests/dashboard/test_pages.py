@@ -242,9 +242,8 @@ def test_every_name_links_to_its_page(server: tuple[PlatformConfig, Store, str],
 def test_the_api_docs_work_without_internet(server: tuple[PlatformConfig, Store, str], tab: Page) -> None:
     _, _, url = server
     _open_docs = f"{url}/api/v1/docs"
-    tab.problems.clear()
     tab.set_viewport(1600, 1000)
-    tab.goto(_open_docs)
+    tab.open_ready(_open_docs, timeout=120, ready="Boolean(document.querySelector('.swagger-ui .info .title'))")
     tab.wait_text(".swagger-ui .info .title", lambda s: "Ville Autonome 2050 API" in s, timeout=120, what="Swagger UI")
     scripts = tab.evaluate("[...document.scripts].map(s => s.src)")
     assert all(s.startswith(url) for s in scripts), scripts

@@ -65,14 +65,9 @@ def staff_api_with_reports(store: Store, staff_config: PlatformConfig) -> Iterat
 
 
 def open_staff(browser: Chromium, url: str, hash_: str, role: str = "staff") -> Page:
-    page = browser.new_page(1366, 900)
-    page.goto(f"{url}/staff/?key={KEYS[role]}{hash_}")
-    wait_for(
-        lambda: page.evaluate("!!document.body && document.body.dataset.ready === '1'"),
-        timeout=90,
-        what="staff page ready",
-    )
-    return page
+    # the staff pages' own ready mark
+    ready = "document.body?.dataset.ready === '1'"
+    return browser.new_page(1366, 900).open_ready(f"{url}/staff/?key={KEYS[role]}{hash_}", timeout=90, ready=ready)
 
 
 def test_build_a_scenario_and_compare_it_with_today(staff_api: str, tmp_path: Path) -> None:
@@ -160,6 +155,6 @@ def test_a_key_without_the_staff_role_is_asked_again(staff_api: str, tmp_path: P
             assert client.get(module).headers["content-type"].startswith("text/javascript")
     with Chromium(tmp_path) as browser:
         page = browser.new_page()
-        page.goto(f"{staff_api}/staff/?key={KEYS['viewer']}#reports")
         shown = "!!document.getElementById('key-error') && !document.getElementById('key-form').hidden"
+        page.open_ready(f"{staff_api}/staff/?key={KEYS['viewer']}#reports", timeout=90, ready=shown)
         wait_for(lambda: page.evaluate(shown) and "staff" in page.text("#key-error"), timeout=90, what="the key form")
