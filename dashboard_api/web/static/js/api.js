@@ -3,6 +3,8 @@
 // bar), "Authorization: Bearer" on every call. A 403 is remembered: the page does not ask again
 // and says which role is missing.
 
+import { withoutSecrets } from "./urlstate.js";
+
 export const KEY_STORE = "va.apiKey";
 
 export class ApiError extends Error {
@@ -10,15 +12,14 @@ export class ApiError extends Error {
   constructor(status, message, path) { super(message); this.status = status; this.path = path || ""; }
 }
 
-/** Read the key from ?key= (then remove it from the address bar) or localStorage. */
+/** Read the key from ?key= or localStorage; a key in the address (`key=`, `api_key=`) is taken
+ * out of the address bar, every other parameter left as written. */
 export function readKey() {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("key");
-  if (fromUrl) {
-    localStorage.setItem(KEY_STORE, fromUrl);
-    url.searchParams.delete("key");
-    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
+  const { pathname, search, hash } = window.location;
+  const fromUrl = new URLSearchParams(search).get("key");
+  if (fromUrl) localStorage.setItem(KEY_STORE, fromUrl);
+  const clean = withoutSecrets(search);
+  if (clean !== search) window.history.replaceState(null, "", pathname + clean + hash);
   return localStorage.getItem(KEY_STORE);
 }
 

@@ -3,7 +3,7 @@
 // stream, the topology, the latest values and flows now (from GET /live and the stream).
 
 import { DASHBOARD, label } from "./labels.js";
-import { linkTo, stateQuery } from "./urlstate.js";
+import { linkTo, pageQuery } from "./urlstate.js";
 import { cssVar } from "./dom.js";
 
 /** @typedef {import("./format.js").Lang} Lang */
@@ -74,13 +74,15 @@ export class Context {
     return { fg: cssVar("--fg"), muted: cssVar("--muted"), line: cssVar("--line"), panel: cssVar("--panel") };
   }
 
-  /** The href of another page, keeping language, kiosk mode and theme. @param {Route} route */
-  href(route) { return linkTo(route, this.state); }
+  /** The href of another page, keeping language, kiosk mode, theme and refresh (urlstate.js linkTo). @param {Route} route */
+  href(route) { return linkTo(route, this.state, window.location.search); }
 
-  /** Change the page's state and write it into the URL (no reload). @param {Partial<PageState>} patch */
+  /** Change the page's state and write it into the URL (no reload, no new history entry): the
+   * parameters it tracks are rewritten, the others and the fragment kept. @param {Partial<PageState>} patch */
   update(patch) {
     Object.assign(this.state, patch);
-    window.history.replaceState(null, "", window.location.pathname + stateQuery(this.state));
+    const { pathname, search, hash } = window.location;
+    window.history.replaceState(null, "", pathname + pageQuery(this.state, search) + hash);
   }
 
   /** @param {() => void} fn */

@@ -1,7 +1,9 @@
 // @ts-check
 // The page's state in its URL, so that a link shows what its sender saw: the page (from the path)
 // and its query (language, period and date of the energy chart, time range of the history,
-// device quantity, window of the alarm history, kiosk mode and theme). Pure.
+// device quantity, window of the alarm history, kiosk mode and theme). A change of state rewrites
+// only these parameters: any other one in the address (`refresh=`, one the page does not know)
+// is kept as written; an API key never (api.js takes `key=` out of the address bar). Pure.
 
 import { HISTORY_RANGES } from "./alarmhistory.js";
 
@@ -99,9 +101,62 @@ export function stateQuery(s) {
   return q ? "?" + q : "";
 }
 
-/** The link to another page keeping the language, kiosk mode and theme. @param {Route} route @param {PageState} s */
-export function linkTo(route, s) {
+/** The parameters of the page's state: parseState reads them, stateQuery writes them. */
+export const TRACKED = ["lang", "period", "date", "range", "from", "to", "q", "alarm_range", "kiosk", "theme"];
+/** API keys: never written into an address or a link (`key=` is read once, then stored: api.js). */
+export const SECRETS = ["key", "api_key"];
+/** The screen's settings outside the state that a link to another page carries: the wall's
+ * refresh period (main.js), beside the state's language, kiosk mode and theme. */
+export const CARRIED = ["refresh"];
+
+/**
+ * The query of the page's address after a change of its state: the parameters it tracks rewritten
+ * from `s` (in stateQuery's order, where the first of them stood, else at the end, defaults left
+ * out), every other parameter kept as written and in its place, an API key dropped.
+ * @param {PageState} s @param {string} search the address's query now ("?refresh=30&lang=en")
+ */
+export function pageQuery(s, search) {
+  const own = stateQuery(s).slice(1);
+  /** @type {string[]} */
+  const parts = [];
+  let placed = false;
+  kept(search).forEach(([name, part]) => {
+    if (!TRACKED.includes(name)) parts.push(part);
+    else if (!placed) { placed = true; if (own) parts.push(own); }
+  });
+  if (!placed && own) parts.push(own);
+  return parts.length ? "?" + parts.join("&") : "";
+}
+
+/** The query without its API keys, every other parameter as written. @param {string} search */
+export function withoutSecrets(search) {
+  const parts = kept(search).map(([, part]) => part);
+  return parts.length ? "?" + parts.join("&") : "";
+}
+
+/** The "name=value" pieces of a query as written, with their decoded names; no empty piece, no
+ * API key. @param {string} search @returns {[string, string][]} */
+function kept(search) {
+  /** @type {[string, string][]} */
+  const out = [];
+  search.replace(/^\?/, "").split("&").forEach((part) => {
+    const first = new URLSearchParams(part).keys().next();
+    if (!first.done && !SECRETS.includes(first.value)) out.push([first.value, part]);
+  });
+  return out;
+}
+
+/**
+ * The link to another page: the language, kiosk mode and theme of the state and the CARRIED
+ * parameters of the address; nothing else (the period, ranges and quantity are this page's).
+ * @param {Route} route @param {PageState} s @param {string} [search] the address's query now
+ */
+export function linkTo(route, s, search = "") {
   const keep = defaults();
   keep.lang = s.lang; keep.kiosk = s.kiosk; keep.theme = s.theme;
-  return routePath(route) + stateQuery(keep);
+  const p = new URLSearchParams(stateQuery(keep));
+  const now = new URLSearchParams(search);
+  CARRIED.forEach((name) => now.getAll(name).forEach((v) => p.append(name, v)));
+  const q = p.toString();
+  return routePath(route) + (q ? "?" + q : "");
 }

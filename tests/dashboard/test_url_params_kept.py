@@ -1,0 +1,130 @@
+"""The page's address in real headless Chromium against the real API process over a real SQLite
+store (one server and one browser for the module): a change of state through the page (the alarm
+history's window, the language, the history's range) rewrites the parameters the
+page tracks and keeps every other one as written, in its place, with the fragment; a reload shows
+the same; the API key taken out of the address never comes back; a link to another page carries
+the language, kiosk mode, theme and ``refresh=`` only (docs/dashboard.md, "The page's state in its
+URL")."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.dashboard.chromium import Chromium, Page
+from tests.dashboard.livedata import LIVE, health, write_now
+from tests.dashboard.server import KEYS, ApiProcess, with_keys
+from tests.reports.citydata import city_config
+from tests.support.waiting import wait_for
+from ville_autonome.storage.factory import open_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+# untracked: refresh= (read by the page, not part of its state) and a name the page does not know,
+# written with %20 to see it kept as written; tracked: lang, alarm_range
+UNTRACKED = "refresh=30&tag=mur%20nord"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("url-params-kept")
+    config = with_keys(city_config(str(tmp / "city.sqlite")))
+    store = open_store(config.services.store)
+    now = int(time.time() * 1000)
+    write_now(store, config, LIVE, now)
+    store.write_health(health(config, now))
+    try:
+        with ApiProcess(config, tmp) as srv:
+            yield srv.url
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    with Chromium(tmp_path_factory.mktemp("chromium")) as browser:
+        yield browser.new_page(1600, 1000)
+
+
+def _address(page: Page) -> str:
+    return str(page.evaluate("location.pathname + location.search + location.hash"))
+
+
+def _leave(page: Page, action: str, what: str) -> None:
+    """Run the JavaScript ``action`` (a reload, a click on a link), then wait for the next document
+    to be ready (a mark left on this one tells them apart). The same as test_alarm_history_ui's
+    ``_leave``, kept here: tests/dashboard/chromium.py has no such helper."""
+    token = f"left-{time.monotonic_ns()}"
+    page.evaluate(f"window.leftAs = {token!r}")
+    page.evaluate(action)
+
+    def ready() -> bool:
+        try:
+            return bool(
+                page.evaluate(
+                    f"window.leftAs !== {token!r} && document.readyState === 'complete'"
+                    " && Boolean(document.body) && document.body.dataset.ready === 'true'"
+                )
+            )
+        except AssertionError as exc:  # asked while the tab navigates: not yet
+            if "navigated or closed" not in str(exc):
+                raise
+            return False
+
+    wait_for(ready, timeout=60, interval=0.1, what=what)
+
+
+def _shows(page: Page, **want: str) -> None:
+    """Wait until the page shows ``want`` as chosen (a panel redraws its buttons once it has loaded)."""
+    wait_for(lambda: _pressed(page) == want, timeout=60, interval=0.1, what=f"the page showing {want}")
+
+
+def _pressed(page: Page) -> dict[str, str]:
+    """The choices the page shows as made: language, alarm window, history range."""
+    return dict(
+        page.evaluate("""({
+            lang: document.documentElement.lang,
+            alarm: (document.querySelector('.alarm-ranges button[aria-pressed=true]') || {dataset: {}}).dataset.range,
+            range: (document.querySelector('#range-presets button[aria-pressed=true]') || {dataset: {}}).dataset.range,
+        })""")
+    )  # fmt: skip
+
+
+def test_a_change_of_state_keeps_what_the_page_does_not_track_and_a_reload_shows_it(server: str, tab: Page) -> None:
+    page = tab.open_ready(f"{server}/?refresh=30&key={KEYS['viewer']}&tag=mur%20nord&alarm_range=7d#wall")
+    # the key is taken out of the address, the rest left as written
+    assert _address(page) == f"/?{UNTRACKED}&alarm_range=7d#wall"
+
+    page.click(".alarm-history button[data-range='30d']")
+    assert _address(page) == f"/?{UNTRACKED}&alarm_range=30d#wall"
+    page.click("#lang-toggle")  # French by default: to English
+    assert _address(page) == f"/?{UNTRACKED}&lang=en&alarm_range=30d#wall"
+    page.click("#range-presets button[data-range='7d']")
+    after = f"/?{UNTRACKED}&lang=en&range=7d&alarm_range=30d#wall"
+    assert _address(page) == after
+    _shows(page, lang="en", alarm="30d", range="7d")
+
+    _leave(page, "location.reload()", "the page reloaded")
+    assert _address(page) == after
+    _shows(page, lang="en", alarm="30d", range="7d")
+
+    # back to the defaults: the page's own parameters go, the others stay
+    page.click("#lang-toggle")
+    page.click(".alarm-history button[data-range='24h']")
+    page.click("#range-presets button[data-range='today']")
+    assert _address(page) == f"/?{UNTRACKED}&lang=fr#wall"
+    assert "key" not in page.evaluate("location.href")
+    page.drain()
+    assert all("status of 403" in p for p in page.problems), page.problems  # the staff's views, refused
+
+
+def test_a_link_to_another_page_carries_the_screen_s_settings_only(server: str, tab: Page) -> None:
+    page = tab.open_ready(f"{server}/?{UNTRACKED}&key={KEYS['viewer']}&theme=dark&lang=en&period=year")
+    page.click(".alarm-history button[data-range='7d']")
+    link = str(page.evaluate("document.querySelector('nav#scopes a').getAttribute('href')"))
+    assert link.endswith("?lang=en&theme=dark&refresh=30"), link  # not the period, window, tag or key
+    _leave(page, "document.querySelector('nav#scopes a').click()", "a district's page")
+    assert page.evaluate("location.search") == "?lang=en&theme=dark&refresh=30"
+    assert (page.evaluate("document.body.dataset.theme"), _pressed(page)["lang"]) == ("dark", "en")
