@@ -52,30 +52,6 @@ def _address(page: Page) -> str:
     return str(page.evaluate("location.pathname + location.search + location.hash"))
 
 
-def _leave(page: Page, action: str, what: str) -> None:
-    """Run the JavaScript ``action`` (a reload, a click on a link), then wait for the next document
-    to be ready (a mark left on this one tells them apart). The same as test_alarm_history_ui's
-    ``_leave``, kept here: tests/dashboard/chromium.py has no such helper."""
-    token = f"left-{time.monotonic_ns()}"
-    page.evaluate(f"window.leftAs = {token!r}")
-    page.evaluate(action)
-
-    def ready() -> bool:
-        try:
-            return bool(
-                page.evaluate(
-                    f"window.leftAs !== {token!r} && document.readyState === 'complete'"
-                    " && Boolean(document.body) && document.body.dataset.ready === 'true'"
-                )
-            )
-        except AssertionError as exc:  # asked while the tab navigates: not yet
-            if "navigated or closed" not in str(exc):
-                raise
-            return False
-
-    wait_for(ready, timeout=60, interval=0.1, what=what)
-
-
 def _shows(page: Page, **want: str) -> None:
     """Wait until the page shows ``want`` as chosen (a panel redraws its buttons once it has loaded)."""
     wait_for(lambda: _pressed(page) == want, timeout=60, interval=0.1, what=f"the page showing {want}")
@@ -106,7 +82,7 @@ def test_a_change_of_state_keeps_what_the_page_does_not_track_and_a_reload_shows
     assert _address(page) == after
     _shows(page, lang="en", alarm="30d", range="7d")
 
-    _leave(page, "location.reload()", "the page reloaded")
+    page.leave("location.reload()", "the page reloaded")
     assert _address(page) == after
     _shows(page, lang="en", alarm="30d", range="7d")
 
@@ -125,6 +101,6 @@ def test_a_link_to_another_page_carries_the_screen_s_settings_only(server: str, 
     page.click(".alarm-history button[data-range='7d']")
     link = str(page.evaluate("document.querySelector('nav#scopes a').getAttribute('href')"))
     assert link.endswith("?lang=en&theme=dark&refresh=30"), link  # not the period, window, tag or key
-    _leave(page, "document.querySelector('nav#scopes a').click()", "a district's page")
+    page.leave("document.querySelector('nav#scopes a').click()", "a district's page")
     assert page.evaluate("location.search") == "?lang=en&theme=dark&refresh=30"
     assert (page.evaluate("document.body.dataset.theme"), _pressed(page)["lang"]) == ("dark", "en")
