@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import repeat
+from typing import NamedTuple
 
 import msgspec
 
@@ -35,6 +36,16 @@ _SERIES: dict[tuple[str, str], tuple[DeviceContext, str]] = {}  # (device, quant
 _SERIES_MAX = 100_000
 
 Touched = dict[tuple[str, str, int], DeviceContext]  # (device, quantity, bucket start) → context
+
+
+class ReadingLines(NamedTuple):
+    """A write's readings as line protocol: the ``body`` (the lines, in order, joined by newlines),
+    the readings that have no line by index (``refused``: index → reason), the rollup buckets the
+    written ones touch."""
+
+    body: bytes
+    refused: dict[int, str]
+    touched: Touched
 
 
 def _series_prefix(c: DeviceContext, quantity: str) -> str:
@@ -72,7 +83,7 @@ class _Series:
         self.lo = self.hi = 0  # the bucket noted last: [lo, hi)
 
 
-def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> tuple[bytes, dict[int, str], Touched]:
+def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> ReadingLines:
     """The body of a write of ``points``: one line per reading that line protocol can carry, in
     order, joined by newlines (UTF-8); the others by index, with the reason; and the rollup buckets
     the written ones touch."""
@@ -112,7 +123,7 @@ def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> tuple[byte
     for s in (*batch.values(), *more):
         for b in s.buckets:
             touched[(s.context.device, s.quantity, b)] = s.context
-    return _body(heads, values, times, others), refused, touched
+    return ReadingLines(_body(heads, values, times, others), refused, touched)
 
 
 def _numbers(values: list[float], times: list[int]) -> list[bytes]:

@@ -28,7 +28,7 @@ from typing import Any
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import join_lines
 from ville_autonome.influx_wire.marks import MARKS, MarkWriter
-from ville_autonome.influx_wire.reading_lines import reading_lines
+from ville_autonome.influx_wire.reading_lines import ReadingLines, reading_lines
 from ville_autonome.influx_wire.rows import (
     READINGS,
     latest_from,
@@ -225,7 +225,7 @@ class InfluxStore(InfluxRecords):
         sequence records (one fsync in InfluxDB per batch, not three): the marks are readable when
         the request has ended, as its points are (the compiler reads them a settling time later,
         longer than the request may take); a failed request is retried whole by the ingest."""
-        if encoded is not None and encoded.points is points and isinstance(encoded.form, tuple):
+        if encoded is not None and encoded.points is points and isinstance(encoded.form, ReadingLines):
             body, rejected, touched = encoded.form
             rejected = dict(rejected)  # the encoded form stays as made: a retry starts from it again
         else:
