@@ -199,6 +199,9 @@ class Pipeline:
         # starting, and a fault that takes the broker away then would stop it at start-up
         for worker in self.workers:
             wait_for(lambda w=worker: " running" in w.log(), timeout=60, what=f"{worker.name} connected")
+        # the same for the compiler: a service that cannot reach the store at start-up exits, named
+        # (StoreStartupError, docs/storage.md), and a fault that stops influxd would then stop it
+        wait_for(lambda: "a pass every" in self.rollups.log(), timeout=60, what="the rollup compiler connected")
         assert self.all_running(), self.logs()
 
     def close(self) -> None:
