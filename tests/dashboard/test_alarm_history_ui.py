@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.dashboard.alarm_city import alarm_city
-from tests.dashboard.chromium import Chromium, Page
+from tests.dashboard.chromium import Page
 from tests.dashboard.server import KEYS, ApiProcess
 from tests.support.waiting import wait_for
 from ville_autonome.journals.alarm_records import AlarmEvent, AlarmRecord
@@ -59,12 +59,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ])  # fmt: skip
         with ApiProcess(config, tmp) as srv:
             yield srv.url
-
-
-@pytest.fixture(scope="module")
-def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    with Chromium(tmp_path_factory.mktemp("chromium")) as browser:
-        yield browser.new_page(1600, 1000)
 
 
 def _panel(page: Page) -> dict[str, Any]:
@@ -111,8 +105,8 @@ def _release_all(page: Page, window: str) -> bool:
     return p["shown"] == window and p["busy"] == "false"
 
 
-def test_an_older_window_s_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/?key={KEYS['operator']}")
+def test_an_older_window_s_answer_arriving_last_does_not_replace_the_newer_one(server: str, desktop_tab: Page) -> None:
+    page = desktop_tab.open_ready(f"{server}/?key={KEYS['operator']}")
     assert _shown(page, "24h")["resolved"] == []
     page.hold_requests(HISTORY_REQUESTS)
     try:
@@ -159,8 +153,8 @@ def test_an_older_window_s_answer_arriving_last_does_not_replace_the_newer_one(s
     assert all("status of 403" in p or "ERR_CONNECTION_REFUSED" in p for p in page.problems), page.problems
 
 
-def test_the_window_is_kept_by_a_reload_back_forward_and_a_shared_link(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/?key={KEYS['viewer']}")
+def test_the_window_is_kept_by_a_reload_back_forward_and_a_shared_link(server: str, desktop_tab: Page) -> None:
+    page = desktop_tab.open_ready(f"{server}/?key={KEYS['viewer']}")
     _shown(page, "24h")
     assert "alarm_range" not in page.evaluate("location.search")  # the default is left out
     page.click(f"{PANEL} button[data-range='7d']")
@@ -185,8 +179,8 @@ def test_the_window_is_kept_by_a_reload_back_forward_and_a_shared_link(server: s
     assert all("status of 403" in p for p in page.problems), page.problems
 
 
-def test_an_unknown_window_in_the_url_is_said_and_the_default_shown(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/?key={KEYS['viewer']}&alarm_range=3w&lang=en")
+def test_an_unknown_window_in_the_url_is_said_and_the_default_shown(server: str, desktop_tab: Page) -> None:
+    page = desktop_tab.open_ready(f"{server}/?key={KEYS['viewer']}&alarm_range=3w&lang=en")
     shown = _shown(page, "24h")
     assert shown["asked"] == "24h"
     assert shown["status"] == "Unknown window in the address: “3w” (24h, 7d or 30d); history over 24 hours."

@@ -10,44 +10,18 @@ busy with it or with its error (said, with no chart of another range left)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.dashboard.chromium import Chromium, Page
-from tests.dashboard.livedata import LIVE, health, write_now
-from tests.dashboard.server import KEYS, ApiProcess, with_keys
-from tests.reports.citydata import city_config
+from tests.dashboard.chromium import Page
+from tests.dashboard.server import KEYS
 from tests.support.waiting import wait_for
-from ville_autonome.storage.factory import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 PANEL = "#panel-history"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("chart-answers-ui")
-    config = with_keys(city_config(str(tmp / "city.sqlite")))
-    store = open_store(config.services.store)
-    now = int(time.time() * 1000)
-    write_now(store, config, LIVE, now)
-    store.write_health(health(config, now))
-    try:
-        with ApiProcess(config, tmp) as srv:
-            yield srv.url
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    with Chromium(tmp_path_factory.mktemp("chromium")) as browser:
-        yield browser.new_page(1600, 1000)
 
 
 def _panel(page: Page) -> dict[str, Any]:
@@ -85,8 +59,10 @@ def _aborted(page: Page, held: list[dict[str, Any]]) -> bool:
     return all(h["networkId"] in page.cancelled for h in held)
 
 
-def test_an_older_range_s_power_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&range=today")
+def test_an_older_range_s_power_answer_arriving_last_does_not_replace_the_newer_one(
+    live_city_url: str, desktop_tab: Page
+) -> None:
+    page = desktop_tab.open_ready(f"{live_city_url}/sites/saint-leu-housing?key={KEYS['operator']}&range=today")
     _settled(page, shown="today")
     page.hold_requests("*/api/v1/power?*")
     try:
@@ -121,8 +97,10 @@ def test_an_older_range_s_power_answer_arriving_last_does_not_replace_the_newer_
     assert all("status of 403" in p or "ERR_CONNECTION_REFUSED" in p for p in page.problems), page.problems
 
 
-def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/devices/slh-battery?key={KEYS['operator']}&range=today")
+def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one(
+    live_city_url: str, desktop_tab: Page
+) -> None:
+    page = desktop_tab.open_ready(f"{live_city_url}/devices/slh-battery?key={KEYS['operator']}&range=today")
     _settled(page, shown="today", quantity="active_power_w")
     page.hold_requests("*/api/v1/series?*")
     try:
@@ -148,8 +126,10 @@ def test_an_older_quantity_s_answer_arriving_last_does_not_replace_the_newer_one
     assert all("status of 403" in p for p in page.problems), page.problems
 
 
-def test_an_older_period_s_energy_answer_arriving_last_does_not_replace_the_newer_one(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
+def test_an_older_period_s_energy_answer_arriving_last_does_not_replace_the_newer_one(
+    live_city_url: str, desktop_tab: Page
+) -> None:
+    page = desktop_tab.open_ready(f"{live_city_url}/sites/saint-leu-housing?key={KEYS['operator']}&period=day")
 
     def energy() -> tuple[str, str]:
         """The energy panel's busy state and the period its chart shows."""

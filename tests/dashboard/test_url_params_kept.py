@@ -8,44 +8,17 @@ URL")."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 
-from tests.dashboard.chromium import Chromium, Page
-from tests.dashboard.livedata import LIVE, health, write_now
-from tests.dashboard.server import KEYS, ApiProcess, with_keys
-from tests.reports.citydata import city_config
+from tests.dashboard.chromium import Page
+from tests.dashboard.server import KEYS
 from tests.support.waiting import wait_for
-from ville_autonome.storage.factory import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 # untracked: refresh= (read by the page, not part of its state) and a name the page does not know,
 # written with %20 to see it kept as written; tracked: lang, alarm_range
 UNTRACKED = "refresh=30&tag=mur%20nord"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("url-params-kept")
-    config = with_keys(city_config(str(tmp / "city.sqlite")))
-    store = open_store(config.services.store)
-    now = int(time.time() * 1000)
-    write_now(store, config, LIVE, now)
-    store.write_health(health(config, now))
-    try:
-        with ApiProcess(config, tmp) as srv:
-            yield srv.url
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    with Chromium(tmp_path_factory.mktemp("chromium")) as browser:
-        yield browser.new_page(1600, 1000)
 
 
 def _address(page: Page) -> str:
@@ -68,8 +41,12 @@ def _pressed(page: Page) -> dict[str, str]:
     )  # fmt: skip
 
 
-def test_a_change_of_state_keeps_what_the_page_does_not_track_and_a_reload_shows_it(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/?refresh=30&key={KEYS['viewer']}&tag=mur%20nord&alarm_range=7d#wall")
+def test_a_change_of_state_keeps_what_the_page_does_not_track_and_a_reload_shows_it(
+    live_city_url: str, desktop_tab: Page
+) -> None:
+    page = desktop_tab.open_ready(
+        f"{live_city_url}/?refresh=30&key={KEYS['viewer']}&tag=mur%20nord&alarm_range=7d#wall"
+    )
     # the key is taken out of the address, the rest left as written
     assert _address(page) == f"/?{UNTRACKED}&alarm_range=7d#wall"
 
@@ -96,8 +73,8 @@ def test_a_change_of_state_keeps_what_the_page_does_not_track_and_a_reload_shows
     assert all("status of 403" in p for p in page.problems), page.problems  # the staff's views, refused
 
 
-def test_a_link_to_another_page_carries_the_screen_s_settings_only(server: str, tab: Page) -> None:
-    page = tab.open_ready(f"{server}/?{UNTRACKED}&key={KEYS['viewer']}&theme=dark&lang=en&period=year")
+def test_a_link_to_another_page_carries_the_screen_s_settings_only(live_city_url: str, desktop_tab: Page) -> None:
+    page = desktop_tab.open_ready(f"{live_city_url}/?{UNTRACKED}&key={KEYS['viewer']}&theme=dark&lang=en&period=year")
     page.click(".alarm-history button[data-range='7d']")
     link = str(page.evaluate("document.querySelector('nav#scopes a').getAttribute('href')"))
     assert link.endswith("?lang=en&theme=dark&refresh=30"), link  # not the period, window, tag or key
