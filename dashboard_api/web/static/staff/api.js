@@ -1,8 +1,11 @@
 // @ts-check
 // The API with the staff key: given once in the page's address (?key=, then kept in this browser's
-// localStorage, under the same name as the dashboard's) or typed in the key form.
+// localStorage, under the same name as the dashboard's: read by the dashboard's readKey, which
+// takes it out of the address bar and leaves every other parameter as written) or typed in the key form.
 
-export const KEY_STORE = "va.apiKey";
+import { KEY_STORE } from "../js/api.js";
+
+export { KEY_STORE, readKey } from "../js/api.js";
 
 export class ApiError extends Error {
   /**
@@ -13,18 +16,6 @@ export class ApiError extends Error {
     super(detail);
     this.status = status;
   }
-}
-
-/** @returns {string | null} the key, taken out of the address bar if it is there */
-export function readKey() {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("key");
-  if (fromUrl) {
-    localStorage.setItem(KEY_STORE, fromUrl);
-    url.searchParams.delete("key");
-    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return localStorage.getItem(KEY_STORE);
 }
 
 /** @param {string} key */
