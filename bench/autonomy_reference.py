@@ -66,12 +66,14 @@ def _reference_metrics(
             imp_s[i], exp_s[i] = total, sum(site[5][i] for site in sites)
     grid_total = load_total = gen_total = cover = 0.0
     sl_sum = [0.0] * n
-    for g, load, c, d, imp, _ in sites:
+    for g, load, c, d, imp, exp in sites:
         cg, idirect, dl = [0.0] * n, [0.0] * n, [0.0] * n
         for i in range(n):
             surplus = max(g[i] - load[i], 0.0)
-            raw_cg = min(max(c[i] - surplus, 0.0), imp[i])
-            raw_id = min(max(imp[i] - raw_cg, 0.0), load[i])
+            # a draw no source explains came from the grid
+            imported = imp[i] + max(load[i] + c[i] + exp[i] - g[i] - d[i] - imp[i], 0.0)
+            raw_cg = min(max(c[i] - surplus, 0.0), imported)
+            raw_id = min(max(imported - raw_cg, 0.0), load[i])
             cg[i], idirect[i] = raw_cg * k[i], raw_id * k[i]
             dl[i] = min(d[i], max(load[i] - min(g[i], load[i]) - raw_id, 0.0))
         rho = _stock_rho(c, cg, d) if any(d) else [1.0] * n

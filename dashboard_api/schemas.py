@@ -78,7 +78,7 @@ class LiveOut(_Out):
     since_ms: int = Field(description="values older than this are left out (services.api.live_window_s)")
     now_ms: int = Field(description="the server's clock when the flows were computed [UTC ms]")
     today_start_ms: int = Field(description="midnight (Europe/Paris) of today [UTC ms], resolved on the server")
-    method_version: str = Field(examples=["2.0.0"])
+    method_version: str = Field(examples=["2.1.0"])
     values: list[LiveValueOut]
     flows: list[FlowsNowOut] = Field(description="flows now of the city, every district, every site")
 
@@ -201,7 +201,7 @@ class AutonomyOut(_Out):
     start_ms: int
     end_ms: int
     interval_s: int = Field(examples=[900])
-    method_version: str = Field(examples=["2.0.0"])
+    method_version: str = Field(examples=["2.1.0"])
     complete: bool = Field(
         description="energy coverage at or above services.metrics.coverage_threshold, and no implausible reading "
         "nor unbalanced interval in the period"

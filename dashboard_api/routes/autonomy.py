@@ -22,7 +22,7 @@ EXAMPLE = {
     "start": "2025-12-31T23:00:00.000Z",
     "end": "2026-01-01T23:00:00.000Z",
     "interval_s": 900,
-    "method_version": "2.0.0",
+    "method_version": "2.1.0",
     "complete": True,
     "flags": [],
     "metrics": {"self_sufficiency": 0.62, "self_consumption": 0.91, "load_wh": 812000.0, "import_wh": 308560.0},

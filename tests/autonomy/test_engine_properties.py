@@ -1,5 +1,6 @@
-"""Invariants of the engine, property-tested: ratios in [0, 1], sharing never hurts, energy is
-conserved, and the order of sites and devices does not matter."""
+"""Invariants of the engine, property-tested: ratios in [0, 1], sharing never hurts, a site never
+supplies more locally than its sources gave, energy is conserved, and the order of sites and
+devices does not matter."""
 
 from __future__ import annotations
 
@@ -67,6 +68,16 @@ def test_sharing_never_lowers_self_sufficiency(sites: list[SiteInputs]) -> None:
         assert r.metrics.self_sufficiency >= (r.sum_of_sites.self_sufficiency or 0.0) - 1e-9
     assert r.metrics.import_wh <= r.sum_of_sites.import_wh + 1e-6
     assert r.sharing_gain_wh >= -1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(a_district())
+def test_a_site_alone_never_supplies_more_locally_than_its_sources_gave(sites: list[SiteInputs]) -> None:
+    # meters that disagree included: a draw no source explains is never counted as local supply
+    for one in sites:
+        s = compute(f"site:{one.site}", [one]).series
+        sources = s.generation_wh + s.discharge_wh
+        assert np.all(s.local_supply_wh <= sources + 1e-9 * np.maximum(s.load_wh, 1.0)), (s.local_supply_wh, sources)
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,7 +26,7 @@ STEP = 900_000
 def run(scope: str, *sites: SiteInputs, warmup: int = 0, **kw: float):  # type: ignore[no-untyped-def]
     window = len(sites[0].devices[0].status)
     inputs = ScopeInputs(scope, T0 + warmup * STEP, window - warmup, list(sites), warmup)
-    return compute_scope(inputs, interval_s=900, balance_floor_wh=1.0, **kw)  # type: ignore[arg-type]
+    return compute_scope(inputs, interval_s=900, **{"balance_floor_wh": 1.0, **kw})  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the battery stock
@@ -203,6 +203,25 @@ def test_import_beyond_the_load_over_an_imputed_interval_is_unbalanced() -> None
     grid = device("a-grid", "grid", supply=[10, 30, 0], draw=[0, 0, 0])
     r = run("site:a", SiteInputs("a", "d", [load, grid]))
     assert "unbalanced:a" in r.flags  # 30 imported against a load of 10: 20 the cap would drop
+
+
+def test_a_draw_no_source_explains_came_from_the_grid_not_from_nowhere() -> None:
+    # a site with no local source, its load meter read late at the boundary between two intervals:
+    # 1,000 Wh of the load's first interval counted in its second (within a floor of 5 kWh, not flagged)
+    r = run("site:a", site("a", load=[1000, 3000], imp=[2000, 2000], exp=[0, 0]), balance_floor_wh=5000.0)
+    assert r.balance.unbalanced_intervals == 0
+    # method 2.0.0 capped each interval at min(I, L): 1,000 + 2,000 from the grid, 1,000 Wh "local"
+    assert r.metrics.grid_supply_wh == 4000.0  # the 1,000 Wh no source explains is import
+    assert r.metrics.local_supply_wh == 0.0
+    assert r.metrics.self_sufficiency == 0.0
+    assert r.metrics.import_wh == 4000.0  # what the meter measured is reported as it is
+
+
+def test_a_draw_beyond_the_sources_takes_the_local_sources_first() -> None:
+    # PV 600 and import 300 against a load of 1,000: 100 Wh unexplained, counted as import, not as local
+    r = run("site:a", site("a", load=[1000], pv=[600], imp=[300], exp=[0]), balance_floor_wh=200.0)
+    assert r.metrics.local_supply_wh == 600.0
+    assert r.metrics.self_sufficiency == pytest.approx(0.6)
 
 
 # ---------------------------------------------------------------- coverage and masks

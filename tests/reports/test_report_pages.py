@@ -84,7 +84,7 @@ def test_a_district_month_report_page_by_page(
     assert "vs septembre 2026" in cover  # the comparisons name their periods in French
     assert "n. d." in cover  # September has no data: the change is not available, never 0
     assert len(texts) >= 8
-    assert "Méthode 2.0.0" in cover  # the cover's notes stay on the cover
+    assert "Méthode 2.1.0" in cover  # the cover's notes stay on the cover
     whole = " ".join(" ".join(texts).split())
     assert "Données manquantes" in whole  # the gaps are shaded and named in the charts' legends
     assert "Compteur SLH LOAD" in whole  # devices by their names in the data-quality section

@@ -149,7 +149,7 @@ def test_every_transient_fault_kind_at_speed_60(lab_factory: Any) -> None:
     load, ss = truth(lab, "s-ok", since, ok["asked_ms"])
     assert ok["metrics"]["load_wh"] == pytest.approx(load, rel=TOLERANCE_LOAD)
     assert ok["metrics"]["self_sufficiency"] == pytest.approx(ss, abs=TOLERANCE_SS)
-    assert ok["method_version"] == "2.0.0"
+    assert ok["method_version"] == "2.1.0"
 
     # byte_swap: a counter read with its bytes swapped is excluded (flagged implausible, or refused as
     # out of range by the gateway), never a 99.9 % self-sufficiency for a site that imports everything

@@ -22,7 +22,7 @@ from ville_autonome.autonomy.flows import Attribution, SiteFlows, attribute, imp
 from ville_autonome.autonomy.inputs import ScopeInputs
 from ville_autonome.autonomy.metrics import Metrics, period_metrics
 
-METHOD_VERSION = "2.0.0"
+METHOD_VERSION = "2.1.0"
 """Bumped whenever a formula or an attribution rule changes (docs/metrics.md, "Method versions")."""
 
 # anomaly bit → flag prefix (docs/metrics.md, "Flags")

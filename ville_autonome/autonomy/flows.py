@@ -7,9 +7,12 @@ export X (all [Wh], ≥ 0) and the balance G + D + I = L + C + X:
   grid-meter interval likewise (status ``IMPUTED``); a site without a consumption meter gets L
   from its balance (flag ``load_derived``); a missing consumption interval, or the one missing
   producer of an interval, gets its energy from the balance when every other side has data;
-- charge from the grid ``Cg = clip(C − max(G − L, 0), 0, I)``: generation serves the load first,
+- a draw no measured source explains ``U = max(L + C + X − G − D − I, 0)`` (meters out of step
+  within the balance tolerance, an open interval) is taken as import, ``I' = I + U``: local supply
+  never exceeds what the local sources delivered;
+- charge from the grid ``Cg = clip(C − max(G − L, 0), 0, I')``: generation serves the load first,
   then the battery; the rest of the charge came from the grid;
-- import serving the load directly ``Id = clip(I − Cg, 0, L)``;
+- import serving the load directly ``Id = clip(I' − Cg, 0, L)``;
 - discharge serving the load ``Dl = clip(min(D, L − min(G, L) − Id), 0, ·)``;
 - ρ, the grid share of each interval's discharge, from the battery's stock by origin
   (:mod:`autonomy.stock`: charge adds to the grid or local pool, discharge takes from both in
@@ -155,11 +158,21 @@ def site_flows(site: SiteInputs, n: int) -> SiteFlows:
     )
 
 
+def unexplained_draw(f: SiteFlows) -> FloatArray:
+    """The draw no measured source explains, ``max(L + C + X − G − D − I, 0)`` per interval [Wh]:
+    meters out of step within the balance tolerance, an open interval whose meters were last read
+    at different instants, a source missing from the data. The attribution takes it as import, so
+    local supply never exceeds what the local sources delivered."""
+    supply = f.generation_wh + f.discharge_wh + f.import_wh
+    return np.maximum(f.load_wh + f.charge_wh + f.export_wh - supply, 0.0)
+
+
 def _site_terms(f: SiteFlows) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Charge from grid Cg, direct import to load Id, discharge to load Dl of one site [Wh]."""
     surplus = np.maximum(f.generation_wh - f.load_wh, 0.0)
-    cg = np.clip(f.charge_wh - surplus, 0.0, f.import_wh)
-    idirect = np.clip(f.import_wh - cg, 0.0, f.load_wh)
+    imp = f.import_wh + unexplained_draw(f)
+    cg = np.clip(f.charge_wh - surplus, 0.0, imp)
+    idirect = np.clip(imp - cg, 0.0, f.load_wh)
     room = np.maximum(f.load_wh - np.minimum(f.generation_wh, f.load_wh) - idirect, 0.0)
     dl = np.minimum(f.discharge_wh, room)
     return cg, idirect, dl
