@@ -6,8 +6,9 @@
       ├── Modbus TCP endpoints (pymodbus), one per HOST:PORT, a unit per device
       ├── MQTT publisher (paho) for ``protocol: mqtt`` devices, when the config has any
       ├── optional HTTP control endpoint (faults at run time)
-      └── a tick task: every second, the simulated clock advances by ``speed`` seconds and every
-          device's values and register image are recomputed (simulators.live)
+      └── a tick task: every ``tick_s`` (:func:`default_tick_s`: 1 s at speed ≤ 6, shorter above),
+          every device's values and register image are recomputed at the simulated clock's time
+          (simulators.live)
 
 Clock: the physics runs on the simulated clock (``speed`` × wall time); every timestamp the lab
 gives (a gateway's poll stamp, an MQTT device's ``unixtime``) is wall-clock time. At speed N a
@@ -66,6 +67,21 @@ class ServedDevice:
         return f"{self.host}:{self.port}"
 
 
+MAX_TICK_S = 1.0  # real seconds between recomputations at speed ≤ 6
+MIN_TICK_S = 0.1
+SIMULATED_S_PER_TICK = 6.0  # at a higher clock rate, a value is never older than this [simulated s]
+
+
+def default_tick_s(speed: float) -> float:
+    """Real seconds between two recomputations at clock rate ``speed``: 1 s at speed ≤ 6, then
+    6 simulated seconds a tick, 0.1 s at least (0.1 s at speed 60). A value read is at most a tick
+    old, so two devices read a few hundred milliseconds apart disagree by at most a tick's energy:
+    at speed 60 with 1-s ticks that was a simulated minute, enough to unbalance an interval."""
+    if speed <= 0:
+        return MAX_TICK_S
+    return min(MAX_TICK_S, max(MIN_TICK_S, SIMULATED_S_PER_TICK / speed))
+
+
 class SimClock:
     """Simulated epoch milliseconds: ``start_ms + elapsed real time × speed``."""
 
@@ -87,7 +103,7 @@ class SimulatorService:
         start_ms: int | None = None,
         scenario: Scenario | None = None,
         control_port: int | None = None,
-        tick_s: float = 1.0,
+        tick_s: float | None = None,
         strict: bool = False,
     ) -> None:
         self.config = config
@@ -103,7 +119,7 @@ class SimulatorService:
             raise ConfigError(
                 [f"the simulated clock starts at 2024-01-01T00:00Z at the earliest, not {self.start_ms} ms"]
             )
-        self.tick_s = tick_s
+        self.tick_s = tick_s if tick_s is not None else default_tick_s(self.speed)
         self.control_port = control_port
         self.clock = SimClock(self.start_ms, self.speed)
         specs = resolve(config, self.scenario)

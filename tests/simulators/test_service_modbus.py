@@ -14,7 +14,7 @@ from ville_autonome.configuration.errors import PortInUseError
 from ville_autonome.registers.codec import decode
 from ville_autonome.simulators.faults import FaultError
 from ville_autonome.simulators.scenario import DEFAULT_SCENARIO, load_scenario
-from ville_autonome.simulators.service import SimulatorService
+from ville_autonome.simulators.service import SimulatorService, default_tick_s
 
 SITES = {"quai-innovation", "iko-hydro"}
 
@@ -45,6 +45,15 @@ def sf_value(words: list[int], sf_word: int, datatype: str = "int16") -> float:
     v = decode(words, datatype, scale_factor=sf).value
     assert isinstance(v, float)
     return v
+
+
+def test_a_tick_is_at_most_six_simulated_seconds_above_speed_six(make_config: ConfigFactory) -> None:
+    # at speed 60 with 1-s ticks a value read was up to a simulated minute old: two meters read a
+    # moment apart disagreed by a minute of energy at an interval boundary
+    ticks = [default_tick_s(s) for s in (1.0, 6.0, 12.0, 60.0, 3600.0)]
+    assert ticks == pytest.approx([1.0, 1.0, 0.5, 0.1, 0.1])
+    assert SimulatorService(make_config(sites=SITES), speed=60.0).tick_s == pytest.approx(0.1)
+    assert SimulatorService(make_config(sites=SITES), speed=60.0, tick_s=0.05).tick_s == 0.05
 
 
 async def test_serves_every_modbus_device_and_values_move(make_config: ConfigFactory) -> None:

@@ -60,8 +60,9 @@ SITES: dict[str, dict[str, str]] = {  # site → {device: scenario}
 }
 RATED_W = {"grid": 200_000, "load": 90_000, "pv": 40_000}  # rated_power_w in the configuration
 ROLES = {"grid": "grid", "load": "consumption", "pv": "production"}
-# at speed 60 energies are 60× a real interval's: a 5 kWh floor keeps a poll's misalignment (≤ 1 s,
-# 1 kWh here) out of the balance check, a stuck meter's catch-up (tens of kWh) in it
+# at speed 60 energies are 60× a real interval's: a 5 kWh floor keeps the misalignment of two meters
+# read a moment apart (a tick, 0.1 s, plus the polls' delays on a loaded machine) and the spread of a
+# counter over a fault's gap out of the balance check, a stuck meter's catch-up (tens of kWh) in it
 BALANCE_FLOOR_WH = 5000
 
 
