@@ -26,6 +26,18 @@ def test_first_interval_without_previous_value_counts_its_own_rise() -> None:
     assert e.tolist() == [10]
 
 
+def test_a_lone_first_reading_measured_nothing_and_is_the_base_of_what_follows() -> None:
+    # a backfill's first reading, on the boundary that closes the interval before it: that interval's
+    # energy is unknown (MISSING, never a measured 0 Wh); the next interval rises from it
+    e, s, _ = counter_energy([100, 110], [100, 125], [100, 110], [100, 125], [1, 2])
+    assert s.tolist() == [X, M]
+    assert e.tolist() == [0, 25]
+    # with the counter before the period known, the same reading is a measured rise
+    e, s, _ = counter_energy([100, 110], [100, 125], [100, 110], [100, 125], [1, 2], prev_last=90)
+    assert s.tolist() == [M, M]
+    assert e.tolist() == [10, 25]
+
+
 def test_reset_mid_interval_counts_both_segments_and_never_goes_negative() -> None:
     # before: 100; inside: 105, 110, reset, 2, 7 → 10 Wh before the reset + 5 Wh after
     e, s, _ = counter_energy([105], [7], [2], [110], [4], prev_last=100)
@@ -135,7 +147,7 @@ def test_a_spike_that_comes_back_is_excluded_and_its_interval_imputed() -> None:
     # the byte_swap case: one reading 10⁹ Wh, then the counter is back on its course
     e, s, a = _energy([1000, 1500, 1e9, 2500, 3000])
     assert e == pytest.approx([0, 500, 500, 500, 500])  # the rise 1500 → 2500 is spread over two intervals
-    assert s == [M, M, IMP, M, M]
+    assert s == [X, M, IMP, M, M]  # the first reading alone measured nothing
     assert a == [0, 0, Anomaly.JUMP, 0, 0]
 
 
@@ -143,21 +155,21 @@ def test_a_drop_that_comes_back_is_a_glitch_not_a_reset() -> None:
     # the counter_reset fault cleared: 0 for one reading, then back
     e, s, a = _energy([1000, 1500, 0, 2500, 3000])
     assert e == pytest.approx([0, 500, 500, 500, 500])
-    assert s == [M, M, IMP, M, M]
+    assert s == [X, M, IMP, M, M]  # the first reading alone measured nothing
     assert a[2] == Anomaly.GLITCH
 
 
 def test_a_drop_that_stays_low_is_a_reset_and_loses_energy_rather_than_inventing_it() -> None:
     e, s, a = _energy([1000, 1500, 3, 400, 900])
     assert e == pytest.approx([0, 500, 0, 397, 500])  # the rise before the reset is not known: lost
-    assert s == [M, M, M, M, M]
+    assert s == [X, M, M, M, M]
     assert a == [0, 0, Anomaly.RESET, 0, 0]
 
 
 def test_a_jump_that_stays_is_a_level_shift_excluded_from_energy() -> None:
     e, s, a = _energy([1000, 1500, 50_000, 50_400, 50_900])
     assert e == pytest.approx([0, 500, 0, 400, 500])
-    assert s == [M, M, X, M, M]
+    assert s == [X, M, X, M, M]
     assert a[2] == Anomaly.JUMP
 
 
@@ -166,7 +178,7 @@ def test_a_rise_within_the_rating_is_never_flagged_whatever_the_gaps() -> None:
     e, s, a = _energy([0, 950, None, None, 3800])
     assert e == pytest.approx([0, 950, 950, 950, 950])
     assert a == [0, 0, 0, 0, 0]
-    assert s == [M, M, IMP, IMP, M]
+    assert s == [X, M, IMP, IMP, M]
 
 
 def test_a_spike_inside_an_interval_is_counted_but_its_end_value_is_used() -> None:

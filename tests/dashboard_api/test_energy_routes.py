@@ -59,11 +59,12 @@ async def test_a_week_before_the_data_has_missing_bars_not_zeros(client: httpx.A
     assert r.status_code == 200, r.text
     bars = r.json()["bars"]
     assert [b["label"] for b in bars] == [f"2025-12-{d}" for d in (29, 30, 31)] + [f"2026-01-0{d}" for d in range(1, 5)]
-    # the data starts on 31 December 00:00: before it, no figure (the reading on the boundary closes the
-    # last interval of the 30th, docs/metrics.md "Interval boundaries")
-    assert [b["totals"] is None for b in bars] == [True, False, False, False, False, False, False]
+    # the data starts on 31 December 00:00: before it, no figure. The reading on the boundary closes the
+    # last interval of the 30th (docs/metrics.md "Interval boundaries"), but alone it measured nothing:
+    # the 30th has no figure either, never a measured 0 Wh
+    assert [b["totals"] is None for b in bars] == [True, True, False, False, False, False, False]
     assert bars[0]["missing_intervals"] == bars[0]["intervals"] == 96
-    assert bars[1]["missing_intervals"] == 95
+    assert bars[1]["missing_intervals"] == 96
     assert bars[2]["missing_intervals"] == 0
 
 

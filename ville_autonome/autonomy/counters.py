@@ -9,7 +9,9 @@ and an :class:`Anomaly` bit mask per interval.
 Rules (docs/metrics.md, "Energy from counters", method 2.0):
 
 - energy of interval *i* = ``last[i] − base``, *base* the ``last`` of the previous interval with a
-  good reading (or ``prev_last``); a counter is robust to missed polls;
+  good reading (or ``prev_last``); a counter is robust to missed polls; without a base, an
+  interval counts its own rise (``last − first``), and a lone reading (a device's first, a
+  backfill's first boundary reading) measured nothing: its interval is ``MISSING``;
 - **plausibility**: a counter cannot rise faster than ``max_power_w`` (the device's rated power ×
   margin × the lab's clock rate): ``rise ≤ max_power_w × (elapsed + SLACK_S) / 3600``;
 - a reading that leaves the counter's course and comes back at the next good reading (a value
@@ -116,7 +118,8 @@ def counter_energy(
     la = np.asarray(last, dtype=np.float64)
     mn = np.asarray(minimum, dtype=np.float64)
     mx = np.asarray(maximum, dtype=np.float64)
-    present = (np.asarray(count) > 0) & np.isfinite(la) & np.isfinite(f)
+    cnt = np.asarray(count, dtype=np.float64)
+    present = (cnt > 0) & np.isfinite(la) & np.isfinite(f)
     n0 = la.shape[0]
     t = (
         (np.arange(n0, dtype=np.float64) + 1.0) * interval_s
@@ -127,6 +130,7 @@ def counter_energy(
     if lead:  # the value before the period, as a virtual interval 0 (its energy is dropped)
         v = float(prev_last)  # type: ignore[arg-type]
         f, la, mn, mx = (np.concatenate(([v], a)) for a in (f, la, mn, mx))
+        cnt = np.concatenate(([1.0], cnt))
         present = np.concatenate(([True], present))
         t0 = (t[present[1:]][0] if present[1:].any() else interval_s) - interval_s if last_ts_ms is not None else 0.0
         t = np.concatenate(([t0], t))
@@ -199,7 +203,10 @@ def counter_energy(
     anomaly[reset] |= Anomaly.RESET
     anomaly[wrapped] |= Anomaly.WRAP
     anomaly[shift] |= Anomaly.JUMP
-    counted = good & ~shift
+    # a lone reading with nothing before it (a device's first, a backfill's first boundary reading)
+    # measured nothing: it is the base of what follows, its own interval's energy is unknown
+    alone = good & ~has & (cnt <= 1)
+    counted = good & ~shift & ~alone
     e = np.where(counted, np.maximum(e, 0.0), 0.0)
 
     # spread a rise over the intervals without good data before it (when a good reading came before the gap)

@@ -32,7 +32,7 @@ import msgspec
 
 from ville_autonome.series.values import IntervalColumns
 
-FORMAT = 3  # bumped whenever what a day holds changes: the compiler then compiles every day again
+FORMAT = 4  # bumped whenever what a day holds changes: the compiler then compiles every day again
 DAY_MS = 86_400_000
 
 
