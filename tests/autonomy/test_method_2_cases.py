@@ -26,7 +26,8 @@ STEP = 900_000
 def run(scope: str, *sites: SiteInputs, warmup: int = 0, **kw: float):  # type: ignore[no-untyped-def]
     window = len(sites[0].devices[0].status)
     inputs = ScopeInputs(scope, T0 + warmup * STEP, window - warmup, list(sites), warmup)
-    return compute_scope(inputs, interval_s=900, **{"balance_floor_wh": 1.0, **kw})  # type: ignore[arg-type]
+    kw.setdefault("balance_floor_wh", 1.0)
+    return compute_scope(inputs, interval_s=900, **kw)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the battery stock
