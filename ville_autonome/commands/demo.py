@@ -35,7 +35,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from ville_autonome.commands import config_file
-from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.commands.arguments import add_config_argument, non_negative_number, port_number, positive_number
 from ville_autonome.commands.port_offset import with_port_offset
 from ville_autonome.configuration import PlatformConfig
 from ville_autonome.configuration.errors import PortInUseError
@@ -52,27 +52,34 @@ DEMO_WEBHOOK_PORT = 18790  # the local webhook receiver that logs notifications 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("demo", help="run the whole platform on embedded defaults")
     add_config_argument(p)
-    p.add_argument("--port", type=int, default=None, help="API/dashboard port (default: services.api.port)")
+    p.add_argument("--port", type=port_number, default=None, help="API/dashboard port (default: services.api.port)")
     p.add_argument(
-        "--mqtt-port", type=int, default=None, help=f"embedded broker port (default {DEMO_MQTT_PORT} + the offset)"
+        "--mqtt-port",
+        type=port_number,
+        default=None,
+        help=f"embedded broker port (default {DEMO_MQTT_PORT} + the offset)",
     )
     p.add_argument(
         "--port-offset", type=int, default=0, help="move every port (devices, broker, API) by N: a second demo beside"
     )
     p.add_argument(
         "--control-port",
-        type=int,
+        type=port_number,
         default=None,
         help=f"simulators' fault control (default {DEMO_CONTROL_PORT} + the offset)",
     )
     p.add_argument(
         "--webhook-port",
-        type=int,
+        type=port_number,
         default=None,
         help=f"local webhook receiver (default {DEMO_WEBHOOK_PORT} + the offset)",
     )
-    p.add_argument("--speed", type=float, default=1.0, help="simulated clock speed (e.g. 60 for a fast-moving day)")
-    p.add_argument("--backfill-days", type=float, default=7.0, help="days of history to backfill first (0: none)")
+    p.add_argument(
+        "--speed", type=positive_number, default=1.0, help="simulated clock speed (e.g. 60 for a fast-moving day)"
+    )
+    p.add_argument(
+        "--backfill-days", type=non_negative_number, default=7.0, help="days of history to backfill first (0: none)"
+    )
     p.add_argument(
         "--data-dir", default=None, help="where the embedded store and buffers live (default var/demo, var/demo-N)"
     )

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ville_autonome.commands import alerts, api, check_config, demo, gateway, ingest, report, rollups, simulate
+from ville_autonome.commands.arguments import log_level
 from ville_autonome.configuration.errors import StartupError
 
 # the subcommands' modules, in the order of `--help`; each keeps its heavy imports inside its
@@ -27,7 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ville-autonome",
         description="Ville Autonome 2050: energy IoT platform (simulators, gateway, ingest, API, reports).",
     )
-    parser.add_argument("--log-level", default=os.environ.get("VA_LOG_LEVEL", "INFO"), help="logging level")
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        default=os.environ.get("VA_LOG_LEVEL", "INFO"),
+        help="logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (default: $VA_LOG_LEVEL or INFO)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
@@ -39,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

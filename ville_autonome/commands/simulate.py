@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from ville_autonome.commands import config_file
-from ville_autonome.commands.arguments import add_config_argument
+from ville_autonome.commands.arguments import add_config_argument, port_number, positive_integer, positive_number
 from ville_autonome.commands.port_offset import with_port_offset
 from ville_autonome.configuration.errors import ConfigError
 from ville_autonome.simulators.scenario import check_against, scenario_for, unknown_devices
@@ -38,9 +38,13 @@ def register(sub: Any) -> None:
         "simulate", help="simulate every configured device (Modbus TCP, MQTT), or backfill history"
     )
     add_config_argument(p)
-    p.add_argument("--speed", type=float, default=None, help="simulated seconds per real second (default: config)")
+    p.add_argument(
+        "--speed", type=positive_number, default=None, help="simulated seconds per real second (default: config)"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    p.add_argument("--control-port", type=int, default=None, help="HTTP control endpoint port (faults at run time)")
+    p.add_argument(
+        "--control-port", type=port_number, default=None, help="HTTP control endpoint port (faults at run time)"
+    )
     p.add_argument(
         "--port-offset",
         type=int,
@@ -48,10 +52,12 @@ def register(sub: Any) -> None:
         help="move every configured port (devices, broker, API) by N: a second lab beside the first",
     )
     p.add_argument("--start", default=None, help="simulated start instant, ISO 8601 UTC (default: now)")
-    p.add_argument("--backfill-days", type=float, default=None, help="publish the last N days of history, then exit")
+    p.add_argument(
+        "--backfill-days", type=positive_number, default=None, help="publish the last N days of history, then exit"
+    )
     p.add_argument("--backfill-start", default=None, help="backfill from this UTC date/instant (ISO 8601)")
     p.add_argument("--backfill-end", default=None, help="backfill up to this UTC date/instant (default: now)")
-    p.add_argument("--step-s", type=int, default=900, help="backfill resolution in seconds (default 900)")
+    p.add_argument("--step-s", type=positive_integer, default=900, help="backfill resolution in seconds (default 900)")
     p.add_argument("--gateway-id", default="backfill", help="gateway id of the backfill envelopes")
     p.set_defaults(handler=run)
 
