@@ -157,8 +157,10 @@ def settle(db: psutil.Process, limit_s: float = 20.0) -> None:
             return
 
 
-def count(influxd: Influxd, db: str, since_ms: int = 0) -> int:
-    q = f"SELECT count(value) FROM readings WHERE time >= {int(since_ms) * 1_000_000}"  # noqa: S608 (an integer)
+def count(influxd: Influxd, db: str, since_ms: int, until_ms: int) -> int:
+    """Readings stored in [since_ms, until_ms)."""
+    where = f"time >= {int(since_ms) * 1_000_000} AND time < {int(until_ms) * 1_000_000}"
+    q = f"SELECT count(value) FROM readings WHERE {where}"  # noqa: S608 (integers)
     series = influxd.query(q, db)["results"][0].get("series")
     return int(series[0]["values"][0][1]) if series else 0
 
@@ -256,14 +258,17 @@ def main() -> int:
                 alone=frozenset({"publisher"}),
             )
             seq = 1
+            span_days = 1 + n // (len(DEVICES) * 86_400)  # whole days the readings of one side span
             for run in range(args.runs):
-                t0 = int(time.time() * 1000) - (30 + 2 * run) * 86_400_000  # a day of its own, each run and side
+                # days of its own, each run and side (the e2e side's count reads only its own)
+                t0 = int(time.time() * 1000) - (30 + 2 * span_days * run) * 86_400_000
                 settle(db_proc)
                 d0 = cpu_s(db_proc)
                 raw = ceiling(influxd, "ceiling", n, t0, setup)
                 settle(db_proc)  # influxd's CPU of a side includes what it left to do (snapshots, compactions)
                 db_raw.append((cpu_s(db_proc) - d0) / n * 1e6)
-                payloads = gw.envelopes(seq, readings(n, t0 + 86_400_000))  # encoded before the clock starts
+                first_ms = t0 + span_days * 86_400_000  # the e2e side's readings: one per device and second
+                payloads = gw.envelopes(seq, readings(n, first_ms))  # encoded before the clock starts
                 c0, d0, parts0 = cpu_s(*workers), cpu_s(db_proc), meter.snapshot()
                 start = time.perf_counter()
                 first = seq
@@ -274,7 +279,7 @@ def main() -> int:
                 ingest_us.append(1e6 * (cpu_s(*workers) - c0) / n)
                 settle(db_proc)
                 db_e2e.append((cpu_s(db_proc) - d0) / n * 1e6)
-                stored = count(influxd, "e2e", t0 + 86_400_000) - count(influxd, "e2e", t0 + 2 * 86_400_000)
+                stored = count(influxd, "e2e", first_ms, first_ms + (n // len(DEVICES) + 1) * 1000)
                 losses.append(n - stored)
                 e2e = n / elapsed
                 raws.append(raw)
@@ -339,7 +344,7 @@ def outage(
     recovered_start = time.monotonic()
     recovered = gw.wait_acked(seq, timeout=600)
     backlog = (seq - seq_before) * gw.per_envelope
-    lost = expected + backlog - count(influxd, "e2e")
+    lost = expected + backlog - count(influxd, "e2e", 0, int(time.time() * 1000))
     print(
         f"outage    {seconds:.0f} s with {backlog:,} readings published meanwhile: ingest RSS "
         f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bound: max_pending_messages="
