@@ -15,7 +15,8 @@ At-least-once end to end (docs/ingest.md):
   (:mod:`ingest.settle`), then ack the broker;
 - store failing: the writer keeps the batch and retries (:mod:`ingest.store_watch`); it acks
   nothing meanwhile, so the broker stops sending at ``max_pending_messages`` unacknowledged
-  (MQTT 5 Receive Maximum): bounded memory, nothing dropped, resumes by itself;
+  (MQTT 5 Receive Maximum) and the ingest stops reading at that many or ``max_pending_bytes``:
+  bounded memory, nothing dropped, resumes by itself;
 - ``stop()`` (SIGTERM) ends every thread promptly, even mid-retry: what is not written stays
   unacknowledged in the broker session and comes back.
 
@@ -28,6 +29,7 @@ Exceptions::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -99,9 +101,7 @@ class IngestService:
         self._housekeeping = threading.Lock()  # stats and health: one writer at a time
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
-        self._last_stats = 0.0
-        self._last_gaps = 0.0
-        self._last_status = 0.0
+        self._last_stats = self._last_gaps = self._last_status = 0.0
         self._status_problems: list[str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -110,20 +110,13 @@ class IngestService:
     def stats(self) -> IngestStats:
         with self._stats_lock:
             s = self._stats
-            return IngestStats(
-                received=s.received,
-                readings_received=s.readings_received,
-                written=s.written,
+            return dataclasses.replace(
+                s,
                 rejected=dict(self._rejected),
-                dead_letters=s.dead_letters,
-                acked=s.acked,
-                duplicates=s.duplicates,
                 gaps=dict(s.gaps),
-                health_records=s.health_records,
                 store_failures=self.watch.failures,
                 store_auth_failures=self.watch.auth_failures,
                 store_state=self.watch.state,
-                pending=s.pending,
                 mqtt_collision=client_id_collision(self._client),
             )
 
@@ -152,7 +145,7 @@ class IngestService:
         self._queue = queue.Queue()
         self._ready = queue.Queue(maxsize=writers)
         with self._stats_lock:
-            self._stats.pending = 0
+            self._stats.pending = self._stats.pending_bytes = 0
             self._writers_alive = writers
         self._threads = [
             threading.Thread(target=self._run_validate, name=f"ingest-validate-{self.client_id}", daemon=True),
@@ -208,9 +201,7 @@ class IngestService:
         uplink = (
             self.topics.shared_uplink_filter(self.shared_group) if self.shared_group else self.topics.uplink_filter()
         )
-        client.subscribe(
-            [(uplink, 1), (self.topics.health("+"), 1), (self.topics.status("+"), 1)],
-        )
+        client.subscribe([(uplink, 1), (self.topics.health("+"), 1), (self.topics.status("+"), 1)])
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
@@ -218,14 +209,19 @@ class IngestService:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # The broker should send no more than Receive Maximum unacknowledged messages, but Mosquitto
         # 2.0.11 releases its whole queue after the first acknowledgements that follow a backlog
-        # (measured). So the bound is also enforced here: at max_pending_messages this (network)
-        # thread waits for the writers, paho stops reading, and TCP leaves the rest with the broker.
+        # (measured). So the bounds hold here too: at max_pending_messages, or max_pending_bytes of
+        # payloads (one message always passes), this (network) thread waits for the writers, paho
+        # stops reading, and TCP leaves the rest with the broker.
+        size, s, limits = len(msg.payload), self._stats, self.settings
         with self._room:
-            while self._stats.pending >= self.settings.max_pending_messages:
+            while s.pending >= limits.max_pending_messages or (
+                s.pending and s.pending_bytes + size > limits.max_pending_bytes
+            ):
                 if self._stop.is_set():
                     return  # not acknowledged: the broker re-delivers it to the next session
                 self._room.wait(0.5)
-            self._stats.pending += 1
+            s.pending += 1
+            s.pending_bytes += size
         item = Incoming(msg.mid, msg.qos, msg.topic, bytes(msg.payload), _now_ms(), bool(msg.dup), bool(msg.retain))
         self._queue.put(item)
 
@@ -247,6 +243,7 @@ class IngestService:
         batch: list[Incoming] = []
         work = Work()
         deadline = 0.0
+        held = 0  # the batch's payload bytes
         while True:
             stopping = self._stop.is_set()
             timeout = max(0.0, deadline - time.monotonic()) if batch else 0.2
@@ -256,7 +253,7 @@ class IngestService:
                 if batch and (stopping or time.monotonic() >= deadline):
                     if not self._hand_over((batch, work)):
                         return
-                    batch, work = [], Work()
+                    batch, work, held = [], Work(), 0
                 elif stopping:
                     for _ in range(self.settings.writers):  # one end marker per writer
                         if not self._hand_over(None):
@@ -266,11 +263,13 @@ class IngestService:
             if not batch:
                 deadline = time.monotonic() + self.settings.batch_interval_s
             batch.append(item)
+            held += len(item.payload)
             self._classify(item, work)
-            if work.size >= self.settings.batch_size or len(batch) >= self.settings.max_pending_messages:
+            cap = self.settings  # a batch holding all that the network thread may take is cut at once
+            if work.size >= cap.batch_size or len(batch) >= cap.max_pending_messages or held >= cap.max_pending_bytes:
                 if not self._hand_over((batch, work)):
                     return
-                batch, work = [], Work()
+                batch, work, held = [], Work(), 0
 
     def _hand_over(self, item: tuple[list[Incoming], Work] | None) -> bool:
         """Give a batch (encoded here) or an end marker to the writers; ``False`` once all have ended."""
@@ -346,6 +345,7 @@ class IngestService:
             self._stats.dead_letters += out.dead_letters
             self._stats.health_records += len(work.health) - work.health_refused
             self._stats.pending -= len(batch)
+            self._stats.pending_bytes -= sum(len(item.payload) for item in batch)
             self._rejected.update(out.rejected)
             self._room.notify_all()
         if client is not None:

@@ -36,6 +36,7 @@ class IngestStats:
     store_auth_failures: int = 0  # write attempts the store refused for our credentials (401/403)
     store_state: StoreState = StoreState.OK
     pending: int = 0  # messages received and not yet acknowledged to the broker
+    pending_bytes: int = 0  # their payloads' bytes
     mqtt_collision: str | None = None  # another process uses our client id (mqttlink.client_id_collision)
 
     def as_stats(self) -> dict[str, float]:
@@ -50,6 +51,7 @@ class IngestStats:
             "store_auth_failures": float(self.store_auth_failures),
             "store_state": STORE_STATE_CODE[self.store_state],
             "pending": float(self.pending),
+            "pending_bytes": float(self.pending_bytes),
             "dead_lettered": float(sum(self.rejected.values())),
             "dead_letters": float(self.dead_letters),
             "mqtt_client_id_collision": 1.0 if self.mqtt_collision else 0.0,

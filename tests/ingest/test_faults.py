@@ -193,6 +193,58 @@ def test_influxdb_stopped_under_load_nothing_lost_memory_bounded_recovers(
     assert service.stats.written == 400 * 9
 
 
+def test_payload_bytes_held_stay_under_max_pending_bytes_through_an_outage(
+    mosquitto: Mosquitto,
+    influxd_factory: Callable[[], Influxd],
+    unique_name: str,
+    client_factory: Callable[..., Client],
+    services: list[tuple[IngestService, Store]],
+) -> None:
+    db = influxd_factory()
+    envelopes = [envelope(GATEWAY, s, T0, n=9) for s in range(1, 301)]
+    largest = max(len(encode(e)) for e in envelopes)
+    bound = 6 * largest  # six envelopes' payloads, far under max_pending_messages
+    store_doc = {"backend": "influxdb", "url": db.url, "database": unique_name, "timeout_s": 2}
+    settings = {"max_pending_messages": 1000, "max_pending_bytes": bound, "batch_size": 200}
+    config = make_config(config_doc(mosquitto.url, unique_name, store_doc, settings))
+    store = open_store(config.services.store)
+    service = IngestService(config, store, client_id=f"{unique_name}-ingest")
+    services.append((service, store))
+    service.start()
+    client = client_factory(mosquitto, unique_name)
+    client.publish_envelopes(envelopes[:50])
+    wait_for(lambda: len(client.acked(GATEWAY)) == 50, timeout=30, what="first load written")
+
+    db.stop()
+    client.publish_envelopes(envelopes[50:])  # the broker keeps what the ingest does not take
+    peak = 0
+
+    def saturated() -> bool:  # no room for one more envelope
+        nonlocal peak
+        held = service.stats.pending_bytes
+        peak = max(peak, held)
+        return held + largest > bound
+
+    wait_for(saturated, timeout=30, what="the ingest to hold max_pending_bytes")
+    for _ in range(50):  # sample: it stays at its bound while the store is down
+        peak = max(peak, service.stats.pending_bytes)
+    assert peak <= bound
+    assert service.stats.pending <= 6
+    assert len(client.acked(GATEWAY)) == 50  # nothing acknowledged while nothing could be written
+
+    db.start()
+
+    def recovered() -> bool:  # the bound holds while the backlog drains too
+        nonlocal peak
+        peak = max(peak, service.stats.pending_bytes)
+        return len(client.acked(GATEWAY)) == 300
+
+    wait_for(recovered, timeout=60, what="recovery by itself")
+    assert peak <= bound
+    assert influx_count(db, unique_name) == 300 * 9
+    assert service.stats.pending_bytes == 0
+
+
 # ----------------------------------------------------------------- broker restart
 
 

@@ -93,6 +93,8 @@ class IngestSettings(_Section):
     max_future_s: float = Field(default=300.0, ge=0)
     max_past_days: float = Field(default=3650.0, gt=0)
     max_pending_messages: int = Field(default=20_000, ge=1)
+    # ingest: payload bytes held (received, not yet acknowledged); one message always passes
+    max_pending_bytes: int = Field(default=256 * 2**20, ge=1)
     writers: int = Field(default=2, ge=1, le=8)  # ingest: batches written concurrently (store round trips overlap)
     # ingest in a $share group: keep a persistent session? Mosquitto routes a share of the group's
     # messages to an offline persistent member, where they wait for its return (docs/ingest.md)
