@@ -81,3 +81,33 @@ def test_a_link_to_another_page_carries_the_screen_s_settings_only(live_city_url
     page.leave("document.querySelector('nav#scopes a').click()", "a district's page")
     assert page.evaluate("location.search") == "?lang=en&theme=dark&refresh=30"
     assert (page.evaluate("document.body.dataset.theme"), _pressed(page)["lang"]) == ("dark", "en")
+
+
+def _notice(page: Page) -> str | None:
+    """The text of the page's notice about its address; ``None`` while it is hidden."""
+    return page.evaluate("(n => n.hidden ? null : n.textContent)(document.getElementById('url-notice'))")  # type: ignore[no-any-return]
+
+
+def test_what_the_address_asks_and_the_page_cannot_take_is_said_until_the_state_changes(
+    live_city_url: str, desktop_tab: Page
+) -> None:
+    page = desktop_tab.open_ready(f"{live_city_url}/?{UNTRACKED}&key={KEYS['viewer']}&lang=en&period=decade&theme=pink")
+    assert _notice(page) == (
+        "Not understood in the address: period=“decade”, theme=“pink”; the page shows its defaults instead."
+    )
+    assert page.evaluate("document.body.dataset.theme") == "light"  # the defaults, shown
+    assert page.evaluate("document.querySelector('button[data-period][aria-pressed=true]').dataset.period") == "day"
+    # a change of state rewrites the address without them, and the notice goes
+    page.click("#theme-toggle")
+    assert _address(page) == f"/?{UNTRACKED}&lang=en&theme=dark"
+    assert _notice(page) is None
+
+    page = desktop_tab.open_ready(f"{live_city_url}/?key={KEYS['viewer']}&lang=fr&range=custom&kiosk=yes")
+    assert _notice(page) == (
+        "Non compris dans l'adresse : range=« custom », kiosk=« yes » ;"
+        " la page montre à la place ses valeurs par défaut."
+    )
+    page = desktop_tab.open_ready(f"{live_city_url}/?key={KEYS['viewer']}&lang=en&period=month&alarm_range=7d")
+    assert _notice(page) is None
+    page.drain()
+    assert all("status of 403" in p for p in page.problems), page.problems

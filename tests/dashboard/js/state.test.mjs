@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { defaults, linkTo, parseRoute, parseState, refusedAlarmRange, routePath, scopeOf, stateQuery } from "../../../dashboard_api/web/static/js/urlstate.js";
+import { defaults, linkTo, parseRoute, parseState, refusedAlarmRange, refusedParams, routePath, scopeOf, stateQuery } from "../../../dashboard_api/web/static/js/urlstate.js";
 import { formatLocal, parseLocal, zoned } from "../../../dashboard_api/web/static/js/pickers.js";
 import { byUrgency, deviceState } from "../../../dashboard_api/web/static/js/health.js";
 import { batterySetpoint } from "../../../dashboard_api/web/static/js/setpoint.js";
@@ -73,3 +73,20 @@ test("the battery setpoint helper writes the window of docs/commands.md", () => 
   assert.throws(() => batterySetpoint(10, 0, 0), RangeError);
 });
 
+
+test("the tracked parameters the page could not take are named, in the address's order", () => {
+  assert.deepEqual(refusedParams(""), []);
+  assert.deepEqual(refusedParams("?lang=en&period=month&date=2026-11-15&range=7d&kiosk=1&theme=dark&refresh=abc&q=x"), []);
+  assert.deepEqual(refusedParams("?range=custom&from=2026-11-01T00:00&to=2026-11-02T12:30&kiosk=0"), []);
+  assert.deepEqual(refusedParams("?theme=pink&period=decade&lang=de&date=tomorrow&kiosk=yes"), [
+    ["theme", "pink"], ["period", "decade"], ["lang", "de"], ["date", "tomorrow"], ["kiosk", "yes"],
+  ]);
+  // a custom range needs both ends: without them it is refused as well as the bad end
+  assert.deepEqual(refusedParams("?range=custom&from=2026-11-01T00:00&to=later"), [["range", "custom"], ["to", "later"]]);
+  assert.deepEqual(refusedParams("?range=custom"), [["range", "custom"]]);
+  // what is refused is what parseState left at its default
+  const s = parseState("?theme=pink&period=decade&range=custom");
+  assert.deepEqual([s.theme, s.period, s.range], ["light", "day", "today"]);
+  // the alarm window has its own message; untracked parameters are not the page's to judge
+  assert.deepEqual(refusedParams("?alarm_range=3w&tag=x&constructor=1&__proto__=1"), []);
+});

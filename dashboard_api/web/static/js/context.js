@@ -54,6 +54,8 @@ export class Context {
     this.alarms = null;
     /** @type {(() => void)[]} called when the alarms change */
     this.alarmListeners = [];
+    /** @type {(() => void)[]} called after each change of the page's state (update) */
+    this.stateListeners = [];
   }
 
   /** The active alarms from GET /alarms or the stream's `alarms` event. @param {any} data */
@@ -83,6 +85,7 @@ export class Context {
     Object.assign(this.state, patch);
     const { pathname, search, hash } = window.location;
     window.history.replaceState(null, "", pathname + pageQuery(this.state, search) + hash);
+    this.stateListeners.forEach((fn) => fn());
   }
 
   /** @param {() => void} fn */

@@ -162,6 +162,7 @@ export const DASHBOARD = {
   "range.30d": { fr: "30 jours", en: "30 days" },
   loading_history: { fr: "Chargement de l'historique sur {0}…", en: "Loading the history over {0}…" },
   history_failed: { fr: "Historique indisponible : {0}", en: "History unavailable: {0}" },
+  bad_params: { fr: "Non compris dans l'adresse : {0} ; la page montre à la place ses valeurs par défaut.", en: "Not understood in the address: {0}; the page shows its defaults instead." },
   bad_alarm_range: { fr: "Fenêtre inconnue dans l'adresse : « {0} » (24h, 7d ou 30d) ; historique sur {1}.", en: "Unknown window in the address: “{0}” (24h, 7d or 30d); history over {1}." },
   "state.cleared": { fr: "annulée (jamais déclenchée)", en: "cleared (never fired)" },
   "event.pending": { fr: "en attente", en: "pending" },

@@ -8,7 +8,7 @@ import { Context } from "./context.js";
 import { byId, el, link } from "./dom.js";
 import * as fmt from "./format.js";
 import { LiveStream } from "./stream.js";
-import { parseRoute, parseState, scopeOf } from "./urlstate.js";
+import { parseRoute, parseState, refusedParams, scopeOf } from "./urlstate.js";
 import { scopePage } from "./pages/scope.js";
 import { devicePage } from "./pages/device.js";
 import { renderAlarmBar } from "./alarmbar.js";
@@ -59,6 +59,18 @@ function chrome(/** @type {Context} */ ctx) {
   if (ctx.topology) header(ctx);
   renderAlarmBar(ctx);
   streamPill(ctx, byId("stream-status").dataset.state || "connecting");
+  urlNotice(ctx);
+}
+
+/** What the address asked that the page could not take, named until the page's state changes
+ * (the address is then rewritten without it). @param {Context} ctx */
+function urlNotice(ctx) {
+  const refused = refusedParams(window.location.search);
+  const notice = byId("url-notice");
+  notice.hidden = refused.length === 0;
+  const quoted = (/** @type {string} */ v) => (ctx.lang === "fr" ? "« " + v + " »" : "“" + v + "”");
+  const short = (/** @type {string} */ v) => (v.length > 40 ? v.slice(0, 40) + "…" : v);
+  notice.textContent = refused.length ? ctx.t("bad_params", refused.map(([k, v]) => k + "=" + quoted(short(v))).join(", ")) : "";
 }
 
 /** @param {Context} ctx @param {string} s */
@@ -85,6 +97,7 @@ async function start() {
   const stream = new LiveStream(() => api.streamUrl(), (s) => streamPill(ctx, s));
   const ctx = new Context(route, state, lang, api, stream);
   ctx.renderers.push(() => chrome(ctx));
+  ctx.stateListeners.push(() => urlNotice(ctx));
   chrome(ctx);
   // plotly (3.5 MB) loads beside the page: the figures are drawn once it is there
   if (!(/** @type {any} */ (window).Plotly)) byId("plotly").addEventListener("load", () => ctx.rerender());

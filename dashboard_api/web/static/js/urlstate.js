@@ -84,6 +84,32 @@ export function refusedAlarmRange(search) {
   return asked === null || Object.hasOwn(HISTORY_RANGES, asked) ? null : asked;
 }
 
+/**
+ * The parameters of the URL the page tracks but cannot take as written ("?period=decade"), in the
+ * address's order, each with its value: the page says so and shows its default instead (the alarm
+ * history's window has its own message: refusedAlarmRange). Empty when every one was taken.
+ * @param {string} search @returns {[string, string][]}
+ */
+export function refusedParams(search) {
+  const p = new URLSearchParams(search);
+  const custom = LOCAL.test(p.get("from") || "") && LOCAL.test(p.get("to") || "");
+  /** @type {Record<string, (v: string) => boolean>} */
+  const takes = {
+    lang: (v) => v === "fr" || v === "en",
+    period: (v) => PERIODS.includes(v),
+    date: (v) => DATE.test(v),
+    range: (v) => RANGES.includes(v) && (v !== "custom" || custom),
+    from: (v) => LOCAL.test(v),
+    to: (v) => LOCAL.test(v),
+    kiosk: (v) => v === "1" || v === "0",
+    theme: (v) => v === "light" || v === "dark",
+  };
+  /** @type {[string, string][]} */
+  const refused = [];
+  p.forEach((value, name) => { if (Object.hasOwn(takes, name) && !takes[name](value)) refused.push([name, value]); });
+  return refused;
+}
+
 /** The query string of a state, defaults left out ("" when all are defaults). @param {PageState} s */
 export function stateQuery(s) {
   const d = defaults();
