@@ -6,12 +6,14 @@ when not. Standard library only, Linux ``/proc/net/tcp*`` for socket states:
 
 - ``va-healthcheck http URL``              the URL answers 2xx (the API's health route);
 - ``va-healthcheck connected PORT...``     an established TCP connection to each remote PORT
-                                          (a gateway or ingest worker connected to the broker);
+                                          (a service connected to the broker);
 - ``va-healthcheck listening PORT...``     a listening TCP socket on each local PORT
                                           (the simulators' Modbus servers);
 - ``va-healthcheck status FILE``           the service's own status file says healthy and is
                                           fresh (an ingest worker: connected to the broker, its
-                                          store accepting its credentials; ``--max-age`` s).
+                                          store accepting its credentials; a gateway: connected,
+                                          its client id its own, its buffer writable;
+                                          ``--max-age`` s).
 
 Inside a container the network namespace is the service's own, so the sockets seen are its own.
 """
@@ -74,7 +76,7 @@ def check_http(url: str, timeout_s: float) -> str | None:
 
 
 def check_status(path: str, max_age_s: float, now_ms: int) -> str | None:
-    """The problem a status file (``ingest.stats.write_status_file``) reports, or ``None``."""
+    """The problem a status file (``mqttlink.status_file.write_status_file``) reports, or ``None``."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -23,7 +23,7 @@ import logging
 import time
 from pathlib import Path
 
-from ville_autonome.configuration.topology import DeviceConfig, GatewayConfig, PlatformConfig
+from ville_autonome.configuration.topology import GatewayConfig, PlatformConfig
 from ville_autonome.gateway.buffer import EnvelopeBuffer
 from ville_autonome.gateway.command_relays import RelayStates
 from ville_autonome.gateway.commands import CommandRunner
@@ -38,7 +38,7 @@ from ville_autonome.gateway.modbus_source import (
 from ville_autonome.gateway.mqtt_source import MqttInputs
 from ville_autonome.gateway.planning import device_profiles
 from ville_autonome.gateway.schedule import spread_phases
-from ville_autonome.gateway.stats import GatewayStats
+from ville_autonome.gateway.stats import GatewayStats, write_gateway_status
 from ville_autonome.gateway.uplink import Uplink
 from ville_autonome.readings.ack import AckError, decode_ack
 from ville_autonome.readings.health import BufferReport, DeviceHealth, encode_health
@@ -69,13 +69,10 @@ class GatewayService:
         self.settings = config.services.mqtt
         self.buffer_path = Path(buffer_path or gw.buffer_path or f"var/{gateway_id}.buffer.sqlite")
         self.stats = GatewayStats()
-        self.devices: list[tuple[DeviceConfig, str]] = [
-            (dev, dev.role) for _, _, dev in config.devices_of_gateway(gateway_id)
-        ]
+        self.devices = [(d, d.role) for _, _, d in config.devices_of_gateway(gateway_id)]
         for dev, _ in self.devices:
             self.stats.devices[dev.id] = DeviceState(dev.id)
-        # None: "sunspec", chosen by discovery
-        self.profiles, problems = device_profiles([d for d, _ in self.devices], config.profiles_dirs)
+        self.profiles, problems = device_profiles([d for d, _ in self.devices], config.profiles_dirs)  # None: SunSpec
         if problems:
             raise GatewayConfigError(problems)
         self._pending: list[Reading] = []
@@ -278,6 +275,7 @@ class GatewayService:
         except BufferFileError as exc:
             # disk full or unwritable: keep the readings in memory (bounded) and retry next time
             self.stats.buffer_errors += 1
+            self.stats.buffer_failing = True
             if self.stats.buffer_errors == 1 or self.stats.buffer_errors % 100 == 0:
                 log.error("gateway %s: %s (%d failures so far)", self.gateway_id, exc, self.stats.buffer_errors)
             overflow = len(readings) - MAX_PENDING_READINGS
@@ -287,6 +285,7 @@ class GatewayService:
             self._pending = readings + self._pending
             return
         self.stats.sealed += len(seqs)
+        self.stats.buffer_failing = False
         self._live.extend(seqs)
         for drop in self.buffer.enforce_bounds(stamp):
             self.stats.drops.append(drop)
@@ -350,7 +349,10 @@ class GatewayService:
     # ------------------------------------------------------------ health
 
     async def _health_loop(self) -> None:
+        status = self.config.services.gateway.status_file
         while True:
+            if status is not None and self.uplink is not None:  # the first at start: not connected yet
+                write_gateway_status(status, self.gateway_id, self.stats, self.uplink)
             await asyncio.sleep(self.gw.health_interval_s)
             self._publish_health()
 

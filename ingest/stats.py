@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+
+from ville_autonome.mqttlink.status_file import link_problems
+from ville_autonome.mqttlink.status_file import write_status_file as write_status
 
 
 class StoreState(StrEnum):
@@ -65,11 +65,7 @@ def health_problems(stats: IngestStats, *, connected: bool) -> list[str]:
     """Why the worker is unhealthy (empty: healthy). An unreachable store is a passing fault the
     worker rides out (it holds and retries); refused credentials are not, nor another process
     using the worker's client id (both flap, and the broker may hand our queued messages over)."""
-    problems = []
-    if not connected:
-        problems.append("not connected to the MQTT broker")
-    if stats.mqtt_collision:
-        problems.append(stats.mqtt_collision)
+    problems = link_problems(connected=connected, collision=stats.mqtt_collision)
     if stats.store_state is StoreState.AUTH_FAILED:
         problems.append("the store refuses the ingest's credentials (HTTP 401/403): nothing is written")
     return problems
@@ -77,14 +73,4 @@ def health_problems(stats: IngestStats, *, connected: bool) -> list[str]:
 
 def write_status_file(path: str | Path, problems: list[str], stats: IngestStats) -> None:
     """Write the worker's health as JSON, atomically (``va-healthcheck status FILE`` reads it)."""
-    target = Path(path)
-    doc = {
-        "healthy": not problems,
-        "problems": problems,
-        "store": str(stats.store_state),
-        "pending": stats.pending,
-        "updated_ms": int(time.time() * 1000),
-    }
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(doc), encoding="utf-8")
-    os.replace(tmp, target)
+    write_status(path, problems, store=str(stats.store_state), pending=stats.pending)

@@ -95,3 +95,10 @@ def test_api_in_production_without_keys_says_so(tmp_path: Path) -> None:
     path.write_text(keyless)
     result = run_command(["api", "-c", str(path)], cwd=tmp_path, env={"VA_ENVIRONMENT": "production"})
     assert_one_line_error(result, "services.api.keys: production needs at least one API key")
+
+
+def test_several_gateways_need_a_status_file_each(tmp_path: Path) -> None:
+    env = {"VA_GATEWAY_STATUS_FILE": str(tmp_path / "gw.status")}
+    result = run_command(["gateway", "-c", str(REPO / "config" / "amiens.yaml"), "--all"], cwd=tmp_path, env=env)
+    assert_one_line_error(result, "services.gateway.status_file", "put {gateway} in it")
+    assert not (tmp_path / "gw.status").exists()

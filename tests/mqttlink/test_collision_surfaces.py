@@ -1,10 +1,12 @@
-"""Where an operator sees a client-id collision: the API's ``/metrics`` gauge and the gateway's
-uplink warnings (real Mosquitto, a second client with the service's own id), the ingest's health
-problems and stats (its statistics object as the worker fills it)."""
+"""Where an operator sees a client-id collision: the API's ``/metrics`` gauge, the gateway's
+uplink warnings and its status file, the container health check reading it (real Mosquitto, a
+second client with the service's own id), the ingest's health problems and stats (its statistics
+object as the worker fills it)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +14,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.deploy.compose import load_healthcheck
+from tests.gateway.rig import GATEWAY, RunningGateway, gateway_config
+from tests.support.ports import free_port
 from tests.support.services import Mosquitto
-from tests.support.waiting import wait_for
+from tests.support.waiting import async_wait_for, wait_for
 from ville_autonome.configuration.services import MqttSettings
 from ville_autonome.dashboard_api.command_bus import CommandBus
 from ville_autonome.dashboard_api.routes.operations import collision_metrics_text
@@ -22,6 +27,7 @@ from ville_autonome.ingest.stats import IngestStats, health_problems, write_stat
 from ville_autonome.journals.command_log import CommandLog
 from ville_autonome.mqttlink import connect_blocking, make_client
 
+check_status = load_healthcheck().check_status  # the container's health check (va-healthcheck status)
 COLLISION_TIMEOUT_S = 60.0  # a few seconds idle (3 short connections a side, 1 s reconnect delay)
 
 
@@ -97,3 +103,51 @@ def test_the_ingest_health_and_stats_carry_the_collision(tmp_path: Path) -> None
     status = tmp_path / "status.json"
     write_status_file(status, problems, stats)
     assert "another process probably uses client id 'va-ingest-1'" in status.read_text()
+
+
+def _status(path: Path) -> dict[str, object] | None:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None  # not written yet
+
+
+async def test_the_gateway_status_file_names_the_collision_for_the_health_check(
+    settings: MqttSettings, intruder: list[mqtt.Client], tmp_path: Path
+) -> None:
+    config = gateway_config(settings.url, settings.topic_root, [], tmp_path / "buffer.sqlite")
+    config.services.gateway.status_file = str(tmp_path / "{gateway}.status")
+    path = tmp_path / f"{GATEWAY}.status"
+    async with RunningGateway(config):
+        await async_wait_for(lambda: (_status(path) or {}).get("healthy") is True, timeout=30, what="healthy")
+        doc = _status(path)
+        assert doc is not None
+        assert (doc["gateway"], doc["problems"], doc["buffered_envelopes"]) == (GATEWAY, [], 0)
+        assert check_status(str(path), 60.0, int(doc["updated_ms"])) is None
+
+        await asyncio.to_thread(_intrude, intruder, settings, gateway_client_id(GATEWAY))
+
+        def named() -> bool:
+            problems = (_status(path) or {}).get("problems") or []
+            return any("another process probably uses client id 'va-gateway-gw-test'" in p for p in problems)  # type: ignore[union-attr]
+
+        await async_wait_for(named, timeout=COLLISION_TIMEOUT_S, what="the collision in the status file")
+        doc = _status(path)
+        assert doc is not None
+        assert doc["healthy"] is False
+        said = check_status(str(path), 60.0, int(doc["updated_ms"]))
+        assert said is not None
+        assert "va-gateway-gw-test" in said
+
+
+async def test_a_gateway_without_its_broker_is_unhealthy_in_its_status_file(tmp_path: Path) -> None:
+    config = gateway_config(f"mqtt://127.0.0.1:{free_port()}", "t", [], tmp_path / "buffer.sqlite")
+    config.services.gateway.status_file = str(tmp_path / "gw.status")
+    async with RunningGateway(config):
+        await async_wait_for(lambda: _status(tmp_path / "gw.status") is not None, timeout=30, what="a status")
+        doc = _status(tmp_path / "gw.status")
+        assert doc is not None
+        assert (doc["healthy"], doc["problems"]) == (False, ["not connected to the MQTT broker"])
+        assert check_status(str(tmp_path / "gw.status"), 60.0, int(doc["updated_ms"])) == (
+            "not connected to the MQTT broker"
+        )

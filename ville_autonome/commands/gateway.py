@@ -41,6 +41,11 @@ def handle(args: argparse.Namespace) -> int:
         raise GatewayConfigError([f"{args.config}: no gateways configured"])
     if args.buffer and args.all:
         raise GatewayConfigError(["--buffer applies to one gateway: use it with --id"])
+    status = config.services.gateway.status_file
+    if status is not None and len(ids) > 1 and "{gateway}" not in status:
+        raise GatewayConfigError(
+            [f"services.gateway.status_file {status!r}: with several gateways, put {{gateway}} in it (a file each)"]
+        )
     services = [GatewayService(config, gid, buffer_path=args.buffer) for gid in ids]  # validates first
     asyncio.run(_run(services))
     return 0

@@ -106,6 +106,14 @@ class IngestSettings(_Section):
     status_file: str | None = None
 
 
+class GatewayProcessSettings(_Section):
+    """What a ``ville-autonome gateway`` process shares with every gateway it runs."""
+
+    # the health as JSON for `va-healthcheck status FILE`; "{gateway}" in it stands for each
+    # gateway's id (required with --all: one file per gateway)
+    status_file: str | None = None
+
+
 class ApiKey(_Section):
     name: str
     role: Literal["viewer", "operator", "staff", "admin"]
@@ -150,6 +158,7 @@ class ServiceSettings(_Section):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    gateway: GatewayProcessSettings = Field(default_factory=GatewayProcessSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -162,6 +171,7 @@ OVERRIDABLE_SECTIONS: dict[str, type[BaseModel]] = {
     "mqtt": MqttSettings,
     "store": StoreSettings,
     "ingest": IngestSettings,
+    "gateway": GatewayProcessSettings,
     "api": ApiSettings,
     "simulator": SimulatorSettings,
     "metrics": MetricsSettings,
