@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ville_autonome.configuration.topology import PlatformConfig
 from ville_autonome.ingest.classify import Classified, Incoming
 from ville_autonome.ingest.validation import STORE_REFUSED, STORE_REJECTED, Verdict
+from ville_autonome.readings.columns import as_columns
 from ville_autonome.readings.health import DeviceHealth
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.series.values import SequenceNote
@@ -45,7 +46,7 @@ class Work:
     refused: list[tuple[int, int, StoredReading, str, str]] = field(default_factory=list)
     # the readings gathered from the messages (prepare): where each message's points start, its
     # index in the batch and verdict, and each chunk as the store encoded it
-    points: list[StoredReading] = field(default_factory=list)
+    points: Sequence[StoredReading] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
     owners: list[tuple[int, Verdict]] = field(default_factory=list)
     encoded: list[Encoded] | None = None
@@ -99,12 +100,14 @@ class BatchWriter:
         that was not)."""
         if work.encoded is not None:
             return
-        points, starts, owners = work.points, work.starts, work.owners
+        parts, starts, owners, n = [], work.starts, work.owners, 0
         for m, (_, c) in enumerate(work.messages):
             if c.verdict is not None and c.verdict.points:
-                starts.append(len(points))
+                starts.append(n)
                 owners.append((m, c.verdict))
-                points.extend(c.verdict.points)
+                parts.append(c.verdict.points)
+                n += len(c.verdict.points)
+        work.points = points = as_columns(parts)  # columns when every message took the fast path
         work.encoded = [self.store.encode(points[i : i + self.chunk]) for i in range(0, len(points), self.chunk)]
 
     def _write_readings(self, work: Work, now_ms: int) -> None:

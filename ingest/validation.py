@@ -16,12 +16,13 @@ value inside the device's physical range.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ville_autonome.configuration.services import IngestSettings
-from ville_autonome.ingest.catalog import DeviceCatalog, Limits
+from ville_autonome.ingest.catalog import DeviceCatalog
+from ville_autonome.readings.columns import ReadingColumns, Series
 from ville_autonome.readings.envelope import (
     MAX_ENVELOPE_BYTES,
     MAX_READINGS,
@@ -76,7 +77,8 @@ class Verdict:
     gateway: str | None
     seq: int | None
     epoch: int = 0
-    points: list[StoredReading] = field(default_factory=list)
+    # the valid readings: a list on the per-reading path, columns on the fast one (ReadingColumns)
+    points: Sequence[StoredReading] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)  # each point's index in the envelope
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -88,7 +90,8 @@ class Validator:
         self.max_future_ms = int(settings.max_future_s * 1000)
         self.max_past_ms = int(settings.max_past_days * 86_400_000)
         self.max_bytes = MAX_ENVELOPE_BYTES
-        self._by_gateway: dict[str, dict[str, tuple[DeviceContext, Limits]]] = {}
+        # gateway → device → quantity → (its series, lowest and highest plausible value)
+        self._by_gateway: dict[str, dict[str, dict[str, tuple[Series, float, float]]]] = {}
 
     def check(self, topic_gateway: str, payload: bytes, now_ms: int) -> Verdict:
         if len(payload) > self.max_bytes:
@@ -109,8 +112,9 @@ class Validator:
 
     def _check_readings(self, env: DecodedEnvelope, now_ms: int) -> Verdict:
         """The verdict on each reading of an envelope whose header passed: its point or its rejection."""
-        verdict = Verdict(env.gateway, env.seq, env.epoch)
-        devices, points, indexes = self.catalog.allowed(env.gateway), verdict.points, verdict.indexes
+        points: list[StoredReading] = []
+        verdict = Verdict(env.gateway, env.seq, env.epoch, points)
+        devices, indexes = self.catalog.allowed(env.gateway), verdict.indexes
         limits = self.catalog.limits
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
         new_point = StoredReading
@@ -145,13 +149,20 @@ class Validator:
                     points.append(new_point(ctx, qty, ts, value, quality))
                     indexes.append(index)
                     continue
-            self._check_reading(verdict, devices, index, f, now_ms)
+            self._check_reading(verdict, points, devices, index, f, now_ms)
         return verdict
 
     def _check_reading(
-        self, verdict: Verdict, devices: Mapping[str, DeviceContext], index: int, f: Any, now_ms: int
+        self,
+        verdict: Verdict,
+        points: list[StoredReading],
+        devices: Mapping[str, DeviceContext],
+        index: int,
+        f: Any,
+        now_ms: int,
     ) -> None:
-        """The full path for one reading: its point, or its rejection with the reason."""
+        """The full path for one reading: its point (in ``points``, the verdict's), or its rejection
+        with the reason."""
         raw = raw_reading(index, f)
         try:
             reading = parse_reading(raw)
@@ -162,7 +173,7 @@ class Validator:
         if problem:
             verdict.rejections.append(Rejection(problem[0], problem[1], raw.index, raw.fields))
             return
-        verdict.points.append(
+        points.append(
             StoredReading(devices[reading.device], reading.quantity, reading.ts_ms, reading.value, reading.quality)
         )
         verdict.indexes.append(raw.index)
@@ -179,37 +190,47 @@ class Validator:
             or len(env.readings) > MAX_READINGS
         ):
             return None
-        verdict = Verdict(env.gateway, env.seq, env.epoch)
-        allowed, append, qualities = self._wire_devices(env.gateway), verdict.points.append, _QUALITY
+        cols = ReadingColumns()
+        verdict = Verdict(env.gateway, env.seq, env.epoch, cols)
+        allowed, qualities = self._wire_devices(env.gateway), _QUALITY
         lo, hi = now_ms - self.max_past_ms, now_ms + self.max_future_ms
-        new_point, good = StoredReading, Quality.GOOD
+        good = Quality.GOOD
+        series, times, values, kinds = cols.series.append, cols.ts.append, cols.values.append, cols.qualities.append
         for r in env.readings:
             known = allowed.get(r.device)
             if known is None:
                 return None
-            limits = known[1].get(r.quantity)  # None: not a standard quantity
+            entry = known.get(r.quantity)  # None: not a standard quantity
             value, ts = r.value, r.ts
-            if limits is None or r.unit is not None or not lo <= ts <= hi:
+            if entry is None or r.unit is not None or not lo <= ts <= hi:
                 return None
             if r.quality == "good":
                 # a good value: finite and inside the device's physical range
-                if value is None or value - value != 0.0 or not limits[0] <= value <= limits[1]:
+                if value is None or value - value != 0.0 or not entry[1] <= value <= entry[2]:
                     return None
-                append(new_point(known[0], r.quantity, ts, value, good))
+                quality = good
             else:
-                quality = qualities.get(r.quality)
-                if quality is None or (value is not None and value - value != 0.0):
+                named = qualities.get(r.quality)
+                if named is None or (value is not None and value - value != 0.0):
                     return None
-                append(new_point(known[0], r.quantity, ts, value, quality))
-        verdict.indexes.extend(range(len(verdict.points)))
+                quality = named
+            series(entry[0])
+            times(ts)
+            values(value)
+            kinds(quality)
+        verdict.indexes.extend(range(len(cols)))
         return verdict
 
-    def _wire_devices(self, gateway: str) -> Mapping[str, tuple[DeviceContext, Limits]]:
-        """The devices ``gateway`` may speak for, each with its tags and physical ranges (one
-        lookup per reading on the fast path); cached per gateway, bounded like the catalog's."""
+    def _wire_devices(self, gateway: str) -> Mapping[str, Mapping[str, tuple[Series, float, float]]]:
+        """The devices ``gateway`` may speak for, each quantity with its series (tags and quantity)
+        and physical range (two lookups per reading on the fast path); cached per gateway, bounded
+        like the catalog's."""
         found = self._by_gateway.get(gateway)
         if found is None:
-            found = {d: (ctx, self.catalog.limits[d]) for d, ctx in self.catalog.allowed(gateway).items()}
+            found = {
+                d: {q: (Series(ctx, q), lo, hi) for q, (lo, hi) in self.catalog.limits[d].items()}
+                for d, ctx in self.catalog.allowed(gateway).items()
+            }
             if len(self._by_gateway) < 10_000:  # gateway ids come from topics: bound the cache
                 self._by_gateway[gateway] = found
         return found

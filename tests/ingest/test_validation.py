@@ -14,6 +14,7 @@ from ville_autonome.configuration.services import IngestSettings
 from ville_autonome.ingest.catalog import DeviceCatalog
 from ville_autonome.ingest.sequence_tracker import SeenSequences
 from ville_autonome.ingest.validation import Validator
+from ville_autonome.readings.columns import ReadingColumns
 from ville_autonome.readings.envelope import RawReading, parse_reading
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.readings.quantities import QUANTITIES
@@ -143,3 +144,12 @@ def test_seen_sequences_detects_duplicates_and_merges_ranges() -> None:
     for s in (10, 20, 30, 40):
         seen.add("g", s)
     assert len(seen.ranges("g")) == 3  # bounded: the oldest ranges are forgotten
+
+
+def test_a_well_formed_envelope_is_held_in_columns() -> None:
+    """The fast path keeps no reading object per reading (docs/ingest.md, "Speed"): its points are
+    columns whose series are shared by every reading of a device's quantity."""
+    v = V.check("gw-a", json.dumps({"schema": 1, "gateway": "gw-a", "seq": 1, "readings": [GOOD, GOOD]}).encode(), NOW)
+    assert isinstance(v.points, ReadingColumns)
+    assert v.points.series[0] is v.points.series[1]
+    assert list(v.points) == [_oracle(GOOD), _oracle(GOOD)]

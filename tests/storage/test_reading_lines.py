@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from tests.support.services import Influxd
 from ville_autonome.configuration.services import StoreSettings
 from ville_autonome.influx_wire.line_protocol import LineProtocolError, line
-from ville_autonome.influx_wire.reading_lines import reading_line, reading_lines
+from ville_autonome.influx_wire.reading_lines import column_lines, reading_line, reading_lines
 from ville_autonome.influx_wire.rows import READINGS, series_tags
+from ville_autonome.readings.columns import ReadingColumns, Series
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 from ville_autonome.storage.factory import open_store
 
@@ -74,6 +75,32 @@ def test_reading_lines_equal_the_generic_line(ctxs: list[DeviceContext], rows: l
     assert touched == {(p.device, p.quantity, p.ts_ms - p.ts_ms % BUCKET_MS): p.context for p in written}
 
 
+@given(
+    st.lists(contexts, min_size=1, max_size=3),
+    st.lists(
+        st.tuples(
+            st.integers(0, 5), st.sampled_from(["active_power_w", "q x"]), times, values, st.sampled_from(Quality)
+        ),
+        max_size=25,
+    ),
+)
+def test_column_lines_equal_reading_lines(ctxs: list[DeviceContext], rows: list[tuple[Any, ...]]) -> None:
+    """The ingest's columns give the very bytes, refusals and buckets of the same readings as objects;
+    series by index: one object per (context, quantity), and a second object for the same one (two
+    gateways' caches)."""
+    series: dict[tuple[int, str], Series] = {}
+    cols = ReadingColumns()
+    for k, q, ts, v, quality in rows:
+        one = series.setdefault((k % (2 * len(ctxs)), q), Series(ctxs[k % len(ctxs)], q))
+        cols.append(one, ts, v, quality)
+    points = [
+        StoredReading(sr.context, sr.quantity, ts, v, q)
+        for sr, ts, v, q in zip(cols.series, cols.ts, cols.values, cols.qualities, strict=True)
+    ]
+    assert column_lines(cols, BUCKET_MS) == reading_lines(points, BUCKET_MS)
+    assert list(cols) == points
+
+
 def test_a_good_reading_and_one_without_value() -> None:
     ctx = DeviceContext("d", "s", "m-1", "grid", "")
     good = StoredReading(ctx, "active_power_w", 1000, 2.5)
@@ -111,6 +138,29 @@ def test_refusals_of_both_kinds_keep_their_index(influxd: Influxd, unique_name: 
             8.0,
             9.0,
         ]
+    finally:
+        store.close()
+
+
+def test_refusals_from_columns_name_their_readings(influxd: Influxd, unique_name: str) -> None:
+    """The ingest's columns through the store: a reading line protocol cannot carry and one the
+    server refuses are named by their index and made into readings for the dead letters."""
+    store = open_store(StoreSettings(backend="influxdb", url=influxd.url, database=unique_name))
+    try:
+        assert store.write_lines([(0, f'readings,device=other,quantity=x value="text" {OLD}')]) == {}
+        series = Series(DeviceContext("d", "s", "m-1", "grid", ""), "active_power_w")
+        cols = ReadingColumns()
+        for i in range(10):
+            cols.append(series, NOW + i, float(i), Quality.GOOD)
+        cols.values[2] = math.inf
+        cols.ts[7] = OLD + 1
+        part = cols[0:10]
+        result = store.write(part, encoded=store.encode(part))
+        assert set(result.rejected) == {2, 7}
+        assert "conflict" in result.rejected[7]
+        assert part[7] == StoredReading(series.context, "active_power_w", OLD + 1, 7.0)
+        stored = store.series("m-1", "active_power_w", NOW, NOW + 10, limit=20)
+        assert [p.value for p in stored] == [0.0, 1.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0]
     finally:
         store.close()
 

@@ -13,6 +13,9 @@ out for speed (``tests/storage/test_reading_lines.py`` checks both agree):
   (the shortest text that reads back as the same float: ``1e16`` where Python writes ``1e+16``,
   both line protocol), and the body is assembled as bytes with one join, no string per line;
 - any other reading takes the generic path: its line, or the reason it has none.
+
+:func:`column_lines` writes the same for readings held in columns (:class:`readings.columns.ReadingColumns`,
+the ingest's fast path), one lookup per reading by its series object, no reading object made.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import msgspec
 
 from ville_autonome.influx_wire.line_protocol import LineProtocolError, format_float, format_string_field, series_key
 from ville_autonome.influx_wire.rows import READINGS
+from ville_autonome.readings.columns import ReadingColumns, Series
 from ville_autonome.readings.model import DeviceContext, Quality, StoredReading
 
 _QUALITY_FIELD = {q: f"quality={format_string_field(str(q))}" for q in Quality}
@@ -121,6 +125,49 @@ def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> ReadingLin
             s.buckets.add(s.lo)
     touched: Touched = {}
     for s in (*batch.values(), *more):
+        for b in s.buckets:
+            touched[(s.context.device, s.quantity, b)] = s.context
+    return ReadingLines(_body(heads, values, times, others), refused, touched)
+
+
+def column_lines(cols: ReadingColumns, bucket_ms: int) -> ReadingLines:
+    """:func:`reading_lines` of the readings ``cols`` holds: the same body, refusals and buckets."""
+    heads: list[bytes] = []
+    values: list[float] = []
+    times: list[int] = []
+    others: dict[int, str] = {}
+    refused: dict[int, str] = {}
+    batch: dict[Series, _Series] = {}  # by identity: one object per series
+    good = Quality.GOOD
+    add_head, add_value, add_time = heads.append, values.append, times.append
+    for k, (series, ts, value, quality) in enumerate(
+        zip(cols.series, cols.ts, cols.values, cols.qualities, strict=True)
+    ):
+        s = batch.get(series)
+        if s is None:
+            try:
+                s = batch[series] = _Series(
+                    series.context, series.quantity, _series_prefix(series.context, series.quantity)
+                )
+            except LineProtocolError as exc:
+                refused[k] = str(exc)
+                continue
+        if quality is good and type(value) is float and value - value == 0.0 and type(ts) is int:
+            add_head(s.head)
+            add_value(value)
+            add_time(ts)
+        else:
+            line, problem = _other_line(s.prefix, value, quality, ts)
+            if line is None:
+                refused[k] = problem
+                continue
+            others[len(heads) + len(others)] = line
+        if not s.lo <= ts < s.hi:  # a bucket not noted last for this series
+            s.lo = ts - ts % bucket_ms
+            s.hi = s.lo + bucket_ms
+            s.buckets.add(s.lo)
+    touched: Touched = {}
+    for s in batch.values():
         for b in s.buckets:
             touched[(s.context.device, s.quantity, b)] = s.context
     return ReadingLines(_body(heads, values, times, others), refused, touched)

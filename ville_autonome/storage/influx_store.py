@@ -28,7 +28,7 @@ from typing import Any
 from ville_autonome.influx_wire.influxql import ns, quote_ident, quote_string
 from ville_autonome.influx_wire.line_protocol import join_lines
 from ville_autonome.influx_wire.marks import MARKS, MarkWriter
-from ville_autonome.influx_wire.reading_lines import ReadingLines, reading_lines
+from ville_autonome.influx_wire.reading_lines import ReadingLines, column_lines, reading_lines
 from ville_autonome.influx_wire.rows import (
     READINGS,
     latest_from,
@@ -36,6 +36,7 @@ from ville_autonome.influx_wire.rows import (
     rows_of,
     series_point,
 )
+from ville_autonome.readings.columns import ReadingColumns
 from ville_autonome.readings.model import StoredReading
 from ville_autonome.series.rollups import (
     ROLLUP_1D_MS,
@@ -216,6 +217,8 @@ class InfluxStore(InfluxRecords):
     def encode(self, points: Sequence[StoredReading]) -> Encoded:
         """The readings' line protocol (:func:`influx_wire.reading_lines.reading_lines`), ahead of
         :meth:`write`."""
+        if isinstance(points, ReadingColumns):  # the ingest's fast path: no object per reading
+            return Encoded(points, column_lines(points, ROLLUP_15M_MS))
         return Encoded(points, reading_lines(points, ROLLUP_15M_MS))
 
     def write(
