@@ -3,7 +3,10 @@ its marks after a crash, and its errors by kind, from real ``sqlite3`` failures.
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+from multiprocessing.queues import Queue as QueueType
+from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
 import pytest
@@ -57,6 +60,35 @@ def test_marks_of_the_first_design_are_compiled(tmp_path: Path) -> None:
         assert store.intervals("pv-1", "active_power_w", START, START + 900_000, 900)[0].count == 1
     finally:
         store.close()
+
+
+def _open_at_once(path: str, barrier: BarrierType, results: QueueType[str]) -> None:
+    barrier.wait()  # every process starts opening at the same moment
+    try:
+        SqliteStore(path, timeout_s=10).close()
+        results.put("ok")
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_services_opening_a_new_store_at_once_all_start(tmp_path: Path) -> None:
+    """Two ingest workers (or the demo's parts) opening the same new file together: before the
+    set-up was retried and made one transaction, 12 starts of 30 with three processes failed
+    with "database is locked" or "no such table: rollup_pending"."""
+    ctx = multiprocessing.get_context("fork")  # no resource tracker process left behind
+    outcomes: list[str] = []
+    for trial in range(20):
+        barrier, results = ctx.Barrier(3), ctx.Queue()
+        path = str(tmp_path / f"new-{trial}.sqlite")
+        procs = [ctx.Process(target=_open_at_once, args=(path, barrier, results)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        outcomes += [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        results.close()
+        results.join_thread()
+    assert outcomes == ["ok"] * 60
 
 
 def test_a_file_that_is_not_a_database_needs_an_operator(tmp_path: Path) -> None:

@@ -61,33 +61,10 @@ from ville_autonome.storage.base import (
     WriteResult,
 )
 from ville_autonome.storage.sqlite_balances import SqliteBalances
+from ville_autonome.storage.sqlite_schema import open_store_file
 
 T = TypeVar("T")
 
-_COLUMNS = "value REAL, quality TEXT NOT NULL, district TEXT NOT NULL, site TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL"
-_STATS = "count INTEGER NOT NULL, first REAL, last REAL, minimum REAL, maximum REAL, mean REAL, first_ts_ms INTEGER, last_ts_ms INTEGER"
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS readings (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
-    PRIMARY KEY (device, quantity, ts_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest (device TEXT NOT NULL, quantity TEXT NOT NULL, ts_ms INTEGER NOT NULL, {_COLUMNS},
-    PRIMARY KEY (device, quantity)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_15m (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
-    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_1d (device TEXT NOT NULL, quantity TEXT NOT NULL, start_ms INTEGER NOT NULL, {_STATS},
-    PRIMARY KEY (device, quantity, start_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS device_health (device TEXT PRIMARY KEY, gateway TEXT NOT NULL, online INTEGER NOT NULL,
-    last_seen_ms INTEGER, updated_ms INTEGER NOT NULL, last_quality TEXT NOT NULL, errors TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sequences (gateway TEXT NOT NULL, worker TEXT NOT NULL, received_ms INTEGER NOT NULL,
-    ranges TEXT NOT NULL, PRIMARY KEY (gateway, worker, received_ms));
-CREATE TABLE IF NOT EXISTS rollup_marks (id INTEGER PRIMARY KEY AUTOINCREMENT,
-    device TEXT NOT NULL, quantity TEXT NOT NULL, bucket_ms INTEGER NOT NULL, UNIQUE (device, quantity, bucket_ms));
-CREATE TABLE IF NOT EXISTS counters (service TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
-    updated_ms INTEGER NOT NULL, PRIMARY KEY (service, name));
--- the dirty marks of the store's first design, compiled by the rollup compiler like its own
-CREATE TABLE IF NOT EXISTS rollup_pending (device TEXT, quantity TEXT, bucket_ms INTEGER);
-INSERT OR IGNORE INTO rollup_marks (device, quantity, bucket_ms) SELECT * FROM rollup_pending;
-DROP TABLE rollup_pending;
-"""  # noqa: S608 (the module's own constants)
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +93,7 @@ class SqliteStore:
         self._last_retention = -RETENTION_EVERY_S
         self._last_compaction = 0
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db = open_store_file(self.path, timeout_s)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 
