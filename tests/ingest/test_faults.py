@@ -139,6 +139,23 @@ def test_ingest_killed_9_mid_stream_then_restarted_stores_every_reading_once(
 # ----------------------------------------------------------------- InfluxDB outage
 
 
+def _ingest_on(
+    db: Influxd,
+    mosquitto: Mosquitto,
+    name: str,
+    services: list[tuple[IngestService, Store]],
+    **settings: Any,
+) -> IngestService:
+    """An ingest worker writing to ``db``, started, with these ingest settings (stopped at the end)."""
+    store_doc = {"backend": "influxdb", "url": db.url, "database": name, "timeout_s": 2}
+    config = make_config(config_doc(mosquitto.url, name, store_doc, settings))
+    store = open_store(config.services.store)
+    service = IngestService(config, store, client_id=f"{name}-ingest")
+    services.append((service, store))
+    service.start()
+    return service
+
+
 def test_influxdb_stopped_under_load_nothing_lost_memory_bounded_recovers(
     mosquitto: Mosquitto,
     influxd_factory: Callable[[], Influxd],
@@ -148,14 +165,7 @@ def test_influxdb_stopped_under_load_nothing_lost_memory_bounded_recovers(
 ) -> None:
     db = influxd_factory()
     max_pending = 25
-    store_doc = {"backend": "influxdb", "url": db.url, "database": unique_name, "timeout_s": 2}
-    config = make_config(
-        config_doc(mosquitto.url, unique_name, store_doc, {"max_pending_messages": max_pending, "batch_size": 200})
-    )
-    store = open_store(config.services.store)
-    service = IngestService(config, store, client_id=f"{unique_name}-ingest")
-    services.append((service, store))
-    service.start()
+    service = _ingest_on(db, mosquitto, unique_name, services, max_pending_messages=max_pending, batch_size=200)
     client = client_factory(mosquitto, unique_name)
 
     client.publish_envelopes([envelope(GATEWAY, s, T0, n=9) for s in range(1, 101)])
@@ -164,7 +174,7 @@ def test_influxdb_stopped_under_load_nothing_lost_memory_bounded_recovers(
     db.stop()
     client.publish_envelopes([envelope(GATEWAY, s, T0, n=9) for s in range(101, 401)])  # the broker keeps them
     # six failed attempts per writer under the capped exponential backoff: an outage of about six seconds
-    attempts = 6 * config.services.ingest.writers
+    attempts = 6 * service.settings.writers
     wait_for(lambda: service.stats.store_failures >= attempts, timeout=30, what="six failed attempts per writer")
     peak = 0
 
@@ -204,13 +214,7 @@ def test_payload_bytes_held_stay_under_max_pending_bytes_through_an_outage(
     envelopes = [envelope(GATEWAY, s, T0, n=9) for s in range(1, 301)]
     largest = max(len(encode(e)) for e in envelopes)
     bound = 6 * largest  # six envelopes' payloads, far under max_pending_messages
-    store_doc = {"backend": "influxdb", "url": db.url, "database": unique_name, "timeout_s": 2}
-    settings = {"max_pending_messages": 1000, "max_pending_bytes": bound, "batch_size": 200}
-    config = make_config(config_doc(mosquitto.url, unique_name, store_doc, settings))
-    store = open_store(config.services.store)
-    service = IngestService(config, store, client_id=f"{unique_name}-ingest")
-    services.append((service, store))
-    service.start()
+    service = _ingest_on(db, mosquitto, unique_name, services, max_pending_bytes=bound, batch_size=200)
     client = client_factory(mosquitto, unique_name)
     client.publish_envelopes(envelopes[:50])
     wait_for(lambda: len(client.acked(GATEWAY)) == 50, timeout=30, what="first load written")

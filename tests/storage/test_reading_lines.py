@@ -29,6 +29,11 @@ values = (
     st.none() | st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**40), 2**40) | st.sampled_from(AWKWARD)
 )
 times = st.integers(0, 2**45) | st.sampled_from([1.5, True, 2**70, -(2**64)])
+# (context index, quantity, time, value, quality) of a batch's readings
+rows = st.lists(
+    st.tuples(st.integers(0, 5), st.sampled_from(["active_power_w", "q x"]), times, values, st.sampled_from(Quality)),
+    max_size=25,
+)
 
 
 def _same_number_text(line: str) -> str:
@@ -53,15 +58,7 @@ def _expected(p: StoredReading) -> str | None:
         return None
 
 
-@given(
-    st.lists(contexts, min_size=1, max_size=3),
-    st.lists(
-        st.tuples(
-            st.integers(0, 5), st.sampled_from(["active_power_w", "q x"]), times, values, st.sampled_from(Quality)
-        ),
-        max_size=25,
-    ),
-)
+@given(st.lists(contexts, min_size=1, max_size=3), rows)
 def test_reading_lines_equal_the_generic_line(ctxs: list[DeviceContext], rows: list[tuple[Any, ...]]) -> None:
     # contexts by index: the same object, an equal copy (another object) or another context
     pool = [*ctxs, *(DeviceContext(c.district, c.site, c.device, c.role, c.source) for c in ctxs)]
@@ -75,15 +72,7 @@ def test_reading_lines_equal_the_generic_line(ctxs: list[DeviceContext], rows: l
     assert touched == {(p.device, p.quantity, p.ts_ms - p.ts_ms % BUCKET_MS): p.context for p in written}
 
 
-@given(
-    st.lists(contexts, min_size=1, max_size=3),
-    st.lists(
-        st.tuples(
-            st.integers(0, 5), st.sampled_from(["active_power_w", "q x"]), times, values, st.sampled_from(Quality)
-        ),
-        max_size=25,
-    ),
-)
+@given(st.lists(contexts, min_size=1, max_size=3), rows)
 def test_column_lines_equal_reading_lines(ctxs: list[DeviceContext], rows: list[tuple[Any, ...]]) -> None:
     """The ingest's columns give the very bytes, refusals and buckets of the same readings as objects;
     series by index: one object per (context, quantity), and a second object for the same one (two

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 DEFAULT_CONFIG = os.environ.get("VA_CONFIG", "config/amiens.yaml")
 
@@ -39,36 +43,22 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
-def positive_number(text: str) -> float:
-    """A finite number > 0 (a clock speed, a number of days)."""
-    value = _finite(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
+def _checked(parse: Callable[[str], N], accepts: Callable[[N], bool], rule: str) -> Callable[[str], N]:
+    """An option type: ``parse`` the text, then refuse a value ``accepts`` says no to, naming ``rule``."""
+
+    def check(text: str) -> N:
+        value = parse(text)
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return check
 
 
-def non_negative_number(text: str) -> float:
-    """A finite number ≥ 0 (0 often meaning "none")."""
-    value = _finite(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def positive_integer(text: str) -> int:
-    """An integer > 0 (a step in seconds)."""
-    value = _integer(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
-def port_number(text: str) -> int:
-    """A TCP port, 1…65535."""
-    value = _integer(text)
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"must be a port in 1…65535, got {text}")
-    return value
+positive_number = _checked(_finite, lambda v: v > 0, "greater than 0")  # a clock speed, a number of days
+non_negative_number = _checked(_finite, lambda v: v >= 0, "0 or more")  # 0 often meaning "none"
+positive_integer = _checked(_integer, lambda v: v > 0, "greater than 0")  # a step in seconds
+port_number = _checked(_integer, lambda v: 0 < v < 65536, "a port in 1…65535")  # a TCP port
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

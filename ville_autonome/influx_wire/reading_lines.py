@@ -20,7 +20,7 @@ the ingest's fast path), one lookup per reading by its series object, no reading
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import NamedTuple
 
@@ -86,6 +86,28 @@ class _Series:
         self.buckets: set[int] = set()
         self.lo = self.hi = 0  # the bucket noted last: [lo, hi)
 
+    def note(self, ts: int, bucket_ms: int) -> None:
+        """Note the bucket of a reading at ``ts`` (called when it is not the one noted last)."""
+        self.lo = ts - ts % bucket_ms
+        self.hi = self.lo + bucket_ms
+        self.buckets.add(self.lo)
+
+
+def _result(
+    series: Iterable[_Series],
+    heads: list[bytes],
+    values: list[float],
+    times: list[int],
+    others: dict[int, str],
+    refused: dict[int, str],
+) -> ReadingLines:
+    """The lines gathered, the refusals and the buckets the series touched."""
+    touched: Touched = {}
+    for s in series:
+        for b in s.buckets:
+            touched[(s.context.device, s.quantity, b)] = s.context
+    return ReadingLines(_body(heads, values, times, others), refused, touched)
+
 
 def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> ReadingLines:
     """The body of a write of ``points``: one line per reading that line protocol can carry, in
@@ -120,14 +142,8 @@ def reading_lines(points: Sequence[StoredReading], bucket_ms: int) -> ReadingLin
                 continue
             others[len(heads) + len(others)] = line
         if not s.lo <= ts < s.hi:  # a bucket not noted last for this series
-            s.lo = ts - ts % bucket_ms
-            s.hi = s.lo + bucket_ms
-            s.buckets.add(s.lo)
-    touched: Touched = {}
-    for s in (*batch.values(), *more):
-        for b in s.buckets:
-            touched[(s.context.device, s.quantity, b)] = s.context
-    return ReadingLines(_body(heads, values, times, others), refused, touched)
+            s.note(ts, bucket_ms)
+    return _result([*batch.values(), *more], heads, values, times, others, refused)
 
 
 def column_lines(cols: ReadingColumns, bucket_ms: int) -> ReadingLines:
@@ -163,14 +179,8 @@ def column_lines(cols: ReadingColumns, bucket_ms: int) -> ReadingLines:
                 continue
             others[len(heads) + len(others)] = line
         if not s.lo <= ts < s.hi:  # a bucket not noted last for this series
-            s.lo = ts - ts % bucket_ms
-            s.hi = s.lo + bucket_ms
-            s.buckets.add(s.lo)
-    touched: Touched = {}
-    for s in batch.values():
-        for b in s.buckets:
-            touched[(s.context.device, s.quantity, b)] = s.context
-    return ReadingLines(_body(heads, values, times, others), refused, touched)
+            s.note(ts, bucket_ms)
+    return _result(batch.values(), heads, values, times, others, refused)
 
 
 def _numbers(values: list[float], times: list[int]) -> list[bytes]:
