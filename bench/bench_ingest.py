@@ -347,8 +347,9 @@ def outage(
     lost = expected + backlog - count(influxd, "e2e", 0, int(time.time() * 1000))
     print(
         f"outage    {seconds:.0f} s with {backlog:,} readings published meanwhile: ingest RSS "
-        f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bound: max_pending_messages="
-        f"{doc['services']['ingest']['max_pending_messages']} messages); recovered by itself: {recovered} "
+        f"{rss0 / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB (bounds: max_pending_messages="
+        f"{doc['services']['ingest']['max_pending_messages']} messages, max_pending_bytes="
+        f"{doc['services']['ingest']['max_pending_bytes'] / 2**20:.0f} MiB); recovered by itself: {recovered} "
         f"in {time.monotonic() - recovered_start:.1f} s; loss {lost}"
     )
 
