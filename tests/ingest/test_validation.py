@@ -147,7 +147,7 @@ def test_seen_sequences_detects_duplicates_and_merges_ranges() -> None:
 
 
 def test_a_well_formed_envelope_is_held_in_columns() -> None:
-    """The fast path keeps no reading object per reading (docs/ingest.md, "Speed"): its points are
+    """The fast path keeps no reading object per reading (docs/ingest.md, "Performance"): its points are
     columns whose series are shared by every reading of a device's quantity."""
     v = V.check("gw-a", json.dumps({"schema": 1, "gateway": "gw-a", "seq": 1, "readings": [GOOD, GOOD]}).encode(), NOW)
     assert isinstance(v.points, ReadingColumns)

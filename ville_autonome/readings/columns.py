@@ -7,7 +7,7 @@ shared by every reading of that device and quantity), its time, its value and it
 refused, a backend that binds rows one by one), so a batch keeps alive only its numbers: the
 InfluxDB backend encodes the columns straight to line protocol
 (:func:`influx_wire.reading_lines.column_lines`). It is a ``Sequence[StoredReading]`` like a list
-of them, slices included (docs/ingest.md, "Speed").
+of them, slices included (docs/ingest.md, "Performance").
 """
 
 from __future__ import annotations
